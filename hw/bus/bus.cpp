@@ -1,0 +1,122 @@
+#include "hw/bus/bus.h"
+
+#include <fmt/format.h>
+
+#include "hw/core/address_space.h"
+#include "hw/core/sim_time.h"
+#include "util/event_log.h"
+
+namespace hw::bus {
+namespace {
+const char* space_name(Space s) { return s == Space::io ? "io" : "memory"; }
+}  // namespace
+
+Bus::Bus(const sc_core::sc_module_name& name, std::uint64_t clock_hz, unsigned io_wait_states)
+    : sc_module(name),
+      in("in"),
+      out("out"),
+      masters("masters"),
+      log_(this->name()),
+      hz_(clock_hz),
+      cycle_(period_of(clock_hz)),
+      io_wait_states_(io_wait_states) {
+  in.register_b_transport(this, &Bus::b_transport);
+  in.register_get_direct_mem_ptr(this, &Bus::get_direct_mem_ptr);
+  in.register_transport_dbg(this, &Bus::transport_dbg);
+  out.register_invalidate_direct_mem_ptr(this, &Bus::invalidate_direct_mem_ptr);
+  masters.bind(*this);
+}
+
+unsigned Bus::attach_master(tlm::tlm_base_initiator_socket<>& socket, const std::string& name) {
+  socket.bind(in);
+  stats_.push_back({name});
+  return static_cast<unsigned>(stats_.size() - 1);
+}
+
+std::string Bus::map(Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
+                     std::uint64_t size, const std::string& name) {
+  if (size == 0) return fmt::format("{} has size 0", name);
+  if (base + size < base) return fmt::format("{} wraps around the end of the address space", name);
+  for (const auto& m : map_) {
+    if (m.space == space && base < m.base + m.size && m.base < base + size)
+      return fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x}) in {} space", name, base,
+                         base + size, m.name, m.base, m.base + m.size, space_name(space));
+  }
+  out.bind(target);
+  map_.push_back({space, base, size, name, static_cast<unsigned>(map_.size())});
+  return {};
+}
+
+const Mapping* Bus::decode(Space space, std::uint64_t address, unsigned length) const {
+  for (const auto& m : map_) {
+    if (m.space == space && address >= m.base && address - m.base + length <= m.size) return &m;
+  }
+  return nullptr;
+}
+
+void Bus::b_transport(int master, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay) {
+  const Space space = space_of(tx);
+  std::uint64_t cycles = 1 + (space == Space::io ? io_wait_states_ : 0);
+  auto& st = stats_[static_cast<std::size_t>(master)];
+  ++st.transactions;
+  st.bus_cycles += cycles;
+  delay += cycles * cycle_;
+  const std::uint64_t address = tx.get_address();
+  const Mapping* m = decode(space, address, tx.get_data_length());
+  if (m == nullptr) {
+    ++unmapped_;
+    ++st.errors;
+    tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    log_.debug("{} {} {:#x} by {}: nothing mapped", space_name(space), tx.is_read() ? "read" : "write",
+               address, st.name);
+    if (util::events().enabled())
+      util::events().emit(name(), "unmapped", {{"space", space_name(space)}, {"address", address},
+                                               {"write", tx.is_write()}, {"master", st.name}});
+    return;
+  }
+  tx.set_address(address - m->base);
+  out[static_cast<int>(m->target)]->b_transport(tx, delay);
+  tx.set_address(address);
+  if (!tx.is_response_ok()) ++st.errors;
+}
+
+bool Bus::get_direct_mem_ptr(int, tlm::tlm_generic_payload& tx, tlm::tlm_dmi& dmi) {
+  const std::uint64_t address = tx.get_address();
+  const Mapping* m = decode(space_of(tx), address, 1);
+  if (m == nullptr) return false;
+  tx.set_address(address - m->base);
+  bool ok = out[static_cast<int>(m->target)]->get_direct_mem_ptr(tx, dmi);
+  tx.set_address(address);
+  if (!ok) return false;
+  // Translate the target's window back to bus addresses, clamped to the mapping.
+  std::uint64_t end = std::min<std::uint64_t>(dmi.get_end_address(), m->size - 1);
+  dmi.set_start_address(dmi.get_start_address() + m->base);
+  dmi.set_end_address(end + m->base);
+  return true;
+}
+
+unsigned Bus::transport_dbg(int, tlm::tlm_generic_payload& tx) {
+  const std::uint64_t address = tx.get_address();
+  const Mapping* m = decode(space_of(tx), address, tx.get_data_length());
+  if (m == nullptr) return 0;
+  tx.set_address(address - m->base);
+  unsigned n = out[static_cast<int>(m->target)]->transport_dbg(tx);
+  tx.set_address(address);
+  return n;
+}
+
+void Bus::invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end) {
+  for (const auto& m : map_) {
+    if (m.target != static_cast<unsigned>(target)) continue;
+    std::uint64_t s = m.base + start;
+    std::uint64_t e = end >= m.size ? m.base + m.size - 1 : m.base + end;
+    for (unsigned i = 0; i < in.size(); ++i) in[static_cast<int>(i)]->invalidate_direct_mem_ptr(s, e);
+  }
+}
+
+sc_core::sc_time Bus::use_bus(unsigned master, std::uint64_t bus_cycles, const sc_core::sc_time&) {
+  if (master < stats_.size()) stats_[master].bus_cycles += bus_cycles;
+  return sc_core::SC_ZERO_TIME;
+}
+
+}  // namespace hw::bus

@@ -1,0 +1,74 @@
+#pragma once
+// The system bus: a router with two address spaces, memory and the isolated I/O port space
+// (selected by the AddressSpaceExtension, the M/IO# pin), each decoded from the config's map.
+// An access nobody decodes gets TLM_ADDRESS_ERROR_RESPONSE. Every bus cycle is accounted to the
+// master that used it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+
+#include "hw/bus/bus_master_if.h"
+#include "hw/cpu/processor.h"
+#include "util/log.h"
+
+namespace hw::bus {
+
+struct Mapping {
+  Space space;
+  std::uint64_t base, size;
+  std::string name;
+  unsigned target;  // index on `out`
+};
+
+class Bus : public sc_core::sc_module, public bus_master_if {
+ public:
+  struct MasterStats {
+    std::string name;
+    std::uint64_t transactions = 0, bus_cycles = 0, errors = 0;
+  };
+
+  tlm_utils::multi_passthrough_target_socket<Bus> in;      // masters
+  tlm_utils::multi_passthrough_initiator_socket<Bus> out;  // targets, one binding per mapping
+  sc_core::sc_export<bus_master_if> masters;
+
+  // `io_wait_states`: extra bus cycles per I/O-space access (ISA-style slow ports).
+  Bus(const sc_core::sc_module_name& name, std::uint64_t clock_hz, unsigned io_wait_states);
+
+  // Binds a master and returns its id for use_bus() and statistics.
+  unsigned attach_master(tlm::tlm_base_initiator_socket<>& socket, const std::string& name);
+  // Maps a target's window. Returns an empty string, or why the window was refused (overlap,
+  // zero size, wraps the address space): the config layer reports it with file and line.
+  std::string map(Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
+                  std::uint64_t size, const std::string& name);
+
+  const Mapping* decode(Space space, std::uint64_t address, unsigned length) const;
+  const std::vector<Mapping>& mappings() const { return map_; }
+  const std::vector<MasterStats>& master_stats() const { return stats_; }
+  std::uint64_t unmapped_accesses() const { return unmapped_; }
+  sc_core::sc_time cycle() const { return cycle_; }
+
+  sc_core::sc_time use_bus(unsigned master, std::uint64_t bus_cycles,
+                           const sc_core::sc_time& offset) override;
+  std::uint64_t bus_clock_hz() const override { return hz_; }
+
+ private:
+  void b_transport(int master, tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  bool get_direct_mem_ptr(int master, tlm::tlm_generic_payload& tx, tlm::tlm_dmi& dmi);
+  unsigned transport_dbg(int master, tlm::tlm_generic_payload& tx);
+  void invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end);
+
+  util::Logger log_;
+  std::uint64_t hz_;
+  sc_core::sc_time cycle_;
+  unsigned io_wait_states_;
+  std::vector<Mapping> map_;
+  std::vector<MasterStats> stats_;
+  std::uint64_t unmapped_ = 0;
+};
+
+}  // namespace hw::bus

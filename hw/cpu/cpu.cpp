@@ -1,0 +1,323 @@
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "hw/cpu/cpu.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "hw/core/sim_time.h"
+#include "util/event_log.h"
+
+namespace hw::cpu {
+
+Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
+    : sc_module(name),
+      out("out"),
+      intr("intr"),
+      inta("inta"),
+      bus_master("bus_master"),
+      log_(this->name()),
+      id_(id),
+      timing_(timing),
+      period_(period_of(timing.clock_hz)),
+      quantum_(from_ps(timing.quantum_ps)) {
+  out.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
+}
+
+void Cpu::boot(std::function<void()> entry, std::size_t stack_bytes) {
+  boot_ = create_context("boot", std::move(entry), stack_bytes);
+  current_ = boot_;
+}
+
+Cpu::Stats Cpu::stats() const {
+  Stats s = stats_;
+  if (halted_) s.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
+  return s;
+}
+
+std::uint64_t Cpu::now_ps() const { return hw::now_ps() + to_ps(local_); }
+
+// ---- contexts
+
+ContextId Cpu::create_context(const std::string& name, std::function<void()> entry,
+                              std::size_t stack_bytes) {
+  auto id = static_cast<ContextId>(contexts_.size());
+  auto ctx = std::make_unique<Context>();
+  ctx->name = name;
+  ctx->entry = std::move(entry);
+  contexts_.push_back(std::move(ctx));
+  sc_core::sc_spawn_options opts;
+  opts.set_stack_size(static_cast<int>(stack_bytes));
+  sc_core::sc_spawn([this, id] { run_context(id); }, (std::string("ctx_") + name).c_str(), &opts);
+  return id;
+}
+
+void Cpu::run_context(ContextId id) {
+  Context& c = *contexts_[static_cast<std::size_t>(id)];
+  while (current_ != id) sc_core::wait(c.wake);
+  c.entry();
+  c.finished = true;
+  if (current_ != id || powered_off_) return;
+  if (id == boot_) {
+    sync();
+    power_off(exit_status_);
+  } else {
+    log_.error("context '{}' ended while holding the CPU; nothing left to run", c.name);
+    power_off(1);
+  }
+}
+
+void Cpu::switch_to(ContextId next) {
+  if (next < 0 || static_cast<std::size_t>(next) >= contexts_.size() ||
+      contexts_[static_cast<std::size_t>(next)]->finished) {
+    log_.error("switch to context {} which does not exist or has ended", next);
+    power_off(1);
+    return;
+  }
+  if (next == current_) return;
+  const ContextId me = current_;
+  advance(cycles(timing_.context_save + timing_.context_restore), false);
+  sync();  // the handover happens at one global instant
+  ++stats_.context_switches;
+  current_ = next;
+  contexts_[static_cast<std::size_t>(next)]->wake.notify();
+  while (current_ != me) sc_core::wait(contexts_[static_cast<std::size_t>(me)]->wake);
+}
+
+void Cpu::power_off(int exit_status) {
+  if (powered_off_) return;
+  powered_off_ = true;
+  exit_status_ = exit_status;
+  log_.debug("power off, status {}", exit_status);
+  sc_core::sc_stop();
+}
+
+// ---- time
+
+void Cpu::sync() {
+  if (local_ == sc_core::SC_ZERO_TIME) return;
+  sc_core::sc_time t = local_;
+  local_ = sc_core::SC_ZERO_TIME;
+  sc_core::wait(t);
+}
+
+void Cpu::advance(sc_core::sc_time t, bool interruptible) {
+  if (quantum_ != sc_core::SC_ZERO_TIME) {
+    local_ += t;
+    if (local_ >= quantum_) sync();
+    if (interruptible) poll_interrupt();
+    return;
+  }
+  if (!interruptible || !if_) {
+    if (t != sc_core::SC_ZERO_TIME) sc_core::wait(t);
+    if (interruptible) poll_interrupt();
+    return;
+  }
+  // Exact mode: wake on INTR rising, take the interrupt at that instant, then finish the work.
+  for (;;) {
+    poll_interrupt();
+    if (t == sc_core::SC_ZERO_TIME) return;
+    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    if (if_) {
+      sc_core::wait(t, intr.posedge_event());
+    } else {
+      sc_core::wait(t);
+    }
+    t -= sc_core::sc_time_stamp() - start;
+  }
+}
+
+void Cpu::consume(Cycles n, double bus_share) {
+  stats_.work_cycles += n;
+  sc_core::sc_time t = cycles(n);
+  if (bus_share > 0.0 && bus_master.size() > 0) {
+    // Bus cycles are counted on the bus clock; keep the fraction so many small calls add up.
+    double bus = static_cast<double>(n) * std::min(bus_share, 1.0) *
+                     static_cast<double>(bus_master->bus_clock_hz()) / static_cast<double>(timing_.clock_hz) +
+                 bus_fraction_;
+    auto whole = static_cast<std::uint64_t>(std::floor(bus));
+    bus_fraction_ = bus - static_cast<double>(whole);
+    if (whole > 0) {
+      stats_.bus_cycles += whole;
+      sc_core::sc_time stall = bus_master->use_bus(master_id_, whole, local_);
+      stats_.stall_ps += to_ps(stall);
+      t += stall;
+    }
+  }
+  advance(t, true);
+}
+
+// ---- interrupts
+
+void Cpu::enable_interrupts() {
+  if_ = true;
+  poll_interrupt();
+}
+
+bool Cpu::disable_interrupts() {
+  bool was = if_;
+  if_ = false;
+  return was;
+}
+
+void Cpu::halt() {
+  sync();
+  ++stats_.halts;
+  if (!intr.read()) {
+    std::uint8_t saved = kind_;
+    kind_ = static_cast<std::uint8_t>(ContextKind::idle);
+    halt_start_ = sc_core::sc_time_stamp();
+    halted_ = true;
+    sc_core::wait(intr.posedge_event());
+    halted_ = false;
+    stats_.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
+    kind_ = saved;
+  }
+  poll_interrupt();
+}
+
+void Cpu::idle_for(const sc_core::sc_time& t) {
+  sync();
+  sc_core::wait(t);
+}
+
+std::uint8_t Cpu::acknowledge_cycle() {
+  sync();
+  inta_active_ = true;
+  const std::uint8_t vector = inta->acknowledge();
+  advance(cycles(timing_.inta), false);
+  inta_active_ = false;
+  return vector;
+}
+
+void Cpu::take_interrupt() {
+  sync();  // acceptance happens at one global instant, as the PIC sees it
+  ++stats_.interrupts;
+  if_ = false;
+  inta_active_ = true;
+  const std::uint8_t vector = inta->acknowledge();
+  advance(cycles(timing_.inta), false);
+  inta_active_ = false;
+  advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
+  if (util::events().enabled()) util::events().emit(name(), "interrupt", {{"vector", vector}});
+  const std::uint8_t saved = kind_;
+  kind_ = static_cast<std::uint8_t>(ContextKind::isr);
+  ++nesting_;
+  if (trap_ != nullptr) {
+    trap_->interrupt(vector);
+  } else {
+    log_.error("interrupt vector {:#04x} accepted but no trap handler is installed", vector);
+    power_off(1);
+  }
+  --nesting_;
+  kind_ = saved;
+  advance(cycles(timing_.context_restore), false);
+  if_ = true;  // IRET restores the flags
+}
+
+void Cpu::set_probe(Probe probe, std::uint32_t value) {
+  switch (probe) {
+    case Probe::irql: irql_ = static_cast<std::uint8_t>(value); break;
+    case Probe::context_kind: kind_ = static_cast<std::uint8_t>(value); break;
+    case Probe::thread_id: thread_id_ = value; break;
+  }
+}
+
+// ---- bus
+
+std::uint32_t Cpu::read(Space space, std::uint64_t address, unsigned width) {
+  std::uint32_t v = 0;
+  if (!access(tlm::TLM_READ_COMMAND, space, address, width, v))
+    v = width >= 4 ? 0xffffffffu : (1u << (8 * width)) - 1;  // a floating bus reads all ones
+  return v;
+}
+
+void Cpu::write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) {
+  access(tlm::TLM_WRITE_COMMAND, space, address, width, value);
+}
+
+bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
+                 std::uint32_t& data) {
+  const bool is_io = space == Space::io;
+  const bool is_read = cmd == tlm::TLM_READ_COMMAND;
+  ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes) : (is_read ? stats_.mem_reads : stats_.mem_writes));
+  tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
+  sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
+  if (width != 1 && width != 2 && width != 4) {
+    status = tlm::TLM_BURST_ERROR_RESPONSE;
+  } else if (!is_io && dmi_valid_ && address >= dmi_.get_start_address() &&
+             address + width - 1 <= dmi_.get_end_address()) {
+    std::uint8_t* p = dmi_.get_dmi_ptr() + (address - dmi_.get_start_address());
+    if (is_read) {
+      data = 0;
+      std::memcpy(&data, p, width);
+    } else {
+      std::memcpy(p, &data, width);
+    }
+    ++stats_.dmi_accesses;
+    delay += is_read ? dmi_.get_read_latency() : dmi_.get_write_latency();
+    if (bus_master.size() > 0) {
+      ++stats_.bus_cycles;
+      delay += bus_master->use_bus(master_id_, 1, local_) + (period_of(bus_master->bus_clock_hz()));
+    }
+  } else {
+    tx_.set_command(cmd);
+    tx_.set_address(address);
+    tx_.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+    tx_.set_data_length(width);
+    tx_.set_streaming_width(width);
+    tx_.set_byte_enable_ptr(nullptr);
+    tx_.set_dmi_allowed(false);
+    tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    if (is_io) tx_.set_extension(&io_ext_);
+    out->b_transport(tx_, delay);
+    if (is_io) tx_.clear_extension(&io_ext_);
+    status = tx_.get_response_status();
+    if (!is_io && status == tlm::TLM_OK_RESPONSE && tx_.is_dmi_allowed() && !dmi_valid_) {
+      tlm::tlm_generic_payload q;
+      q.set_address(address);
+      q.set_command(cmd);
+      dmi_valid_ = out->get_direct_mem_ptr(q, dmi_) && dmi_.is_read_write_allowed();
+    }
+  }
+  // Apply the transaction's time: in exact mode now, otherwise as decoupled offset.
+  local_ = sc_core::SC_ZERO_TIME;
+  if (quantum_ == sc_core::SC_ZERO_TIME) {
+    sc_core::wait(delay);
+  } else {
+    local_ = delay;
+    if (local_ >= quantum_) sync();
+  }
+  const bool ok = status == tlm::TLM_OK_RESPONSE;
+  if (!ok) {
+    ++stats_.bus_errors;
+    BusFault fault{space, address, width, !is_read, response_text(status)};
+    log_.debug("bus error: {} {} {:#x} width {}: {}", is_io ? "port" : "memory",
+               is_read ? "read" : "write", address, width, fault.reason);
+    if (util::events().enabled())
+      util::events().emit(name(), "bus_error", {{"space", is_io ? "io" : "memory"}, {"address", address},
+                                               {"width", width}, {"write", !is_read},
+                                               {"reason", fault.reason}});
+    if (trap_ != nullptr) {
+      trap_->bus_error(fault);
+    } else {
+      log_.warn("bus error with no trap handler: {} {:#x}: {}", is_io ? "port" : "memory", address,
+                fault.reason);
+    }
+  }
+  poll_interrupt();  // the instruction boundary
+  return ok;
+}
+
+void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) { dmi_valid_ = false; }
+
+void Cpu::trace(sc_core::sc_trace_file* tf) const {
+  std::string n = name();
+  sc_core::sc_trace(tf, intr, n + ".intr");
+  sc_core::sc_trace(tf, inta_active_, n + ".inta");
+  sc_core::sc_trace(tf, if_, n + ".if");
+  sc_core::sc_trace(tf, kind_, n + ".context_kind");
+  sc_core::sc_trace(tf, irql_, n + ".irql");
+  sc_core::sc_trace(tf, thread_id_, n + ".thread_id");
+}
+
+}  // namespace hw::cpu

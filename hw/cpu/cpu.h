@@ -1,0 +1,145 @@
+#pragma once
+// The cycle-approximate CPU: a loosely-timed TLM initiator that implements the processor
+// interface for the software stack. Work is charged by consume(); every register access is a
+// timed bus transaction (DMI for RAM); interrupt acceptance runs an INTA cycle and calls the
+// trap handler on the context holding the CPU. With quantum 0 an interrupt is taken at the
+// instant INTR rises (while IF is set); with quantum Q the CPU runs ahead of the kernel by at
+// most Q and interrupt latency is late by at most Q.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "hw/bus/bus_master_if.h"
+#include "hw/core/address_space.h"
+#include "hw/cpu/processor.h"
+#include "hw/intc/inta_if.h"
+#include "util/log.h"
+
+namespace hw::cpu {
+
+struct Timing {
+  std::uint64_t clock_hz = 100'000'000;
+  std::uint64_t quantum_ps = 0;    // temporal decoupling; 0 = exact
+  unsigned interrupt_entry = 30;   // recognize INTR, flush, vector through the IDT
+  unsigned context_save = 20;      // push the trap frame
+  unsigned context_restore = 20;   // pop it and IRET
+  unsigned inta = 8;               // the two INTA bus cycles
+  unsigned io_access = 4;          // IN/OUT instruction cost beyond its bus cycles
+  unsigned mem_access = 1;         // a load or store beyond its bus cycles
+};
+
+class Cpu : public sc_core::sc_module, public Processor {
+ public:
+  struct Stats {
+    std::uint64_t interrupts = 0, bus_errors = 0, halts = 0, context_switches = 0;
+    std::uint64_t mem_reads = 0, mem_writes = 0, io_reads = 0, io_writes = 0, dmi_accesses = 0;
+    std::uint64_t work_cycles = 0;   // charged through consume()
+    std::uint64_t bus_cycles = 0;    // used outside b_transport (DMI, bus share of work)
+    std::uint64_t halted_ps = 0, stall_ps = 0;
+  };
+
+  tlm_utils::simple_initiator_socket<Cpu> out;
+  sc_core::sc_in<bool> intr;
+  sc_core::sc_port<intc::inta_if> inta;
+  sc_core::sc_port<bus::bus_master_if, 1, sc_core::SC_ZERO_OR_MORE_BOUND> bus_master;
+
+  Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing);
+
+  // The master id the bus gave this CPU (for bus-cycle accounting).
+  void set_bus_master_id(unsigned id) { master_id_ = id; }
+  // The first context: runs `entry` when the simulation starts. When it returns, the CPU
+  // powers off with status 0 (unless power_off() chose another).
+  void boot(std::function<void()> entry, std::size_t stack_bytes = 1 << 20);
+
+  // For register-level scripts and benches, which drive the bus below the software: wait with
+  // the CPU doing nothing, and run an INTA cycle without taking the interrupt.
+  void idle_for(const sc_core::sc_time& t);
+  std::uint8_t acknowledge_cycle();
+
+  int exit_status() const { return exit_status_; }
+  bool powered_off() const { return powered_off_; }
+  // Statistics, counting a halt still in progress up to now.
+  Stats stats() const;
+  const Timing& timing() const { return timing_; }
+  void trace(sc_core::sc_trace_file* tf) const;
+
+  // --- Processor
+  unsigned cpu_id() const override { return id_; }
+  std::uint64_t clock_hz() const override { return timing_.clock_hz; }
+  std::uint64_t now_ps() const override;
+  std::uint32_t read(Space space, std::uint64_t address, unsigned width) override;
+  void write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) override;
+  void consume(Cycles cycles, double bus_share) override;
+  void enable_interrupts() override;
+  bool disable_interrupts() override;
+  bool interrupts_enabled() const override { return if_; }
+  void halt() override;
+  bool interrupt_pending() const override { return intr.read(); }
+  void set_trap_handler(TrapHandler* handler) override { trap_ = handler; }
+  void set_probe(Probe probe, std::uint32_t value) override;
+  ContextId create_context(const std::string& name, std::function<void()> entry,
+                           std::size_t stack_bytes) override;
+  void switch_to(ContextId next) override;
+  ContextId current_context() const override { return current_; }
+  void power_off(int exit_status) override;
+
+ private:
+  struct Context {
+    std::string name;
+    std::function<void()> entry;
+    sc_core::sc_event wake;
+    bool finished = false;
+  };
+
+  void run_context(ContextId id);
+  bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
+              std::uint32_t& data);
+  // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
+  void advance(sc_core::sc_time t, bool interruptible);
+  void sync();  // brings the decoupled local offset into the kernel's time
+  void poll_interrupt() {
+    if (if_ && intr.read()) take_interrupt();
+  }
+  void take_interrupt();
+  void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
+  sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }
+
+  util::Logger log_;
+  const unsigned id_;
+  const Timing timing_;
+  const sc_core::sc_time period_, quantum_;
+  sc_core::sc_time local_ = sc_core::SC_ZERO_TIME;  // decoupled offset ahead of sc_time_stamp()
+  unsigned master_id_ = 0;
+  double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls
+
+  TrapHandler* trap_ = nullptr;
+  bool if_ = false;
+  std::vector<std::unique_ptr<Context>> contexts_;
+  ContextId current_ = kNoContext;
+  ContextId boot_ = kNoContext;
+  int exit_status_ = 0;
+  bool powered_off_ = false;
+
+  tlm::tlm_generic_payload tx_;
+  AddressSpaceExtension io_ext_;
+  tlm::tlm_dmi dmi_;
+  bool dmi_valid_ = false;
+
+  // Traced state.
+  std::uint8_t kind_ = static_cast<std::uint8_t>(ContextKind::thread);
+  std::uint8_t irql_ = 0;
+  std::uint32_t thread_id_ = 0;
+  bool inta_active_ = false;
+  bool halted_ = false;
+  sc_core::sc_time halt_start_;
+  unsigned nesting_ = 0;
+  Stats stats_;
+};
+
+}  // namespace hw::cpu

@@ -1,0 +1,104 @@
+#pragma once
+// The CPU's programmer-visible contract, the one hw/ header that sw/ may include. Plain C++:
+// the software stack runs against it on the SystemC CPU model, or on a fake in unit tests.
+//
+// Time model: every call that touches the bus or does work advances simulated time on the
+// calling context; interrupts are accepted at those points (after a bus access, inside
+// consume(), in halt(), on enable_interrupts()) when IF is set and INTR is asserted. Acceptance
+// runs the INTA cycle and calls TrapHandler::interrupt() as a nested call on the context that
+// holds the CPU, exactly as an interrupt lands on the current kernel stack on real hardware.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace hw {
+
+enum class Space : std::uint8_t { memory, io };
+
+// A bus access that the bus or a target refused (unmapped address, wrong width, read of a
+// write-only register). Delivered to software as a trap; the access reads as all ones.
+struct BusFault {
+  Space space = Space::memory;
+  std::uint64_t address = 0;
+  unsigned width = 0;
+  bool write = false;
+  std::string reason;
+};
+
+class TrapHandler {
+ public:
+  virtual ~TrapHandler() = default;
+  // An accepted external interrupt. Entered with IF clear; IF is restored on return (IRET).
+  virtual void interrupt(std::uint8_t vector) = 0;
+  // A refused bus access by the current context. The faulting access returns after this.
+  virtual void bus_error(const BusFault& fault) = 0;
+};
+
+using ContextId = int;
+constexpr ContextId kNoContext = -1;
+
+// What the CPU is running, as traces show it. The CPU itself marks isr (inside an accepted
+// interrupt) and idle (halted); software marks dpc and thread through set_probe().
+enum class ContextKind : std::uint8_t { thread = 0, isr = 1, dpc = 2, idle = 3 };
+
+// Values software reports for traces only, with no architectural effect (like a POST-code
+// port): the kernel's IRQL, the kind of code running, the current thread's id.
+enum class Probe : std::uint8_t { irql, context_kind, thread_id };
+
+class Processor {
+ public:
+  using Cycles = std::uint64_t;
+  virtual ~Processor() = default;
+
+  // --- identity and time
+  virtual unsigned cpu_id() const = 0;
+  virtual std::uint64_t clock_hz() const = 0;
+  // Simulated time as seen by the calling context (includes any temporally decoupled offset).
+  virtual std::uint64_t now_ps() const = 0;
+
+  // --- bus accesses: timed transactions, width 1, 2 or 4 bytes
+  virtual std::uint32_t read(Space space, std::uint64_t address, unsigned width) = 0;
+  virtual void write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) = 0;
+
+  std::uint8_t inb(std::uint16_t port) { return static_cast<std::uint8_t>(read(Space::io, port, 1)); }
+  std::uint16_t inw(std::uint16_t port) { return static_cast<std::uint16_t>(read(Space::io, port, 2)); }
+  std::uint32_t inl(std::uint16_t port) { return read(Space::io, port, 4); }
+  void outb(std::uint16_t port, std::uint8_t v) { write(Space::io, port, 1, v); }
+  void outw(std::uint16_t port, std::uint16_t v) { write(Space::io, port, 2, v); }
+  void outl(std::uint16_t port, std::uint32_t v) { write(Space::io, port, 4, v); }
+  std::uint32_t read32(std::uint64_t a) { return read(Space::memory, a, 4); }
+  void write32(std::uint64_t a, std::uint32_t v) { write(Space::memory, a, 4, v); }
+
+  // --- work: `cycles` of computation, of which the fraction `bus_share` needs the bus
+  // (instruction fetch, cache misses) and so competes with DMA.
+  virtual void consume(Cycles cycles, double bus_share = 0.0) = 0;
+
+  // --- interrupt flag (STI / CLI) and HLT
+  virtual void enable_interrupts() = 0;
+  // Clears IF and returns whether it was set (for restore).
+  virtual bool disable_interrupts() = 0;
+  virtual bool interrupts_enabled() const = 0;
+  // Waits until INTR is asserted. With IF set the interrupt is accepted before returning;
+  // with IF clear it returns with the request still pending (the caller may poll).
+  virtual void halt() = 0;
+  // The INTR input as the CPU sees it now.
+  virtual bool interrupt_pending() const = 0;
+
+  virtual void set_trap_handler(TrapHandler* handler) = 0;
+
+  virtual void set_probe(Probe probe, std::uint32_t value) = 0;
+
+  // --- execution contexts: one holds the CPU at a time; switch_to() hands it over and
+  // returns when some other context hands it back. An entry function that returns ends its
+  // context; it must have handed the CPU on first (or the CPU idles forever).
+  virtual ContextId create_context(const std::string& name, std::function<void()> entry,
+                                   std::size_t stack_bytes) = 0;
+  virtual void switch_to(ContextId next) = 0;
+  virtual ContextId current_context() const = 0;
+
+  // Ends the simulation after the current step with the given exit status.
+  virtual void power_off(int exit_status) = 0;
+};
+
+}  // namespace hw

@@ -1,0 +1,206 @@
+#include "platform/commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "hw/core/sim_time.h"
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "platform/script.h"
+#include "platform/simulation.h"
+#include "sw/apps/idle.h"
+#include "util/event_log.h"
+#include "util/log.h"
+#include "util/units.h"
+
+namespace platform {
+namespace {
+
+Config build_config(const CommonOptions& o) {
+  Config c = o.config.empty() ? Config{} : load_config(o.config);
+  for (const auto& s : o.sets) apply_override(c, s);
+  // Command-line options are overrides of their keys, so they validate the same way.
+  if (!o.until.empty()) apply_override(c, "sim.until=" + o.until);
+  if (!o.vcd.empty()) apply_override(c, "output.vcd=" + o.vcd);
+  if (!o.events.empty()) apply_override(c, "output.events=" + o.events);
+  if (!o.stats.empty()) apply_override(c, "output.stats=" + o.stats);
+  if (!o.log_level.empty()) apply_override(c, "sim.log_level=" + o.log_level);
+  validate(c);
+  util::Level level = util::Level::warn;
+  util::parse_level(c.sim_log_level, level);
+  util::set_log_level(level);
+  install_report_handler();
+  check_time_resolution();
+  return c;
+}
+
+apps::IdleParams idle_params(const Config& c) {
+  apps::IdleParams p;
+  p.pic.master = static_cast<std::uint16_t>(c.pic_master_port);
+  p.pic.slave = static_cast<std::uint16_t>(c.pic_slave_port);
+  p.pic.cascade = c.pic_cascade_irq;
+  p.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
+  p.timer_port = static_cast<std::uint16_t>(c.timer_port);
+  p.timer_irq = c.timer_irq;
+  p.timer_clock_hz = c.timer_clock_hz;
+  p.tick_hz = c.workload_tick_hz;
+  return p;
+}
+
+std::string outputs_line(const Config& c) {
+  std::string s;
+  for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats}) {
+    if (!p->empty()) s += (s.empty() ? "" : ", ") + *p;
+  }
+  return s.empty() ? "none" : s;
+}
+
+void print_summary(const char* what, const std::string& source, const Platform& p, const RunResult& r,
+                   const apps::IdleLoop* idle) {
+  const auto cpu = p.cpu.stats();
+  std::printf("iocosim %s: %s\n", what, source.c_str());
+  std::printf("  simulated  %s in %.3f s host", util::format_time(r.sim_ps).c_str(), r.host_seconds);
+  if (r.host_seconds > 0)
+    std::printf(" (%.0f simulated CPU cycles per host second)",
+                static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(p.cpu.clock_hz()) / r.host_seconds);
+  std::printf("%s\n", r.interrupted ? "  [interrupted]" : "");
+  std::printf("  cpu0       %llu interrupts, %llu bus errors, halted %.1f%% of the time\n",
+              static_cast<unsigned long long>(cpu.interrupts), static_cast<unsigned long long>(cpu.bus_errors),
+              r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
+  if (idle != nullptr) {
+    const auto& n = idle->counts();
+    std::printf("  workload   idle: %llu timer ticks, %llu spurious, %llu unexpected\n",
+                static_cast<unsigned long long>(n.ticks), static_cast<unsigned long long>(n.spurious),
+                static_cast<unsigned long long>(n.unexpected));
+  }
+  for (const auto* pic : {&p.pic_master, &p.pic_slave}) {
+    const auto& s = pic->stats();
+    std::printf("  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses\n", pic->basename(),
+                static_cast<unsigned long long>(s.acknowledges), static_cast<unsigned long long>(s.spurious),
+                static_cast<unsigned long long>(s.eois), static_cast<unsigned long long>(s.reads + s.writes));
+  }
+  for (const auto& m : p.bus.master_stats())
+    std::printf("  bus        %s: %llu transactions, %llu bus cycles; %llu unmapped accesses\n", m.name.c_str(),
+                static_cast<unsigned long long>(m.transactions), static_cast<unsigned long long>(m.bus_cycles),
+                static_cast<unsigned long long>(p.bus.unmapped_accesses()));
+  std::printf("  outputs    %s\n", outputs_line(p.config()).c_str());
+  std::fflush(stdout);
+}
+
+void idle_stats(util::JsonWriter& j, const apps::IdleLoop& idle) {
+  const auto& n = idle.counts();
+  j.begin_object("workload")
+      .field("kind", "idle")
+      .field("ticks", n.ticks)
+      .field("spurious", n.spurious)
+      .field("unexpected", n.unexpected)
+      .field("bus_errors", n.bus_errors)
+      .end_object();
+}
+
+}  // namespace
+
+int cmd_run(const CommonOptions& o) {
+  Config c = build_config(o);
+  Platform p("platform", c);
+  std::unique_ptr<apps::IdleLoop> idle;
+  if (c.workload == "idle") {
+    idle = std::make_unique<apps::IdleLoop>(p.cpu, idle_params(c));
+    p.cpu.boot([&] { idle->run(); });
+  }
+  Session s(p, c);
+  RunResult r = s.run(c.sim_until_ps, !o.quiet && isatty(STDERR_FILENO));
+  s.write_stats(r, [&](util::JsonWriter& j) {
+    if (idle) idle_stats(j, *idle);
+  });
+  s.close();
+  if (!o.quiet) print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r, idle.get());
+  if (r.exit_status == kExitOk && idle && idle->counts().unexpected + idle->counts().bus_errors > 0)
+    return kExitFailed;  // the workload saw something it should never see
+  return r.exit_status;
+}
+
+int cmd_script(const CommonOptions& o, const std::string& script_path) {
+  Script script = parse_script(script_path);
+  CommonOptions opts = o;
+  // A script runs until its last line unless told otherwise.
+  if (opts.until.empty()) opts.sets.insert(opts.sets.begin(), "sim.until=1000s");
+  Config c = build_config(opts);
+  Platform p("platform", c, /*external_irqs=*/true);
+  ScriptRunner runner(p, script);
+  runner.check();
+  p.cpu.boot([&] { runner.run(); });
+  Session s(p, c);
+  RunResult r = s.run(c.sim_until_ps, false);
+  s.write_stats(r, [&](util::JsonWriter& j) {
+    j.begin_object("script")
+        .field("file", script.file)
+        .field("commands", runner.executed())
+        .field("checks", runner.checks())
+        .field("failures", runner.failures())
+        .end_object();
+  });
+  s.close();
+  const bool complete = runner.executed() == static_cast<int>(script.commands.size());
+  if (!o.quiet)
+    std::printf("script %s: %d of %zu commands run, %d checks, %d failed%s\n", script.file.c_str(), runner.executed(),
+                script.commands.size(), runner.checks(), runner.failures(),
+                r.interrupted ? " [interrupted]" : (complete ? "" : " [stopped early: sim.until]"));
+  if (r.interrupted) return kExitInterrupted;
+  if (runner.failures() > 0 || !complete || r.exit_status != kExitOk) return kExitFailed;
+  return kExitOk;
+}
+
+int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool json) {
+  CommonOptions opts = o;
+  opts.until = sim_time;
+  Config c = build_config(opts);
+  c.workload = "idle";
+  Platform p("platform", c);
+  apps::IdleLoop idle(p.cpu, idle_params(c));
+  p.cpu.boot([&] { idle.run(); });
+  Session s(p, c);
+  RunResult r = s.run(c.sim_until_ps, false);
+  s.close();
+  const auto ticks = idle.counts().ticks;
+  const auto interrupts = p.cpu.stats().interrupts;
+  const double cycles = static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(c.cpu.clock_hz);
+  const double ns_per_interrupt = interrupts ? r.host_seconds * 1e9 / static_cast<double>(interrupts) : 0.0;
+  const double cycles_per_second = r.host_seconds > 0 ? cycles / r.host_seconds : 0.0;
+  if (json) {
+    util::JsonWriter j(true);
+    j.begin_object()
+        .field("benchmark", "idle")
+        .field("sim_ps", r.sim_ps)
+        .field("host_seconds", r.host_seconds)
+        .field("interrupts", interrupts)
+        .field("ticks", ticks)
+        .field("host_ns_per_interrupt", ns_per_interrupt)
+        .field("sim_cpu_cycles_per_host_second", cycles_per_second)
+        .field("quantum_ps", c.cpu.quantum_ps)
+        .end_object();
+    std::printf("%s\n", j.str().c_str());
+  } else {
+    std::printf("idle platform, %s simulated, tick %s, quantum %s\n", util::format_time(r.sim_ps).c_str(),
+                util::format_hz(c.workload_tick_hz).c_str(), util::format_time(c.cpu.quantum_ps).c_str());
+    std::printf("  host time                 %.3f s\n", r.host_seconds);
+    std::printf("  timer interrupts          %llu (ticks handled %llu)\n", static_cast<unsigned long long>(interrupts),
+                static_cast<unsigned long long>(ticks));
+    std::printf("  host time per interrupt   %.0f ns\n", ns_per_interrupt);
+    std::printf("  simulated CPU cycles/s    %.3g (CPU at %s)\n", cycles_per_second, util::format_hz(c.cpu.clock_hz).c_str());
+  }
+  if (r.interrupted) return kExitInterrupted;
+  return r.exit_status;
+}
+
+int cmd_keys() {
+  for (const auto& k : config_keys())
+    std::printf("%-36s %-16s %s\n", k.path.c_str(), k.default_value.c_str(), k.help.c_str());
+  return kExitOk;
+}
+
+}  // namespace platform

@@ -1,0 +1,21 @@
+#pragma once
+// The iocosim subcommands. Each returns the process exit status (platform/simulation.h).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace platform {
+
+struct CommonOptions {
+  std::string config;              // empty = the built-in default platform
+  std::vector<std::string> sets;   // key=value overrides, applied in order
+  std::string until, vcd, events, stats, log_level;
+  bool quiet = false;
+};
+
+int cmd_run(const CommonOptions& o);
+int cmd_script(const CommonOptions& o, const std::string& script_path);
+int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool json);
+int cmd_keys();
+
+}  // namespace platform

@@ -1,0 +1,68 @@
+#pragma once
+// The platform description: one YAML file, every key defaulted, any key overridable with
+// --set key=value. Keys are declared once in a schema (config.cpp) that parses, validates and
+// documents them; errors name the file, the line and the key. Reference: docs/config.md.
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hw/cpu/cpu.h"
+
+namespace platform {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  hw::cpu::Timing cpu;
+
+  std::uint64_t bus_clock_hz = 25'000'000;
+  unsigned bus_io_wait_states = 3;
+
+  std::uint64_t ram_base = 0;
+  std::uint64_t ram_size = 16ull << 20;
+  std::uint64_t ram_latency_ps = 0;
+
+  std::uint64_t pic_master_port = 0x20;
+  std::uint64_t pic_slave_port = 0xa0;
+  unsigned pic_cascade_irq = 2;
+
+  std::uint64_t timer_port = 0x40;
+  unsigned timer_irq = 0;
+  std::uint64_t timer_clock_hz = 1'193'182;
+
+  std::string workload = "idle";
+  std::uint64_t workload_tick_hz = 1000;
+  std::uint64_t workload_vector_base = 0x30;  // master's; the slave's follows at +8
+
+  std::uint64_t sim_until_ps = 100'000'000'000ull;  // 100 ms
+  std::string sim_log_level = "warn";
+
+  std::string out_vcd;
+  std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq"};
+  std::string out_events;
+  std::string out_stats;
+
+  // Where each key was set ("file:line", or "--set"), for messages about combinations of keys.
+  std::map<std::string, std::string> origin;
+  std::string where(const std::string& key) const;
+};
+
+// A key of the schema, for `iocosim keys` and the docs.
+struct KeyInfo {
+  std::string path, default_value, help;
+};
+std::vector<KeyInfo> config_keys();
+
+// Loads a YAML file over the defaults. Throws ConfigError.
+Config load_config(const std::string& path);
+// Applies "key=value". Throws ConfigError naming the override.
+void apply_override(Config& config, const std::string& assignment);
+// Cross-key checks (IRQ numbers, port windows). Throws ConfigError naming the keys.
+void validate(const Config& config);
+
+}  // namespace platform

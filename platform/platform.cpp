@@ -1,0 +1,144 @@
+#include "platform/platform.h"
+
+#include <fmt/format.h>
+
+#include "hw/core/sim_time.h"
+
+namespace platform {
+
+Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bool external_irqs)
+    : sc_module(name),
+      config_(config),
+      cpu("cpu0", 0, config.cpu),
+      bus("bus", config.bus_clock_hz, config.bus_io_wait_states),
+      ram("ram", config.ram_size, hw::from_ps(config.ram_latency_ps)),
+      pic_master("pic_master", true),
+      pic_slave("pic_slave", false),
+      timer("timer", config.timer_clock_hz),
+      external_(external_irqs) {
+  cpu.set_bus_master_id(bus.attach_master(cpu.out, cpu.name()));
+  cpu.bus_master.bind(bus.masters);
+  map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram", "memory.ram.base");
+  map_or_throw(hw::Space::io, pic_master.in, config.pic_master_port, 2, "pic_master",
+               "interrupt_controller.master_port");
+  map_or_throw(hw::Space::io, pic_slave.in, config.pic_slave_port, 2, "pic_slave",
+               "interrupt_controller.slave_port");
+  map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
+
+  cpu.intr.bind(intr_);
+  cpu.inta.bind(pic_master.inta);
+  pic_master.intr.bind(intr_);
+  pic_slave.intr.bind(slave_int_);
+  pic_master.cascade.bind(pic_slave.cascade_target);
+  timer.out.bind(timer_out_);
+
+  // Each IRQ line: its device drivers, plus an external driver when asked for.
+  std::array<std::vector<sc_core::sc_signal<bool>*>, kIrqLines> drivers;
+  drivers[config.timer_irq].push_back(&timer_out_);
+  for (unsigned n = 0; n < kIrqLines; ++n) {
+    if (n == config.pic_cascade_irq) continue;
+    if (external_ || drivers[n].empty()) {
+      external_line_[n] = std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}_ext", n).c_str());
+      drivers[n].push_back(external_line_[n].get());
+    }
+  }
+  for (unsigned n = 0; n < kIrqLines; ++n) {
+    hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
+    sc_core::sc_in<bool>& input = chip.ir[n % 8];
+    if (n == config.pic_cascade_irq) {
+      input.bind(slave_int_);
+      continue;
+    }
+    if (drivers[n].size() == 1) {
+      input.bind(*drivers[n][0]);
+      continue;
+    }
+    line_[n] = std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}", n).c_str());
+    auto gate = std::make_unique<hw::WiredOr>(fmt::format("irq{}_or", n).c_str(),
+                                              static_cast<unsigned>(drivers[n].size()));
+    for (std::size_t i = 0; i < drivers[n].size(); ++i) gate->in[i].bind(*drivers[n][i]);
+    gate->out.bind(*line_[n]);
+    input.bind(*line_[n]);
+    ors_.push_back(std::move(gate));
+  }
+}
+
+void Platform::map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
+                            std::uint64_t size, const std::string& name, const std::string& key) {
+  std::string err = bus.map(space, target, base, size, name);
+  if (!err.empty()) throw ConfigError(fmt::format("{}: key '{}': {}", config_.where(key), key, err));
+}
+
+bool Platform::drive_irq(unsigned n, bool level) {
+  if (n >= kIrqLines || !external_line_[n]) return false;
+  external_line_[n]->write(level);
+  return true;
+}
+
+void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>& groups) {
+  auto want = [&](const char* g) { return std::find(groups.begin(), groups.end(), g) != groups.end(); };
+  if (want("cpu")) cpu.trace(tf);
+  if (want("pic")) {
+    pic_master.trace(tf);
+    pic_slave.trace(tf);
+  }
+  if (want("timer")) timer.trace(tf);
+  if (want("irq")) {
+    for (unsigned n = 0; n < kIrqLines; ++n) {
+      hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
+      sc_core::sc_trace(tf, chip.ir[n % 8], fmt::format("irq.{}", n));
+    }
+  }
+}
+
+void Platform::write_stats(util::JsonWriter& j) const {
+  const auto c = cpu.stats();
+  j.begin_object("cpu0")
+      .field("clock_hz", cpu.clock_hz())
+      .field("interrupts", c.interrupts)
+      .field("bus_errors", c.bus_errors)
+      .field("halts", c.halts)
+      .field("halted_ps", c.halted_ps)
+      .field("context_switches", c.context_switches)
+      .field("work_cycles", c.work_cycles)
+      .field("mem_reads", c.mem_reads)
+      .field("mem_writes", c.mem_writes)
+      .field("io_reads", c.io_reads)
+      .field("io_writes", c.io_writes)
+      .field("dmi_accesses", c.dmi_accesses)
+      .field("stall_ps", c.stall_ps)
+      .end_object();
+  j.begin_object("bus").field("clock_hz", bus.bus_clock_hz()).field("unmapped_accesses", bus.unmapped_accesses());
+  j.begin_array("masters");
+  for (const auto& m : bus.master_stats()) {
+    j.begin_object()
+        .field("name", m.name)
+        .field("transactions", m.transactions)
+        .field("bus_cycles", m.bus_cycles)
+        .field("errors", m.errors)
+        .end_object();
+  }
+  j.end_array().end_object();
+  for (const auto* pic : {&pic_master, &pic_slave}) {
+    const auto& s = pic->stats();
+    j.begin_object(pic->basename())
+        .field("reads", s.reads)
+        .field("writes", s.writes)
+        .field("acknowledges", s.acknowledges)
+        .field("spurious", s.spurious)
+        .field("eois", s.eois);
+    j.begin_array("per_ir");
+    for (auto v : s.per_ir) j.value(v);
+    j.end_array().end_object();
+  }
+  const auto& t = timer.stats();
+  j.begin_object("timer")
+      .field("periods", t.out_rising)
+      .field("reads", t.reads)
+      .field("writes", t.writes)
+      .field("unsupported", t.unsupported)
+      .end_object();
+  j.begin_object("ram").field("size", ram.size()).field("reads", ram.reads()).field("writes", ram.writes()).end_object();
+}
+
+}  // namespace platform

@@ -1,0 +1,158 @@
+#include "platform/simulation.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "hw/core/sim_time.h"
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace platform {
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+void report_handler(const sc_core::sc_report& report, const sc_core::sc_actions& actions) {
+  static util::Logger log("systemc");
+  if (report.get_severity() == sc_core::SC_INFO) {
+    log.debug("{}: {}", report.get_msg_type(), report.get_msg());
+    return;
+  }
+  if (report.get_severity() == sc_core::SC_WARNING) {
+    log.warn("{}: {}", report.get_msg_type(), report.get_msg());
+    return;
+  }
+  // Errors and fatals: let SystemC's default handler throw, so callers report and exit.
+  sc_core::sc_report_handler::default_handler(report, actions & ~sc_core::SC_DISPLAY);
+}
+
+bool ensure_parent(const std::string& path) {
+  std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  std::ofstream probe(path, std::ios::app);
+  return static_cast<bool>(probe);
+}
+
+}  // namespace
+
+void install_report_handler() {
+  sc_core::sc_report_handler::set_handler(report_handler);
+  // Deprecation chatter about the SystemC library itself is not the user's business.
+  sc_core::sc_report_handler::set_actions("/IEEE_Std_1666/deprecated", sc_core::SC_DO_NOTHING);
+}
+
+void check_time_resolution() {
+  if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS))
+    throw ConfigError("SystemC time resolution is not 1 ps");
+}
+
+Session::Session(Platform& platform, const Config& config) : platform_(platform), config_(config) {
+  util::set_time_source([] { return hw::now_ps(); });
+  if (!config.out_events.empty()) {
+    if (!ensure_parent(config.out_events) || !util::events().open(config.out_events))
+      throw ConfigError(fmt::format("{}: cannot write the event log", config.out_events));
+  }
+  if (!config.out_stats.empty() && !ensure_parent(config.out_stats))
+    throw ConfigError(fmt::format("{}: cannot write the statistics", config.out_stats));
+  if (!config.out_vcd.empty()) {
+    if (!ensure_parent(config.out_vcd))
+      throw ConfigError(fmt::format("{}: cannot write the VCD", config.out_vcd));
+    std::string base = config.out_vcd;
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+    vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
+    vcd_->set_time_unit(1, sc_core::SC_PS);
+    platform.trace(vcd_, config.out_vcd_groups);
+  }
+}
+
+Session::~Session() { close(); }
+
+void Session::close() {
+  if (vcd_ != nullptr) {
+    sc_core::sc_close_vcd_trace_file(vcd_);
+    vcd_ = nullptr;
+  }
+  util::events().close();
+}
+
+RunResult Session::run(std::uint64_t until_ps, bool progress) {
+  RunResult r;
+  g_signal.store(0);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto last_report = start;
+  // Slices grow while they are cheap and shrink when slow, so a signal is noticed within a
+  // fraction of a second of host time whatever the simulation speed.
+  std::uint64_t slice = std::min<std::uint64_t>(until_ps, 1'000'000'000);  // 1 ms
+  while (!platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
+    const auto t0 = clock::now();
+    std::uint64_t step = std::min(slice, until_ps - hw::now_ps());
+    sc_core::sc_start(hw::from_ps(step));
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    if (g_signal.load() != 0) {
+      r.interrupted = true;
+      break;
+    }
+    if (sc_core::sc_get_status() == sc_core::SC_STOPPED) break;
+    if (dt < 0.05 && slice < (1ull << 60)) slice *= 2;
+    else if (dt > 0.25 && slice > 1000) slice /= 2;
+    if (progress && std::chrono::duration<double>(clock::now() - last_report).count() > 2.0) {
+      last_report = clock::now();
+      std::fprintf(stderr, "  ... %s of %s simulated (%.0f%%), %.1f s\n",
+                   util::format_time(hw::now_ps()).c_str(), util::format_time(until_ps).c_str(),
+                   100.0 * static_cast<double>(hw::now_ps()) / static_cast<double>(until_ps),
+                   std::chrono::duration<double>(clock::now() - start).count());
+    }
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  r.host_seconds = std::chrono::duration<double>(clock::now() - start).count();
+  r.sim_ps = hw::now_ps();
+  if (r.interrupted) {
+    r.exit_status = kExitInterrupted;
+  } else if (platform_.cpu.powered_off()) {
+    r.exit_status = platform_.cpu.exit_status();
+  }
+  util::events().flush();
+  return r;
+}
+
+void Session::write_stats(const RunResult& result, const std::function<void(util::JsonWriter&)>& extra) {
+  if (config_.out_stats.empty()) return;
+  util::JsonWriter j(true);
+  j.begin_object();
+  j.begin_object("sim")
+      .field("t_ps", result.sim_ps)
+      .field("host_seconds", result.host_seconds)
+      .field("exit_status", result.exit_status)
+      .field("interrupted", result.interrupted)
+      .field("warnings", util::log_count(util::Level::warn))
+      .field("errors", util::log_count(util::Level::error))
+      .end_object();
+  platform_.write_stats(j);
+  if (extra) extra(j);
+  j.end_object();
+  std::ofstream out(config_.out_stats);
+  out << j.str() << '\n';
+  if (!out) throw ConfigError(fmt::format("{}: cannot write the statistics", config_.out_stats));
+}
+
+}  // namespace platform

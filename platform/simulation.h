@@ -1,0 +1,58 @@
+#pragma once
+// Running a platform: outputs (VCD, event log, statistics) opened before the simulation and
+// flushed however it ends (normal end, error, Ctrl-C); the simulation advanced in slices so
+// that Ctrl-C stops it cleanly and long runs report progress.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "platform/platform.h"
+
+namespace platform {
+
+// Exit statuses of every iocosim command (docs/cli.md).
+enum ExitStatus : int {
+  kExitOk = 0,
+  kExitFailed = 1,       // a simulation error, or a failed script expectation
+  kExitBadInput = 2,     // bad command line, config or script
+  kExitBugCheck = 3,     // the simulated software bug-checked
+  kExitInterrupted = 130,
+};
+
+// SystemC's warnings go to the log (and are counted); its errors are thrown as exceptions.
+void install_report_handler();
+// Fails with ConfigError unless SystemC's time resolution is 1 ps (hw/core/sim_time.h).
+void check_time_resolution();
+
+struct RunResult {
+  int exit_status = kExitOk;
+  bool interrupted = false;  // Ctrl-C / SIGTERM
+  std::uint64_t sim_ps = 0;
+  double host_seconds = 0;
+};
+
+class Session {
+ public:
+  // Opens the configured outputs; throws ConfigError if one cannot be opened.
+  Session(Platform& platform, const Config& config);
+  ~Session();  // flushes and closes everything that is open
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs until `until_ps`, a power-off, or a signal. `progress`: report on stderr every few
+  // seconds of host time.
+  RunResult run(std::uint64_t until_ps, bool progress);
+  // Writes the statistics file (if configured) with `extra` adding workload sections.
+  void write_stats(const RunResult& result, const std::function<void(util::JsonWriter&)>& extra = {});
+  void close();
+
+ private:
+  Platform& platform_;
+  Config config_;
+  sc_core::sc_trace_file* vcd_ = nullptr;
+};
+
+}  // namespace platform

@@ -1,0 +1,49 @@
+#pragma once
+// The event log: JSON lines, one event a line, {"t_ps":<int>,"src":"<path>","ev":"<name>",...}.
+// Emitting is a no-op unless the platform opened a file, so models may call it on hot paths
+// behind `events().enabled()`. Schema: docs/event-log.md.
+#include <cstdint>
+#include <cstdio>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace util {
+
+using EventValue = std::variant<std::int64_t, std::uint64_t, bool, std::string_view>;
+
+struct EventField {
+  std::string_view key;
+  EventValue value;
+  EventField(std::string_view k, std::uint64_t v) : key(k), value(v) {}
+  EventField(std::string_view k, unsigned v) : key(k), value(std::uint64_t{v}) {}
+  EventField(std::string_view k, std::int64_t v) : key(k), value(v) {}
+  EventField(std::string_view k, int v) : key(k), value(std::int64_t{v}) {}
+  EventField(std::string_view k, bool v) : key(k), value(v) {}
+  EventField(std::string_view k, std::string_view v) : key(k), value(v) {}
+  EventField(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
+  EventField(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
+};
+
+class EventLog {
+ public:
+  ~EventLog();
+  // Returns false (and leaves the log closed) if the file cannot be opened.
+  bool open(const std::string& path);
+  void close();
+  bool enabled() const { return file_ != nullptr; }
+  void flush();
+  std::uint64_t count() const { return count_; }
+
+  void emit(std::string_view src, std::string_view ev, std::initializer_list<EventField> fields = {});
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::uint64_t count_ = 0;
+};
+
+// The process-wide event log (one simulation per process).
+EventLog& events();
+
+}  // namespace util

@@ -1,0 +1,115 @@
+#include "util/json.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace util {
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+void JsonWriter::newline() {
+  if (!pretty_) return;
+  out_ += '\n';
+  out_.append(2 * first_.size(), ' ');
+}
+
+void JsonWriter::separate(std::string_view key) {
+  if (!first_.empty()) {
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+    newline();
+  }
+  if (!key.empty()) {
+    out_ += '"';
+    out_ += json_escape(key);
+    out_ += pretty_ ? "\": " : "\":";
+  }
+}
+
+JsonWriter& JsonWriter::begin_object(std::string_view key) {
+  separate(key);
+  out_ += '{';
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  bool empty = first_.back();
+  first_.pop_back();
+  if (!empty) newline();
+  out_ += '}';
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array(std::string_view key) {
+  separate(key);
+  out_ += '[';
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  bool empty = first_.back();
+  first_.pop_back();
+  if (!empty) newline();
+  out_ += ']';
+  return *this;
+}
+
+JsonWriter& JsonWriter::field(std::string_view key, std::string_view v) {
+  separate(key);
+  out_ += '"';
+  out_ += json_escape(v);
+  out_ += '"';
+  return *this;
+}
+
+JsonWriter& JsonWriter::field(std::string_view key, bool v) {
+  separate(key);
+  out_ += v ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::field(std::string_view key, double v) {
+  separate(key);
+  // JSON has no NaN or infinity; null is the honest rendering of "no value".
+  out_ += std::isfinite(v) ? fmt::format("{}", v) : "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::field(std::string_view key, std::uint64_t v) {
+  separate(key);
+  out_ += fmt::format("{}", v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::field(std::string_view key, std::int64_t v) {
+  separate(key);
+  out_ += fmt::format("{}", v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::uint64_t v) { return field({}, v); }
+JsonWriter& JsonWriter::value(std::string_view v) { return field({}, v); }
+
+}  // namespace util
