@@ -93,11 +93,24 @@ void Cpu::power_off(int exit_status) {
 
 // ---- time
 
+void Cpu::kernel_wait(const sc_core::sc_time& t) {
+  if (t == sc_core::SC_ZERO_TIME) return;
+  sc_core::wait(t);
+  intr_settled_ = true;  // every delta of the earlier instant has run
+}
+
+void Cpu::settle_intr() {
+  do {
+    sc_core::wait(sc_core::SC_ZERO_TIME);
+  } while (sc_core::sc_pending_activity_at_current_time());
+  intr_settled_ = true;
+}
+
 void Cpu::sync() {
   if (local_ == sc_core::SC_ZERO_TIME) return;
   sc_core::sc_time t = local_;
   local_ = sc_core::SC_ZERO_TIME;
-  sc_core::wait(t);
+  kernel_wait(t);
 }
 
 void Cpu::advance(sc_core::sc_time t, bool interruptible) {
@@ -108,7 +121,7 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     return;
   }
   if (!interruptible || !if_) {
-    if (t != sc_core::SC_ZERO_TIME) sc_core::wait(t);
+    kernel_wait(t);
     if (interruptible) poll_interrupt();
     return;
   }
@@ -122,6 +135,7 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     } else {
       sc_core::wait(t);
     }
+    intr_settled_ = true;  // woken by time, or by INTR itself rising
     t -= sc_core::sc_time_stamp() - start;
   }
 }
@@ -168,6 +182,7 @@ void Cpu::halt() {
     halt_start_ = sc_core::sc_time_stamp();
     halted_ = true;
     sc_core::wait(intr.posedge_event());
+    intr_settled_ = true;
     halted_ = false;
     stats_.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
     kind_ = saved;
@@ -177,13 +192,14 @@ void Cpu::halt() {
 
 void Cpu::idle_for(const sc_core::sc_time& t) {
   sync();
-  sc_core::wait(t);
+  kernel_wait(t);
 }
 
 std::uint8_t Cpu::acknowledge_cycle() {
   sync();
   inta_active_ = true;
   const std::uint8_t vector = inta->acknowledge();
+  intr_settled_ = false;
   advance(cycles(timing_.inta), false);
   inta_active_ = false;
   return vector;
@@ -195,6 +211,7 @@ void Cpu::take_interrupt() {
   if_ = false;
   inta_active_ = true;
   const std::uint8_t vector = inta->acknowledge();
+  intr_settled_ = false;
   advance(cycles(timing_.inta), false);
   inta_active_ = false;
   advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
@@ -270,6 +287,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     if (is_io) tx_.set_extension(&io_ext_);
     out->b_transport(tx_, delay);
+    intr_settled_ = false;  // the target may have changed an interrupt output just now
     if (is_io) tx_.clear_extension(&io_ext_);
     status = tx_.get_response_status();
     if (!is_io && status == tlm::TLM_OK_RESPONSE && tx_.is_dmi_allowed() && !dmi_valid_) {
@@ -282,7 +300,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   // Apply the transaction's time: in exact mode now, otherwise as decoupled offset.
   local_ = sc_core::SC_ZERO_TIME;
   if (quantum_ == sc_core::SC_ZERO_TIME) {
-    sc_core::wait(delay);
+    kernel_wait(delay);
   } else {
     local_ = delay;
     if (local_ >= quantum_) sync();

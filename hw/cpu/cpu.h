@@ -75,7 +75,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::uint64_t now_ps() const override;
   std::uint32_t read(Space space, std::uint64_t address, unsigned width) override;
   void write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) override;
-  void consume(Cycles cycles, double bus_share) override;
+  void consume(Cycles cycles, double bus_share = 0.0) override;
   void enable_interrupts() override;
   bool disable_interrupts() override;
   bool interrupts_enabled() const override { return if_; }
@@ -103,9 +103,17 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
   void advance(sc_core::sc_time t, bool interruptible);
   void sync();  // brings the decoupled local offset into the kernel's time
+  // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
+  // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
+  // after the delta cycles of this instant; a high INTR is trusted only once they have run,
+  // or the CPU would take a phantom interrupt the controller has already withdrawn.
   void poll_interrupt() {
+    if (!if_ || !intr.read()) return;
+    if (!intr_settled_) settle_intr();
     if (if_ && intr.read()) take_interrupt();
   }
+  void settle_intr();
+  void kernel_wait(const sc_core::sc_time& t);  // wait(t); a positive wait settles INTR
   void take_interrupt();
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }
@@ -130,6 +138,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   AddressSpaceExtension io_ext_;
   tlm::tlm_dmi dmi_;
   bool dmi_valid_ = false;
+  bool intr_settled_ = true;
 
   // Traced state.
   std::uint8_t kind_ = static_cast<std::uint8_t>(ContextKind::thread);

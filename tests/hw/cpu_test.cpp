@@ -1,0 +1,259 @@
+// The CPU model on the assembled platform: when interrupts are taken, what they cost, how
+// temporal decoupling bounds the error, bus errors as traps, DMI, execution contexts.
+#define SC_INCLUDE_DYNAMIC_PROCESSES
+#include "hw/cpu/cpu.h"
+
+#include <gtest/gtest.h>
+
+#include "hw/core/sim_time.h"
+#include "platform/platform.h"
+#include "sw/hal/pic.h"
+#include "tests/support/sc_test.h"
+
+namespace {
+
+using platform::Config;
+using platform::Platform;
+
+constexpr std::uint64_t kNs = 1000;
+constexpr std::uint64_t kUs = 1000 * kNs;
+
+// Records what the CPU delivers; the handler does `handler_cycles` of work and EOIs.
+struct Recorder : hw::TrapHandler {
+  hw::Processor& cpu;
+  hal::PicPair pic;
+  std::vector<std::pair<std::uint64_t, std::uint8_t>> interrupts;  // (entry time, vector)
+  std::vector<hw::BusFault> faults;
+  unsigned handler_cycles = 0;
+  explicit Recorder(hw::Processor& c) : cpu(c), pic(c, {}) {}
+  void interrupt(std::uint8_t vector) override {
+    interrupts.emplace_back(cpu.now_ps(), vector);
+    cpu.consume(handler_cycles);
+    pic.end_of_interrupt(static_cast<unsigned>(pic.irq_of_vector(vector)));
+  }
+  void bus_error(const hw::BusFault& f) override { faults.push_back(f); }
+};
+
+Config quiet_config() {
+  Config c;
+  c.workload = "none";
+  return c;
+}
+
+// Cost of accepting an interrupt before the handler's first instruction, at the default timing.
+std::uint64_t entry_ps(const Config& c) {
+  return (c.cpu.inta + c.cpu.interrupt_entry + c.cpu.context_save) * (1'000'000'000'000ull / c.cpu.clock_hz);
+}
+
+void raise_at(Platform& p, unsigned irq, std::uint64_t at_ps) {
+  sc_core::sc_spawn([&p, irq, at_ps] {
+    sc_core::wait(hw::from_ps(at_ps) - sc_core::sc_time_stamp());
+    p.drive_irq(irq, true);
+  });
+}
+
+TEST(Cpu, InterruptTakenAtTheInstantIntrRisesWithQuantumZero) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  r.handler_cycles = 100;
+  std::uint64_t work_start = 0, work_end = 0;
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(3);
+    p.cpu.enable_interrupts();
+    work_start = p.cpu.now_ps();
+    p.cpu.consume(100'000);  // 1 ms at 100 MHz
+    work_end = p.cpu.now_ps();
+  });
+  raise_at(p, 3, 123'456'789);
+  tests::run_for(sc_core::sc_time(2, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 1u);
+  EXPECT_EQ(r.interrupts[0].second, 0x33);
+  EXPECT_EQ(r.interrupts[0].first, 123'456'789 + entry_ps(c));
+  // The interrupted work resumes where it was: it ends late by exactly the interrupt's cost
+  // (entry, handler, one EOI port write, restore).
+  const std::uint64_t eoi_ps = c.cpu.io_access * 10 * kNs + (1 + c.bus_io_wait_states) * 40 * kNs;
+  const std::uint64_t cost = entry_ps(c) + r.handler_cycles * 10 * kNs + eoi_ps + c.cpu.context_restore * 10 * kNs;
+  EXPECT_EQ(work_end - work_start, 1'000 * kUs + cost);
+}
+
+TEST(Cpu, QuantumBoundsTheInterruptLatencyError) {
+  Config c = quiet_config();
+  c.cpu.quantum_ps = 2 * kUs;
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(3);
+    p.cpu.enable_interrupts();
+    for (int i = 0; i < 2000; ++i) p.cpu.consume(37);  // small steps, as software does
+  });
+  const std::uint64_t raise = 300 * kUs + 123;
+  raise_at(p, 3, raise);
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 1u);
+  const std::uint64_t exact = raise + entry_ps(c);
+  EXPECT_GE(r.interrupts[0].first, exact);
+  EXPECT_LE(r.interrupts[0].first, exact + c.cpu.quantum_ps) << "late by at most one quantum";
+}
+
+TEST(Cpu, ClearedInterruptFlagDefersUntilEnabled) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  std::uint64_t enabled_at = 0;
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(4);
+    p.cpu.consume(10'000);  // 100 us with IF clear
+    EXPECT_TRUE(p.cpu.interrupt_pending());
+    EXPECT_TRUE(r.interrupts.empty());
+    enabled_at = p.cpu.now_ps();
+    p.cpu.enable_interrupts();
+  });
+  raise_at(p, 4, 20 * kUs);
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 1u);
+  EXPECT_EQ(r.interrupts[0].first, enabled_at + entry_ps(c));
+}
+
+TEST(Cpu, HaltSleepsUntilAnInterrupt) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  std::uint64_t woke = 0, halted_at = 0;
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(9);
+    p.cpu.enable_interrupts();
+    halted_at = p.cpu.now_ps();
+    p.cpu.halt();
+    woke = p.cpu.now_ps();
+  });
+  raise_at(p, 9, 500 * kUs);
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 1u);
+  EXPECT_EQ(r.interrupts[0].second, 0x39) << "IRQ9 through the slave";
+  EXPECT_EQ(r.interrupts[0].first, 500 * kUs + entry_ps(c)) << "woken at the instant IRQ9 rose";
+  EXPECT_GT(woke, r.interrupts[0].first);
+  EXPECT_EQ(p.cpu.stats().halted_ps, 500 * kUs - halted_at);
+}
+
+TEST(Cpu, UnmappedAccessesTrapAsBusErrorsAndReadAllOnes) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  std::uint32_t port = 0, mem = 0;
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    port = p.cpu.inb(0x300);
+    mem = p.cpu.read32(0xfff0'0000);
+    p.cpu.outb(0x21, 0xff);  // a good access afterwards still works
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(port, 0xffu);
+  EXPECT_EQ(mem, 0xffffffffu);
+  ASSERT_EQ(r.faults.size(), 2u);
+  EXPECT_EQ(r.faults[0].space, hw::Space::io);
+  EXPECT_EQ(r.faults[0].address, 0x300u);
+  EXPECT_FALSE(r.faults[0].write);
+  EXPECT_EQ(r.faults[1].space, hw::Space::memory);
+  EXPECT_EQ(p.bus.unmapped_accesses(), 2u);
+  EXPECT_EQ(p.pic_master.imr(), 0xff);
+}
+
+TEST(Cpu, WrongWidthRegisterAccessIsABusError) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    p.cpu.outw(0x20, 0x11);  // the PIC's registers are 8-bit
+    p.cpu.read(hw::Space::memory, 0, 3);  // no 3-byte accesses
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(r.faults.size(), 2u);
+  EXPECT_EQ(r.faults[0].reason, "wrong access width");
+  EXPECT_FALSE(p.pic_master.initialized()) << "the refused write had no effect";
+}
+
+TEST(Cpu, RamThroughDmiKeepsDataAndTime) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  std::vector<std::uint32_t> got;
+  std::uint64_t t0 = 0, t1 = 0;
+  p.cpu.boot([&] {
+    for (std::uint32_t i = 0; i < 16; ++i) p.cpu.write32(0x1000 + 4 * i, 0xabc00000 | i);
+    t0 = p.cpu.now_ps();
+    for (std::uint32_t i = 0; i < 16; ++i) got.push_back(p.cpu.read32(0x1000 + 4 * i));
+    t1 = p.cpu.now_ps();
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(got.size(), 16u);
+  for (std::uint32_t i = 0; i < 16; ++i) EXPECT_EQ(got[i], 0xabc00000 | i);
+  EXPECT_GE(p.cpu.stats().dmi_accesses, 16u) << "after the first access, RAM goes through DMI";
+  // A load costs mem_access CPU cycles plus one bus cycle, through DMI or not.
+  EXPECT_EQ(t1 - t0, 16 * (c.cpu.mem_access * 10 * kNs + 40 * kNs));
+  EXPECT_EQ(p.ram.data()[0x1000], 0x00);
+  EXPECT_EQ(p.ram.data()[0x1003], 0xab);
+}
+
+TEST(Cpu, ContextsHandTheCpuOverAndResumeWhereTheyWere) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  std::vector<std::string> order;
+  hw::ContextId a = 0, b = 0;
+  p.cpu.boot([&] {
+    a = p.cpu.create_context("a", [&] {
+      order.push_back("a1");
+      p.cpu.consume(100);
+      p.cpu.switch_to(b);
+      order.push_back("a2");
+      p.cpu.switch_to(0);
+    }, 256 * 1024);
+    b = p.cpu.create_context("b", [&] {
+      order.push_back("b1");
+      p.cpu.switch_to(a);
+      order.push_back("b2 never");
+    }, 256 * 1024);
+    order.push_back("boot");
+    p.cpu.switch_to(a);
+    order.push_back("boot again");
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  std::vector<std::string> want = {"boot", "a1", "b1", "a2", "boot again"};
+  EXPECT_EQ(order, want);
+  EXPECT_EQ(p.cpu.stats().context_switches, 4u);
+  EXPECT_TRUE(p.cpu.powered_off()) << "the boot context returned";
+  EXPECT_EQ(p.cpu.exit_status(), 0);
+}
+
+TEST(Cpu, SwitchingToAMissingContextStopsWithAnErrorNotACrash) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  util::set_log_level(util::Level::off);
+  p.cpu.boot([&] { p.cpu.switch_to(42); });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_TRUE(p.cpu.powered_off());
+  EXPECT_EQ(p.cpu.exit_status(), 1);
+}
+
+TEST(Cpu, BusCyclesAreAccountedPerMaster) {
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  p.cpu.boot([&] {
+    p.cpu.outb(0x21, 0xff);             // 1 + 3 wait states
+    p.cpu.consume(400, 0.5);            // 200 CPU cycles on the bus = 50 bus cycles at 25 MHz
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  ASSERT_EQ(p.bus.master_stats().size(), 1u);
+  EXPECT_EQ(p.bus.master_stats()[0].transactions, 1u);
+  EXPECT_EQ(p.bus.master_stats()[0].bus_cycles, 4u + 50u);
+}
+
+}  // namespace
