@@ -199,7 +199,7 @@ int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool jso
 
 int cmd_keys() {
   for (const auto& k : config_keys())
-    std::printf("%-36s %-16s %s\n", k.path.c_str(), k.default_value.c_str(), k.help.c_str());
+    std::printf("%-36s %-16s %s\n", k.path.c_str(), k.value.c_str(), k.help.c_str());
   return kExitOk;
 }
 

@@ -245,10 +245,9 @@ std::string Config::where(const std::string& key) const {
   return it == origin.end() ? std::string("default") : it->second;
 }
 
-std::vector<KeyInfo> config_keys() {
-  Config defaults;
+std::vector<KeyInfo> config_keys(const Config& config) {
   std::vector<KeyInfo> out;
-  for (const auto& k : schema()) out.push_back({k.path, k.get(defaults), k.help});
+  for (const auto& k : schema()) out.push_back({k.path, k.get(config), k.help});
   return out;
 }
 

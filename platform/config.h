@@ -52,11 +52,11 @@ struct Config {
   std::string where(const std::string& key) const;
 };
 
-// A key of the schema, for `iocosim keys` and the docs.
+// A key of the schema with its value in some config, for `iocosim keys` and the docs.
 struct KeyInfo {
-  std::string path, default_value, help;
+  std::string path, value, help;
 };
-std::vector<KeyInfo> config_keys();
+std::vector<KeyInfo> config_keys(const Config& config = Config{});
 
 // Loads a YAML file over the defaults. Throws ConfigError.
 Config load_config(const std::string& path);

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Command-line checks of iocosim: each is one CTest test, run as
+    cli_checks.py IOCOSIM SOURCE_DIR CHECK
+Exit status 0 = pass; a failing check prints what it expected and what it got."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+IOCOSIM, SRC, CHECK = sys.argv[1], sys.argv[2], sys.argv[3]
+SCRIPTS = os.path.join(SRC, "tests", "scripts")
+CONFIGS = os.path.join(SRC, "tests", "platform", "configs")
+failures = []
+
+
+def run(*args, timeout=120):
+    p = subprocess.run([IOCOSIM, *args], capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def expect_exit(args, code, pattern=None, stream="stderr"):
+    rc, out, err = run(*args)
+    text = err if stream == "stderr" else out
+    expect(rc == code, f"{' '.join(args)}: exit {rc}, expected {code}\n--- stdout\n{out}--- stderr\n{err}")
+    if pattern is not None:
+        expect(re.search(pattern, text, re.M) is not None,
+               f"{' '.join(args)}: {stream} does not match /{pattern}/:\n{text}")
+
+
+def check_outputs(vcd, events, stats, want_interrupted=False):
+    # VCD: header, our signals, time stamps in order.
+    with open(vcd) as f:
+        text = f.read()
+    expect("$enddefinitions" in text, "VCD has no header end")
+    for sig in ("irr", "isr", "imr", "intr", "context_kind", "out"):
+        expect(re.search(rf"\$var .* {sig} ", text) or f" {sig} " in text or f".{sig}" in text,
+               f"VCD lacks signal {sig}")
+    stamps = [int(m) for m in re.findall(r"^#(\d+)$", text, re.M)]
+    expect(len(stamps) > 2 and stamps == sorted(stamps), "VCD time stamps missing or out of order")
+    # Event log: one JSON object a line, the documented keys, time never goes back.
+    last = -1
+    with open(events) as f:
+        lines = f.read().splitlines()
+    expect(len(lines) > 0, "event log is empty")
+    for n, line in enumerate(lines, 1):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            failures.append(f"event log line {n} is not JSON: {line!r}")
+            break
+        expect(isinstance(e.get("t_ps"), int) and isinstance(e.get("src"), str) and isinstance(e.get("ev"), str),
+               f"event log line {n} lacks t_ps/src/ev: {line}")
+        expect(e["t_ps"] >= last, f"event log line {n} goes back in time")
+        last = e["t_ps"]
+    # Statistics: the numbers agree with each other.
+    with open(stats) as f:
+        s = json.load(f)
+    expect(s["sim"]["interrupted"] == want_interrupted, f"stats interrupted={s['sim']['interrupted']}")
+    ticks = s["workload"]["ticks"]
+    expect(s["cpu0"]["interrupts"] == ticks + s["workload"]["spurious"], "interrupts != ticks + spurious")
+    expect(s["pic_master"]["acknowledges"] == ticks, "PIC acknowledges != ticks")
+    expect(s["pic_master"]["eois"] == ticks, "EOIs != ticks")
+    inta_events = sum(1 for l in lines if '"ev":"inta"' in l)
+    expect(inta_events == s["pic_master"]["acknowledges"], f"{inta_events} inta events vs stats")
+    return s
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    vcd, events, stats = (os.path.join(tmp, n) for n in ("t.vcd", "e.jsonl", "s.json"))
+    if CHECK == "help":
+        for args in (["--help"], ["run", "--help"], ["script", "--help"], ["bench", "--help"],
+                     ["bench", "idle", "--help"], ["keys", "--help"]):
+            expect_exit(args, 0, r"Usage|USAGE|usage", stream="stdout")
+        expect_exit([], 2, r"subcommand")
+        expect_exit(["frobnicate"], 2)
+    elif CHECK == "bad_config":
+        expect_exit(["run", os.path.join(CONFIGS, "unknown_key.yaml")], 2,
+                    r"unknown_key\.yaml:3: unknown key 'cpu\.colck'")
+        expect_exit(["run", os.path.join(CONFIGS, "timer_on_cascade.yaml")], 2,
+                    r"timer_on_cascade\.yaml:2: key 'timer\.irq': IRQ2 is the cascade input")
+        expect_exit(["run", "--set", "cpu.clock=fast"], 2, r"--set cpu\.clock=fast: key 'cpu\.clock'")
+        expect_exit(["run", "--until", "10 parsecs"], 2, r"key 'sim\.until'")
+        expect_exit(["run", "/nonexistent.yaml"], 2, r"nonexistent")
+        expect_exit(["run", "--set", "timer.port=0x20"], 2, r"key 'timer\.port'.*overlaps")
+        expect_exit(["run", "--until", "1ms", "--vcd", "/proc/forbidden/x.vcd"], 2, r"cannot write the VCD")
+    elif CHECK == "bad_script":
+        expect_exit(["script", os.path.join(SCRIPTS, "bad_syntax.scr.txt")], 2,
+                    r"bad_syntax\.scr\.txt:3: outb 0x21 0x1ff: value does not fit in 1 byte")
+        expect_exit(["script", os.path.join(SCRIPTS, "cascade_irq.scr.txt")], 2,
+                    r"cascade_irq\.scr\.txt:2: irq 2 1: IRQ2 is the cascade input")
+        expect_exit(["script", os.path.join(SCRIPTS, "failing.scr.txt")], 1,
+                    r"failing\.scr\.txt:4: inb 0x21 == 0x00: expected 0x00, got 0xfe")
+        expect_exit(["script", "/nonexistent.scr"], 2, r"nonexistent")
+    elif CHECK == "outputs":
+        rc, out, err = run("run", "--until", "20ms", "--vcd", vcd, "--events", events, "--stats", stats)
+        expect(rc == 0, f"run exit {rc}: {err}")
+        # The control word's edge (latched while IRQ0 was masked), then a period end at
+        # 1003.085 us + k * 999.847 us for k = 0..18 (k = 19 would be 20000.18 us): 20 ticks.
+        expect(re.search(r"workload\s+idle: 20 timer ticks", out) is not None, f"summary:\n{out}")
+        s = check_outputs(vcd, events, stats)
+        expect(s["workload"]["ticks"] == 20, f"ticks {s['workload']['ticks']}")
+    elif CHECK == "deterministic":
+        outs = []
+        for i in range(2):
+            e = os.path.join(tmp, f"e{i}.jsonl")
+            rc, _, err = run("run", "--until", "10ms", "--events", e, "--set", "output.vcd=")
+            expect(rc == 0, err)
+            with open(e) as f:
+                outs.append(f.read())
+        expect(outs[0] == outs[1] and len(outs[0]) > 0, "two runs of the same config differ")
+    elif CHECK == "interrupt":
+        # Ctrl-C mid-run: exit 130, and the VCD, event log and statistics are complete.
+        p = subprocess.Popen([IOCOSIM, "run", "--until", "100000s", "--vcd", vcd, "--events", events,
+                              "--stats", stats, "--set", "workload.tick_rate=10kHz"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        expect(p.returncode == 130, f"exit {p.returncode} after SIGINT: {err}")
+        expect("[interrupted]" in out, f"summary does not say interrupted:\n{out}")
+        check_outputs(vcd, events, stats, want_interrupted=True)
+    elif CHECK == "keys":
+        rc, out, _ = run("keys")
+        expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)
+    else:
+        failures.append(f"unknown check {CHECK}")
+
+for f in failures:
+    print("FAIL:", f)
+sys.exit(1 if failures else 0)
