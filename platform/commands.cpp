@@ -59,33 +59,41 @@ std::string outputs_line(const Config& c) {
   return s.empty() ? "none" : s;
 }
 
-void print_summary(const char* what, const std::string& source, const Platform& p, const RunResult& r,
-                   const apps::IdleLoop* idle) {
+void print_summary(const char* what, const std::string& source, const Platform& p,
+                   const RunResult& r, const apps::IdleLoop* idle) {
   const auto cpu = p.cpu.stats();
   std::printf("iocosim %s: %s\n", what, source.c_str());
-  std::printf("  simulated  %s in %.3f s host", util::format_time(r.sim_ps).c_str(), r.host_seconds);
+  std::printf("  simulated  %s in %.3f s host", util::format_time(r.sim_ps).c_str(),
+              r.host_seconds);
   if (r.host_seconds > 0)
     std::printf(" (%.0f simulated CPU cycles per host second)",
-                static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(p.cpu.clock_hz()) / r.host_seconds);
+                static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(p.cpu.clock_hz()) /
+                    r.host_seconds);
   std::printf("%s\n", r.interrupted ? "  [interrupted]" : "");
-  std::printf("  cpu0       %llu interrupts, %llu bus errors, halted %.1f%% of the time\n",
-              static_cast<unsigned long long>(cpu.interrupts), static_cast<unsigned long long>(cpu.bus_errors),
-              r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
+  std::printf(
+      "  cpu0       %llu interrupts, %llu bus errors, halted %.1f%% of the time\n",
+      static_cast<unsigned long long>(cpu.interrupts),
+      static_cast<unsigned long long>(cpu.bus_errors),
+      r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
   if (idle != nullptr) {
     const auto& n = idle->counts();
     std::printf("  workload   idle: %llu timer ticks, %llu spurious, %llu unexpected\n",
-                static_cast<unsigned long long>(n.ticks), static_cast<unsigned long long>(n.spurious),
+                static_cast<unsigned long long>(n.ticks),
+                static_cast<unsigned long long>(n.spurious),
                 static_cast<unsigned long long>(n.unexpected));
   }
   for (const auto* pic : {&p.pic_master, &p.pic_slave}) {
     const auto& s = pic->stats();
-    std::printf("  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses\n", pic->basename(),
-                static_cast<unsigned long long>(s.acknowledges), static_cast<unsigned long long>(s.spurious),
-                static_cast<unsigned long long>(s.eois), static_cast<unsigned long long>(s.reads + s.writes));
+    std::printf("  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses\n",
+                pic->basename(), static_cast<unsigned long long>(s.acknowledges),
+                static_cast<unsigned long long>(s.spurious),
+                static_cast<unsigned long long>(s.eois),
+                static_cast<unsigned long long>(s.reads + s.writes));
   }
   for (const auto& m : p.bus.master_stats())
-    std::printf("  bus        %s: %llu transactions, %llu bus cycles; %llu unmapped accesses\n", m.name.c_str(),
-                static_cast<unsigned long long>(m.transactions), static_cast<unsigned long long>(m.bus_cycles),
+    std::printf("  bus        %s: %llu transactions, %llu bus cycles; %llu unmapped accesses\n",
+                m.name.c_str(), static_cast<unsigned long long>(m.transactions),
+                static_cast<unsigned long long>(m.bus_cycles),
                 static_cast<unsigned long long>(p.bus.unmapped_accesses()));
   std::printf("  outputs    %s\n", outputs_line(p.config()).c_str());
   std::fflush(stdout);
@@ -118,7 +126,9 @@ int cmd_run(const CommonOptions& o) {
     if (idle) idle_stats(j, *idle);
   });
   s.close();
-  if (!o.quiet) print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r, idle.get());
+  if (!o.quiet)
+    print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r,
+                  idle.get());
   if (r.exit_status == kExitOk && idle && idle->counts().unexpected + idle->counts().bus_errors > 0)
     return kExitFailed;  // the workload saw something it should never see
   return r.exit_status;
@@ -147,8 +157,8 @@ int cmd_script(const CommonOptions& o, const std::string& script_path) {
   s.close();
   const bool complete = runner.executed() == static_cast<int>(script.commands.size());
   if (!o.quiet)
-    std::printf("script %s: %d of %zu commands run, %d checks, %d failed%s\n", script.file.c_str(), runner.executed(),
-                script.commands.size(), runner.checks(), runner.failures(),
+    std::printf("script %s: %d of %zu commands run, %d checks, %d failed%s\n", script.file.c_str(),
+                runner.executed(), script.commands.size(), runner.checks(), runner.failures(),
                 r.interrupted ? " [interrupted]" : (complete ? "" : " [stopped early: sim.until]"));
   if (r.interrupted) return kExitInterrupted;
   if (runner.failures() > 0 || !complete || r.exit_status != kExitOk) return kExitFailed;
@@ -169,7 +179,8 @@ int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool jso
   const auto ticks = idle.counts().ticks;
   const auto interrupts = p.cpu.stats().interrupts;
   const double cycles = static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(c.cpu.clock_hz);
-  const double ns_per_interrupt = interrupts ? r.host_seconds * 1e9 / static_cast<double>(interrupts) : 0.0;
+  const double ns_per_interrupt =
+      interrupts ? r.host_seconds * 1e9 / static_cast<double>(interrupts) : 0.0;
   const double cycles_per_second = r.host_seconds > 0 ? cycles / r.host_seconds : 0.0;
   if (json) {
     util::JsonWriter j(true);
@@ -185,13 +196,16 @@ int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool jso
         .end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("idle platform, %s simulated, tick %s, quantum %s\n", util::format_time(r.sim_ps).c_str(),
-                util::format_hz(c.workload_tick_hz).c_str(), util::format_time(c.cpu.quantum_ps).c_str());
+    std::printf("idle platform, %s simulated, tick %s, quantum %s\n",
+                util::format_time(r.sim_ps).c_str(), util::format_hz(c.workload_tick_hz).c_str(),
+                util::format_time(c.cpu.quantum_ps).c_str());
     std::printf("  host time                 %.3f s\n", r.host_seconds);
-    std::printf("  timer interrupts          %llu (ticks handled %llu)\n", static_cast<unsigned long long>(interrupts),
+    std::printf("  timer interrupts          %llu (ticks handled %llu)\n",
+                static_cast<unsigned long long>(interrupts),
                 static_cast<unsigned long long>(ticks));
     std::printf("  host time per interrupt   %.0f ns\n", ns_per_interrupt);
-    std::printf("  simulated CPU cycles/s    %.3g (CPU at %s)\n", cycles_per_second, util::format_hz(c.cpu.clock_hz).c_str());
+    std::printf("  simulated CPU cycles/s    %.3g (CPU at %s)\n", cycles_per_second,
+                util::format_hz(c.cpu.clock_hz).c_str());
   }
   if (r.interrupted) return kExitInterrupted;
   return r.exit_status;
@@ -199,7 +213,8 @@ int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool jso
 
 int cmd_keys() {
   for (const auto& k : config_keys())
-    std::printf("%-36s %-16s %s\n", k.path.c_str(), k.value.c_str(), k.help.c_str());
+    std::printf("%-36s %-16s %s\n", k.path.c_str(), k.value.empty() ? "\"\"" : k.value.c_str(),
+                k.help.c_str());
   return kExitOk;
 }
 

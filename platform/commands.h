@@ -7,8 +7,8 @@
 namespace platform {
 
 struct CommonOptions {
-  std::string config;              // empty = the built-in default platform
-  std::vector<std::string> sets;   // key=value overrides, applied in order
+  std::string config;             // empty = the built-in default platform
+  std::vector<std::string> sets;  // key=value overrides, applied in order
   std::string until, vcd, events, stats, log_level;
   bool quiet = false;
 };

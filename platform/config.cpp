@@ -28,7 +28,8 @@ Key integer(std::string path, Acc acc, std::uint64_t min, std::uint64_t max, std
   return {std::move(path), std::move(help),
           [=](Config& c, const std::string& text) -> std::string {
             std::uint64_t v;
-            if (!util::parse_u64(text, v)) return fmt::format("expected an integer, got '{}'", text);
+            if (!util::parse_u64(text, v))
+              return fmt::format("expected an integer, got '{}'", text);
             if (v < min || v > max) return fmt::format("{} is outside [{}, {}]", text, min, max);
             acc(c) = static_cast<T>(v);
             return {};
@@ -108,7 +109,10 @@ const std::vector<std::string> kTraceGroups = {"cpu", "pic", "timer", "irq"};
 const std::vector<Key>& schema() {
   static const std::vector<Key> keys = [] {
     std::vector<Key> k;
-#define ACC(member) [](Config& c) -> auto& { return c.member; }
+#define ACC(member)         \
+  [](Config & c) -> auto& { \
+    return c.member;        \
+  }
     k.push_back(frequency("cpu.clock", ACC(cpu.clock_hz), "CPU core clock"));
     k.push_back(duration("cpu.quantum", ACC(cpu.quantum_ps),
                          "temporal decoupling quantum; 0 = every interrupt taken at the exact "
@@ -125,7 +129,8 @@ const std::vector<Key>& schema() {
                                   "cycles of an IN/OUT instruction beyond its bus cycles"));
     k.push_back(integer<unsigned>("cpu.cost.mem_access", ACC(cpu.mem_access), 0, 1000000,
                                   "cycles of a load/store beyond its bus cycles"));
-    k.push_back(frequency("bus.clock", ACC(bus_clock_hz), "system bus clock; one access = one bus cycle"));
+    k.push_back(
+        frequency("bus.clock", ACC(bus_clock_hz), "system bus clock; one access = one bus cycle"));
     k.push_back(integer<unsigned>("bus.io_wait_states", ACC(bus_io_wait_states), 0, 1000,
                                   "extra bus cycles per I/O port access"));
     k.push_back(integer<std::uint64_t>("memory.ram.base", ACC(ram_base), 0, UINT64_MAX,
@@ -133,49 +138,55 @@ const std::vector<Key>& schema() {
     k.push_back(size("memory.ram.size", ACC(ram_size), "RAM size (e.g. 16MiB)"));
     k.push_back(duration("memory.ram.latency", ACC(ram_latency_ps), "RAM access latency"));
     k.push_back(integer<std::uint64_t>("interrupt_controller.master_port", ACC(pic_master_port), 0,
-                                       0xfffe, "I/O port of the master 8259A (A0=0; A0=1 is +1)", true));
+                                       0xfffe, "I/O port of the master 8259A (A0=0; A0=1 is +1)",
+                                       true));
     k.push_back(integer<std::uint64_t>("interrupt_controller.slave_port", ACC(pic_slave_port), 0,
                                        0xfffe, "I/O port of the slave 8259A", true));
     k.push_back(integer<unsigned>("interrupt_controller.cascade_irq", ACC(pic_cascade_irq), 0, 7,
                                   "master input the slave's INT is wired to"));
     k.push_back(integer<std::uint64_t>("timer.port", ACC(timer_port), 0, 0xfffc,
-                                       "I/O port of 8254 counter 0; the control word is at +3", true));
+                                       "I/O port of 8254 counter 0; the control word is at +3",
+                                       true));
     k.push_back(integer<unsigned>("timer.irq", ACC(timer_irq), 0, 15, "IRQ driven by OUT0"));
     k.push_back(frequency("timer.clock", ACC(timer_clock_hz), "8254 input clock"));
     k.push_back(choice("workload.kind", ACC(workload), {"idle", "none"},
                        "software run on the CPU: idle = boot the HAL, take timer ticks and halt; "
                        "none = no software (hardware only)"));
-    k.push_back(frequency("workload.tick_rate", ACC(workload_tick_hz), "timer interrupt rate the idle workload programs"));
-    k.push_back(integer<std::uint64_t>("workload.vector_base", ACC(workload_vector_base), 0, 0xf0,
-                                       "master 8259A vector base (multiple of 8); the slave uses +8", true));
+    k.push_back(frequency("workload.tick_rate", ACC(workload_tick_hz),
+                          "timer interrupt rate the idle workload programs"));
+    k.push_back(integer<std::uint64_t>(
+        "workload.vector_base", ACC(workload_vector_base), 0, 0xf0,
+        "master 8259A vector base (multiple of 8); the slave uses +8", true));
     k.push_back(duration("sim.until", ACC(sim_until_ps), "simulated time to run"));
-    k.push_back(choice("sim.log_level", ACC(sim_log_level), {"trace", "debug", "info", "warn", "error", "off"},
+    k.push_back(choice("sim.log_level", ACC(sim_log_level),
+                       {"trace", "debug", "info", "warn", "error", "off"},
                        "least severe log level printed on stderr"));
     k.push_back(path_key("output.vcd", ACC(out_vcd), "VCD waveform file; empty = no tracing"));
     k.push_back(path_key("output.events", ACC(out_events), "event log, JSON lines; empty = none"));
     k.push_back(path_key("output.stats", ACC(out_stats), "statistics, JSON; empty = none"));
-    Key groups{"output.vcd_groups",
-               fmt::format("signal groups traced in the VCD: any of {}", fmt::join(kTraceGroups, ", ")),
-               [](Config& c, const std::string& text) -> std::string {
-                 std::vector<std::string> out;
-                 std::string item;
-                 for (std::size_t i = 0; i <= text.size(); ++i) {
-                   if (i == text.size() || text[i] == ',') {
-                     std::string g = util::trim(item);
-                     item.clear();
-                     if (g.empty()) continue;
-                     if (std::find(kTraceGroups.begin(), kTraceGroups.end(), g) == kTraceGroups.end())
-                       return fmt::format("unknown trace group '{}' (known: {})", g, fmt::join(kTraceGroups, ", "));
-                     out.push_back(g);
-                   } else {
-                     item += text[i];
-                   }
-                 }
-                 c.out_vcd_groups = out;
-                 return {};
-               },
-               [](const Config& c) { return fmt::format("{}", fmt::join(c.out_vcd_groups, ",")); },
-               true};
+    Key groups{
+        "output.vcd_groups",
+        fmt::format("signal groups traced in the VCD: any of {}", fmt::join(kTraceGroups, ", ")),
+        [](Config& c, const std::string& text) -> std::string {
+          std::vector<std::string> out;
+          std::string item;
+          for (std::size_t i = 0; i <= text.size(); ++i) {
+            if (i == text.size() || text[i] == ',') {
+              std::string g = util::trim(item);
+              item.clear();
+              if (g.empty()) continue;
+              if (std::find(kTraceGroups.begin(), kTraceGroups.end(), g) == kTraceGroups.end())
+                return fmt::format("unknown trace group '{}' (known: {})", g,
+                                   fmt::join(kTraceGroups, ", "));
+              out.push_back(g);
+            } else {
+              item += text[i];
+            }
+          }
+          c.out_vcd_groups = out;
+          return {};
+        },
+        [](const Config& c) { return fmt::format("{}", fmt::join(c.out_vcd_groups, ",")); }, true};
     k.push_back(groups);
 #undef ACC
     return k;
@@ -192,39 +203,48 @@ const Key* find_key(const std::string& path) {
 
 bool is_prefix(const std::string& path) {
   for (const auto& k : schema()) {
-    if (k.path.size() > path.size() && k.path.compare(0, path.size(), path) == 0 && k.path[path.size()] == '.')
+    if (k.path.size() > path.size() && k.path.compare(0, path.size(), path) == 0 &&
+        k.path[path.size()] == '.')
       return true;
   }
   return false;
 }
 
-void load_node(Config& c, const std::string& file, const YAML::Node& node, const std::string& prefix) {
+void load_node(Config& c, const std::string& file, const YAML::Node& node,
+               const std::string& prefix) {
   for (const auto& item : node) {
     const int line = item.first.Mark().line + 1;
     if (!item.first.IsScalar())
       throw ConfigError(fmt::format("{}:{}: keys must be plain names", file, line));
-    const std::string path = prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar();
+    const std::string path =
+        prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar();
     const YAML::Node& value = item.second;
     if (value.IsMap()) {
       if (!is_prefix(path)) {
         const Key* k = find_key(path);
-        throw ConfigError(k ? fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path)
-                            : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
+        throw ConfigError(
+            k ? fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path)
+              : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
       }
       load_node(c, file, value, path);
       continue;
     }
     const Key* k = find_key(path);
     if (k == nullptr) {
-      throw ConfigError(is_prefix(path)
-                            ? fmt::format("{}:{}: key '{}' is a section; give it a mapping", file, line, path)
-                            : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
+      throw ConfigError(
+          is_prefix(path)
+              ? fmt::format("{}:{}: key '{}' is a section; give it a mapping", file, line, path)
+              : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
     }
     std::string text;
     if (value.IsSequence()) {
-      if (!k->list) throw ConfigError(fmt::format("{}:{}: key '{}' takes one value, not a list", file, line, path));
+      if (!k->list)
+        throw ConfigError(
+            fmt::format("{}:{}: key '{}' takes one value, not a list", file, line, path));
       for (const auto& e : value) {
-        if (!e.IsScalar()) throw ConfigError(fmt::format("{}:{}: key '{}': list items must be plain values", file, line, path));
+        if (!e.IsScalar())
+          throw ConfigError(
+              fmt::format("{}:{}: key '{}': list items must be plain values", file, line, path));
         text += (text.empty() ? "" : ",") + e.Scalar();
       }
     } else if (value.IsScalar()) {
@@ -262,7 +282,8 @@ Config load_config(const std::string& path) {
   }
   Config c;
   if (root.IsNull()) return c;  // an empty file is all defaults
-  if (!root.IsMap()) throw ConfigError(fmt::format("{}:1: the config must be a mapping of keys", path));
+  if (!root.IsMap())
+    throw ConfigError(fmt::format("{}:1: the config must be a mapping of keys", path));
   load_node(c, path, root, "");
   return c;
 }
@@ -274,7 +295,9 @@ void apply_override(Config& c, const std::string& assignment) {
   std::string key = util::trim(assignment.substr(0, eq));
   std::string value = util::trim(assignment.substr(eq + 1));
   const Key* k = find_key(key);
-  if (k == nullptr) throw ConfigError(fmt::format("--set {}: unknown key '{}' (see `iocosim keys`)", assignment, key));
+  if (k == nullptr)
+    throw ConfigError(
+        fmt::format("--set {}: unknown key '{}' (see `iocosim keys`)", assignment, key));
   std::string err = k->set(c, value);
   if (!err.empty()) throw ConfigError(fmt::format("--set {}: key '{}': {}", assignment, key, err));
   c.origin[key] = "--set";
@@ -285,9 +308,11 @@ void validate(const Config& c) {
     throw ConfigError(fmt::format("{}: key '{}': {}", c.where(key), key, msg));
   };
   if (c.timer_irq == c.pic_cascade_irq)
-    fail("timer.irq", fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
+    fail("timer.irq",
+         fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
   if (c.workload_vector_base % 8 != 0)
-    fail("workload.vector_base", fmt::format("{:#x} is not a multiple of 8", c.workload_vector_base));
+    fail("workload.vector_base",
+         fmt::format("{:#x} is not a multiple of 8", c.workload_vector_base));
   if (c.workload_vector_base < 0x20)
     fail("workload.vector_base", "vectors below 0x20 are the CPU's exceptions");
   if (c.workload_tick_hz > c.timer_clock_hz)
@@ -295,9 +320,12 @@ void validate(const Config& c) {
   if (c.timer_clock_hz / c.workload_tick_hz > 0x10000)
     fail("workload.tick_rate", fmt::format("needs a divisor above 65536 at timer.clock {}",
                                            util::format_hz(c.timer_clock_hz)));
-  if (c.cpu.clock_hz > 1'000'000'000'000ull) fail("cpu.clock", "above 1 THz (the picosecond time base)");
-  if (c.bus_clock_hz > 1'000'000'000'000ull) fail("bus.clock", "above 1 THz (the picosecond time base)");
-  if (c.ram_base + c.ram_size < c.ram_base) fail("memory.ram.size", "the RAM window wraps the address space");
+  if (c.cpu.clock_hz > 1'000'000'000'000ull)
+    fail("cpu.clock", "above 1 THz (the picosecond time base)");
+  if (c.bus_clock_hz > 1'000'000'000'000ull)
+    fail("bus.clock", "above 1 THz (the picosecond time base)");
+  if (c.ram_base + c.ram_size < c.ram_base)
+    fail("memory.ram.size", "the RAM window wraps the address space");
   if (c.ram_size > (64ull << 30)) fail("memory.ram.size", "above 64 GiB");
   util::Level level;
   if (!util::parse_level(c.sim_log_level, level)) fail("sim.log_level", "not a level");

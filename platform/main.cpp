@@ -2,8 +2,8 @@
 #include <cstdlib>
 #include <exception>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <systemc>
 
 #include "platform/commands.h"
@@ -15,14 +15,19 @@ namespace {
 
 void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_option) {
   if (with_config_option)
-    cmd->add_option("--config", o.config, "platform config (YAML); default: the built-in default platform")
+    cmd->add_option("--config", o.config,
+                    "platform config (YAML); default: the built-in default platform")
         ->check(CLI::ExistingFile);
-  cmd->add_option("--set", o.sets, "override a config key: --set cpu.clock=200MHz (repeatable)")->type_name("KEY=VALUE");
-  cmd->add_option("--until", o.until, "simulated time to run (sim.until), e.g. 10ms")->type_name("TIME");
+  cmd->add_option("--set", o.sets, "override a config key: --set cpu.clock=200MHz (repeatable)")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("--until", o.until, "simulated time to run (sim.until), e.g. 10ms")
+      ->type_name("TIME");
   cmd->add_option("--vcd", o.vcd, "write a VCD waveform (output.vcd)")->type_name("PATH");
-  cmd->add_option("--events", o.events, "write the event log, JSON lines (output.events)")->type_name("PATH");
+  cmd->add_option("--events", o.events, "write the event log, JSON lines (output.events)")
+      ->type_name("PATH");
   cmd->add_option("--stats", o.stats, "write statistics, JSON (output.stats)")->type_name("PATH");
-  cmd->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off (sim.log_level)");
+  cmd->add_option("--log-level", o.log_level,
+                  "trace, debug, info, warn, error or off (sim.log_level)");
   cmd->add_flag("-q,--quiet", o.quiet, "print no summary");
 }
 
@@ -38,21 +43,28 @@ int sc_main(int argc, char* argv[]) {
   bool bench_json = false;
 
   auto* run = app.add_subcommand("run", "simulate a platform and its workload");
-  run->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in default platform")
+  run->add_option("CONFIG", opts.config,
+                  "platform config (YAML); default: the built-in default platform")
       ->check(CLI::ExistingFile);
   add_common(run, opts, false);
 
-  auto* script = app.add_subcommand("script", "run a register-level script on the CPU instead of software");
+  auto* script =
+      app.add_subcommand("script", "run a register-level script on the CPU instead of software");
   script->add_option("FILE", script_path, "the script (docs/script.md)")->required();
   add_common(script, opts, true);
 
   auto* bench = app.add_subcommand("bench", "measure simulation speed");
-  auto* bench_idle = bench->add_subcommand("idle", "the idle platform: host time per timer interrupt, simulated cycles per host second");
+  auto* bench_idle = bench->add_subcommand(
+      "idle", "the idle platform: host time per timer interrupt, simulated cycles per host second");
   bench->require_subcommand(1);
-  bench_idle->add_option("--sim-time", bench_time, "simulated time to run")->type_name("TIME")->capture_default_str();
+  bench_idle->add_option("--sim-time", bench_time, "simulated time to run")
+      ->type_name("TIME")
+      ->capture_default_str();
   bench_idle->add_flag("--json", bench_json, "print JSON");
-  bench_idle->add_option("--config", opts.config, "platform config (YAML)")->check(CLI::ExistingFile);
-  bench_idle->add_option("--set", opts.sets, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  bench_idle->add_option("--config", opts.config, "platform config (YAML)")
+      ->check(CLI::ExistingFile);
+  bench_idle->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
 
   auto* keys = app.add_subcommand("keys", "list every config key with its default and meaning");
 

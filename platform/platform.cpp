@@ -18,7 +18,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       external_(external_irqs) {
   cpu.set_bus_master_id(bus.attach_master(cpu.out, cpu.name()));
   cpu.bus_master.bind(bus.masters);
-  map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram", "memory.ram.base");
+  map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram",
+               "memory.ram.base");
   map_or_throw(hw::Space::io, pic_master.in, config.pic_master_port, 2, "pic_master",
                "interrupt_controller.master_port");
   map_or_throw(hw::Space::io, pic_slave.in, config.pic_slave_port, 2, "pic_slave",
@@ -38,7 +39,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   for (unsigned n = 0; n < kIrqLines; ++n) {
     if (n == config.pic_cascade_irq) continue;
     if (external_ || drivers[n].empty()) {
-      external_line_[n] = std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}_ext", n).c_str());
+      external_line_[n] =
+          std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}_ext", n).c_str());
       drivers[n].push_back(external_line_[n].get());
     }
   }
@@ -63,10 +65,12 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   }
 }
 
-void Platform::map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
-                            std::uint64_t size, const std::string& name, const std::string& key) {
+void Platform::map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target,
+                            std::uint64_t base, std::uint64_t size, const std::string& name,
+                            const std::string& key) {
   std::string err = bus.map(space, target, base, size, name);
-  if (!err.empty()) throw ConfigError(fmt::format("{}: key '{}': {}", config_.where(key), key, err));
+  if (!err.empty())
+    throw ConfigError(fmt::format("{}: key '{}': {}", config_.where(key), key, err));
 }
 
 bool Platform::drive_irq(unsigned n, bool level) {
@@ -76,7 +80,9 @@ bool Platform::drive_irq(unsigned n, bool level) {
 }
 
 void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>& groups) {
-  auto want = [&](const char* g) { return std::find(groups.begin(), groups.end(), g) != groups.end(); };
+  auto want = [&](const char* g) {
+    return std::find(groups.begin(), groups.end(), g) != groups.end();
+  };
   if (want("cpu")) cpu.trace(tf);
   if (want("pic")) {
     pic_master.trace(tf);
@@ -86,7 +92,7 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   if (want("irq")) {
     for (unsigned n = 0; n < kIrqLines; ++n) {
       hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
-      sc_core::sc_trace(tf, chip.ir[n % 8], fmt::format("irq.{}", n));
+      sc_core::sc_trace(tf, chip.ir[n % 8], fmt::format("{}.irq.{}", name(), n));
     }
   }
 }
@@ -108,7 +114,9 @@ void Platform::write_stats(util::JsonWriter& j) const {
       .field("dmi_accesses", c.dmi_accesses)
       .field("stall_ps", c.stall_ps)
       .end_object();
-  j.begin_object("bus").field("clock_hz", bus.bus_clock_hz()).field("unmapped_accesses", bus.unmapped_accesses());
+  j.begin_object("bus")
+      .field("clock_hz", bus.bus_clock_hz())
+      .field("unmapped_accesses", bus.unmapped_accesses());
   j.begin_array("masters");
   for (const auto& m : bus.master_stats()) {
     j.begin_object()
@@ -138,7 +146,11 @@ void Platform::write_stats(util::JsonWriter& j) const {
       .field("writes", t.writes)
       .field("unsupported", t.unsupported)
       .end_object();
-  j.begin_object("ram").field("size", ram.size()).field("reads", ram.reads()).field("writes", ram.writes()).end_object();
+  j.begin_object("ram")
+      .field("size", ram.size())
+      .field("reads", ram.reads())
+      .field("writes", ram.writes())
+      .end_object();
 }
 
 }  // namespace platform

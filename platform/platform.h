@@ -57,7 +57,7 @@ class Platform : public sc_core::sc_module {
   sc_core::sc_signal<bool> intr_{"intr"};
   sc_core::sc_signal<bool> slave_int_{"slave_int"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
-  std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;      // PIC inputs
+  std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> external_line_;
   std::vector<std::unique_ptr<hw::WiredOr>> ors_;
 };

@@ -20,14 +20,22 @@ struct OpInfo {
 };
 
 constexpr OpInfo kOps[] = {
-    {"outb", Op::out, hw::Space::io, 1},         {"outw", Op::out, hw::Space::io, 2},
-    {"outl", Op::out, hw::Space::io, 4},         {"inb", Op::in, hw::Space::io, 1},
-    {"inw", Op::in, hw::Space::io, 2},           {"inl", Op::in, hw::Space::io, 4},
-    {"write8", Op::write, hw::Space::memory, 1}, {"write16", Op::write, hw::Space::memory, 2},
-    {"write32", Op::write, hw::Space::memory, 4}, {"read8", Op::read, hw::Space::memory, 1},
-    {"read16", Op::read, hw::Space::memory, 2},  {"read32", Op::read, hw::Space::memory, 4},
-    {"irq", Op::irq, hw::Space::io, 0},          {"wait", Op::wait, hw::Space::io, 0},
-    {"intr", Op::intr, hw::Space::io, 0},        {"inta", Op::inta, hw::Space::io, 0},
+    {"outb", Op::out, hw::Space::io, 1},
+    {"outw", Op::out, hw::Space::io, 2},
+    {"outl", Op::out, hw::Space::io, 4},
+    {"inb", Op::in, hw::Space::io, 1},
+    {"inw", Op::in, hw::Space::io, 2},
+    {"inl", Op::in, hw::Space::io, 4},
+    {"write8", Op::write, hw::Space::memory, 1},
+    {"write16", Op::write, hw::Space::memory, 2},
+    {"write32", Op::write, hw::Space::memory, 4},
+    {"read8", Op::read, hw::Space::memory, 1},
+    {"read16", Op::read, hw::Space::memory, 2},
+    {"read32", Op::read, hw::Space::memory, 4},
+    {"irq", Op::irq, hw::Space::io, 0},
+    {"wait", Op::wait, hw::Space::io, 0},
+    {"intr", Op::intr, hw::Space::io, 0},
+    {"inta", Op::inta, hw::Space::io, 0},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -37,7 +45,9 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-std::uint64_t width_max(unsigned width) { return width >= 4 ? 0xffffffffull : (1ull << (8 * width)) - 1; }
+std::uint64_t width_max(unsigned width) {
+  return width >= 4 ? 0xffffffffull : (1ull << (8 * width)) - 1;
+}
 
 }  // namespace
 
@@ -92,9 +102,13 @@ Script parse_script_text(const std::string& text, const std::string& name) {
         c.expect = number(expectation, "expected value");
       }
     }
-    const std::size_t want_args = access ? (writes ? 2 : 1) : (c.op == Op::irq ? 2 : c.op == Op::wait ? 1 : 0);
+    const std::size_t want_args = access ? (writes ? 2 : 1)
+                                         : (c.op == Op::irq    ? 2
+                                            : c.op == Op::wait ? 1
+                                                               : 0);
     if (args.size() != want_args)
-      throw err(fmt::format("takes {} argument{}, got {}", want_args, want_args == 1 ? "" : "s", args.size()));
+      throw err(fmt::format("takes {} argument{}, got {}", want_args, want_args == 1 ? "" : "s",
+                            args.size()));
     switch (c.op) {
       case Op::out:
       case Op::in:
@@ -104,7 +118,8 @@ Script parse_script_text(const std::string& text, const std::string& name) {
         if (info->space == hw::Space::io && c.address > 0xffff) throw err("ports are 16-bit");
         if (writes) {
           c.value = number(args[1], "value");
-          if (c.value > width_max(c.width)) throw err(fmt::format("value does not fit in {} byte(s)", c.width));
+          if (c.value > width_max(c.width))
+            throw err(fmt::format("value does not fit in {} byte(s)", c.width));
         }
         if (c.has_expect && !c.expect_bus_error && c.expect > width_max(c.width))
           throw err(fmt::format("expected value does not fit in {} byte(s)", c.width));
@@ -141,7 +156,8 @@ Script parse_script(const std::string& path) {
   return parse_script_text(ss.str(), path);
 }
 
-ScriptRunner::ScriptRunner(Platform& platform, const Script& script) : platform_(platform), script_(script) {}
+ScriptRunner::ScriptRunner(Platform& platform, const Script& script)
+    : platform_(platform), script_(script) {}
 
 void ScriptRunner::check() const {
   for (const auto& c : script_.commands) {
@@ -154,7 +170,8 @@ void ScriptRunner::check() const {
 
 void ScriptRunner::fail(const ScriptCommand& c, const std::string& message) {
   ++failures_;
-  std::fprintf(stderr, "%s:%d: %s: %s\n", script_.file.c_str(), c.line, c.text.c_str(), message.c_str());
+  std::fprintf(stderr, "%s:%d: %s: %s\n", script_.file.c_str(), c.line, c.text.c_str(),
+               message.c_str());
 }
 
 void ScriptRunner::settle() {
@@ -175,7 +192,8 @@ void ScriptRunner::expect(const ScriptCommand& c, bool faulted, std::uint64_t ac
     return;
   }
   if (c.has_expect && actual != c.expect)
-    fail(c, fmt::format("expected {:#0{}x}, got {:#0{}x}", c.expect, 2 + 2 * c.width, actual, 2 + 2 * c.width));
+    fail(c, fmt::format("expected {:#0{}x}, got {:#0{}x}", c.expect, 2 + 2 * c.width, actual,
+                        2 + 2 * c.width));
 }
 
 void ScriptRunner::run() {
@@ -194,7 +212,8 @@ void ScriptRunner::run() {
       }
       case Op::in:
       case Op::read: {
-        std::uint32_t v = cpu.read(c.op == Op::in ? hw::Space::io : hw::Space::memory, c.address, c.width);
+        std::uint32_t v =
+            cpu.read(c.op == Op::in ? hw::Space::io : hw::Space::memory, c.address, c.width);
         expect(c, faulted_, v);
         break;
       }
@@ -209,7 +228,8 @@ void ScriptRunner::run() {
         settle();
         ++checks_;
         bool v = cpu.interrupt_pending();
-        if (v != (c.expect != 0)) fail(c, fmt::format("expected INTR {}, got {}", c.expect, v ? 1 : 0));
+        if (v != (c.expect != 0))
+          fail(c, fmt::format("expected INTR {}, got {}", c.expect, v ? 1 : 0));
         break;
       }
       case Op::inta: {
@@ -217,7 +237,8 @@ void ScriptRunner::run() {
         std::uint8_t v = cpu.acknowledge_cycle();
         if (c.has_expect) {
           ++checks_;
-          if (v != c.expect) fail(c, fmt::format("expected vector {:#04x}, got {:#04x}", c.expect, v));
+          if (v != c.expect)
+            fail(c, fmt::format("expected vector {:#04x}, got {:#04x}", c.expect, v));
         }
         settle();
         break;
@@ -229,7 +250,8 @@ void ScriptRunner::run() {
 void ScriptRunner::interrupt(std::uint8_t vector) {
   // Scripts run with IF clear, so the CPU never accepts an interrupt on its own.
   ++failures_;
-  std::fprintf(stderr, "%s: unexpected interrupt vector %#04x accepted\n", script_.file.c_str(), vector);
+  std::fprintf(stderr, "%s: unexpected interrupt vector %#04x accepted\n", script_.file.c_str(),
+               vector);
 }
 
 void ScriptRunner::bus_error(const hw::BusFault& fault) {

@@ -20,7 +20,9 @@ namespace {
 
 std::atomic<int> g_signal{0};
 
-extern "C" void on_signal(int sig) { g_signal.store(sig); }
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+}
 
 void report_handler(const sc_core::sc_report& report, const sc_core::sc_actions& actions) {
   static util::Logger log("systemc");
@@ -69,14 +71,17 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
     if (!ensure_parent(config.out_vcd))
       throw ConfigError(fmt::format("{}: cannot write the VCD", config.out_vcd));
     std::string base = config.out_vcd;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+      base.resize(base.size() - 4);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
     vcd_->set_time_unit(1, sc_core::SC_PS);
     platform.trace(vcd_, config.out_vcd_groups);
   }
 }
 
-Session::~Session() { close(); }
+Session::~Session() {
+  close();
+}
 
 void Session::close() {
   if (vcd_ != nullptr) {
@@ -92,7 +97,8 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
 
@@ -112,8 +118,10 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
       break;
     }
     if (sc_core::sc_get_status() == sc_core::SC_STOPPED) break;
-    if (dt < 0.05 && slice < (1ull << 60)) slice *= 2;
-    else if (dt > 0.25 && slice > 1000) slice /= 2;
+    if (dt < 0.05 && slice < (1ull << 60))
+      slice *= 2;
+    else if (dt > 0.25 && slice > 1000)
+      slice /= 2;
     if (progress && std::chrono::duration<double>(clock::now() - last_report).count() > 2.0) {
       last_report = clock::now();
       std::fprintf(stderr, "  ... %s of %s simulated (%.0f%%), %.1f s\n",
@@ -135,7 +143,8 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   return r;
 }
 
-void Session::write_stats(const RunResult& result, const std::function<void(util::JsonWriter&)>& extra) {
+void Session::write_stats(const RunResult& result,
+                          const std::function<void(util::JsonWriter&)>& extra) {
   if (config_.out_stats.empty()) return;
   util::JsonWriter j(true);
   j.begin_object();

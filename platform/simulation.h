@@ -16,9 +16,9 @@ namespace platform {
 // Exit statuses of every iocosim command (docs/cli.md).
 enum ExitStatus : int {
   kExitOk = 0,
-  kExitFailed = 1,       // a simulation error, or a failed script expectation
-  kExitBadInput = 2,     // bad command line, config or script
-  kExitBugCheck = 3,     // the simulated software bug-checked
+  kExitFailed = 1,    // a simulation error, or a failed script expectation
+  kExitBadInput = 2,  // bad command line, config or script
+  kExitBugCheck = 3,  // the simulated software bug-checked
   kExitInterrupted = 130,
 };
 
@@ -46,7 +46,8 @@ class Session {
   // seconds of host time.
   RunResult run(std::uint64_t until_ps, bool progress);
   // Writes the statistics file (if configured) with `extra` adding workload sections.
-  void write_stats(const RunResult& result, const std::function<void(util::JsonWriter&)>& extra = {});
+  void write_stats(const RunResult& result,
+                   const std::function<void(util::JsonWriter&)>& extra = {});
   void close();
 
  private:

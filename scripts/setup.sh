@@ -8,7 +8,7 @@ packages=(
   libsystemc-dev verilator
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev
-  python3
+  python3 clang-format
 )
 
 missing=()

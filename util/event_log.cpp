@@ -7,7 +7,9 @@
 
 namespace util {
 
-EventLog::~EventLog() { close(); }
+EventLog::~EventLog() {
+  close();
+}
 
 bool EventLog::open(const std::string& path) {
   close();

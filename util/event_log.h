@@ -36,7 +36,8 @@ class EventLog {
   void flush();
   std::uint64_t count() const { return count_; }
 
-  void emit(std::string_view src, std::string_view ev, std::initializer_list<EventField> fields = {});
+  void emit(std::string_view src, std::string_view ev,
+            std::initializer_list<EventField> fields = {});
 
  private:
   std::FILE* file_ = nullptr;

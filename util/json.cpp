@@ -11,11 +11,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -109,7 +119,11 @@ JsonWriter& JsonWriter::field(std::string_view key, std::int64_t v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(std::uint64_t v) { return field({}, v); }
-JsonWriter& JsonWriter::value(std::string_view v) { return field({}, v); }
+JsonWriter& JsonWriter::value(std::uint64_t v) {
+  return field({}, v);
+}
+JsonWriter& JsonWriter::value(std::string_view v) {
+  return field({}, v);
+}
 
 }  // namespace util

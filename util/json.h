@@ -1,5 +1,6 @@
 #pragma once
-// A small streaming JSON writer: the event log and the statistics are flat enough not to need a DOM.
+// A small streaming JSON writer: the event log and the statistics are flat enough not to need a
+// DOM.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,7 +22,9 @@ class JsonWriter {
 
   JsonWriter& field(std::string_view key, std::string_view v);
   JsonWriter& field(std::string_view key, const char* v) { return field(key, std::string_view(v)); }
-  JsonWriter& field(std::string_view key, const std::string& v) { return field(key, std::string_view(v)); }
+  JsonWriter& field(std::string_view key, const std::string& v) {
+    return field(key, std::string_view(v));
+  }
   JsonWriter& field(std::string_view key, bool v);
   JsonWriter& field(std::string_view key, double v);
   JsonWriter& field(std::string_view key, std::uint64_t v);

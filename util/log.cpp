@@ -34,23 +34,41 @@ bool parse_level(std::string_view name, Level& out) {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::trace: return "trace";
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    case Level::off: return "off";
+    case Level::trace:
+      return "trace";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    case Level::off:
+      return "off";
   }
   return "?";
 }
 
-void set_time_source(std::function<std::uint64_t()> now) { state().clock = std::move(now); }
-std::uint64_t now_ps() { return state().clock ? state().clock() : 0; }
+void set_time_source(std::function<std::uint64_t()> now) {
+  state().clock = std::move(now);
+}
+std::uint64_t now_ps() {
+  return state().clock ? state().clock() : 0;
+}
 
-void set_log_level(Level level) { state().level = level; }
-Level log_level() { return state().level; }
-std::uint64_t log_count(Level level) { return state().counts[static_cast<std::size_t>(level)]; }
-void reset_log_counts() { state().counts.fill(0); }
+void set_log_level(Level level) {
+  state().level = level;
+}
+Level log_level() {
+  return state().level;
+}
+std::uint64_t log_count(Level level) {
+  return state().counts[static_cast<std::size_t>(level)];
+}
+void reset_log_counts() {
+  state().counts.fill(0);
+}
 
 std::string format_time(std::uint64_t ps) {
   // Pick the largest unit that keeps at least one integer digit, three decimals.

@@ -48,15 +48,25 @@ class Logger {
       log_line(level, name_, fmt::format(f, std::forward<Args>(args)...));
   }
   template <typename... Args>
-  void trace(fmt::format_string<Args...> f, Args&&... a) const { log(Level::trace, f, std::forward<Args>(a)...); }
+  void trace(fmt::format_string<Args...> f, Args&&... a) const {
+    log(Level::trace, f, std::forward<Args>(a)...);
+  }
   template <typename... Args>
-  void debug(fmt::format_string<Args...> f, Args&&... a) const { log(Level::debug, f, std::forward<Args>(a)...); }
+  void debug(fmt::format_string<Args...> f, Args&&... a) const {
+    log(Level::debug, f, std::forward<Args>(a)...);
+  }
   template <typename... Args>
-  void info(fmt::format_string<Args...> f, Args&&... a) const { log(Level::info, f, std::forward<Args>(a)...); }
+  void info(fmt::format_string<Args...> f, Args&&... a) const {
+    log(Level::info, f, std::forward<Args>(a)...);
+  }
   template <typename... Args>
-  void warn(fmt::format_string<Args...> f, Args&&... a) const { log(Level::warn, f, std::forward<Args>(a)...); }
+  void warn(fmt::format_string<Args...> f, Args&&... a) const {
+    log(Level::warn, f, std::forward<Args>(a)...);
+  }
   template <typename... Args>
-  void error(fmt::format_string<Args...> f, Args&&... a) const { log(Level::error, f, std::forward<Args>(a)...); }
+  void error(fmt::format_string<Args...> f, Args&&... a) const {
+    log(Level::error, f, std::forward<Args>(a)...);
+  }
 
  private:
   std::string name_;

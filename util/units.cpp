@@ -68,10 +68,14 @@ bool parse_u64(std::string_view text, std::uint64_t& out) {
     char c = t[i];
     if (c == '_' && any) continue;
     unsigned d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return false;
     if (d >= base) return false;
     if (v > (UINT64_MAX - d) / base) return false;
     v = v * base + d;

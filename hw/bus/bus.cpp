@@ -8,7 +8,9 @@
 
 namespace hw::bus {
 namespace {
-const char* space_name(Space s) { return s == Space::io ? "io" : "memory"; }
+const char* space_name(Space s) {
+  return s == Space::io ? "io" : "memory";
+}
 }  // namespace
 
 Bus::Bus(const sc_core::sc_module_name& name, std::uint64_t clock_hz, unsigned io_wait_states)
@@ -67,11 +69,14 @@ void Bus::b_transport(int master, tlm::tlm_generic_payload& tx, sc_core::sc_time
     ++unmapped_;
     ++st.errors;
     tx.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-    log_.debug("{} {} {:#x} by {}: nothing mapped", space_name(space), tx.is_read() ? "read" : "write",
-               address, st.name);
+    log_.debug("{} {} {:#x} by {}: nothing mapped", space_name(space),
+               tx.is_read() ? "read" : "write", address, st.name);
     if (util::events().enabled())
-      util::events().emit(name(), "unmapped", {{"space", space_name(space)}, {"address", address},
-                                               {"write", tx.is_write()}, {"master", st.name}});
+      util::events().emit(name(), "unmapped",
+                          {{"space", space_name(space)},
+                           {"address", address},
+                           {"write", tx.is_write()},
+                           {"master", st.name}});
     return;
   }
   tx.set_address(address - m->base);
@@ -110,7 +115,8 @@ void Bus::invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint
     if (m.target != static_cast<unsigned>(target)) continue;
     std::uint64_t s = m.base + start;
     std::uint64_t e = end >= m.size ? m.base + m.size - 1 : m.base + end;
-    for (unsigned i = 0; i < in.size(); ++i) in[static_cast<int>(i)]->invalidate_direct_mem_ptr(s, e);
+    for (unsigned i = 0; i < in.size(); ++i)
+      in[static_cast<int>(i)]->invalidate_direct_mem_ptr(s, e);
   }
 }
 

@@ -16,8 +16,13 @@ enum class Access : std::uint8_t { read_write, read_only, write_only };
 
 class Register {
  public:
-  Register(std::string name, std::uint64_t offset, unsigned width, std::uint32_t reset, Access access)
-      : name_(std::move(name)), offset_(offset), width_(width), reset_(reset), access_(access),
+  Register(std::string name, std::uint64_t offset, unsigned width, std::uint32_t reset,
+           Access access)
+      : name_(std::move(name)),
+        offset_(offset),
+        width_(width),
+        reset_(reset),
+        access_(access),
         value_(reset) {}
 
   const std::string& name() const { return name_; }

@@ -7,10 +7,18 @@
 
 namespace hw {
 
-inline std::uint64_t to_ps(const sc_core::sc_time& t) { return t.value(); }
-inline sc_core::sc_time from_ps(std::uint64_t ps) { return sc_core::sc_time::from_value(ps); }
-inline std::uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
+inline std::uint64_t to_ps(const sc_core::sc_time& t) {
+  return t.value();
+}
+inline sc_core::sc_time from_ps(std::uint64_t ps) {
+  return sc_core::sc_time::from_value(ps);
+}
+inline std::uint64_t now_ps() {
+  return sc_core::sc_time_stamp().value();
+}
 // The period of a clock, rounded to the picosecond.
-inline sc_core::sc_time period_of(std::uint64_t hz) { return from_ps((1'000'000'000'000ULL + hz / 2) / hz); }
+inline sc_core::sc_time period_of(std::uint64_t hz) {
+  return from_ps((1'000'000'000'000ULL + hz / 2) / hz);
+}
 
 }  // namespace hw

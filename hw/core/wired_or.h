@@ -11,7 +11,8 @@ class WiredOr : public sc_core::sc_module {
   sc_core::sc_vector<sc_core::sc_in<bool>> in;
   sc_core::sc_out<bool> out;
 
-  WiredOr(const sc_core::sc_module_name& name, unsigned inputs) : sc_module(name), in("in", inputs) {
+  WiredOr(const sc_core::sc_module_name& name, unsigned inputs)
+      : sc_module(name), in("in", inputs) {
     SC_HAS_PROCESS(WiredOr);
     SC_METHOD(update);
     for (auto& i : in) sensitive << i;

@@ -34,7 +34,9 @@ Cpu::Stats Cpu::stats() const {
   return s;
 }
 
-std::uint64_t Cpu::now_ps() const { return hw::now_ps() + to_ps(local_); }
+std::uint64_t Cpu::now_ps() const {
+  return hw::now_ps() + to_ps(local_);
+}
 
 // ---- contexts
 
@@ -146,7 +148,8 @@ void Cpu::consume(Cycles n, double bus_share) {
   if (bus_share > 0.0 && bus_master.size() > 0) {
     // Bus cycles are counted on the bus clock; keep the fraction so many small calls add up.
     double bus = static_cast<double>(n) * std::min(bus_share, 1.0) *
-                     static_cast<double>(bus_master->bus_clock_hz()) / static_cast<double>(timing_.clock_hz) +
+                     static_cast<double>(bus_master->bus_clock_hz()) /
+                     static_cast<double>(timing_.clock_hz) +
                  bus_fraction_;
     auto whole = static_cast<std::uint64_t>(std::floor(bus));
     bus_fraction_ = bus - static_cast<double>(whole);
@@ -233,9 +236,15 @@ void Cpu::take_interrupt() {
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
   switch (probe) {
-    case Probe::irql: irql_ = static_cast<std::uint8_t>(value); break;
-    case Probe::context_kind: kind_ = static_cast<std::uint8_t>(value); break;
-    case Probe::thread_id: thread_id_ = value; break;
+    case Probe::irql:
+      irql_ = static_cast<std::uint8_t>(value);
+      break;
+    case Probe::context_kind:
+      kind_ = static_cast<std::uint8_t>(value);
+      break;
+    case Probe::thread_id:
+      thread_id_ = value;
+      break;
   }
 }
 
@@ -256,7 +265,8 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
                  std::uint32_t& data) {
   const bool is_io = space == Space::io;
   const bool is_read = cmd == tlm::TLM_READ_COMMAND;
-  ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes) : (is_read ? stats_.mem_reads : stats_.mem_writes));
+  ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes)
+           : (is_read ? stats_.mem_reads : stats_.mem_writes));
   tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
   sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
   if (width != 1 && width != 2 && width != 4) {
@@ -312,9 +322,12 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     log_.debug("bus error: {} {} {:#x} width {}: {}", is_io ? "port" : "memory",
                is_read ? "read" : "write", address, width, fault.reason);
     if (util::events().enabled())
-      util::events().emit(name(), "bus_error", {{"space", is_io ? "io" : "memory"}, {"address", address},
-                                               {"width", width}, {"write", !is_read},
-                                               {"reason", fault.reason}});
+      util::events().emit(name(), "bus_error",
+                          {{"space", is_io ? "io" : "memory"},
+                           {"address", address},
+                           {"width", width},
+                           {"write", !is_read},
+                           {"reason", fault.reason}});
     if (trap_ != nullptr) {
       trap_->bus_error(fault);
     } else {
@@ -326,7 +339,9 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   return ok;
 }
 
-void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) { dmi_valid_ = false; }
+void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {
+  dmi_valid_ = false;
+}
 
 void Cpu::trace(sc_core::sc_trace_file* tf) const {
   std::string n = name();

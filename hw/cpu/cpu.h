@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "hw/bus/bus_master_if.h"
 #include "hw/core/address_space.h"
@@ -25,13 +25,13 @@ namespace hw::cpu {
 
 struct Timing {
   std::uint64_t clock_hz = 100'000'000;
-  std::uint64_t quantum_ps = 0;    // temporal decoupling; 0 = exact
-  unsigned interrupt_entry = 30;   // recognize INTR, flush, vector through the IDT
-  unsigned context_save = 20;      // push the trap frame
-  unsigned context_restore = 20;   // pop it and IRET
-  unsigned inta = 8;               // the two INTA bus cycles
-  unsigned io_access = 4;          // IN/OUT instruction cost beyond its bus cycles
-  unsigned mem_access = 1;         // a load or store beyond its bus cycles
+  std::uint64_t quantum_ps = 0;   // temporal decoupling; 0 = exact
+  unsigned interrupt_entry = 30;  // recognize INTR, flush, vector through the IDT
+  unsigned context_save = 20;     // push the trap frame
+  unsigned context_restore = 20;  // pop it and IRET
+  unsigned inta = 8;              // the two INTA bus cycles
+  unsigned io_access = 4;         // IN/OUT instruction cost beyond its bus cycles
+  unsigned mem_access = 1;        // a load or store beyond its bus cycles
 };
 
 class Cpu : public sc_core::sc_module, public Processor {
@@ -39,8 +39,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   struct Stats {
     std::uint64_t interrupts = 0, bus_errors = 0, halts = 0, context_switches = 0;
     std::uint64_t mem_reads = 0, mem_writes = 0, io_reads = 0, io_writes = 0, dmi_accesses = 0;
-    std::uint64_t work_cycles = 0;   // charged through consume()
-    std::uint64_t bus_cycles = 0;    // used outside b_transport (DMI, bus share of work)
+    std::uint64_t work_cycles = 0;  // charged through consume()
+    std::uint64_t bus_cycles = 0;   // used outside b_transport (DMI, bus share of work)
     std::uint64_t halted_ps = 0, stall_ps = 0;
   };
 

@@ -61,8 +61,12 @@ class Processor {
   virtual std::uint32_t read(Space space, std::uint64_t address, unsigned width) = 0;
   virtual void write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) = 0;
 
-  std::uint8_t inb(std::uint16_t port) { return static_cast<std::uint8_t>(read(Space::io, port, 1)); }
-  std::uint16_t inw(std::uint16_t port) { return static_cast<std::uint16_t>(read(Space::io, port, 2)); }
+  std::uint8_t inb(std::uint16_t port) {
+    return static_cast<std::uint8_t>(read(Space::io, port, 1));
+  }
+  std::uint16_t inw(std::uint16_t port) {
+    return static_cast<std::uint16_t>(read(Space::io, port, 2));
+  }
   std::uint32_t inl(std::uint16_t port) { return read(Space::io, port, 4); }
   void outb(std::uint16_t port, std::uint8_t v) { write(Space::io, port, 1, v); }
   void outw(std::uint16_t port, std::uint16_t v) { write(Space::io, port, 2, v); }

@@ -155,17 +155,28 @@ void Pic8259::write_ocw2(std::uint8_t v) {
       if (l >= 0) end_of_interrupt(static_cast<unsigned>(l), false);
       break;
     }
-    case kOcw2Sl | kOcw2Eoi: end_of_interrupt(level, false); break;
+    case kOcw2Sl | kOcw2Eoi:
+      end_of_interrupt(level, false);
+      break;
     case kOcw2R | kOcw2Eoi: {  // rotate on non-specific EOI
       int l = highest(isr_);
       if (l >= 0) end_of_interrupt(static_cast<unsigned>(l), true);
       break;
     }
-    case kOcw2R | kOcw2Sl | kOcw2Eoi: end_of_interrupt(level, true); break;
-    case kOcw2R | kOcw2Sl: lowest_ = level; break;  // set priority
-    case kOcw2R: rotate_aeoi_ = true; break;
-    case 0: rotate_aeoi_ = false; break;
-    case kOcw2Sl: break;  // no operation
+    case kOcw2R | kOcw2Sl | kOcw2Eoi:
+      end_of_interrupt(level, true);
+      break;
+    case kOcw2R | kOcw2Sl:
+      lowest_ = level;
+      break;  // set priority
+    case kOcw2R:
+      rotate_aeoi_ = true;
+      break;
+    case 0:
+      rotate_aeoi_ = false;
+      break;
+    case kOcw2Sl:
+      break;  // no operation
   }
   update();
 }
@@ -298,7 +309,9 @@ void Pic8259::update() {
   }
 }
 
-void Pic8259::drive() { intr.write(int_); }
+void Pic8259::drive() {
+  intr.write(int_);
+}
 
 void Pic8259::trace(sc_core::sc_trace_file* tf) const {
   std::string n = name();

@@ -12,9 +12,9 @@
 #include <array>
 #include <cstdint>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "hw/core/register_bank.h"
 #include "hw/intc/inta_if.h"
@@ -64,11 +64,11 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
     std::array<std::uint64_t, 8> per_ir{};  // acknowledged interrupts per input
   };
 
-  tlm_utils::simple_target_socket<Pic8259> in;  // offsets 0 (A0=0) and 1 (A0=1)
-  sc_core::sc_vector<sc_core::sc_in<bool>> ir;  // IR0..IR7
-  sc_core::sc_out<bool> intr;                   // INT
-  sc_core::sc_export<inta_if> inta;             // from the CPU (master) — unused on a slave
-  sc_core::sc_export<cascade_if> cascade_target;                            // on a slave
+  tlm_utils::simple_target_socket<Pic8259> in;    // offsets 0 (A0=0) and 1 (A0=1)
+  sc_core::sc_vector<sc_core::sc_in<bool>> ir;    // IR0..IR7
+  sc_core::sc_out<bool> intr;                     // INT
+  sc_core::sc_export<inta_if> inta;               // from the CPU (master) — unused on a slave
+  sc_core::sc_export<cascade_if> cascade_target;  // on a slave
   sc_core::sc_port<cascade_if, 0, sc_core::SC_ZERO_OR_MORE_BOUND> cascade;  // on a master
 
   // `sp_en_master`: the SP/EN pin strapping, which decides master vs slave when not buffered.

@@ -6,10 +6,16 @@
 
 namespace hw::memory {
 
-void Ram::FreeDeleter::operator()(std::uint8_t* p) const { std::free(p); }
+void Ram::FreeDeleter::operator()(std::uint8_t* p) const {
+  std::free(p);
+}
 
 Ram::Ram(const sc_core::sc_module_name& name, std::uint64_t size, sc_core::sc_time latency)
-    : sc_module(name), in("in"), log_(this->name()), size_(size), latency_(latency),
+    : sc_module(name),
+      in("in"),
+      log_(this->name()),
+      size_(size),
+      latency_(latency),
       data_(static_cast<std::uint8_t*>(std::calloc(size, 1))) {
   if (!data_) throw std::bad_alloc();
   in.register_b_transport(this, &Ram::b_transport);
@@ -55,10 +61,13 @@ bool Ram::get_direct_mem_ptr(tlm::tlm_generic_payload&, tlm::tlm_dmi& dmi) {
 
 unsigned Ram::transport_dbg(tlm::tlm_generic_payload& tx) {
   if (tx.get_address() >= size_) return 0;
-  unsigned n = static_cast<unsigned>(std::min<std::uint64_t>(tx.get_data_length(), size_ - tx.get_address()));
+  unsigned n = static_cast<unsigned>(
+      std::min<std::uint64_t>(tx.get_data_length(), size_ - tx.get_address()));
   std::uint8_t* p = data_.get() + tx.get_address();
-  if (tx.is_read()) std::memcpy(tx.get_data_ptr(), p, n);
-  else if (tx.is_write()) std::memcpy(p, tx.get_data_ptr(), n);
+  if (tx.is_read())
+    std::memcpy(tx.get_data_ptr(), p, n);
+  else if (tx.is_write())
+    std::memcpy(p, tx.get_data_ptr(), n);
   return n;
 }
 

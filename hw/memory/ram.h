@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <memory>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "util/log.h"
 

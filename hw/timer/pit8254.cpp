@@ -7,10 +7,15 @@ namespace hw::timer {
 namespace {
 constexpr std::uint64_t kPsPerSecond = 1'000'000'000'000ULL;
 __extension__ typedef unsigned __int128 u128;  // GCC/Clang; -Wpedantic needs the marker
-}
+}  // namespace
 
 Pit8254::Pit8254(const sc_core::sc_module_name& name, std::uint64_t input_hz)
-    : sc_module(name), in("in"), out("out"), log_(this->name()), regs_(this->name()), hz_(input_hz) {
+    : sc_module(name),
+      in("in"),
+      out("out"),
+      log_(this->name()),
+      regs_(this->name()),
+      hz_(input_hz) {
   in.register_b_transport(this, &Pit8254::b_transport);
   Register& counter = regs_.add("counter0", 0, 1, 0, Access::read_write);
   Register& control = regs_.add("control", 3, 1, 0, Access::write_only);
@@ -36,7 +41,9 @@ void Pit8254::reset() {
   set_out(false);
 }
 
-std::uint64_t Pit8254::now_ps() const { return hw::now_ps(); }
+std::uint64_t Pit8254::now_ps() const {
+  return hw::now_ps();
+}
 
 std::uint64_t Pit8254::clocks_to_ps(std::uint64_t clocks) const {
   // 128-bit: hours of simulated time at MHz clocks overflow 64 bits once multiplied by 10^12.
@@ -85,8 +92,12 @@ std::uint32_t Pit8254::read_counter() {
 void Pit8254::write_counter(std::uint32_t v) {
   auto b = static_cast<std::uint8_t>(v);
   switch (rw_) {
-    case 1: load(b); break;
-    case 2: load(static_cast<std::uint32_t>(b) << 8); break;
+    case 1:
+      load(b);
+      break;
+    case 2:
+      load(static_cast<std::uint32_t>(b) << 8);
+      break;
     default:
       if (!write_msb_next_) {
         pending_lsb_ = b;
@@ -111,7 +122,9 @@ void Pit8254::write_control(std::uint32_t v) {
   if (sel != 0) {
     ++stats_.unsupported;
     log_.warn("control word {:#04x} addresses {} which is not modeled; ignored", v,
-              sel == 3 ? "the read-back command" : sel == 1 ? "counter 1" : "counter 2");
+              sel == 3   ? "the read-back command"
+              : sel == 1 ? "counter 1"
+                         : "counter 2");
     return;
   }
   if (rw == 0) {  // counter latch command: freeze the count until it is read
@@ -125,12 +138,15 @@ void Pit8254::write_control(std::uint32_t v) {
   if (mode >= 6) mode -= 4;  // modes 6 and 7 are aliases of 2 and 3
   if (v & kCwBcd) {
     ++stats_.unsupported;
-    log_.warn("control word {:#04x} selects BCD counting, which is not modeled; counting binary", v);
+    log_.warn("control word {:#04x} selects BCD counting, which is not modeled; counting binary",
+              v);
   }
   if (mode != 0 && mode != 2) {
     ++stats_.unsupported;
-    log_.error("control word {:#04x} selects mode {}, which is not modeled (modes 0 and 2 are); "
-               "counter stopped", v, mode);
+    log_.error(
+        "control word {:#04x} selects mode {}, which is not modeled (modes 0 and 2 are); "
+        "counter stopped",
+        v, mode);
   }
   mode_ = mode;
   rw_ = rw;
@@ -204,7 +220,9 @@ void Pit8254::set_out(bool level) {
   drive_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
-void Pit8254::drive() { out.write(out_level_); }
+void Pit8254::drive() {
+  out.write(out_level_);
+}
 
 void Pit8254::trace(sc_core::sc_trace_file* tf) const {
   sc_core::sc_trace(tf, out_level_, std::string(name()) + ".out");

@@ -7,9 +7,9 @@
 // from the moment the count was loaded, so an idle machine costs two events per period.
 #include <cstdint>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "hw/core/register_bank.h"
 #include "util/log.h"
@@ -20,9 +20,9 @@ enum ControlWord : std::uint8_t {
   kCwBcd = 1u << 0,
   kCwModeShift = 1,
   kCwModeMask = 0x07u << 1,
-  kCwRwShift = 4,    // 00 latch, 01 LSB, 10 MSB, 11 LSB then MSB
+  kCwRwShift = 4,  // 00 latch, 01 LSB, 10 MSB, 11 LSB then MSB
   kCwRwMask = 0x03u << 4,
-  kCwSelShift = 6,   // 00 counter 0; 01, 10 counters 1 and 2 (not modeled); 11 read-back
+  kCwSelShift = 6,  // 00 counter 0; 01, 10 counters 1 and 2 (not modeled); 11 read-back
   kCwSelMask = 0x03u << 6,
 };
 
@@ -74,13 +74,13 @@ class Pit8254 : public sc_core::sc_module {
   std::uint8_t pending_lsb_ = 0;
   bool latched_ = false;
   std::uint16_t latch_ = 0;
-  std::uint32_t reload_ = 0x10000;   // 0 written means 65536
-  std::uint32_t next_reload_ = 0;    // mode 2: a count written while counting, loaded at period end
+  std::uint32_t reload_ = 0x10000;  // 0 written means 65536
+  std::uint32_t next_reload_ = 0;   // mode 2: a count written while counting, loaded at period end
   bool counting_ = false;
-  std::uint64_t epoch_ps_ = 0;       // the first clock after the count was written
-  std::uint64_t cycle_start_ = 0;    // clocks from the epoch at which the current period began
+  std::uint64_t epoch_ps_ = 0;     // the first clock after the count was written
+  std::uint64_t cycle_start_ = 0;  // clocks from the epoch at which the current period began
   bool out_level_ = false;
-  bool pending_high_ = false;        // mode 2: the next event ends the low pulse
+  bool pending_high_ = false;  // mode 2: the next event ends the low pulse
   Stats stats_;
 };
 

@@ -17,7 +17,8 @@ IdleLoop::IdleLoop(hw::Processor& cpu, IdleParams params)
 void IdleLoop::run(std::uint64_t max_ticks) {
   cpu_.set_trap_handler(this);
   pic_.initialize(params_.vector_base, static_cast<std::uint8_t>(params_.vector_base + 8));
-  hal::pit_start_periodic(cpu_, params_.timer_port, hal::pit_divisor(params_.timer_clock_hz, params_.tick_hz));
+  hal::pit_start_periodic(cpu_, params_.timer_port,
+                          hal::pit_divisor(params_.timer_clock_hz, params_.tick_hz));
   pic_.enable_irq(params_.timer_irq);
   cpu_.enable_interrupts();
   while (max_ticks == 0 || counts_.ticks < max_ticks) cpu_.halt();

@@ -15,7 +15,8 @@ void PicPair::initialize(std::uint8_t master_base, std::uint8_t slave_base) {
   slave_base_ = slave_base;
   cpu_.outb(ports_.master, kIcw1);
   cpu_.outb(ports_.master + 1, master_base);
-  cpu_.outb(ports_.master + 1, static_cast<std::uint8_t>(1u << ports_.cascade));  // slave on this input
+  cpu_.outb(ports_.master + 1,
+            static_cast<std::uint8_t>(1u << ports_.cascade));  // slave on this input
   cpu_.outb(ports_.master + 1, kIcw4_8086);
   cpu_.outb(ports_.slave, kIcw1);
   cpu_.outb(ports_.slave + 1, slave_base);

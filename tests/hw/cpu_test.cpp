@@ -42,7 +42,8 @@ Config quiet_config() {
 
 // Cost of accepting an interrupt before the handler's first instruction, at the default timing.
 std::uint64_t entry_ps(const Config& c) {
-  return (c.cpu.inta + c.cpu.interrupt_entry + c.cpu.context_save) * (1'000'000'000'000ull / c.cpu.clock_hz);
+  return (c.cpu.inta + c.cpu.interrupt_entry + c.cpu.context_save) *
+         (1'000'000'000'000ull / c.cpu.clock_hz);
 }
 
 void raise_at(Platform& p, unsigned irq, std::uint64_t at_ps) {
@@ -75,7 +76,8 @@ TEST(Cpu, InterruptTakenAtTheInstantIntrRisesWithQuantumZero) {
   // The interrupted work resumes where it was: it ends late by exactly the interrupt's cost
   // (entry, handler, one EOI port write, restore).
   const std::uint64_t eoi_ps = c.cpu.io_access * 10 * kNs + (1 + c.bus_io_wait_states) * 40 * kNs;
-  const std::uint64_t cost = entry_ps(c) + r.handler_cycles * 10 * kNs + eoi_ps + c.cpu.context_restore * 10 * kNs;
+  const std::uint64_t cost =
+      entry_ps(c) + r.handler_cycles * 10 * kNs + eoi_ps + c.cpu.context_restore * 10 * kNs;
   EXPECT_EQ(work_end - work_start, 1'000 * kUs + cost);
 }
 
@@ -173,7 +175,7 @@ TEST(Cpu, WrongWidthRegisterAccessIsABusError) {
   Recorder r(p.cpu);
   p.cpu.boot([&] {
     p.cpu.set_trap_handler(&r);
-    p.cpu.outw(0x20, 0x11);  // the PIC's registers are 8-bit
+    p.cpu.outw(0x20, 0x11);               // the PIC's registers are 8-bit
     p.cpu.read(hw::Space::memory, 0, 3);  // no 3-byte accesses
   });
   tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
@@ -209,18 +211,24 @@ TEST(Cpu, ContextsHandTheCpuOverAndResumeWhereTheyWere) {
   std::vector<std::string> order;
   hw::ContextId a = 0, b = 0;
   p.cpu.boot([&] {
-    a = p.cpu.create_context("a", [&] {
-      order.push_back("a1");
-      p.cpu.consume(100);
-      p.cpu.switch_to(b);
-      order.push_back("a2");
-      p.cpu.switch_to(0);
-    }, 256 * 1024);
-    b = p.cpu.create_context("b", [&] {
-      order.push_back("b1");
-      p.cpu.switch_to(a);
-      order.push_back("b2 never");
-    }, 256 * 1024);
+    a = p.cpu.create_context(
+        "a",
+        [&] {
+          order.push_back("a1");
+          p.cpu.consume(100);
+          p.cpu.switch_to(b);
+          order.push_back("a2");
+          p.cpu.switch_to(0);
+        },
+        256 * 1024);
+    b = p.cpu.create_context(
+        "b",
+        [&] {
+          order.push_back("b1");
+          p.cpu.switch_to(a);
+          order.push_back("b2 never");
+        },
+        256 * 1024);
     order.push_back("boot");
     p.cpu.switch_to(a);
     order.push_back("boot again");
@@ -247,8 +255,8 @@ TEST(Cpu, BusCyclesAreAccountedPerMaster) {
   Config c = quiet_config();
   Platform p("p", c, true);
   p.cpu.boot([&] {
-    p.cpu.outb(0x21, 0xff);             // 1 + 3 wait states
-    p.cpu.consume(400, 0.5);            // 200 CPU cycles on the bus = 50 bus cycles at 25 MHz
+    p.cpu.outb(0x21, 0xff);   // 1 + 3 wait states
+    p.cpu.consume(400, 0.5);  // 200 CPU cycles on the bus = 50 bus cycles at 25 MHz
   });
   tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
   ASSERT_EQ(p.bus.master_stats().size(), 1u);

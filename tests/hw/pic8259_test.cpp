@@ -117,7 +117,8 @@ TEST(Pic8259, Icw1ClearsEdgeSenseSoARaisedLineNeedsANewEdge) {
   Bench b;
   b.raise(4);
   b.init();
-  EXPECT_FALSE(b.int_line()) << "a line already high at ICW1 must make a new low-to-high transition";
+  EXPECT_FALSE(b.int_line())
+      << "a line already high at ICW1 must make a new low-to-high transition";
   b.lower(4);
   b.raise(4);
   EXPECT_TRUE(b.int_line());

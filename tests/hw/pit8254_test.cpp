@@ -45,7 +45,9 @@ struct Bench : sc_core::sc_module {
     tests::settle();
   }
   std::uint8_t read() { return static_cast<std::uint8_t>(io.read(0)); }
-  void run_us(std::uint64_t us) { tests::run_for(sc_core::sc_time(static_cast<double>(us), sc_core::SC_US)); }
+  void run_us(std::uint64_t us) {
+    tests::run_for(sc_core::sc_time(static_cast<double>(us), sc_core::SC_US));
+  }
 };
 
 TEST(Pit8254, Mode2RateGeneratorPeriodAndLowPulse) {
@@ -58,10 +60,13 @@ TEST(Pit8254, Mode2RateGeneratorPeriodAndLowPulse) {
   // The count loads on the first clock after the write (t = 1 clock); OUT falls when the count
   // reaches 1 and rises one clock later, every 10 clocks.
   std::vector<std::pair<std::uint64_t, bool>> want = {
-      {0, true},                                              // control word
-      {10 * kClockPs, false}, {11 * kClockPs, true},          // first period ends at 1 + 10
-      {20 * kClockPs, false}, {21 * kClockPs, true},
-      {30 * kClockPs, false}, {31 * kClockPs, true}};
+      {0, true},  // control word
+      {10 * kClockPs, false},
+      {11 * kClockPs, true},  // first period ends at 1 + 10
+      {20 * kClockPs, false},
+      {21 * kClockPs, true},
+      {30 * kClockPs, false},
+      {31 * kClockPs, true}};
   EXPECT_EQ(b.edges, want);
   EXPECT_EQ(b.pit.stats().out_rising, 4u);
 }
@@ -97,7 +102,7 @@ TEST(Pit8254, CounterLatchFreezesTheReadValue) {
   b.control(0x34);
   b.count(100);
   b.count(0);
-  b.run_us(11);  // loaded at 1us: 10 clocks elapsed -> count 90
+  b.run_us(11);     // loaded at 1us: 10 clocks elapsed -> count 90
   b.control(0x00);  // latch counter 0
   b.run_us(5);
   std::uint16_t lsb = b.read();
@@ -169,7 +174,8 @@ TEST(Pit8254, ReadOfTheControlPortIsABusError) {
   tests::settle();
   std::uint32_t v = 0;
   EXPECT_EQ(b.io.access(tlm::TLM_READ_COMMAND, 3, 1, v), tlm::TLM_COMMAND_ERROR_RESPONSE);
-  EXPECT_EQ(b.io.access(tlm::TLM_READ_COMMAND, 1, 1, v), tlm::TLM_ADDRESS_ERROR_RESPONSE) << "counter 1 is not modeled";
+  EXPECT_EQ(b.io.access(tlm::TLM_READ_COMMAND, 1, 1, v), tlm::TLM_ADDRESS_ERROR_RESPONSE)
+      << "counter 1 is not modeled";
 }
 
 TEST(Pit8254, PcRateIsExactOverManyPeriods) {

@@ -128,9 +128,39 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(p.returncode == 130, f"exit {p.returncode} after SIGINT: {err}")
         expect("[interrupted]" in out, f"summary does not say interrupted:\n{out}")
         check_outputs(vcd, events, stats, want_interrupted=True)
+    elif CHECK == "gtkw":
+        # Every signal the shipped GTKWave save file shows exists in the default platform's VCD.
+        rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "3ms",
+                         "--vcd", vcd, "-q")
+        expect(rc == 0, err)
+        names, stack = set(), []
+        with open(vcd) as f:
+            for line in f:
+                t = line.split()
+                if not t:
+                    continue
+                if t[0] == "$scope":
+                    stack.append(t[2])
+                elif t[0] == "$upscope":
+                    stack.pop()
+                elif t[0] == "$var":
+                    names.add(".".join(stack + [t[4]]) + (t[5] if t[5].startswith("[") else ""))
+                elif t[0] == "$enddefinitions":
+                    break
+        with open(os.path.join(SRC, "traces", "default.gtkw")) as f:
+            shown = [l.strip() for l in f if l.startswith("SystemC.")]
+        expect(len(shown) > 10, "save file shows too few signals")
+        for s in shown:
+            expect(s in names, f"traces/default.gtkw shows {s}, which the VCD does not have")
     elif CHECK == "keys":
         rc, out, _ = run("keys")
         expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)
+        # docs/config.md documents every key the program knows.
+        with open(os.path.join(SRC, "docs", "config.md")) as f:
+            doc = f.read()
+        for line in out.splitlines():
+            key = line.split()[0]
+            expect(f"`{key}`" in doc, f"docs/config.md does not document {key}")
     else:
         failures.append(f"unknown check {CHECK}")
 

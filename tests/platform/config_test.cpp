@@ -32,7 +32,8 @@ std::string error_of(F f) {
 }
 
 TEST(Config, ShippedDefaultPlatformEqualsTheBuiltInDefaults) {
-  platform::Config loaded = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/default.yaml");
+  platform::Config loaded =
+      platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/default.yaml");
   auto want = platform::config_keys();
   auto got = platform::config_keys(loaded);
   ASSERT_EQ(want.size(), got.size());
@@ -45,8 +46,10 @@ TEST(Config, ShippedDefaultPlatformEqualsTheBuiltInDefaults) {
 }
 
 TEST(Config, EveryKeyOfTheSchemaIsInTheShippedDefaultFile) {
-  platform::Config loaded = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/default.yaml");
-  for (const auto& k : platform::config_keys()) EXPECT_NE(loaded.where(k.path), "default") << k.path;
+  platform::Config loaded =
+      platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/default.yaml");
+  for (const auto& k : platform::config_keys())
+    EXPECT_NE(loaded.where(k.path), "default") << k.path;
 }
 
 TEST(Config, EmptyFileIsAllDefaults) {
@@ -55,7 +58,8 @@ TEST(Config, EmptyFileIsAllDefaults) {
 }
 
 TEST(Config, ValuesParseWithUnits) {
-  auto c = platform::load_config(write_temp("units.yaml", "cpu:\n  clock: 33MHz\n  quantum: 1.5us\nmemory:\n  ram:\n    size: 4MiB\n"));
+  auto c = platform::load_config(write_temp(
+      "units.yaml", "cpu:\n  clock: 33MHz\n  quantum: 1.5us\nmemory:\n  ram:\n    size: 4MiB\n"));
   EXPECT_EQ(c.cpu.clock_hz, 33'000'000u);
   EXPECT_EQ(c.cpu.quantum_ps, 1'500'000u);
   EXPECT_EQ(c.ram_size, 4u << 20);
@@ -75,9 +79,12 @@ TEST(Config, BadValueNamesFileLineAndKey) {
 
 TEST(Config, SectionGivenAValueAndValueGivenASection) {
   std::string a = write_temp("a.yaml", "cpu: 5\n");
-  EXPECT_NE(error_of([&] { platform::load_config(a); }).find(a + ":1: key 'cpu' is a section"), std::string::npos);
+  EXPECT_NE(error_of([&] { platform::load_config(a); }).find(a + ":1: key 'cpu' is a section"),
+            std::string::npos);
   std::string b = write_temp("b.yaml", "cpu:\n  clock:\n    mhz: 5\n");
-  EXPECT_NE(error_of([&] { platform::load_config(b); }).find(b + ":2: key 'cpu.clock' takes a value"), std::string::npos);
+  EXPECT_NE(
+      error_of([&] { platform::load_config(b); }).find(b + ":2: key 'cpu.clock' takes a value"),
+      std::string::npos);
 }
 
 TEST(Config, MalformedYamlNamesTheLine) {
@@ -96,30 +103,37 @@ TEST(Config, OverridesUseTheSameParsersAndNameTheOverride) {
   platform::apply_override(c, "cpu.clock=200MHz");
   EXPECT_EQ(c.cpu.clock_hz, 200'000'000u);
   EXPECT_EQ(c.where("cpu.clock"), "--set");
-  EXPECT_EQ(error_of([&] { platform::apply_override(c, "cpu.clock=fast"); }),
-            "--set cpu.clock=fast: key 'cpu.clock': expected a frequency such as 100MHz, got 'fast'");
+  EXPECT_EQ(
+      error_of([&] { platform::apply_override(c, "cpu.clock=fast"); }),
+      "--set cpu.clock=fast: key 'cpu.clock': expected a frequency such as 100MHz, got 'fast'");
   EXPECT_EQ(error_of([&] { platform::apply_override(c, "nope=1"); }),
             "--set nope=1: unknown key 'nope' (see `iocosim keys`)");
-  EXPECT_EQ(error_of([&] { platform::apply_override(c, "cpu.clock"); }), "--set cpu.clock: expected key=value");
+  EXPECT_EQ(error_of([&] { platform::apply_override(c, "cpu.clock"); }),
+            "--set cpu.clock: expected key=value");
 }
 
 TEST(Config, ListKeyFromSequenceOrCommaList) {
-  auto c = platform::load_config(write_temp("groups.yaml", "output:\n  vcd_groups: [pic, timer]\n"));
+  auto c =
+      platform::load_config(write_temp("groups.yaml", "output:\n  vcd_groups: [pic, timer]\n"));
   EXPECT_EQ(c.out_vcd_groups, (std::vector<std::string>{"pic", "timer"}));
   platform::apply_override(c, "output.vcd_groups=cpu,irq");
   EXPECT_EQ(c.out_vcd_groups, (std::vector<std::string>{"cpu", "irq"}));
-  EXPECT_NE(error_of([&] { platform::apply_override(c, "output.vcd_groups=cpu,dma"); }).find("unknown trace group 'dma'"),
+  EXPECT_NE(error_of([&] {
+              platform::apply_override(c, "output.vcd_groups=cpu,dma");
+            }).find("unknown trace group 'dma'"),
             std::string::npos);
 }
 
 TEST(Config, CrossKeyChecksNameTheKeyAndWhereItWasSet) {
   std::string path = write_temp("cascade.yaml", "timer:\n  irq: 2\n");
   auto c = platform::load_config(path);
-  EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            path + ":2: key 'timer.irq': IRQ2 is the cascade input (interrupt_controller.cascade_irq)");
+  EXPECT_EQ(
+      error_of([&] { platform::validate(c); }),
+      path + ":2: key 'timer.irq': IRQ2 is the cascade input (interrupt_controller.cascade_irq)");
   platform::Config d;
   platform::apply_override(d, "workload.vector_base=0x34");
-  EXPECT_EQ(error_of([&] { platform::validate(d); }), "--set: key 'workload.vector_base': 0x34 is not a multiple of 8");
+  EXPECT_EQ(error_of([&] { platform::validate(d); }),
+            "--set: key 'workload.vector_base': 0x34 is not a multiple of 8");
 }
 
 TEST(Config, OverlappingPortWindowsAreAConfigErrorNamingTheKey) {

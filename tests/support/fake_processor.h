@@ -22,7 +22,8 @@ class FakeProcessor : public hw::Processor {
     bool write;
     std::uint32_t value;
     bool operator==(const Access& o) const {
-      return space == o.space && address == o.address && width == o.width && write == o.write && value == o.value;
+      return space == o.space && address == o.address && width == o.width && write == o.write &&
+             value == o.value;
     }
   };
 

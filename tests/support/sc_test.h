@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 namespace tests {
 
@@ -13,7 +13,8 @@ namespace tests {
 inline void settle() {
   // The first call ends elaboration and runs the initialization phase.
   if (sc_core::sc_get_status() == sc_core::SC_ELABORATION) sc_core::sc_start(sc_core::SC_ZERO_TIME);
-  while (sc_core::sc_get_status() != sc_core::SC_STOPPED && sc_core::sc_pending_activity_at_current_time())
+  while (sc_core::sc_get_status() != sc_core::SC_STOPPED &&
+         sc_core::sc_pending_activity_at_current_time())
     sc_core::sc_start(sc_core::SC_ZERO_TIME);
 }
 

@@ -15,9 +15,8 @@ TEST(HalPic, InitializeProgramsBothChipsInIcwOrderAndMasksAllButCascade) {
   tests::FakeProcessor cpu;
   hal::PicPair pic(cpu, {});
   pic.initialize(0x30, 0x38);
-  Writes want = {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01},
-                 {0xa0, 0x11}, {0xa1, 0x38}, {0xa1, 0x02}, {0xa1, 0x01},
-                 {0x21, 0xfb}, {0xa1, 0xff}};
+  Writes want = {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01}, {0xa0, 0x11},
+                 {0xa1, 0x38}, {0xa1, 0x02}, {0xa1, 0x01}, {0x21, 0xfb}, {0xa1, 0xff}};
   EXPECT_EQ(cpu.port_writes(), want);
   EXPECT_EQ(pic.mask(), 0xfffb);
 }
@@ -88,7 +87,8 @@ TEST(HalPic, VectorToIrq) {
 TEST(HalPit, DivisorRoundsAndClamps) {
   EXPECT_EQ(hal::pit_divisor(1'193'182, 1000), 1193u);
   EXPECT_EQ(hal::pit_divisor(1'193'182, 100), 11932u);
-  EXPECT_EQ(hal::pit_divisor(1'193'182, 10), 0x10000u) << "clamped to the 16-bit counter (written as 0)";
+  EXPECT_EQ(hal::pit_divisor(1'193'182, 10), 0x10000u)
+      << "clamped to the 16-bit counter (written as 0)";
   EXPECT_EQ(hal::pit_divisor(1'193'182, 1'000'000), 2u) << "mode 2 needs at least 2";
 }
 

@@ -25,7 +25,8 @@ TEST(IdleLoop, BootsProgramsTheClockAndCountsTicksWithEoi) {
   ASSERT_EQ(w.size(), 10u + 3u + 1u + 3u);
   EXPECT_EQ(w[10], std::make_pair(std::uint16_t{0x43}, std::uint8_t{0x34}));
   EXPECT_EQ(w[13], std::make_pair(std::uint16_t{0x21}, std::uint8_t{0xfa}));
-  for (std::size_t i = 14; i < w.size(); ++i) EXPECT_EQ(w[i], std::make_pair(std::uint16_t{0x20}, std::uint8_t{0x60}));
+  for (std::size_t i = 14; i < w.size(); ++i)
+    EXPECT_EQ(w[i], std::make_pair(std::uint16_t{0x20}, std::uint8_t{0x60}));
   EXPECT_FALSE(cpu.interrupts_enabled()) << "run() returns with interrupts off";
 }
 
@@ -45,7 +46,8 @@ TEST(IdleLoop, SpuriousIrq7IsCountedNotTickedAndNotEoied) {
   EXPECT_EQ(idle.counts().spurious, 1u);
   EXPECT_EQ(idle.counts().ticks, 1u);
   auto w = cpu.port_writes();
-  EXPECT_EQ(std::count(w.begin(), w.end(), std::make_pair(std::uint16_t{0x20}, std::uint8_t{0x67})), 0)
+  EXPECT_EQ(std::count(w.begin(), w.end(), std::make_pair(std::uint16_t{0x20}, std::uint8_t{0x67})),
+            0)
       << "no EOI for a spurious IRQ7";
 }
 

@@ -49,7 +49,8 @@ TEST(Units, FrequenciesAndSizes) {
   EXPECT_EQ(v, 16u << 20);
   EXPECT_TRUE(util::parse_size("0x1000", v));
   EXPECT_EQ(v, 0x1000u);
-  EXPECT_FALSE(util::parse_size("16MB", v)) << "only binary units, to avoid the 10^6 / 2^20 ambiguity";
+  EXPECT_FALSE(util::parse_size("16MB", v))
+      << "only binary units, to avoid the 10^6 / 2^20 ambiguity";
 }
 
 TEST(Units, TimeFormatting) {
@@ -60,7 +61,12 @@ TEST(Units, TimeFormatting) {
 
 TEST(Json, EscapesAndNests) {
   util::JsonWriter j;
-  j.begin_object().field("a", "x\"y\n").begin_array("b").value(std::uint64_t{1}).value(std::uint64_t{2}).end_array();
+  j.begin_object()
+      .field("a", "x\"y\n")
+      .begin_array("b")
+      .value(std::uint64_t{1})
+      .value(std::uint64_t{2})
+      .end_array();
   j.field("c", 0.5).field("d", true).end_object();
   EXPECT_EQ(j.str(), R"({"a":"x\"y\n","b":[1,2],"c":0.5,"d":true})");
 }

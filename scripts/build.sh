@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs dependencies (scripts/setup.sh), configures and builds iocosim.
+#   scripts/build.sh [BUILD_DIR] [extra cmake -D options...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+shift || true
+bash scripts/setup.sh
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+cmake --build "$build" -j "$(nproc)"
