@@ -12,7 +12,7 @@
 #include "platform/platform.h"
 #include "platform/script.h"
 #include "platform/simulation.h"
-#include "sw/apps/idle.h"
+#include "platform/workloads.h"
 #include "util/event_log.h"
 #include "util/log.h"
 #include "util/units.h"
@@ -38,19 +38,6 @@ Config build_config(const CommonOptions& o) {
   return c;
 }
 
-apps::IdleParams idle_params(const Config& c) {
-  apps::IdleParams p;
-  p.pic.master = static_cast<std::uint16_t>(c.pic_master_port);
-  p.pic.slave = static_cast<std::uint16_t>(c.pic_slave_port);
-  p.pic.cascade = c.pic_cascade_irq;
-  p.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
-  p.timer_port = static_cast<std::uint16_t>(c.timer_port);
-  p.timer_irq = c.timer_irq;
-  p.timer_clock_hz = c.timer_clock_hz;
-  p.tick_hz = c.workload_tick_hz;
-  return p;
-}
-
 std::string outputs_line(const Config& c) {
   std::string s;
   for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats}) {
@@ -60,7 +47,7 @@ std::string outputs_line(const Config& c) {
 }
 
 void print_summary(const char* what, const std::string& source, const Platform& p,
-                   const RunResult& r, const apps::IdleLoop* idle) {
+                   const RunResult& r, const Workload& workload) {
   const auto cpu = p.cpu.stats();
   std::printf("iocosim %s: %s\n", what, source.c_str());
   std::printf("  simulated  %s in %.3f s host", util::format_time(r.sim_ps).c_str(),
@@ -75,13 +62,8 @@ void print_summary(const char* what, const std::string& source, const Platform& 
       static_cast<unsigned long long>(cpu.interrupts),
       static_cast<unsigned long long>(cpu.bus_errors),
       r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
-  if (idle != nullptr) {
-    const auto& n = idle->counts();
-    std::printf("  workload   idle: %llu timer ticks, %llu spurious, %llu unexpected\n",
-                static_cast<unsigned long long>(n.ticks),
-                static_cast<unsigned long long>(n.spurious),
-                static_cast<unsigned long long>(n.unexpected));
-  }
+  std::fflush(stdout);
+  workload.print_summary(stdout);
   for (const auto* pic : {&p.pic_master, &p.pic_slave}) {
     const auto& s = pic->stats();
     std::printf("  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses\n",
@@ -99,38 +81,20 @@ void print_summary(const char* what, const std::string& source, const Platform& 
   std::fflush(stdout);
 }
 
-void idle_stats(util::JsonWriter& j, const apps::IdleLoop& idle) {
-  const auto& n = idle.counts();
-  j.begin_object("workload")
-      .field("kind", "idle")
-      .field("ticks", n.ticks)
-      .field("spurious", n.spurious)
-      .field("unexpected", n.unexpected)
-      .field("bus_errors", n.bus_errors)
-      .end_object();
-}
-
 }  // namespace
 
 int cmd_run(const CommonOptions& o) {
   Config c = build_config(o);
   Platform p("platform", c);
-  std::unique_ptr<apps::IdleLoop> idle;
-  if (c.workload == "idle") {
-    idle = std::make_unique<apps::IdleLoop>(p.cpu, idle_params(c));
-    p.cpu.boot([&] { idle->run(); });
-  }
+  std::unique_ptr<Workload> workload = Workload::create(p, c);
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, !o.quiet && isatty(STDERR_FILENO));
-  s.write_stats(r, [&](util::JsonWriter& j) {
-    if (idle) idle_stats(j, *idle);
-  });
+  s.write_stats(r, [&](util::JsonWriter& j) { workload->write_stats(j); });
   s.close();
   if (!o.quiet)
     print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r,
-                  idle.get());
-  if (r.exit_status == kExitOk && idle && idle->counts().unexpected + idle->counts().bus_errors > 0)
-    return kExitFailed;  // the workload saw something it should never see
+                  *workload);
+  if (r.exit_status == kExitOk && !workload->healthy()) return kExitFailed;
   return r.exit_status;
 }
 
@@ -165,46 +129,56 @@ int cmd_script(const CommonOptions& o, const std::string& script_path) {
   return kExitOk;
 }
 
-int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool json) {
+int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,
+              bool json) {
   CommonOptions opts = o;
   opts.until = sim_time;
+  // idle: the pre-kernel machine, halted between timer ticks. interrupt: the kernel's system
+  // workload, whose device interrupts each take the whole path (line, ISR, EOI, DPC, event,
+  // thread).
+  opts.sets.insert(opts.sets.begin(),
+                   what == "idle" ? "workload.kind=idle" : "workload.kind=system");
+  opts.sets.insert(opts.sets.begin(), "output.vcd=");
   Config c = build_config(opts);
-  c.workload = "idle";
   Platform p("platform", c);
-  apps::IdleLoop idle(p.cpu, idle_params(c));
-  p.cpu.boot([&] { idle.run(); });
+  std::unique_ptr<Workload> workload = Workload::create(p, c);
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, false);
   s.close();
-  const auto ticks = idle.counts().ticks;
   const auto interrupts = p.cpu.stats().interrupts;
+  const auto device = workload->device_interrupts();
   const double cycles = static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(c.cpu.clock_hz);
   const double ns_per_interrupt =
       interrupts ? r.host_seconds * 1e9 / static_cast<double>(interrupts) : 0.0;
+  const double ns_per_device = device ? r.host_seconds * 1e9 / static_cast<double>(device) : 0.0;
   const double cycles_per_second = r.host_seconds > 0 ? cycles / r.host_seconds : 0.0;
   if (json) {
     util::JsonWriter j(true);
     j.begin_object()
-        .field("benchmark", "idle")
+        .field("benchmark", what)
         .field("sim_ps", r.sim_ps)
         .field("host_seconds", r.host_seconds)
         .field("interrupts", interrupts)
-        .field("ticks", ticks)
+        .field("device_interrupts", device)
         .field("host_ns_per_interrupt", ns_per_interrupt)
+        .field("host_ns_per_device_interrupt", ns_per_device)
         .field("sim_cpu_cycles_per_host_second", cycles_per_second)
         .field("quantum_ps", c.cpu.quantum_ps)
         .end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("idle platform, %s simulated, tick %s, quantum %s\n",
+    std::printf("%s benchmark: %s simulated, timer %s, quantum %s, IRQL %s\n", what.c_str(),
                 util::format_time(r.sim_ps).c_str(), util::format_hz(c.workload_tick_hz).c_str(),
-                util::format_time(c.cpu.quantum_ps).c_str());
-    std::printf("  host time                 %.3f s\n", r.host_seconds);
-    std::printf("  timer interrupts          %llu (ticks handled %llu)\n",
-                static_cast<unsigned long long>(interrupts),
-                static_cast<unsigned long long>(ticks));
-    std::printf("  host time per interrupt   %.0f ns\n", ns_per_interrupt);
-    std::printf("  simulated CPU cycles/s    %.3g (CPU at %s)\n", cycles_per_second,
+                util::format_time(c.cpu.quantum_ps).c_str(), c.kernel_irql_mode.c_str());
+    std::printf("  host time                      %.3f s\n", r.host_seconds);
+    std::printf("  interrupts (all)               %llu, %.0f ns host each\n",
+                static_cast<unsigned long long>(interrupts), ns_per_interrupt);
+    if (device)
+      std::printf(
+          "  device interrupts (full path)  %llu, %.0f ns host each (all work of the run "
+          "included)\n",
+          static_cast<unsigned long long>(device), ns_per_device);
+    std::printf("  simulated CPU cycles/s         %.3g (CPU at %s)\n", cycles_per_second,
                 util::format_hz(c.cpu.clock_hz).c_str());
   }
   if (r.interrupted) return kExitInterrupted;

@@ -15,7 +15,9 @@ struct CommonOptions {
 
 int cmd_run(const CommonOptions& o);
 int cmd_script(const CommonOptions& o, const std::string& script_path);
-int cmd_bench_idle(const CommonOptions& o, const std::string& sim_time, bool json);
+// what: "idle" or "interrupt".
+int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,
+              bool json);
 int cmd_keys();
 
 }  // namespace platform

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "sw/apps/kernel_apps.h"
 #include "util/log.h"
 #include "util/units.h"
 
@@ -104,7 +105,7 @@ Key path_key(std::string path, Acc acc, std::string help) {
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
-const std::vector<std::string> kTraceGroups = {"cpu", "pic", "timer", "irq"};
+const std::vector<std::string> kTraceGroups = {"cpu", "pic", "timer", "irq", "devices"};
 
 const std::vector<Key>& schema() {
   static const std::vector<Key> keys = [] {
@@ -149,9 +150,62 @@ const std::vector<Key>& schema() {
                                        true));
     k.push_back(integer<unsigned>("timer.irq", ACC(timer_irq), 0, 15, "IRQ driven by OUT0"));
     k.push_back(frequency("timer.clock", ACC(timer_clock_hz), "8254 input clock"));
-    k.push_back(choice("workload.kind", ACC(workload), {"idle", "none"},
-                       "software run on the CPU: idle = boot the HAL, take timer ticks and halt; "
-                       "none = no software (hardware only)"));
+    k.push_back(integer<std::uint64_t>("devices.oneshot_port", ACC(oneshot_port), 0, 0xfff0,
+                                       "I/O port of one-shot device 0; device i is at +0x10*i",
+                                       true));
+    Key irqs{"devices.oneshot_irqs",
+             "IRQ of each one-shot interrupt source (hw/devices/oneshot.h); [] = none",
+             [](Config& c, const std::string& text) -> std::string {
+               std::vector<unsigned> out;
+               std::string item;
+               for (std::size_t i = 0; i <= text.size(); ++i) {
+                 if (i == text.size() || text[i] == ',') {
+                   std::string v = util::trim(item);
+                   item.clear();
+                   if (v.empty()) continue;
+                   std::uint64_t n;
+                   if (!util::parse_u64(v, n) || n > 15)
+                     return fmt::format("'{}' is not an IRQ number 0..15", v);
+                   out.push_back(static_cast<unsigned>(n));
+                 } else {
+                   item += text[i];
+                 }
+               }
+               c.oneshot_irqs = out;
+               return {};
+             },
+             [](const Config& c) { return fmt::format("{}", fmt::join(c.oneshot_irqs, ",")); },
+             true};
+    k.push_back(irqs);
+    k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
+                       "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
+                       "interrupt arrives at or below the current IRQL"));
+    k.push_back(integer<unsigned>(
+        "kernel.quantum_ticks", ACC(kernel_quantum_ticks), 1, 1000,
+        "clock ticks a thread runs before an equal-priority thread gets the CPU"));
+    k.push_back(
+        integer<unsigned>("kernel.cost.irql_change", ACC(kernel_costs.irql_change), 0, 1000000,
+                          "cycles of KeRaiseIrql/KeLowerIrql bookkeeping (PIC I/O is extra)"));
+    k.push_back(integer<unsigned>("kernel.cost.interrupt_dispatch",
+                                  ACC(kernel_costs.interrupt_dispatch), 0, 1000000,
+                                  "cycles of the trap dispatcher around an ISR"));
+    k.push_back(integer<unsigned>("kernel.cost.dpc_dispatch", ACC(kernel_costs.dpc_dispatch), 0,
+                                  1000000, "cycles of the DPC dispatcher per DPC"));
+    k.push_back(integer<unsigned>(
+        "kernel.cost.thread_dispatch", ACC(kernel_costs.thread_dispatch), 0, 1000000,
+        "cycles of a thread switch in the scheduler (the CPU adds context save/restore)"));
+    k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
+                                  "cycles of the clock ISR's own work"));
+    k.push_back(choice(
+        "workload.kind", ACC(workload), {"system", "nested-interrupts", "bugcheck", "idle", "none"},
+        "software run on the CPU: system = kernel with a compute thread and a device thread; "
+        "nested-interrupts = the textbook nested ISR/DPC sequence; bugcheck = a driver that "
+        "breaks an IRQL rule (workload.bugcheck); idle = no kernel, HAL timer ticks only; "
+        "none = no software"));
+    k.push_back(duration("workload.period", ACC(workload_period_ps),
+                         "system: time between the device thread's interrupts"));
+    k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
+                       "bugcheck: which rule the misbehaving driver breaks"));
     k.push_back(frequency("workload.tick_rate", ACC(workload_tick_hz),
                           "timer interrupt rate the idle workload programs"));
     k.push_back(integer<std::uint64_t>(
@@ -310,6 +364,27 @@ void validate(const Config& c) {
   if (c.timer_irq == c.pic_cascade_irq)
     fail("timer.irq",
          fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
+  for (std::size_t i = 0; i < c.oneshot_irqs.size(); ++i) {
+    const unsigned irq = c.oneshot_irqs[i];
+    if (irq == c.pic_cascade_irq)
+      fail("devices.oneshot_irqs", fmt::format("IRQ{} is the cascade input", irq));
+    if (irq == c.timer_irq) fail("devices.oneshot_irqs", fmt::format("IRQ{} is the timer's", irq));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (c.oneshot_irqs[j] == irq)
+        fail("devices.oneshot_irqs", fmt::format("IRQ{} is listed twice", irq));
+    }
+  }
+  const bool needs_two = c.workload == "nested-interrupts";
+  const bool needs_one = c.workload == "system" || c.workload == "bugcheck";
+  if ((needs_two && c.oneshot_irqs.size() < 2) || (needs_one && c.oneshot_irqs.empty()))
+    fail("devices.oneshot_irqs",
+         fmt::format("workload '{}' needs {} one-shot device(s)", c.workload, needs_two ? 2 : 1));
+  if (needs_two && ke::irql_of_irq(c.oneshot_irqs[1]) <= ke::irql_of_irq(c.oneshot_irqs[0]))
+    fail("devices.oneshot_irqs",
+         "nested-interrupts needs the second device on a higher-priority IRQ (lower number)");
+  if (c.workload_period_ps / 1000 > 0xffffffffull || c.workload_period_ps < 1000)
+    fail("workload.period",
+         "must be between 1ns and 4.29s (the device's 32-bit nanosecond register)");
   if (c.workload_vector_base % 8 != 0)
     fail("workload.vector_base",
          fmt::format("{:#x} is not a multiple of 8", c.workload_vector_base));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hw/cpu/cpu.h"
+#include "sw/ke/kernel.h"
 
 namespace platform {
 
@@ -35,15 +36,24 @@ struct Config {
   unsigned timer_irq = 0;
   std::uint64_t timer_clock_hz = 1'193'182;
 
-  std::string workload = "idle";
+  std::uint64_t oneshot_port = 0x300;  // device i at port + 0x10 * i
+  std::vector<unsigned> oneshot_irqs = {5, 3};
+
+  std::string kernel_irql_mode = "eager";
+  unsigned kernel_quantum_ticks = 2;
+  ke::KernelCosts kernel_costs;
+
+  std::string workload = "system";
   std::uint64_t workload_tick_hz = 1000;
-  std::uint64_t workload_vector_base = 0x30;  // master's; the slave's follows at +8
+  std::uint64_t workload_vector_base = 0x30;       // master's; the slave's follows at +8
+  std::uint64_t workload_period_ps = 500'000'000;  // system: between device interrupts
+  std::string workload_bugcheck = "wait-at-dispatch";
 
   std::uint64_t sim_until_ps = 100'000'000'000ull;  // 100 ms
   std::string sim_log_level = "warn";
 
   std::string out_vcd;
-  std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq"};
+  std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq", "devices"};
   std::string out_events;
   std::string out_stats;
 

@@ -56,15 +56,18 @@ int sc_main(int argc, char* argv[]) {
   auto* bench = app.add_subcommand("bench", "measure simulation speed");
   auto* bench_idle = bench->add_subcommand(
       "idle", "the idle platform: host time per timer interrupt, simulated cycles per host second");
+  auto* bench_interrupt = bench->add_subcommand(
+      "interrupt",
+      "the kernel's device path: host time per interrupt from device line to waiting thread");
   bench->require_subcommand(1);
-  bench_idle->add_option("--sim-time", bench_time, "simulated time to run")
-      ->type_name("TIME")
-      ->capture_default_str();
-  bench_idle->add_flag("--json", bench_json, "print JSON");
-  bench_idle->add_option("--config", opts.config, "platform config (YAML)")
-      ->check(CLI::ExistingFile);
-  bench_idle->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  for (auto* b : {bench_idle, bench_interrupt}) {
+    b->add_option("--sim-time", bench_time, "simulated time to run")
+        ->type_name("TIME")
+        ->capture_default_str();
+    b->add_flag("--json", bench_json, "print JSON");
+    b->add_option("--config", opts.config, "platform config (YAML)")->check(CLI::ExistingFile);
+    b->add_option("--set", opts.sets, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  }
 
   auto* keys = app.add_subcommand("keys", "list every config key with its default and meaning");
 
@@ -82,7 +85,8 @@ int sc_main(int argc, char* argv[]) {
   try {
     if (*run) return platform::cmd_run(opts);
     if (*script) return platform::cmd_script(opts, script_path);
-    if (*bench_idle) return platform::cmd_bench_idle(opts, bench_time, bench_json);
+    if (*bench_idle) return platform::cmd_bench(opts, "idle", bench_time, bench_json);
+    if (*bench_interrupt) return platform::cmd_bench(opts, "interrupt", bench_time, bench_json);
     if (*keys) return platform::cmd_keys();
   } catch (const platform::ConfigError& e) {
     fmt::print(stderr, "iocosim: error: {}\n", e.what());

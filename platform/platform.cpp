@@ -36,6 +36,15 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   // Each IRQ line: its device drivers, plus an external driver when asked for.
   std::array<std::vector<sc_core::sc_signal<bool>*>, kIrqLines> drivers;
   drivers[config.timer_irq].push_back(&timer_out_);
+  for (std::size_t i = 0; i < config.oneshot_irqs.size(); ++i) {
+    const std::string n = fmt::format("oneshot{}", i);
+    oneshots.push_back(std::make_unique<hw::devices::OneShot>(n.c_str()));
+    oneshot_out_.push_back(std::make_unique<sc_core::sc_signal<bool>>((n + "_irq").c_str()));
+    oneshots.back()->irq.bind(*oneshot_out_.back());
+    map_or_throw(hw::Space::io, oneshots.back()->in, config.oneshot_port + 0x10 * i, 8, n,
+                 "devices.oneshot_port");
+    drivers[config.oneshot_irqs[i]].push_back(oneshot_out_.back().get());
+  }
   for (unsigned n = 0; n < kIrqLines; ++n) {
     if (n == config.pic_cascade_irq) continue;
     if (external_ || drivers[n].empty()) {
@@ -89,6 +98,9 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
     pic_slave.trace(tf);
   }
   if (want("timer")) timer.trace(tf);
+  if (want("devices")) {
+    for (auto& d : oneshots) d->trace(tf);
+  }
   if (want("irq")) {
     for (unsigned n = 0; n < kIrqLines; ++n) {
       hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
@@ -146,6 +158,14 @@ void Platform::write_stats(util::JsonWriter& j) const {
       .field("writes", t.writes)
       .field("unsupported", t.unsupported)
       .end_object();
+  j.begin_array("oneshots");
+  for (const auto& d : oneshots)
+    j.begin_object()
+        .field("name", d->basename())
+        .field("fired", d->stats().fired)
+        .field("acknowledged", d->stats().acknowledged)
+        .end_object();
+  j.end_array();
   j.begin_object("ram")
       .field("size", ram.size())
       .field("reads", ram.reads())

@@ -12,6 +12,7 @@
 #include "hw/bus/bus.h"
 #include "hw/core/wired_or.h"
 #include "hw/cpu/cpu.h"
+#include "hw/devices/oneshot.h"
 #include "hw/intc/pic8259.h"
 #include "hw/memory/ram.h"
 #include "hw/timer/pit8254.h"
@@ -48,6 +49,7 @@ class Platform : public sc_core::sc_module {
   hw::intc::Pic8259 pic_master;
   hw::intc::Pic8259 pic_slave;
   hw::timer::Pit8254 timer;
+  std::vector<std::unique_ptr<hw::devices::OneShot>> oneshots;  // devices.oneshot_irqs
 
  private:
   void map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
@@ -57,6 +59,7 @@ class Platform : public sc_core::sc_module {
   sc_core::sc_signal<bool> intr_{"intr"};
   sc_core::sc_signal<bool> slave_int_{"slave_int"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
+  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> oneshot_out_;
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> external_line_;
   std::vector<std::unique_ptr<hw::WiredOr>> ors_;

@@ -93,6 +93,12 @@ void Cpu::power_off(int exit_status) {
   sc_core::sc_stop();
 }
 
+void Cpu::stop(int exit_status) {
+  power_off(exit_status);
+  // sc_stop() ends the run after this evaluation phase; this context never runs again.
+  for (;;) sc_core::wait(never_);
+}
+
 // ---- time
 
 void Cpu::kernel_wait(const sc_core::sc_time& t) {

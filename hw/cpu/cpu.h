@@ -88,6 +88,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   void switch_to(ContextId next) override;
   ContextId current_context() const override { return current_; }
   void power_off(int exit_status) override;
+  [[noreturn]] void stop(int exit_status) override;
 
  private:
   struct Context {
@@ -132,6 +133,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   ContextId current_ = kNoContext;
   ContextId boot_ = kNoContext;
   int exit_status_ = 0;
+  sc_core::sc_event never_;  // stop() waits on it: nothing notifies it
   bool powered_off_ = false;
 
   tlm::tlm_generic_payload tx_;

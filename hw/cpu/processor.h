@@ -103,6 +103,9 @@ class Processor {
 
   // Ends the simulation after the current step with the given exit status.
   virtual void power_off(int exit_status) = 0;
+  // Ends the simulation like power_off() and never returns to the caller: what a bug check
+  // does after its report. The context that calls it is frozen where it stands.
+  [[noreturn]] virtual void stop(int exit_status) = 0;
 };
 
 }  // namespace hw

@@ -153,7 +153,7 @@ TEST(Cpu, UnmappedAccessesTrapAsBusErrorsAndReadAllOnes) {
   std::uint32_t port = 0, mem = 0;
   p.cpu.boot([&] {
     p.cpu.set_trap_handler(&r);
-    port = p.cpu.inb(0x300);
+    port = p.cpu.inb(0x2f0);
     mem = p.cpu.read32(0xfff0'0000);
     p.cpu.outb(0x21, 0xff);  // a good access afterwards still works
   });
@@ -162,7 +162,7 @@ TEST(Cpu, UnmappedAccessesTrapAsBusErrorsAndReadAllOnes) {
   EXPECT_EQ(mem, 0xffffffffu);
   ASSERT_EQ(r.faults.size(), 2u);
   EXPECT_EQ(r.faults[0].space, hw::Space::io);
-  EXPECT_EQ(r.faults[0].address, 0x300u);
+  EXPECT_EQ(r.faults[0].address, 0x2f0u);
   EXPECT_FALSE(r.faults[0].write);
   EXPECT_EQ(r.faults[1].space, hw::Space::memory);
   EXPECT_EQ(p.bus.unmapped_accesses(), 2u);

@@ -101,7 +101,8 @@ with tempfile.TemporaryDirectory() as tmp:
                     r"failing\.scr\.txt:4: inb 0x21 == 0x00: expected 0x00, got 0xfe")
         expect_exit(["script", "/nonexistent.scr"], 2, r"nonexistent")
     elif CHECK == "outputs":
-        rc, out, err = run("run", "--until", "20ms", "--vcd", vcd, "--events", events, "--stats", stats)
+        rc, out, err = run("run", "--until", "20ms", "--vcd", vcd, "--events", events, "--stats", stats,
+                           "--set", "workload.kind=idle")
         expect(rc == 0, f"run exit {rc}: {err}")
         # The control word's edge (latched while IRQ0 was masked), then a period end at
         # 1003.085 us + k * 999.847 us for k = 0..18 (k = 19 would be 20000.18 us): 20 ticks.
@@ -120,7 +121,7 @@ with tempfile.TemporaryDirectory() as tmp:
     elif CHECK == "interrupt":
         # Ctrl-C mid-run: exit 130, and the VCD, event log and statistics are complete.
         p = subprocess.Popen([IOCOSIM, "run", "--until", "100000s", "--vcd", vcd, "--events", events,
-                              "--stats", stats, "--set", "workload.tick_rate=10kHz"],
+                              "--stats", stats, "--set", "workload.tick_rate=10kHz", "--set", "workload.kind=idle"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)
@@ -152,6 +153,42 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(len(shown) > 10, "save file shows too few signals")
         for s in shown:
             expect(s in names, f"traces/default.gtkw shows {s}, which the VCD does not have")
+    elif CHECK == "lazy_vs_eager":
+        # Same observable order of ISRs, DPCs and IRQL; lazy IRQL touches the PIC less.
+        nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
+        stories, accesses = {}, {}
+        for mode in ("eager", "lazy"):
+            e, st = os.path.join(tmp, f"{mode}.jsonl"), os.path.join(tmp, f"{mode}.json")
+            rc, out, err = run("run", nested, "--set", f"kernel.irql_mode={mode}", "--events", e, "--stats", st,
+                               "--set", "output.vcd=", "-q")
+            expect(rc == 0, f"{mode}: exit {rc}: {err}")
+            with open(e) as f:
+                evs = [json.loads(l) for l in f]
+            stories[mode] = [(x["ev"], x.get("name"), x.get("to")) for x in evs
+                             if x["src"] in ("ke", "app") and x.get("name") != "clock"
+                             and x["ev"] not in ("thread_switch", "thread_exit")]
+            with open(st) as f:
+                accesses[mode] = json.load(f)["kernel"]["pic_accesses"]
+        expect(stories["eager"] == stories["lazy"], "lazy and eager IRQL tell different stories")
+        expect(accesses["lazy"] < accesses["eager"], f"PIC accesses lazy {accesses['lazy']} vs eager {accesses['eager']}")
+        print(f"PIC accesses: eager {accesses['eager']}, lazy {accesses['lazy']}")
+    elif CHECK == "bugchecks":
+        want = {"wait-at-dispatch": "IRQL_NOT_LESS_OR_EQUAL", "lower-irql-upward": "IRQL_NOT_LESS_OR_EQUAL",
+                "raise-irql-downward": "IRQL_NOT_GREATER_OR_EQUAL", "dpc-changes-irql": "IRQL_UNEXPECTED_VALUE",
+                "wait-in-dpc": "ATTEMPTED_SWITCH_FROM_DPC", "unexpected-interrupt": "TRAP_CAUSE_UNKNOWN",
+                "spin-lock-twice": "SPIN_LOCK_ALREADY_OWNED"}
+        for kind, name in want.items():
+            rc, out, err = run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck={kind}",
+                               "--until", "1s", "--events", events, "--vcd", vcd)
+            expect(rc == 3, f"{kind}: exit {rc}, expected 3\n{err}")
+            expect(re.search(rf"\*\*\* STOP: 0x[0-9a-f]{{8}} .*\n\*\*\* {name}\n", err) is not None,
+                   f"{kind}: no {name} report:\n{err}")
+            expect("contexts: thread 'main'" in err, f"{kind}: the report does not name the context chain:\n{err}")
+            with open(events) as f:
+                last = [json.loads(l) for l in f][-1]
+            expect(last["ev"] == "bugcheck" and last["name"] == name, f"{kind}: last event {last}")
+            with open(vcd) as f:
+                expect("$enddefinitions" in f.read(), f"{kind}: VCD not written")
     elif CHECK == "keys":
         rc, out, _ = run("keys")
         expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)

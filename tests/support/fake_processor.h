@@ -13,6 +13,11 @@
 
 namespace tests {
 
+// What FakeProcessor::stop() throws: a bug check or other stop unwinds the test's call.
+struct Stopped {
+  int exit_status;
+};
+
 class FakeProcessor : public hw::Processor {
  public:
   struct Access {
@@ -91,6 +96,7 @@ class FakeProcessor : public hw::Processor {
   void switch_to(hw::ContextId) override {}
   hw::ContextId current_context() const override { return 0; }
   void power_off(int) override {}
+  [[noreturn]] void stop(int exit_status) override { throw Stopped{exit_status}; }
 };
 
 }  // namespace tests

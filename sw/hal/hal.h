@@ -1,0 +1,77 @@
+#pragma once
+// The HAL's interrupt half for the 8259A pair (ReactOS hal/halx86/generic/pic.c, irq.S):
+// IRQL <-> PIC priority mapping (a PIC mask per IRQL), eager or lazy IRQL, begin/end system
+// interrupt with specific EOI, spurious IRQ7/IRQ15 detection.
+//
+// Eager IRQL: every IRQL change reprograms the PIC masks to hide every IRQ at or below the new
+// level. Lazy IRQL: an IRQL change only records the level; an interrupt that arrives at or below
+// it is deferred: the PIC is then masked to the real level, the interrupt EOIed and remembered,
+// and the kernel replays it when IRQL drops below its level. Same observable order, fewer PIC
+// accesses.
+#include <cstdint>
+
+#include "hw/cpu/processor.h"
+#include "sw/hal/pic.h"
+#include "sw/ke/irql.h"
+
+namespace hal {
+
+enum class IrqlMode { eager, lazy };
+
+struct HalConfig {
+  PicPorts pic;
+  std::uint8_t vector_base = 0x30;  // master; the slave uses +8
+  IrqlMode mode = IrqlMode::eager;
+};
+
+enum class Begin { service, spurious, deferred };
+
+class Hal {
+ public:
+  struct Stats {
+    std::uint64_t spurious = 0, deferred = 0, replayed = 0, mask_programs = 0;
+  };
+
+  Hal(hw::Processor& cpu, HalConfig config);
+
+  // HalInitSystem's PIC part: vectors, every device IRQ masked.
+  void initialize();
+  // HalEnableSystemInterrupt / HalDisableSystemInterrupt.
+  void enable_system_interrupt(unsigned irq);
+  void disable_system_interrupt(unsigned irq);
+
+  // The HAL half of KeRaiseIrql/KeLowerIrql: told of every change.
+  void irql_changed(ke::Irql now);
+
+  // HalBeginSystemInterrupt: detects spurious IRQ7/15, defers (lazy) an interrupt at or below
+  // the current IRQL, and otherwise sends the specific EOI before the ISR runs (the IRQL mask,
+  // not the PIC's in-service bit, keeps lower levels out from here on).
+  Begin begin_system_interrupt(unsigned irq);
+
+  // The highest-IRQL deferred interrupt above `level`, removed from the pending set; -1 if none.
+  int take_pending(ke::Irql level);
+  bool has_pending() const { return pending_ != 0; }
+
+  int irq_of_vector(std::uint8_t vector) const { return pic_.irq_of_vector(vector); }
+  std::uint8_t vector_of_irq(unsigned irq) const {
+    return static_cast<std::uint8_t>(config_.vector_base + irq);
+  }
+  IrqlMode mode() const { return config_.mode; }
+  PicPair& pic() { return pic_; }
+  const Stats& stats() const { return stats_; }
+  // The PIC mask that hides every IRQ at or below `level`, and every IRQ not enabled.
+  std::uint16_t mask_for(ke::Irql level) const;
+
+ private:
+  void program(ke::Irql level);
+
+  HalConfig config_;
+  PicPair pic_;
+  std::uint16_t enabled_ = 0;               // IRQs with a connected interrupt
+  std::uint16_t pending_ = 0;               // lazily deferred IRQs
+  ke::Irql level_ = ke::kPassiveLevel;      // the IRQL as the HAL knows it
+  ke::Irql pic_level_ = ke::kPassiveLevel;  // the level the PIC mask reflects (lazy)
+  Stats stats_;
+};
+
+}  // namespace hal

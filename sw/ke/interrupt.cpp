@@ -1,0 +1,129 @@
+// Interrupt objects and the trap dispatcher (KiInterruptDispatch, KiChainedDispatch).
+#include <fmt/format.h>
+
+#include "sw/ke/kernel.h"
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace ke {
+
+void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
+                                  void* context, unsigned irq, InterruptMode mode, bool share) {
+  interrupt.name = std::move(name);
+  interrupt.routine = routine;
+  interrupt.context = context;
+  interrupt.irq = irq;
+  interrupt.irql = irql_of_irq(irq);
+  interrupt.synchronize_irql = interrupt.irql;
+  interrupt.mode = mode;
+  interrupt.share = share;
+  interrupt.connected = false;
+}
+
+bool Kernel::connect_interrupt(Interrupt& interrupt) {
+  if (interrupt.connected || interrupt.irq >= connected_.size() ||
+      interrupt.irq == hal_.pic().ports().cascade)
+    return false;
+  auto& chain = connected_[interrupt.irq];
+  // A vector is shared only if every object on it agrees to share, in the same mode.
+  if (!chain.empty() &&
+      (!interrupt.share || !chain.front()->share || chain.front()->mode != interrupt.mode))
+    return false;
+  const Irql old = raise_irql(kHighLevel);
+  chain.push_back(&interrupt);
+  interrupt.connected = true;
+  if (chain.size() == 1) hal_.enable_system_interrupt(interrupt.irq);
+  lower_irql(old);
+  return true;
+}
+
+void Kernel::disconnect_interrupt(Interrupt& interrupt) {
+  if (!interrupt.connected) return;
+  const Irql old = raise_irql(kHighLevel);
+  auto& chain = connected_[interrupt.irq];
+  chain.erase(std::remove(chain.begin(), chain.end(), &interrupt), chain.end());
+  interrupt.connected = false;
+  if (chain.empty()) hal_.disable_system_interrupt(interrupt.irq);
+  lower_irql(old);
+}
+
+bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*), void* context) {
+  const Irql old = raise_irql(std::max(irql_, interrupt.synchronize_irql));
+  if (interrupt.lock.held)
+    bug_check(kSpinLockAlreadyOwned, reinterpret_cast<std::uintptr_t>(&interrupt.lock));
+  interrupt.lock.held = true;
+  const bool result = routine(context);
+  interrupt.lock.held = false;
+  lower_irql(old);
+  return result;
+}
+
+void Kernel::interrupt(std::uint8_t vector) {
+  const std::uint64_t entry = cpu_.now_ps();
+  ++stats_.interrupts;
+  const int irq = hal_.irq_of_vector(vector);
+  if (irq < 0) bug_check(kTrapCauseUnknown, 1, vector, 0, 0);
+  switch (hal_.begin_system_interrupt(static_cast<unsigned>(irq))) {
+    case hal::Begin::spurious:
+      ++stats_.spurious;
+      if (util::events().enabled()) util::events().emit("ke", "spurious", {{"irq", irq}});
+      return;
+    case hal::Begin::deferred:
+      ++stats_.deferred;
+      if (util::events().enabled())
+        util::events().emit("ke", "deferred", {{"irq", irq}, {"irql", irql_}});
+      return;
+    case hal::Begin::service:
+      break;
+  }
+  service_interrupt(static_cast<unsigned>(irq), entry);
+}
+
+void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps) {
+  const auto& chain = connected_[irq];
+  if (chain.empty())
+    bug_check(kTrapCauseUnknown, 1, hal_.vector_of_irq(irq), 0, 0);  // nothing connected
+  cpu_.consume(config_.costs.interrupt_dispatch);
+  const Irql old = irql_;
+  set_irql(irql_of_irq(irq));
+  const std::uint64_t outer_origin = interrupt_origin_ps_;
+  interrupt_origin_ps_ = entry_ps;
+  // Interrupts back on: only higher IRQLs can get in now (the PIC mask or lazy deferral keeps
+  // the rest out), which is how a higher-priority device preempts this ISR.
+  cpu_.enable_interrupts();
+  for (Interrupt* obj : chain) {
+    ++obj->count;
+    push_frame(fmt::format("ISR '{}' (IRQ{}, IRQL {})", obj->name, irq, obj->irql),
+               hw::ContextKind::isr);
+    const std::uint64_t t0 = cpu_.now_ps();
+    if (util::events().enabled())
+      util::events().emit("ke", "isr_enter",
+                          {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}});
+    obj->lock.held = true;
+    const bool mine = obj->routine(obj, obj->context);
+    obj->lock.held = false;
+    stats_.isr.add(cpu_.now_ps() - t0);
+    if (util::events().enabled())
+      util::events().emit("ke", "isr_exit", {{"name", obj->name}, {"claimed", mine}});
+    pop_frame();
+    // A level-triggered line stays up while any device on it asserts, so one claim is enough;
+    // a latched (edge) vector gives every sharer a look.
+    if (mine && obj->mode == InterruptMode::level_sensitive) break;
+  }
+  cpu_.disable_interrupts();
+  interrupt_origin_ps_ = outer_origin;
+  lower_irql(old);  // DPCs and any thread switch happen here, still inside the interrupt
+}
+
+void Kernel::bus_error(const hw::BusFault& fault) {
+  // A refused access from kernel-mode code is an unhandled access violation.
+  constexpr std::uint32_t kKmodeExceptionNotHandled = 0x1E;
+  constexpr std::uint32_t kStatusAccessViolation = 0xC0000005;
+  util::Logger("ke").error("bus error: {} {:#x} width {}: {}",
+                           fault.space == hw::Space::io ? "port" : "address", fault.address,
+                           fault.width, fault.reason);
+  bug_check(kKmodeExceptionNotHandled, kStatusAccessViolation, fault.address, fault.write ? 1 : 0,
+            fault.space == hw::Space::io ? 1 : 0);
+}
+
+}  // namespace ke

@@ -1,0 +1,177 @@
+#pragma once
+// The kernel of one processor (KPRCB and the ke routines that act on it): IRQL, the trap
+// dispatcher and interrupt objects, the DPC queue, threads and the scheduler, events and waits
+// with timeouts, spin locks, the clock, bug checks. Plain C++ over the processor interface.
+//
+// One concept per file: irql.cpp (IRQL, software interrupts), interrupt.cpp (trap dispatcher,
+// interrupt objects), dpc.cpp, thread.cpp (threads, scheduler, waits, events), clock.cpp,
+// bugcheck.cpp. Each public routine names its NT counterpart.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hw/cpu/processor.h"
+#include "sw/hal/hal.h"
+#include "sw/ke/bugcheck.h"
+#include "sw/ke/histogram.h"
+#include "sw/ke/irql.h"
+#include "sw/ke/objects.h"
+
+namespace ke {
+
+// Cycles the kernel charges for its own work (on top of the port I/O it does through the HAL).
+struct KernelCosts {
+  unsigned irql_change = 4;          // KfRaiseIrql / KfLowerIrql bookkeeping
+  unsigned interrupt_dispatch = 60;  // KiInterruptDispatch around the ISR
+  unsigned dpc_dispatch = 40;        // KiRetireDpcList per DPC
+  unsigned thread_dispatch = 150;    // KiSwapContext and the ready-queue work
+  unsigned clock_isr = 100;          // KeUpdateSystemTime
+};
+
+struct KernelConfig {
+  unsigned clock_irq = 0;
+  std::uint16_t timer_port = 0x40;
+  std::uint64_t timer_clock_hz = 1'193'182;
+  std::uint64_t tick_hz = 1000;
+  int quantum_ticks = 2;
+  std::size_t stack_bytes = 1 << 20;
+  KernelCosts costs;
+};
+
+struct KernelStats {
+  std::uint64_t interrupts = 0, spurious = 0, deferred = 0, replayed = 0;
+  std::uint64_t dpcs_queued = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
+  std::uint64_t clock_ticks = 0;
+  Histogram isr, dpc, isr_to_dpc, interrupt_to_thread;
+};
+
+class Kernel : public hw::TrapHandler {
+ public:
+  Kernel(hw::Processor& cpu, hal::Hal& hal, KernelConfig config);
+  ~Kernel() override;
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  // The kernel of the processor running the caller (one processor per simulation for now).
+  static Kernel& current();
+  static bool exists();
+
+  // KiSystemStartup / KiInitializeKernel: install the trap handler and the HAL's PIC setup,
+  // connect the clock and start it. Runs on the boot context at PASSIVE_LEVEL.
+  void initialize();
+  // Phase 1: start `system_main` in a thread of its own, then turn the boot context into the
+  // idle thread (KiIdleLoop). Does not return.
+  void run(const std::string& name, int priority, std::function<void()> system_main);
+
+  // --- IRQL
+  Irql irql() const { return irql_; }  // KeGetCurrentIrql
+  Irql raise_irql(Irql new_irql);      // KeRaiseIrql
+  void lower_irql(Irql new_irql);      // KeLowerIrql
+
+  // --- DPCs
+  void initialize_dpc(Dpc& dpc, std::string name, DpcRoutine routine,
+                      void* context);                           // KeInitializeDpc
+  void set_importance_dpc(Dpc& dpc, DpcImportance importance);  // KeSetImportanceDpc
+  bool insert_queue_dpc(Dpc& dpc, void* arg1, void* arg2);      // KeInsertQueueDpc
+  bool remove_queue_dpc(Dpc& dpc);                              // KeRemoveQueueDpc
+
+  // --- interrupts
+  void initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
+                            void* context, unsigned irq, InterruptMode mode,
+                            bool share);            // KeInitializeInterrupt
+  bool connect_interrupt(Interrupt& interrupt);     // KeConnectInterrupt
+  void disconnect_interrupt(Interrupt& interrupt);  // KeDisconnectInterrupt
+  bool synchronize_execution(Interrupt& interrupt, bool (*routine)(void*),
+                             void* context);  // KeSynchronizeExecution
+
+  // --- spin locks
+  Irql acquire_spin_lock(SpinLock& lock);                 // KeAcquireSpinLock
+  void release_spin_lock(SpinLock& lock, Irql old_irql);  // KeReleaseSpinLock
+  void acquire_spin_lock_at_dpc_level(SpinLock& lock);    // KeAcquireSpinLockAtDpcLevel
+  void release_spin_lock_from_dpc_level(SpinLock& lock);  // KeReleaseSpinLockFromDpcLevel
+
+  // --- threads and waits
+  Thread& create_thread(const std::string& name, int priority,
+                        std::function<void()> entry);      // PsCreateSystemThread
+  Thread* current_thread() { return current_; }            // KeGetCurrentThread
+  void set_priority_thread(Thread& thread, int priority);  // KeSetPriorityThread
+  void initialize_event(Event& event, std::string name, EventType type,
+                        bool signaled);  // KeInitializeEvent
+  void set_event(Event& event);          // KeSetEvent
+  void clear_event(Event& event);        // KeClearEvent
+  // KeWaitForSingleObject. timeout: none = forever, 0 = poll, else simulated picoseconds
+  // (rounded up to clock ticks, as NT's timer expiry is).
+  Status wait_for_single_object(Event& event, std::optional<std::uint64_t> timeout_ps);
+  void delay_execution(std::uint64_t interval_ps);  // KeDelayExecutionThread
+  void yield();                                     // ZwYieldExecution
+
+  std::uint64_t tick_count() const { return tick_count_; }  // KeQueryTickCount
+  std::uint64_t tick_ps() const { return tick_ps_; }
+
+  // KeBugCheckEx: report and stop the machine (exit status 3). Never returns.
+  [[noreturn]] void bug_check(std::uint32_t code, std::uint64_t p1 = 0, std::uint64_t p2 = 0,
+                              std::uint64_t p3 = 0, std::uint64_t p4 = 0);
+
+  const KernelStats& stats() const { return stats_; }
+  hw::Processor& cpu() { return cpu_; }
+  hal::Hal& hal() { return hal_; }
+  const KernelConfig& config() const { return config_; }
+
+  // --- hw::TrapHandler
+  void interrupt(std::uint8_t vector) override;
+  void bus_error(const hw::BusFault& fault) override;
+
+ private:
+  void set_irql(Irql irql);
+  void dispatch_software_interrupt(Irql target);  // the DISPATCH_LEVEL software interrupt
+  void drain_dpc_queue();                         // KiRetireDpcList
+  void service_interrupt(unsigned irq, std::uint64_t entry_ps);
+  void ready_thread(Thread& thread);  // KiReadyThread
+  void reschedule();                  // KiSwapThread at DISPATCH_LEVEL
+  Thread* select_next();
+  void swap_to(Thread& next);
+  void thread_startup(Thread& thread);
+  [[noreturn]] void terminate_current();
+  Status wait(Event* event, std::optional<std::uint64_t> timeout_ps);
+  void unwait(Thread& thread, Status status);
+  static bool clock_isr(Interrupt* interrupt, void* context);
+  static void clock_dpc(Dpc* dpc, void* context, void* arg1, void* arg2);
+  void push_frame(std::string label, hw::ContextKind kind);
+  void pop_frame();
+  void show_kind();
+  std::string describe_frames() const;
+
+  hw::Processor& cpu_;
+  hal::Hal& hal_;
+  KernelConfig config_;
+  std::uint64_t tick_ps_;
+
+  Irql irql_ = kPassiveLevel;
+  std::deque<Dpc*> dpc_queue_;
+  bool dpc_active_ = false;
+  bool dispatch_pending_ = false;
+  std::uint64_t interrupt_origin_ps_ = 0;  // entry time of the innermost running interrupt
+  std::uint64_t dpc_origin_ps_ = 0;        // origin of the running DPC
+
+  std::array<std::vector<Interrupt*>, 16> connected_{};
+  Interrupt clock_interrupt_;
+  Dpc clock_dpc_;
+  std::uint64_t tick_count_ = 0;
+  bool quantum_end_ = false;
+
+  std::vector<std::unique_ptr<Thread>> threads_;
+  Thread* idle_ = nullptr;
+  Thread* current_ = nullptr;
+  std::array<std::deque<Thread*>, 32> ready_{};
+  std::multimap<std::uint64_t, Thread*> timers_;  // due tick -> waiting thread
+  bool bug_checked_ = false;
+  KernelStats stats_;
+};
+
+}  // namespace ke

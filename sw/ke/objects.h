@@ -1,0 +1,90 @@
+#pragma once
+// Kernel objects: DPC (KDPC), interrupt (KINTERRUPT), thread (KTHREAD), event (KEVENT), spin
+// lock (KSPIN_LOCK). Plain structs owned by their creators, as in NT; the kernel links them.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "hw/cpu/processor.h"
+#include "sw/ke/irql.h"
+
+namespace ke {
+
+enum class Status { success, timeout };  // STATUS_SUCCESS, STATUS_TIMEOUT
+
+struct Dpc;
+// PKDEFERRED_ROUTINE: (Dpc, DeferredContext, SystemArgument1, SystemArgument2).
+using DpcRoutine = void (*)(Dpc* dpc, void* context, void* arg1, void* arg2);
+
+enum class DpcImportance { low, medium, high };  // KDPC_IMPORTANCE: High goes to the head
+
+struct Dpc {
+  std::string name;
+  DpcRoutine routine = nullptr;
+  void* context = nullptr;
+  void* arg1 = nullptr;
+  void* arg2 = nullptr;
+  DpcImportance importance = DpcImportance::medium;
+  bool inserted = false;
+  std::uint64_t queued_ps = 0;  // when it was queued
+  std::uint64_t origin_ps = 0;  // the interrupt that led to it (0 if none)
+};
+
+struct SpinLock {
+  bool held = false;
+};
+
+struct Interrupt;
+// PKSERVICE_ROUTINE: returns true if the interrupt was its device's.
+using ServiceRoutine = bool (*)(Interrupt* interrupt, void* context);
+
+enum class InterruptMode { level_sensitive, latched };  // KINTERRUPT_MODE
+
+struct Interrupt {
+  std::string name;
+  unsigned irq = 0;
+  Irql irql = 0;              // derived from the IRQ when connected
+  Irql synchronize_irql = 0;  // at least irql; for KeSynchronizeExecution
+  InterruptMode mode = InterruptMode::latched;
+  bool share = false;
+  ServiceRoutine routine = nullptr;
+  void* context = nullptr;
+  SpinLock lock;
+  bool connected = false;
+  std::uint64_t count = 0;
+};
+
+enum class ThreadState { initialized, ready, running, waiting, terminated };
+
+struct Event;
+
+struct Thread {
+  int id = 0;
+  std::string name;
+  int priority = 8;
+  ThreadState state = ThreadState::initialized;
+  hw::ContextId context = hw::kNoContext;
+  std::function<void()> entry;
+  int quantum = 0;                 // clock ticks left
+  bool interrupts_enabled = true;  // the IF this thread runs with (saved across switches)
+  // Wait state.
+  Event* waiting_on = nullptr;
+  std::uint64_t wait_due_tick = 0;  // 0 = no timeout
+  Status wait_status = Status::success;
+  std::uint64_t readied_by_interrupt_ps = 0;  // for interrupt-to-thread latency
+  // The chain of contexts on this thread's stack (ISRs, DPCs), for bug-check reports and traces.
+  std::deque<std::string> frames;
+  std::deque<hw::ContextKind> frame_kinds;
+};
+
+enum class EventType { notification, synchronization };  // NotificationEvent / SynchronizationEvent
+
+struct Event {
+  std::string name;
+  EventType type = EventType::notification;
+  bool signaled = false;
+  std::deque<Thread*> waiters;
+};
+
+}  // namespace ke
