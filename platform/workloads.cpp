@@ -110,7 +110,11 @@ class KernelWorkload : public Workload {
             nested_ = std::make_unique<apps::NestedInterrupts>(*kernel_, oneshot(c, 0, "low"),
                                                                oneshot(c, 1, "high"));
             main = [this] { nested_->main(); };
-          } else if (kind_ == "bugcheck") {
+          } else if (kind_ == "device-loop") {
+        loop_ = std::make_unique<apps::DeviceLoop>(*kernel_, oneshot(c, 0, "device"),
+                                                   static_cast<std::uint32_t>(c.workload_period_ps / 1000));
+        main = [this] { loop_->main(); };
+      } else if (kind_ == "bugcheck") {
             misbehave_ = std::make_unique<apps::Misbehave>(*kernel_, c.workload_bugcheck,
                                                            oneshot(c, 0, "faulty"));
             main = [this] { misbehave_->main(); };
@@ -190,7 +194,9 @@ class KernelWorkload : public Workload {
 
   bool healthy() const override { return !system_ || system_->counts().timeouts == 0; }
   std::uint64_t device_interrupts() const override {
-    return system_ ? system_->device().interrupts() : 0;
+    if (system_) return system_->device().interrupts();
+    if (loop_) return loop_->device().interrupts();
+    return 0;
   }
 
  private:
@@ -206,6 +212,7 @@ class KernelWorkload : public Workload {
   std::unique_ptr<ke::Kernel> kernel_;
   std::unique_ptr<apps::NestedInterrupts> nested_;
   std::unique_ptr<apps::SystemWorkload> system_;
+  std::unique_ptr<apps::DeviceLoop> loop_;
   std::unique_ptr<apps::Misbehave> misbehave_;
 };
 

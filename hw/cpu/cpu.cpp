@@ -8,6 +8,9 @@
 #include "util/event_log.h"
 
 namespace hw::cpu {
+namespace {
+const sc_core::sc_time kMaxSleep(250, sc_core::SC_US);
+}  // namespace
 
 Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
     : sc_module(name),
@@ -139,7 +142,10 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     if (t == sc_core::SC_ZERO_TIME) return;
     const sc_core::sc_time start = sc_core::sc_time_stamp();
     if (if_) {
-      sc_core::wait(t, intr.posedge_event());
+      // Sleep in slices: SystemC leaves a timeout that an earlier INTR edge cut short in its
+      // event queue until it expires, so one long sleep interrupted thousands of times fills
+      // the queue and slows every event of the simulation. A slice bounds how many pile up.
+      sc_core::wait(std::min(t, kMaxSleep), intr.posedge_event());
     } else {
       sc_core::wait(t);
     }

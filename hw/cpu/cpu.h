@@ -108,10 +108,14 @@ class Cpu : public sc_core::sc_module, public Processor {
   // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
   // after the delta cycles of this instant; a high INTR is trusted only once they have run,
   // or the CPU would take a phantom interrupt the controller has already withdrawn.
+  // Accepts while IF && INTR: after an IRET the next boundary comes at once, and a request that
+  // rose while the handler ran with IF clear (no edge left to wait for) is taken there.
   void poll_interrupt() {
-    if (!if_ || !intr.read()) return;
-    if (!intr_settled_) settle_intr();
-    if (if_ && intr.read()) take_interrupt();
+    while (if_ && intr.read()) {
+      if (!intr_settled_) settle_intr();
+      if (!if_ || !intr.read()) return;
+      take_interrupt();
+    }
   }
   void settle_intr();
   void kernel_wait(const sc_core::sc_time& t);  // wait(t); a positive wait settles INTR

@@ -69,6 +69,17 @@ void SystemWorkload::main() {
   cpu.power_off(0);
 }
 
+// ---- interrupts returning to the same thread
+
+DeviceLoop::DeviceLoop(ke::Kernel& kernel, drivers::OneShotDriver::Params device, std::uint32_t period_ns)
+    : kernel_(kernel), period_ns_(period_ns), device_(kernel, device, [this] { device_.arm(period_ns_); }) {}
+
+void DeviceLoop::main() {
+  device_.start();
+  device_.arm(period_ns_);
+  for (;;) kernel_.cpu().consume(100'000'000);  // 1 s of work per call: interrupts land inside
+}
+
 // ---- bug checks on purpose
 
 const std::vector<std::string>& Misbehave::kinds() {

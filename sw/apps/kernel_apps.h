@@ -53,6 +53,20 @@ class SystemWorkload {
   Counts counts_;
 };
 
+// A thread computes while its device interrupts it every `period`: each interrupt takes the full
+// path (device line, PIC, INTA, ISR, EOI, DPC that re-arms the device) and returns to the thread.
+class DeviceLoop {
+ public:
+  DeviceLoop(ke::Kernel& kernel, drivers::OneShotDriver::Params device, std::uint32_t period_ns);
+  void main();
+  const drivers::OneShotDriver& device() const { return device_; }
+
+ private:
+  ke::Kernel& kernel_;
+  std::uint32_t period_ns_;
+  drivers::OneShotDriver device_;
+};
+
 class Misbehave {
  public:
   static const std::vector<std::string>& kinds();

@@ -81,6 +81,33 @@ TEST(Cpu, InterruptTakenAtTheInstantIntrRisesWithQuantumZero) {
   EXPECT_EQ(work_end - work_start, 1'000 * kUs + cost);
 }
 
+TEST(Cpu, AnInterruptThatBecomesPendingDuringAHandlerIsTakenRightAfterIret) {
+  // IRQ3 and IRQ4 rise together: IRQ3 is taken; IRQ4's INTR edge comes while the handler runs
+  // with IF clear (at its EOI). The CPU must take IRQ4 at the IRET, not wait for another edge.
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  r.handler_cycles = 100;
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(3);
+    r.pic.enable_irq(4);
+    p.cpu.enable_interrupts();
+    p.cpu.consume(100'000);  // 1 ms: both interrupts must land inside it
+  });
+  raise_at(p, 3, 100 * kUs);
+  raise_at(p, 4, 100 * kUs);
+  tests::run_for(sc_core::sc_time(2, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 2u);
+  EXPECT_EQ(r.interrupts[0].second, 0x33);
+  EXPECT_EQ(r.interrupts[1].second, 0x34);
+  const std::uint64_t eoi_ps = c.cpu.io_access * 10 * kNs + (1 + c.bus_io_wait_states) * 40 * kNs;
+  const std::uint64_t first_done = r.interrupts[0].first + r.handler_cycles * 10 * kNs + eoi_ps +
+                                   c.cpu.context_restore * 10 * kNs;
+  EXPECT_EQ(r.interrupts[1].first, first_done + entry_ps(c)) << "taken at the IRET";
+}
+
 TEST(Cpu, QuantumBoundsTheInterruptLatencyError) {
   Config c = quiet_config();
   c.cpu.quantum_ps = 2 * kUs;
