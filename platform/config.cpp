@@ -196,13 +196,14 @@ const std::vector<Key>& schema() {
         "cycles of a thread switch in the scheduler (the CPU adds context save/restore)"));
     k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
                                   "cycles of the clock ISR's own work"));
-    k.push_back(choice("workload.kind", ACC(workload),
-                       {"system", "nested-interrupts", "device-loop", "bugcheck", "idle", "none"},
-                       "software run on the CPU: system = kernel with a compute thread and a device "
-                       "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
-                       "a thread computing while its device interrupts it every workload.period; "
-                       "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); idle = no "
-                       "kernel, HAL timer ticks only; none = no software"));
+    k.push_back(
+        choice("workload.kind", ACC(workload),
+               {"system", "nested-interrupts", "device-loop", "bugcheck", "idle", "none"},
+               "software run on the CPU: system = kernel with a compute thread and a device "
+               "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
+               "a thread computing while its device interrupts it every workload.period; "
+               "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); idle = no "
+               "kernel, HAL timer ticks only; none = no software"));
     k.push_back(duration("workload.period", ACC(workload_period_ps),
                          "system, device-loop: time between the device's interrupts"));
     k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
@@ -376,7 +377,8 @@ void validate(const Config& c) {
     }
   }
   const bool needs_two = c.workload == "nested-interrupts";
-  const bool needs_one = c.workload == "system" || c.workload == "bugcheck" || c.workload == "device-loop";
+  const bool needs_one =
+      c.workload == "system" || c.workload == "bugcheck" || c.workload == "device-loop";
   if ((needs_two && c.oneshot_irqs.size() < 2) || (needs_one && c.oneshot_irqs.empty()))
     fail("devices.oneshot_irqs",
          fmt::format("workload '{}' needs {} one-shot device(s)", c.workload, needs_two ? 2 : 1));

@@ -60,7 +60,10 @@ void check_time_resolution() {
 }
 
 Session::Session(Platform& platform, const Config& config) : platform_(platform), config_(config) {
-  util::set_time_source([] { return hw::now_ps(); });
+  // The CPU's time: it may run ahead of the kernel while nothing else is scheduled, and the
+  // software's events must carry the time they happen at. (Whenever another process runs, the
+  // CPU has synchronized, so this is also the time of every model's events.)
+  util::set_time_source([&platform] { return platform.cpu.now_ps(); });
   if (!config.out_events.empty()) {
     if (!ensure_parent(config.out_events) || !util::events().open(config.out_events))
       throw ConfigError(fmt::format("{}: cannot write the event log", config.out_events));

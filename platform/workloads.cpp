@@ -111,10 +111,11 @@ class KernelWorkload : public Workload {
                                                                oneshot(c, 1, "high"));
             main = [this] { nested_->main(); };
           } else if (kind_ == "device-loop") {
-        loop_ = std::make_unique<apps::DeviceLoop>(*kernel_, oneshot(c, 0, "device"),
-                                                   static_cast<std::uint32_t>(c.workload_period_ps / 1000));
-        main = [this] { loop_->main(); };
-      } else if (kind_ == "bugcheck") {
+            loop_ = std::make_unique<apps::DeviceLoop>(
+                *kernel_, oneshot(c, 0, "device"),
+                static_cast<std::uint32_t>(c.workload_period_ps / 1000));
+            main = [this] { loop_->main(); };
+          } else if (kind_ == "bugcheck") {
             misbehave_ = std::make_unique<apps::Misbehave>(*kernel_, c.workload_bugcheck,
                                                            oneshot(c, 0, "faulty"));
             main = [this] { misbehave_->main(); };

@@ -10,6 +10,9 @@
 namespace hw::cpu {
 namespace {
 const sc_core::sc_time kMaxSleep(250, sc_core::SC_US);
+// How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
+// long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
+const sc_core::sc_time kMaxRunAhead(250, sc_core::SC_US);
 }  // namespace
 
 Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
@@ -89,17 +92,24 @@ void Cpu::switch_to(ContextId next) {
 }
 
 void Cpu::power_off(int exit_status) {
-  if (powered_off_) return;
-  powered_off_ = true;
-  exit_status_ = exit_status;
-  log_.debug("power off, status {}", exit_status);
-  sc_core::sc_stop();
+  if (!powered_off_) {
+    powered_off_ = true;
+    exit_status_ = exit_status;
+    log_.debug("power off, status {}", exit_status);
+    sc_core::sc_stop();
+  }
+  // Software that powers the machine off runs no further: sc_stop() ends the run after this
+  // evaluation phase, and a context of this CPU must not keep executing (running ahead) until
+  // then. Other callers (the simulation loop, tests) just return.
+  auto self = sc_core::sc_get_current_process_handle();
+  if (self.valid() && self.proc_kind() == sc_core::SC_THREAD_PROC_) {
+    for (;;) sc_core::wait(never_);
+  }
 }
 
 void Cpu::stop(int exit_status) {
   power_off(exit_status);
-  // sc_stop() ends the run after this evaluation phase; this context never runs again.
-  for (;;) sc_core::wait(never_);
+  for (;;) sc_core::wait(never_);  // only reached from outside a process: cannot happen in a run
 }
 
 // ---- time
@@ -111,6 +121,11 @@ void Cpu::kernel_wait(const sc_core::sc_time& t) {
 }
 
 void Cpu::settle_intr() {
+  // Never suspend ahead of the kernel: other processes would run at a time the CPU has passed.
+  if (local_ != sc_core::SC_ZERO_TIME) {
+    sync();  // a timed wait lets every delta cycle of the earlier instant run
+    return;
+  }
   do {
     sc_core::wait(sc_core::SC_ZERO_TIME);
   } while (sc_core::sc_pending_activity_at_current_time());
@@ -124,13 +139,28 @@ void Cpu::sync() {
   kernel_wait(t);
 }
 
+bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
+  // Exact mode may still skip the wait when no process is scheduled to run before the CPU's
+  // time plus `t`: nothing can change INTR or a device in between, so yielding would change
+  // nothing but the host time spent.
+  if (quantum_ != sc_core::SC_ZERO_TIME) return false;
+  const sc_core::sc_time until = local_ + t;
+  return until < kMaxRunAhead && until < sc_core::sc_time_to_pending_activity();
+}
+
 void Cpu::advance(sc_core::sc_time t, bool interruptible) {
+  if (can_run_ahead(t)) {
+    local_ += t;
+    if (interruptible) poll_interrupt();
+    return;
+  }
   if (quantum_ != sc_core::SC_ZERO_TIME) {
     local_ += t;
     if (local_ >= quantum_) sync();
     if (interruptible) poll_interrupt();
     return;
   }
+  sync();
   if (!interruptible || !if_) {
     kernel_wait(t);
     if (interruptible) poll_interrupt();
@@ -140,6 +170,7 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
   for (;;) {
     poll_interrupt();
     if (t == sc_core::SC_ZERO_TIME) return;
+    sync();  // an interrupt just taken may have left the CPU ahead of the kernel
     const sc_core::sc_time start = sc_core::sc_time_stamp();
     if (if_) {
       // Sleep in slices: SystemC leaves a timeout that an earlier INTR edge cut short in its
@@ -280,6 +311,8 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes)
            : (is_read ? stats_.mem_reads : stats_.mem_writes));
   tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
+  // Exact mode: the target sees the access at the CPU's own time.
+  if (quantum_ == sc_core::SC_ZERO_TIME) sync();
   sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
   if (width != 1 && width != 2 && width != 4) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;
@@ -321,7 +354,9 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   }
   // Apply the transaction's time: in exact mode now, otherwise as decoupled offset.
   local_ = sc_core::SC_ZERO_TIME;
-  if (quantum_ == sc_core::SC_ZERO_TIME) {
+  if (can_run_ahead(delay)) {
+    local_ = delay;
+  } else if (quantum_ == sc_core::SC_ZERO_TIME) {
     kernel_wait(delay);
   } else {
     local_ = delay;

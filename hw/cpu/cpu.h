@@ -4,7 +4,9 @@
 // timed bus transaction (DMI for RAM); interrupt acceptance runs an INTA cycle and calls the
 // trap handler on the context holding the CPU. With quantum 0 an interrupt is taken at the
 // instant INTR rises (while IF is set); with quantum Q the CPU runs ahead of the kernel by at
-// most Q and interrupt latency is late by at most Q.
+// most Q and interrupt latency is late by at most Q. Even with quantum 0 the CPU runs ahead
+// without yielding while no other process is scheduled before its time (the exact result, for
+// less host time); it synchronizes before every bus access and at the next scheduled event.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -104,6 +106,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
   void advance(sc_core::sc_time t, bool interruptible);
   void sync();  // brings the decoupled local offset into the kernel's time
+  bool can_run_ahead(const sc_core::sc_time& t) const;
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
   // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
   // after the delta cycles of this instant; a high INTR is trusted only once they have run,

@@ -101,7 +101,8 @@ class Processor {
   virtual void switch_to(ContextId next) = 0;
   virtual ContextId current_context() const = 0;
 
-  // Ends the simulation after the current step with the given exit status.
+  // Ends the simulation with the given exit status. Called from software it does not return:
+  // the calling context runs no further.
   virtual void power_off(int exit_status) = 0;
   // Ends the simulation like power_off() and never returns to the caller: what a bug check
   // does after its report. The context that calls it is frozen where it stands.

@@ -71,8 +71,11 @@ void SystemWorkload::main() {
 
 // ---- interrupts returning to the same thread
 
-DeviceLoop::DeviceLoop(ke::Kernel& kernel, drivers::OneShotDriver::Params device, std::uint32_t period_ns)
-    : kernel_(kernel), period_ns_(period_ns), device_(kernel, device, [this] { device_.arm(period_ns_); }) {}
+DeviceLoop::DeviceLoop(ke::Kernel& kernel, drivers::OneShotDriver::Params device,
+                       std::uint32_t period_ns)
+    : kernel_(kernel),
+      period_ns_(period_ns),
+      device_(kernel, device, [this] { device_.arm(period_ns_); }) {}
 
 void DeviceLoop::main() {
   device_.start();
