@@ -2,21 +2,24 @@
 
 namespace hal {
 
-Hal::Hal(hw::Processor& cpu, HalConfig config) : config_(config), pic_(cpu, config.pic) {}
+Hal::Hal(hw::Processor& cpu, HalConfig config) : config_(config), pic_(cpu, config.pic) {
+  rebuild_masks();
+}
 
 void Hal::initialize() {
   pic_.initialize(config_.vector_base, static_cast<std::uint8_t>(config_.vector_base + 8));
   program(level_);
 }
 
-std::uint16_t Hal::mask_for(ke::Irql level) const {
-  std::uint16_t mask = static_cast<std::uint16_t>(~enabled_);
-  for (unsigned irq = 0; irq < 16; ++irq) {
-    if (ke::irql_of_irq(irq) <= level) mask |= static_cast<std::uint16_t>(1u << irq);
+void Hal::rebuild_masks() {
+  for (unsigned level = 0; level < masks_.size(); ++level) {
+    std::uint16_t mask = static_cast<std::uint16_t>(~enabled_);
+    for (unsigned irq = 0; irq < 16; ++irq) {
+      if (ke::irql_of_irq(irq) <= level) mask |= static_cast<std::uint16_t>(1u << irq);
+    }
+    // The cascade input stays open: the slave's own IMR masks its inputs.
+    masks_[level] = mask & static_cast<std::uint16_t>(~(1u << config_.pic.cascade));
   }
-  // The cascade input stays open: the slave's own IMR masks its inputs.
-  mask &= static_cast<std::uint16_t>(~(1u << config_.pic.cascade));
-  return mask;
 }
 
 void Hal::program(ke::Irql level) {
@@ -30,11 +33,13 @@ void Hal::program(ke::Irql level) {
 
 void Hal::enable_system_interrupt(unsigned irq) {
   enabled_ |= static_cast<std::uint16_t>(1u << irq);
+  rebuild_masks();
   program(config_.mode == IrqlMode::eager ? level_ : pic_level_);
 }
 
 void Hal::disable_system_interrupt(unsigned irq) {
   enabled_ &= static_cast<std::uint16_t>(~(1u << irq));
+  rebuild_masks();
   program(config_.mode == IrqlMode::eager ? level_ : pic_level_);
 }
 

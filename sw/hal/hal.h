@@ -8,6 +8,7 @@
 // it is deferred: the PIC is then masked to the real level, the interrupt EOIed and remembered,
 // and the kernel replays it when IRQL drops below its level. Same observable order, fewer PIC
 // accesses.
+#include <array>
 #include <cstdint>
 
 #include "hw/cpu/processor.h"
@@ -60,14 +61,16 @@ class Hal {
   PicPair& pic() { return pic_; }
   const Stats& stats() const { return stats_; }
   // The PIC mask that hides every IRQ at or below `level`, and every IRQ not enabled.
-  std::uint16_t mask_for(ke::Irql level) const;
+  std::uint16_t mask_for(ke::Irql level) const { return masks_[level & 31]; }
 
  private:
   void program(ke::Irql level);
+  void rebuild_masks();
 
   HalConfig config_;
   PicPair pic_;
   std::uint16_t enabled_ = 0;               // IRQs with a connected interrupt
+  std::array<std::uint16_t, 32> masks_{};   // mask_for() per IRQL, rebuilt when enabled_ changes
   std::uint16_t pending_ = 0;               // lazily deferred IRQs
   ke::Irql level_ = ke::kPassiveLevel;      // the IRQL as the HAL knows it
   ke::Irql pic_level_ = ke::kPassiveLevel;  // the level the PIC mask reflects (lazy)

@@ -73,7 +73,7 @@ void Kernel::drain_dpc_queue() {
     const std::uint64_t t0 = cpu_.now_ps();
     if (dpc->origin_ps != 0) stats_.isr_to_dpc.add(t0 - dpc->queued_ps);
     if (util::events().enabled()) util::events().emit("ke", "dpc_enter", {{"name", dpc->name}});
-    push_frame(fmt::format("DPC '{}'", dpc->name), hw::ContextKind::dpc);
+    push_frame({hw::ContextKind::dpc, nullptr, dpc});
     dpc_origin_ps_ = dpc->origin_ps;
     cpu_.consume(config_.costs.dpc_dispatch);
     dpc->routine(dpc, dpc->context, a1, a2);

@@ -93,8 +93,7 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps) {
   cpu_.enable_interrupts();
   for (Interrupt* obj : chain) {
     ++obj->count;
-    push_frame(fmt::format("ISR '{}' (IRQ{}, IRQL {})", obj->name, irq, obj->irql),
-               hw::ContextKind::isr);
+    push_frame({hw::ContextKind::isr, obj, nullptr});
     const std::uint64_t t0 = cpu_.now_ps();
     if (util::events().enabled())
       util::events().emit("ke", "isr_enter",

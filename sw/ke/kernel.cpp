@@ -62,29 +62,34 @@ void Kernel::run(const std::string& name, int priority, std::function<void()> sy
 
 // ---- contexts shown in traces and bug-check reports
 
-void Kernel::push_frame(std::string label, hw::ContextKind kind) {
-  current_->frames.push_back(std::move(label));
-  current_->frame_kinds.push_back(kind);
-  cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(kind));
+void Kernel::push_frame(Thread::Frame frame) {
+  current_->frames.push_back(frame);
+  cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(frame.kind));
 }
 
 void Kernel::pop_frame() {
   current_->frames.pop_back();
-  current_->frame_kinds.pop_back();
   show_kind();
 }
 
 void Kernel::show_kind() {
-  hw::ContextKind kind = current_->frame_kinds.empty()
+  hw::ContextKind kind = current_->frames.empty()
                              ? (current_ == idle_ ? hw::ContextKind::idle : hw::ContextKind::thread)
-                             : current_->frame_kinds.back();
+                             : current_->frames.back().kind;
   cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(kind));
 }
 
 std::string Kernel::describe_frames() const {
   std::string s = fmt::format("thread '{}' (id {}, priority {})", current_->name, current_->id,
                               current_->priority);
-  for (const auto& f : current_->frames) s += " > " + f;
+  for (const auto& f : current_->frames) {
+    if (f.interrupt != nullptr) {
+      s += fmt::format(" > ISR '{}' (IRQ{}, IRQL {})", f.interrupt->name, f.interrupt->irq,
+                       f.interrupt->irql);
+    } else if (f.dpc != nullptr) {
+      s += fmt::format(" > DPC '{}'", f.dpc->name);
+    }
+  }
   return s;
 }
 

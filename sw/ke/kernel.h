@@ -142,7 +142,7 @@ class Kernel : public hw::TrapHandler {
   void unwait(Thread& thread, Status status);
   static bool clock_isr(Interrupt* interrupt, void* context);
   static void clock_dpc(Dpc* dpc, void* context, void* arg1, void* arg2);
-  void push_frame(std::string label, hw::ContextKind kind);
+  void push_frame(Thread::Frame frame);
   void pop_frame();
   void show_kind();
   std::string describe_frames() const;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "hw/cpu/processor.h"
 #include "sw/ke/irql.h"
@@ -74,8 +75,13 @@ struct Thread {
   Status wait_status = Status::success;
   std::uint64_t readied_by_interrupt_ps = 0;  // for interrupt-to-thread latency
   // The chain of contexts on this thread's stack (ISRs, DPCs), for bug-check reports and traces.
-  std::deque<std::string> frames;
-  std::deque<hw::ContextKind> frame_kinds;
+  // Formatted only when a report is written: pushing one is on every interrupt's path.
+  struct Frame {
+    hw::ContextKind kind;
+    const Interrupt* interrupt;  // for ISR frames
+    const Dpc* dpc;              // for DPC frames
+  };
+  std::vector<Frame> frames;
 };
 
 enum class EventType { notification, synchronization };  // NotificationEvent / SynchronizationEvent
