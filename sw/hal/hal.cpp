@@ -66,7 +66,6 @@ Begin Hal::begin_system_interrupt(unsigned irq) {
     pic_.end_of_interrupt(irq);
     return Begin::deferred;
   }
-  pic_.end_of_interrupt(irq);
   return Begin::service;
 }
 

@@ -44,10 +44,12 @@ class Hal {
   // The HAL half of KeRaiseIrql/KeLowerIrql: told of every change.
   void irql_changed(ke::Irql now);
 
-  // HalBeginSystemInterrupt: detects spurious IRQ7/15, defers (lazy) an interrupt at or below
-  // the current IRQL, and otherwise sends the specific EOI before the ISR runs (the IRQL mask,
-  // not the PIC's in-service bit, keeps lower levels out from here on).
+  // HalBeginSystemInterrupt, first half: detects spurious IRQ7/15 and defers (lazy) an
+  // interrupt at or below the current IRQL. For Begin::service the kernel then raises IRQL and
+  // calls end_of_interrupt(): the specific EOI goes out before the ISR runs, because from then
+  // on the IRQL mask, not the PIC's in-service bit, keeps lower levels out.
   Begin begin_system_interrupt(unsigned irq);
+  void end_of_interrupt(unsigned irq) { pic_.end_of_interrupt(irq); }
 
   // The highest-IRQL deferred interrupt above `level`, removed from the pending set; -1 if none.
   int take_pending(ke::Irql level);

@@ -76,16 +76,17 @@ void Kernel::interrupt(std::uint8_t vector) {
     case hal::Begin::service:
       break;
   }
-  service_interrupt(static_cast<unsigned>(irq), entry);
+  service_interrupt(static_cast<unsigned>(irq), entry, false);
 }
 
-void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps) {
+void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay) {
   const auto& chain = connected_[irq];
   if (chain.empty())
     bug_check(kTrapCauseUnknown, 1, hal_.vector_of_irq(irq), 0, 0);  // nothing connected
   cpu_.consume(config_.costs.interrupt_dispatch);
   const Irql old = irql_;
   set_irql(irql_of_irq(irq));
+  if (!replay) hal_.end_of_interrupt(irq);
   const std::uint64_t outer_origin = interrupt_origin_ps_;
   interrupt_origin_ps_ = entry_ps;
   // Interrupts back on: only higher IRQLs can get in now (the PIC mask or lazy deferral keeps

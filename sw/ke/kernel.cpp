@@ -121,7 +121,7 @@ void Kernel::lower_irql(Irql new_irql) {
     set_irql(new_irql);
     ++stats_.replayed;
     if (util::events().enabled()) util::events().emit("ke", "replay", {{"irq", irq}});
-    service_interrupt(static_cast<unsigned>(irq), cpu_.now_ps());
+    service_interrupt(static_cast<unsigned>(irq), cpu_.now_ps(), true);
   }
   // Dropping below DISPATCH_LEVEL with DPCs queued or a thread switch asked for: the pending
   // DISPATCH_LEVEL software interrupt is taken on the way down (22 -> 2 -> 0, never 22 -> 0 -> 2).

@@ -131,7 +131,8 @@ class Kernel : public hw::TrapHandler {
   void set_irql(Irql irql);
   void dispatch_software_interrupt(Irql target);  // the DISPATCH_LEVEL software interrupt
   void drain_dpc_queue();                         // KiRetireDpcList
-  void service_interrupt(unsigned irq, std::uint64_t entry_ps);
+  // Raise, EOI (unless a replay, already EOIed at deferral), ISRs with interrupts on, lower.
+  void service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay);
   void ready_thread(Thread& thread);  // KiReadyThread
   void reschedule();                  // KiSwapThread at DISPATCH_LEVEL
   Thread* select_next();
