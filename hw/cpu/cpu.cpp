@@ -278,6 +278,9 @@ void Cpu::take_interrupt() {
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
+  // A VCD samples these variables when the kernel runs: while running ahead the CPU must catch
+  // up first, or a change would show at the wrong time, or not at all.
+  if (traced_) sync();
   switch (probe) {
     case Probe::irql:
       irql_ = static_cast<std::uint8_t>(value);
@@ -390,7 +393,8 @@ void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {
   dmi_valid_ = false;
 }
 
-void Cpu::trace(sc_core::sc_trace_file* tf) const {
+void Cpu::trace(sc_core::sc_trace_file* tf) {
+  traced_ = true;
   std::string n = name();
   sc_core::sc_trace(tf, intr, n + ".intr");
   sc_core::sc_trace(tf, inta_active_, n + ".inta");

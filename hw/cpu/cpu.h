@@ -69,7 +69,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Statistics, counting a halt still in progress up to now.
   Stats stats() const;
   const Timing& timing() const { return timing_; }
-  void trace(sc_core::sc_trace_file* tf) const;
+  // Adds this CPU's signals to a VCD; from then on probe changes are placed at their exact time.
+  void trace(sc_core::sc_trace_file* tf);
 
   // --- Processor
   unsigned cpu_id() const override { return id_; }
@@ -148,6 +149,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   tlm::tlm_dmi dmi_;
   bool dmi_valid_ = false;
   bool intr_settled_ = true;
+  bool traced_ = false;
 
   // Traced state.
   std::uint8_t kind_ = static_cast<std::uint8_t>(ContextKind::thread);

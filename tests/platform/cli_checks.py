@@ -189,6 +189,31 @@ with tempfile.TemporaryDirectory() as tmp:
             expect(last["ev"] == "bugcheck" and last["name"] == name, f"{kind}: last event {last}")
             with open(vcd) as f:
                 expect("$enddefinitions" in f.read(), f"{kind}: VCD not written")
+    elif CHECK == "vcd_matches_events":
+        # The VCD's IRQL trace tells the same story as the event log, at the same picoseconds.
+        nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
+        rc, _, err = run("run", nested, "--vcd", vcd, "--events", events, "-q")
+        expect(rc == 0, err)
+        with open(vcd) as f:
+            text = f.read()
+        m = re.search(r"\$var wire\s+8\s+(\S+)\s+irql ", text)
+        expect(m is not None, "no irql signal in the VCD")
+        ident, t, from_vcd = m.group(1), 0, []
+        for line in text.split("$enddefinitions", 1)[1].splitlines():
+            if line.startswith("#"):
+                t = int(line[1:])
+            elif line.endswith(" " + ident) and line.startswith("b"):
+                from_vcd.append((t, int(line[1:].split()[0], 2)))
+        from_events = {}
+        with open(events) as f:
+            for line in f:
+                e = json.loads(line)
+                if e["ev"] == "irql":
+                    from_events[e["t_ps"]] = e["to"]  # a VCD keeps the last value of an instant
+        from_events = sorted(from_events.items())
+        expect(len(from_vcd) > 10, f"too few IRQL changes in the VCD: {from_vcd}")
+        expect([x for x in from_vcd if x[0] > 0] == [x for x in from_events if x[0] > 0],
+               f"VCD {from_vcd}\nevents {from_events}")
     elif CHECK == "keys":
         rc, out, _ = run("keys")
         expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)
