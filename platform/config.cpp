@@ -105,6 +105,20 @@ Key path_key(std::string path, Acc acc, std::string help) {
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
+// A list value: a YAML sequence arrives joined with commas, as after --set. Empty items dropped.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = util::trim(std::string_view(text).substr(start, end - start));
+    if (!item.empty()) out.push_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
 const std::vector<std::string> kTraceGroups = {"cpu", "pic", "timer", "irq", "devices"};
 
 const std::vector<Key>& schema() {
@@ -157,19 +171,11 @@ const std::vector<Key>& schema() {
              "IRQ of each one-shot interrupt source (hw/devices/oneshot.h); [] = none",
              [](Config& c, const std::string& text) -> std::string {
                std::vector<unsigned> out;
-               std::string item;
-               for (std::size_t i = 0; i <= text.size(); ++i) {
-                 if (i == text.size() || text[i] == ',') {
-                   std::string v = util::trim(item);
-                   item.clear();
-                   if (v.empty()) continue;
-                   std::uint64_t n;
-                   if (!util::parse_u64(v, n) || n > 15)
-                     return fmt::format("'{}' is not an IRQ number 0..15", v);
-                   out.push_back(static_cast<unsigned>(n));
-                 } else {
-                   item += text[i];
-                 }
+               for (const auto& v : split_list(text)) {
+                 std::uint64_t n;
+                 if (!util::parse_u64(v, n) || n > 15)
+                   return fmt::format("'{}' is not an IRQ number 0..15", v);
+                 out.push_back(static_cast<unsigned>(n));
                }
                c.oneshot_irqs = out;
                return {};
@@ -224,20 +230,11 @@ const std::vector<Key>& schema() {
         "output.vcd_groups",
         fmt::format("signal groups traced in the VCD: any of {}", fmt::join(kTraceGroups, ", ")),
         [](Config& c, const std::string& text) -> std::string {
-          std::vector<std::string> out;
-          std::string item;
-          for (std::size_t i = 0; i <= text.size(); ++i) {
-            if (i == text.size() || text[i] == ',') {
-              std::string g = util::trim(item);
-              item.clear();
-              if (g.empty()) continue;
-              if (std::find(kTraceGroups.begin(), kTraceGroups.end(), g) == kTraceGroups.end())
-                return fmt::format("unknown trace group '{}' (known: {})", g,
-                                   fmt::join(kTraceGroups, ", "));
-              out.push_back(g);
-            } else {
-              item += text[i];
-            }
+          std::vector<std::string> out = split_list(text);
+          for (const auto& g : out) {
+            if (std::find(kTraceGroups.begin(), kTraceGroups.end(), g) == kTraceGroups.end())
+              return fmt::format("unknown trace group '{}' (known: {})", g,
+                                 fmt::join(kTraceGroups, ", "));
           }
           c.out_vcd_groups = out;
           return {};
