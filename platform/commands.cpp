@@ -64,13 +64,13 @@ void print_summary(const char* what, const std::string& source, const Platform& 
       r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
   std::fflush(stdout);
   workload.print_summary(stdout);
-  for (const auto* pic : {&p.pic_master, &p.pic_slave}) {
-    const auto& s = pic->stats();
-    std::printf("  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses\n",
-                pic->basename(), static_cast<unsigned long long>(s.acknowledges),
-                static_cast<unsigned long long>(s.spurious),
-                static_cast<unsigned long long>(s.eois),
-                static_cast<unsigned long long>(s.reads + s.writes));
+  for (bool slave : {false, true}) {
+    const auto s = p.intc->stats(slave);
+    std::printf(
+        "  %-10s %llu acknowledged, %llu spurious, %llu EOIs, %llu register accesses (%s)\n",
+        slave ? "pic_slave" : "pic_master", static_cast<unsigned long long>(s.acknowledges),
+        static_cast<unsigned long long>(s.spurious), static_cast<unsigned long long>(s.eois),
+        static_cast<unsigned long long>(s.reads + s.writes), p.intc->model_name());
   }
   for (const auto& m : p.bus.master_stats())
     std::printf("  bus        %s: %llu transactions, %llu bus cycles; %llu unmapped accesses\n",

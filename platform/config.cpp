@@ -159,6 +159,11 @@ const std::vector<Key>& schema() {
                                        0xfffe, "I/O port of the slave 8259A", true));
     k.push_back(integer<unsigned>("interrupt_controller.cascade_irq", ACC(pic_cascade_irq), 0, 7,
                                   "master input the slave's INT is wired to"));
+    k.push_back(choice("interrupt_controller.model", ACC(pic_model), {"tlm", "rtl"},
+                       "tlm = the SystemC/TLM 8259A models; rtl = the SystemVerilog pair, "
+                       "Verilated, behind a TLM-to-pin bridge"));
+    k.push_back(path_key("interrupt_controller.rtl_vcd", ACC(pic_rtl_vcd),
+                         "with model rtl: Verilator's trace of the RTL internals; empty = none"));
     k.push_back(integer<std::uint64_t>("timer.port", ACC(timer_port), 0, 0xfffc,
                                        "I/O port of 8254 counter 0; the control word is at +3",
                                        true));

@@ -31,6 +31,8 @@ struct Config {
   std::uint64_t pic_master_port = 0x20;
   std::uint64_t pic_slave_port = 0xa0;
   unsigned pic_cascade_irq = 2;
+  std::string pic_model = "tlm";
+  std::string pic_rtl_vcd;
 
   std::uint64_t timer_port = 0x40;
   unsigned timer_irq = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"
+#include "hw/rtl/pic_rtl.h"
 
 namespace platform {
 
@@ -12,25 +13,26 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       cpu("cpu0", 0, config.cpu),
       bus("bus", config.bus_clock_hz, config.bus_io_wait_states),
       ram("ram", config.ram_size, hw::from_ps(config.ram_latency_ps)),
-      pic_master("pic_master", true),
-      pic_slave("pic_slave", false),
       timer("timer", config.timer_clock_hz),
       external_(external_irqs) {
   cpu.set_bus_master_id(bus.attach_master(cpu.out, cpu.name()));
   cpu.bus_master.bind(bus.masters);
   map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram",
                "memory.ram.base");
-  map_or_throw(hw::Space::io, pic_master.in, config.pic_master_port, 2, "pic_master",
+  if (config.pic_model == "rtl") {
+    intc = std::make_unique<hw::rtl::PicRtl>("pic_rtl", config.pic_cascade_irq, config.pic_rtl_vcd);
+  } else {
+    intc = std::make_unique<hw::intc::TlmPicPair>(config.pic_cascade_irq);
+  }
+  map_or_throw(hw::Space::io, intc->socket(false), config.pic_master_port, 2, "pic_master",
                "interrupt_controller.master_port");
-  map_or_throw(hw::Space::io, pic_slave.in, config.pic_slave_port, 2, "pic_slave",
+  map_or_throw(hw::Space::io, intc->socket(true), config.pic_slave_port, 2, "pic_slave",
                "interrupt_controller.slave_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
 
   cpu.intr.bind(intr_);
-  cpu.inta.bind(pic_master.inta);
-  pic_master.intr.bind(intr_);
-  pic_slave.intr.bind(slave_int_);
-  pic_master.cascade.bind(pic_slave.cascade_target);
+  cpu.inta.bind(intc->inta_export());
+  intc->intr_output().bind(intr_);
   timer.out.bind(timer_out_);
 
   // Each IRQ line: its device drivers, plus an external driver when asked for.
@@ -54,12 +56,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     }
   }
   for (unsigned n = 0; n < kIrqLines; ++n) {
-    hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
-    sc_core::sc_in<bool>& input = chip.ir[n % 8];
-    if (n == config.pic_cascade_irq) {
-      input.bind(slave_int_);
-      continue;
-    }
+    if (n == config.pic_cascade_irq) continue;  // wired inside the pair
+    sc_core::sc_in<bool>& input = intc->irq_input(n);
     if (drivers[n].size() == 1) {
       input.bind(*drivers[n][0]);
       continue;
@@ -93,19 +91,14 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
     return std::find(groups.begin(), groups.end(), g) != groups.end();
   };
   if (want("cpu")) cpu.trace(tf);
-  if (want("pic")) {
-    pic_master.trace(tf);
-    pic_slave.trace(tf);
-  }
+  if (want("pic")) intc->trace(tf);
   if (want("timer")) timer.trace(tf);
   if (want("devices")) {
     for (auto& d : oneshots) d->trace(tf);
   }
   if (want("irq")) {
-    for (unsigned n = 0; n < kIrqLines; ++n) {
-      hw::intc::Pic8259& chip = n < 8 ? pic_master : pic_slave;
-      sc_core::sc_trace(tf, chip.ir[n % 8], fmt::format("{}.irq.{}", name(), n));
-    }
+    for (unsigned n = 0; n < kIrqLines; ++n)
+      sc_core::sc_trace(tf, intc->irq_input(n), fmt::format("{}.irq.{}", name(), n));
   }
 }
 
@@ -139,9 +132,10 @@ void Platform::write_stats(util::JsonWriter& j) const {
         .end_object();
   }
   j.end_array().end_object();
-  for (const auto* pic : {&pic_master, &pic_slave}) {
-    const auto& s = pic->stats();
-    j.begin_object(pic->basename())
+  for (bool slave : {false, true}) {
+    const auto s = intc->stats(slave);
+    j.begin_object(slave ? "pic_slave" : "pic_master")
+        .field("model", intc->model_name())
         .field("reads", s.reads)
         .field("writes", s.writes)
         .field("acknowledges", s.acknowledges)

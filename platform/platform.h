@@ -13,7 +13,7 @@
 #include "hw/core/wired_or.h"
 #include "hw/cpu/cpu.h"
 #include "hw/devices/oneshot.h"
-#include "hw/intc/pic8259.h"
+#include "hw/intc/controller.h"
 #include "hw/memory/ram.h"
 #include "hw/timer/pit8254.h"
 #include "platform/config.h"
@@ -46,8 +46,8 @@ class Platform : public sc_core::sc_module {
   hw::cpu::Cpu cpu;
   hw::bus::Bus bus;
   hw::memory::Ram ram;
-  hw::intc::Pic8259 pic_master;
-  hw::intc::Pic8259 pic_slave;
+  // The 8259A pair: TLM chips or Verilated RTL (interrupt_controller.model).
+  std::unique_ptr<hw::intc::InterruptController> intc;
   hw::timer::Pit8254 timer;
   std::vector<std::unique_ptr<hw::devices::OneShot>> oneshots;  // devices.oneshot_irqs
 
@@ -57,7 +57,6 @@ class Platform : public sc_core::sc_module {
 
   bool external_;
   sc_core::sc_signal<bool> intr_{"intr"};
-  sc_core::sc_signal<bool> slave_int_{"slave_int"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
   std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> oneshot_out_;
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs

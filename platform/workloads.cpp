@@ -202,8 +202,8 @@ class KernelWorkload : public Workload {
 
  private:
   std::uint64_t pic_accesses() const {
-    const auto& m = platform_.pic_master.stats();
-    const auto& s = platform_.pic_slave.stats();
+    const auto m = platform_.intc->stats(false);
+    const auto s = platform_.intc->stats(true);
     return m.reads + m.writes + s.reads + s.writes;
   }
 

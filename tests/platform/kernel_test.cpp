@@ -64,8 +64,8 @@ std::vector<std::string> run_config(Config c, const std::string& events_name,
     s.run(c.sim_until_ps, false);
   }
   if (pic_accesses != nullptr) {
-    *pic_accesses = p.pic_master.stats().reads + p.pic_master.stats().writes +
-                    p.pic_slave.stats().reads + p.pic_slave.stats().writes;
+    const auto m = p.intc->stats(false), s = p.intc->stats(true);
+    *pic_accesses = m.reads + m.writes + s.reads + s.writes;
   }
   return read_lines(c.out_events);
 }

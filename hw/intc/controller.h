@@ -1,0 +1,65 @@
+#pragma once
+// What the platform needs of an 8259A pair, whichever model implements it: the TLM chips
+// (TlmPicPair) or the Verilated RTL behind its bridge (hw/rtl/pic_rtl.h).
+#include <cstdint>
+
+#include <systemc>
+#include <tlm>
+
+#include "hw/intc/inta_if.h"
+#include "hw/intc/pic8259.h"
+
+namespace hw::intc {
+
+class InterruptController {
+ public:
+  virtual ~InterruptController() = default;
+  virtual const char* model_name() const = 0;
+  virtual tlm::tlm_base_target_socket<>& socket(bool slave) = 0;
+  // IRQ n's input (0..7 master, 8..15 slave); the cascade input is wired inside the pair.
+  virtual sc_core::sc_in<bool>& irq_input(unsigned n) = 0;
+  virtual sc_core::sc_out<bool>& intr_output() = 0;
+  virtual sc_core::sc_export<inta_if>& inta_export() = 0;
+  virtual std::uint8_t irr(bool slave) const = 0;
+  virtual std::uint8_t isr(bool slave) const = 0;
+  virtual std::uint8_t imr(bool slave) const = 0;
+  virtual Pic8259::Stats stats(bool slave) const = 0;
+  virtual void trace(sc_core::sc_trace_file* tf) = 0;
+};
+
+// The TLM pair: two Pic8259 chips, the slave's INT on the master's cascade input. Not a module
+// of its own: built inside its owner's constructor, the chips are the owner's children
+// ("platform.pic_master"), as they were before there was a choice of models.
+class TlmPicPair : public InterruptController {
+ public:
+  Pic8259 master{"pic_master", true};
+  Pic8259 slave{"pic_slave", false};
+
+  explicit TlmPicPair(unsigned cascade) : cascade_(cascade) {
+    slave.intr.bind(slave_int_);
+    master.ir[cascade].bind(slave_int_);
+    master.cascade.bind(slave.cascade_target);
+  }
+  const char* model_name() const override { return "tlm"; }
+  tlm::tlm_base_target_socket<>& socket(bool s) override { return s ? slave.in : master.in; }
+  sc_core::sc_in<bool>& irq_input(unsigned n) override {
+    return n < 8 ? master.ir[n] : slave.ir[n - 8];
+  }
+  sc_core::sc_out<bool>& intr_output() override { return master.intr; }
+  sc_core::sc_export<inta_if>& inta_export() override { return master.inta; }
+  std::uint8_t irr(bool s) const override { return (s ? slave : master).irr(); }
+  std::uint8_t isr(bool s) const override { return (s ? slave : master).isr(); }
+  std::uint8_t imr(bool s) const override { return (s ? slave : master).imr(); }
+  Pic8259::Stats stats(bool s) const override { return (s ? slave : master).stats(); }
+  void trace(sc_core::sc_trace_file* tf) override {
+    master.trace(tf);
+    slave.trace(tf);
+  }
+  unsigned cascade() const { return cascade_; }
+
+ private:
+  unsigned cascade_;
+  sc_core::sc_signal<bool> slave_int_{"slave_int"};
+};
+
+}  // namespace hw::intc
