@@ -214,6 +214,36 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(len(from_vcd) > 10, f"too few IRQL changes in the VCD: {from_vcd}")
         expect([x for x in from_vcd if x[0] > 0] == [x for x in from_events if x[0] > 0],
                f"VCD {from_vcd}\nevents {from_events}")
+    elif CHECK == "tlm_vs_rtl":
+        # The RTL controller's cycles take no simulated time, so the software sees exactly the
+        # same machine: the kernel's events are identical to the picosecond.
+        nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
+        for config, extra in ((nested, []), (None, ["--until", "20ms"])):
+            logs = {}
+            for model in ("tlm", "rtl"):
+                e = os.path.join(tmp, f"{model}.jsonl")
+                args = (["run", config] if config else ["run"]) + extra + [
+                    "--set", f"interrupt_controller.model={model}", "--events", e, "--set", "output.vcd=", "-q"]
+                rc, _, err = run(*args)
+                expect(rc == 0, f"{model}: exit {rc}: {err}")
+                with open(e) as f:
+                    logs[model] = [l for l in f if '"src":"ke"' in l or '"src":"app"' in l]
+            expect(len(logs["tlm"]) > 20, "too few kernel events")
+            expect(logs["tlm"] == logs["rtl"], f"{config or 'default'}: the kernel saw different machines")
+    elif CHECK == "rtl_vcd":
+        # Verilator's trace of the RTL internals: opt-in, written where asked, complete at exit.
+        rtl = os.path.join(tmp, "pic_rtl.vcd")
+        rc, _, err = run("run", "--until", "5ms", "--set", "interrupt_controller.model=rtl",
+                         "--set", f"interrupt_controller.rtl_vcd={rtl}", "--set", "output.vcd=", "-q")
+        expect(rc == 0, err)
+        with open(rtl) as f:
+            text = f.read()
+        expect("$enddefinitions" in text and " isr " in text.replace("[", " ").replace("]", " ") or "isr" in text,
+               "the RTL VCD lacks the chips' registers")
+        stamps = [int(m) for m in re.findall(r"^#(\d+)$", text, re.M)]
+        expect(len(stamps) > 100 and stamps == sorted(stamps), "RTL VCD time stamps missing or out of order")
+        rc, _, err = run("run", "--until", "1ms", "--set", "interrupt_controller.model=rtl", "--set", "output.vcd=", "-q")
+        expect(rc == 0, err)
     elif CHECK == "keys":
         rc, out, _ = run("keys")
         expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)

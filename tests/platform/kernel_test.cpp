@@ -70,9 +70,10 @@ std::vector<std::string> run_config(Config c, const std::string& events_name,
   return read_lines(c.out_events);
 }
 
-Config nested(const std::string& mode) {
+Config nested(const std::string& mode, const std::string& model = "tlm") {
   Config c = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/nested-interrupts.yaml");
   c.kernel_irql_mode = mode;
+  c.pic_model = model;
   platform::validate(c);
   return c;
 }
@@ -118,6 +119,11 @@ TEST(NestedInterrupts, FollowTheSameOrderWithLazyIrql) {
   auto lines = run_config(nested("lazy"), "nested_lazy.jsonl", &pic);
   EXPECT_EQ(up_to_resume(story(lines)), kTextbook);
   std::printf("lazy IRQL: %llu PIC accesses\n", static_cast<unsigned long long>(pic));
+}
+
+TEST(NestedInterrupts, FollowTheTextbookOrderWithTheRtlController) {
+  auto lines = run_config(nested("eager", "rtl"), "nested_rtl.jsonl");
+  EXPECT_EQ(up_to_resume(story(lines)), kTextbook);
 }
 
 TEST(NestedInterrupts, ThePreemptingInterruptArrivesInsideTheLowerIsr) {
