@@ -87,6 +87,8 @@ Session::~Session() {
 }
 
 void Session::close() {
+  // The CPU-aware clock refers to this session's platform, which may not outlive it.
+  util::set_time_source([] { return hw::now_ps(); });
   if (vcd_ != nullptr) {
     sc_core::sc_close_vcd_trace_file(vcd_);
     vcd_ = nullptr;

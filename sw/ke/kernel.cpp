@@ -7,13 +7,8 @@
 #include "util/log.h"
 
 namespace ke {
-namespace {
-Kernel* g_current = nullptr;
-}  // namespace
-
 Kernel::Kernel(hw::Processor& cpu, hal::Hal& hal, KernelConfig config)
     : cpu_(cpu), hal_(hal), config_(config), tick_ps_(1'000'000'000'000ull / config.tick_hz) {
-  g_current = this;
   // The boot context is the first thread; it becomes the idle thread in run().
   auto idle = std::make_unique<Thread>();
   idle->id = 0;
@@ -25,16 +20,7 @@ Kernel::Kernel(hw::Processor& cpu, hal::Hal& hal, KernelConfig config)
   threads_.push_back(std::move(idle));
 }
 
-Kernel::~Kernel() {
-  if (g_current == this) g_current = nullptr;
-}
-
-Kernel& Kernel::current() {
-  return *g_current;
-}
-bool Kernel::exists() {
-  return g_current != nullptr;
-}
+Kernel::~Kernel() = default;
 
 void Kernel::initialize() {
   cpu_.set_trap_handler(this);

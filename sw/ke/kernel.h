@@ -58,10 +58,6 @@ class Kernel : public hw::TrapHandler {
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
-  // The kernel of the processor running the caller (one processor per simulation for now).
-  static Kernel& current();
-  static bool exists();
-
   // KiSystemStartup / KiInitializeKernel: install the trap handler and the HAL's PIC setup,
   // connect the clock and start it. Runs on the boot context at PASSIVE_LEVEL.
   void initialize();
