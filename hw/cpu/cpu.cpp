@@ -155,9 +155,15 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     return;
   }
   if (quantum_ != sc_core::SC_ZERO_TIME) {
-    local_ += t;
-    if (local_ >= quantum_) sync();
-    if (interruptible) poll_interrupt();
+    // At most one quantum at a time: INTR is looked at every quantum, however long the work,
+    // which is what bounds interrupt latency by the quantum.
+    while (t > sc_core::SC_ZERO_TIME) {
+      const sc_core::sc_time step = std::min(t, quantum_);
+      local_ += step;
+      t -= step;
+      if (local_ >= quantum_) sync();
+      if (interruptible) poll_interrupt();
+    }
     return;
   }
   sync();

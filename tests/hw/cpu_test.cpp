@@ -129,6 +129,28 @@ TEST(Cpu, QuantumBoundsTheInterruptLatencyError) {
   EXPECT_LE(r.interrupts[0].first, exact + c.cpu.quantum_ps) << "late by at most one quantum";
 }
 
+TEST(Cpu, QuantumBoundsTheLatencyInsideOneLongComputation) {
+  // One consume() far longer than the quantum: the CPU must still look at INTR every quantum.
+  Config c = quiet_config();
+  c.cpu.quantum_ps = 2 * kUs;
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    r.pic.enable_irq(3);
+    p.cpu.enable_interrupts();
+    p.cpu.consume(100'000);  // 1 ms in one call
+  });
+  const std::uint64_t raise = 300 * kUs + 123;
+  raise_at(p, 3, raise);
+  tests::run_for(sc_core::sc_time(2, sc_core::SC_MS));
+  ASSERT_EQ(r.interrupts.size(), 1u);
+  const std::uint64_t exact = raise + entry_ps(c);
+  EXPECT_GE(r.interrupts[0].first, exact);
+  EXPECT_LE(r.interrupts[0].first, exact + c.cpu.quantum_ps) << "late by at most one quantum";
+}
+
 TEST(Cpu, ClearedInterruptFlagDefersUntilEnabled) {
   Config c = quiet_config();
   Platform p("p", c, true);
