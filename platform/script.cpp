@@ -175,7 +175,9 @@ void ScriptRunner::fail(const ScriptCommand& c, const std::string& message) {
 }
 
 void ScriptRunner::settle() {
-  // Let every signal change of this instant propagate (IRQ line -> PIC -> INTR) before looking.
+  // Let every signal change of this instant propagate (IRQ line -> PIC -> INTR) before looking,
+  // at the CPU's own time: other processes may run only once it has caught up.
+  platform_.cpu.synchronize();
   do {
     sc_core::wait(sc_core::SC_ZERO_TIME);
   } while (sc_core::sc_pending_activity_at_current_time());
@@ -218,6 +220,7 @@ void ScriptRunner::run() {
         break;
       }
       case Op::irq:
+        cpu.synchronize();  // the line changes at the CPU's time, not behind it
         platform_.drive_irq(static_cast<unsigned>(c.address), c.value != 0);
         settle();
         break;

@@ -60,10 +60,9 @@ void check_time_resolution() {
 }
 
 Session::Session(Platform& platform, const Config& config) : platform_(platform), config_(config) {
-  // The CPU's time: it may run ahead of the kernel while nothing else is scheduled, and the
-  // software's events must carry the time they happen at. (Whenever another process runs, the
-  // CPU has synchronized, so this is also the time of every model's events.)
-  util::set_time_source([&platform] { return platform.cpu.now_ps(); });
+  // Log and event times include the CPU's run-ahead offset (hw/core/sim_time.h): software
+  // events, and model events during its accesses, carry the time they happen at.
+  util::set_time_source([] { return hw::now_ps(); });
   if (!config.out_events.empty()) {
     if (!ensure_parent(config.out_events) || !util::events().open(config.out_events))
       throw ConfigError(fmt::format("{}: cannot write the event log", config.out_events));
@@ -78,6 +77,7 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
       base.resize(base.size() - 4);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
     vcd_->set_time_unit(1, sc_core::SC_PS);
+    platform.cpu.set_traced();
     platform.trace(vcd_, config.out_vcd_groups);
   }
 }
@@ -87,8 +87,6 @@ Session::~Session() {
 }
 
 void Session::close() {
-  // The CPU-aware clock refers to this session's platform, which may not outlive it.
-  util::set_time_source([] { return hw::now_ps(); });
   if (vcd_ != nullptr) {
     sc_core::sc_close_vcd_trace_file(vcd_);
     vcd_ = nullptr;
@@ -116,6 +114,7 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   while (!platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
     const auto t0 = clock::now();
     std::uint64_t step = std::min(slice, until_ps - hw::now_ps());
+    platform_.cpu.set_run_limit(sc_core::sc_time_stamp() + hw::from_ps(step));
     sc_core::sc_start(hw::from_ps(step));
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
     if (g_signal.load() != 0) {

@@ -13,9 +13,25 @@ inline std::uint64_t to_ps(const sc_core::sc_time& t) {
 inline sc_core::sc_time from_ps(std::uint64_t ps) {
   return sc_core::sc_time::from_value(ps);
 }
+
+// The CPU runs ahead of the SystemC kernel while no other process is scheduled before its own
+// time, and calls targets without catching up first (the TLM-2.0 annotated delay): a target
+// acts "now" at kernel time plus that offset. Nothing else runs in between, so acting early in
+// kernel time is unobservable as long as everything a target computes from the time or
+// schedules goes through now_ps() and notify_after(). Whenever another process runs, the
+// offset is zero.
+void set_time_offset_source(const sc_core::sc_time* offset);
+sc_core::sc_time time_offset();
+
+// The time of the access being served, or of the running process.
 inline std::uint64_t now_ps() {
-  return sc_core::sc_time_stamp().value();
+  return sc_core::sc_time_stamp().value() + time_offset().value();
 }
+// Notifies `e` `delay` after now_ps(): an SC_ZERO_TIME delta becomes the access's own instant.
+inline void notify_after(sc_core::sc_event& e, const sc_core::sc_time& delay) {
+  e.notify(time_offset() + delay);
+}
+
 // The period of a clock, rounded to the picosecond.
 inline sc_core::sc_time period_of(std::uint64_t hz) {
   return from_ps((1'000'000'000'000ULL + hz / 2) / hz);

@@ -27,6 +27,13 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
       period_(period_of(timing.clock_hz)),
       quantum_(from_ps(timing.quantum_ps)) {
   out.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
+  // Targets serve this CPU's accesses at kernel time plus its run-ahead offset (one CPU: the
+  // offset is this one's; several CPUs would need it per process).
+  hw::set_time_offset_source(&local_);
+}
+
+Cpu::~Cpu() {
+  hw::set_time_offset_source(nullptr);
 }
 
 void Cpu::boot(std::function<void()> entry, std::size_t stack_bytes) {
@@ -41,7 +48,7 @@ Cpu::Stats Cpu::stats() const {
 }
 
 std::uint64_t Cpu::now_ps() const {
-  return hw::now_ps() + to_ps(local_);
+  return sc_core::sc_time_stamp().value() + to_ps(local_);
 }
 
 // ---- contexts
@@ -103,6 +110,7 @@ void Cpu::power_off(int exit_status) {
   // then. Other callers (the simulation loop, tests) just return.
   auto self = sc_core::sc_get_current_process_handle();
   if (self.valid() && self.proc_kind() == sc_core::SC_THREAD_PROC_) {
+    local_ = sc_core::SC_ZERO_TIME;  // frozen: it must not offset anyone else's time
     for (;;) sc_core::wait(never_);
   }
 }
@@ -145,6 +153,8 @@ bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
   // nothing but the host time spent.
   if (quantum_ != sc_core::SC_ZERO_TIME) return false;
   const sc_core::sc_time until = local_ + t;
+  if (run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() + until >= run_limit_)
+    return false;
   return until < kMaxRunAhead && until < sc_core::sc_time_to_pending_activity();
 }
 
@@ -320,8 +330,10 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes)
            : (is_read ? stats_.mem_reads : stats_.mem_writes));
   tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
-  // Exact mode: the target sees the access at the CPU's own time.
-  if (quantum_ == sc_core::SC_ZERO_TIME) sync();
+  // The target serves the access at the CPU's own time: kernel time plus the run-ahead offset,
+  // passed as the annotated delay (hw/core/sim_time.h). With a VCD open, catch up first instead:
+  // traced variables are sampled at kernel time.
+  if (quantum_ == sc_core::SC_ZERO_TIME && traced_) sync();
   sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
   if (width != 1 && width != 2 && width != 4) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;

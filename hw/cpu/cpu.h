@@ -52,6 +52,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   sc_core::sc_port<bus::bus_master_if, 1, sc_core::SC_ZERO_OR_MORE_BOUND> bus_master;
 
   Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing);
+  ~Cpu() override;
 
   // The master id the bus gave this CPU (for bus-cycle accounting).
   void set_bus_master_id(unsigned id) { master_id_ = id; }
@@ -61,6 +62,9 @@ class Cpu : public sc_core::sc_module, public Processor {
 
   // For register-level scripts and benches, which drive the bus below the software: wait with
   // the CPU doing nothing, and run an INTA cycle without taking the interrupt.
+  // Catches up with the kernel (drops the run-ahead offset): before letting other processes
+  // run from this CPU's thread, or acting on pins at the CPU's own time.
+  void synchronize() { sync(); }
   void idle_for(const sc_core::sc_time& t);
   std::uint8_t acknowledge_cycle();
 
@@ -70,6 +74,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   Stats stats() const;
   const Timing& timing() const { return timing_; }
   // Adds this CPU's signals to a VCD; from then on probe changes are placed at their exact time.
+  // Where the current sc_start() ends: running ahead stops there, so nothing the CPU does is
+  // placed beyond the end of a run (SystemC does not count the end as pending activity).
+  void set_run_limit(const sc_core::sc_time& t) { run_limit_ = t; }
+  // A VCD is open (any group): accesses then catch up with the kernel first, so traced model
+  // variables change at their exact time.
+  void set_traced() { traced_ = true; }
   void trace(sc_core::sc_trace_file* tf);
 
   // --- Processor
@@ -150,6 +160,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool dmi_valid_ = false;
   bool intr_settled_ = true;
   bool traced_ = false;
+  sc_core::sc_time run_limit_ = sc_core::SC_ZERO_TIME;  // zero: none
 
   // Traced state.
   std::uint8_t kind_ = static_cast<std::uint8_t>(ContextKind::thread);

@@ -1,5 +1,6 @@
 #include "hw/devices/oneshot.h"
 
+#include "hw/core/sim_time.h"
 #include "util/event_log.h"
 
 namespace hw::devices {
@@ -35,14 +36,14 @@ void OneShot::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
 void OneShot::write_delay(std::uint32_t ns) {
   armed_ = true;
   fire_event_.cancel();
-  fire_event_.notify(sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
+  hw::notify_after(fire_event_, sc_core::sc_time(static_cast<double>(ns), sc_core::SC_NS));
 }
 
 void OneShot::write_ack(std::uint32_t v) {
   if ((v & kAckPending) && pending_) {
     pending_ = false;
     ++stats_.acknowledged;
-    drive_event_.notify(sc_core::SC_ZERO_TIME);
+    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
   }
   if (v & kAckDisarm) {
     armed_ = false;

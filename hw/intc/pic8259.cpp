@@ -1,5 +1,6 @@
 #include "hw/intc/pic8259.h"
 
+#include "hw/core/sim_time.h"
 #include "util/event_log.h"
 
 namespace hw::intc {
@@ -305,7 +306,7 @@ void Pic8259::update() {
     if (util::events().enabled()) util::events().emit(name(), "int", {{"level", int_}});
     // Register writes arrive on the CPU's thread; the pin is written from this model's own
     // process one delta later, so INT never has two driver processes.
-    drive_event_.notify(sc_core::SC_ZERO_TIME);
+    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
   }
 }
 

@@ -113,7 +113,7 @@ void PicRtl::update_int() {
   if (now == int_) return;
   int_ = now;
   if (util::events().enabled()) util::events().emit(name(), "int", {{"level", int_}});
-  drive_event_.notify(sc_core::SC_ZERO_TIME);  // the pin is written from this model's process
+  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);  // written from this model's process
 }
 
 void PicRtl::drive() {

@@ -187,7 +187,7 @@ void Pit8254::schedule() {
     at = clocks_to_ps(cycle_start_ + reload_ - 1);  // OUT low for the clock in which count is 1
   }
   std::uint64_t now = now_ps();
-  next_.notify(from_ps(at - std::min(at, now)));
+  next_.notify(from_ps(at - std::min(at, now)) + hw::time_offset());
 }
 
 void Pit8254::on_event() {
@@ -217,7 +217,7 @@ void Pit8254::set_out(bool level) {
   if (level) ++stats_.out_rising;
   if (util::events().enabled()) util::events().emit(name(), "out", {{"level", level}});
   // Control-word writes arrive on the CPU's thread; OUT is written from this model's process.
-  drive_event_.notify(sc_core::SC_ZERO_TIME);
+  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
 }
 
 void Pit8254::drive() {
