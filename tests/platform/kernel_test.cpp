@@ -196,6 +196,27 @@ TEST(KernelThreads, AnEventWakesItsWaiterAndAHigherPriorityThreadPreempts) {
   EXPECT_EQ(order, want);
 }
 
+TEST(KernelThreads, ANotificationEventWakesEveryWaiterAndStaysSignaled) {
+  std::vector<std::string> woke;
+  bool still_signaled = false;
+  Rig rig([&](ke::Kernel& k) {
+    static ke::Event go;
+    k.initialize_event(go, "go", ke::EventType::notification, false);
+    for (const char* name : {"a", "b"}) {
+      k.create_thread(name, 20, [&woke, &k, name] {
+        k.wait_for_single_object(go, std::nullopt);
+        woke.push_back(name);
+      });
+    }
+    k.set_event(go);
+    still_signaled = go.signaled;
+  });
+  rig.run(5);
+  std::vector<std::string> want = {"a", "b"};
+  EXPECT_EQ(woke, want);
+  EXPECT_TRUE(still_signaled) << "a notification event stays signaled until cleared";
+}
+
 TEST(KernelThreads, EqualPriorityThreadsShareTheCpuByQuantum) {
   std::vector<int> runs;  // which thread ran each 100 us chunk
   Rig rig([&](ke::Kernel& k) {

@@ -231,6 +231,19 @@ TEST(KeDispatch, ConnectRefusesAVectorThatIsNotShared) {
   EXPECT_FALSE(f.kernel.connect_interrupt(c.interrupt)) << "IRQ2 is the cascade";
 }
 
+TEST(KeDispatch, DisconnectMasksTheIrqAndAnInterruptThereIsThenUnexpected) {
+  Fixture f;
+  Device dev(f, "dev", 4);
+  ASSERT_TRUE(f.kernel.connect_interrupt(dev.interrupt));
+  EXPECT_EQ(f.hal.pic().mask() & (1u << 4), 0u);
+  f.kernel.disconnect_interrupt(dev.interrupt);
+  EXPECT_FALSE(dev.interrupt.connected);
+  EXPECT_EQ(f.hal.pic().mask() & (1u << 4), 1u << 4) << "nothing connected: masked";
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(stop_status([&] { f.fire(4); }), 3);
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("TRAP_CAUSE_UNKNOWN"), std::string::npos);
+}
+
 TEST(KeDispatch, SpuriousIrq7RunsNoIsrAndSendsNoEoi) {
   Fixture f;
   Device dev(f, "dev", 7);
