@@ -53,17 +53,26 @@ void raise_at(Platform& p, unsigned irq, std::uint64_t at_ps) {
   });
 }
 
+// The preamble of most tests: take interrupts through `r`, program the PIC pair, unmask `irqs`
+// and enable interrupts, then run `body` on the boot context.
+void boot_with_irqs(Platform& p, Recorder& r, std::initializer_list<unsigned> irqs,
+                    std::function<void()> body) {
+  p.cpu.boot([&p, &r, irqs = std::vector<unsigned>(irqs), body] {
+    p.cpu.set_trap_handler(&r);
+    r.pic.initialize(0x30, 0x38);
+    for (unsigned irq : irqs) r.pic.enable_irq(irq);
+    p.cpu.enable_interrupts();
+    body();
+  });
+}
+
 TEST(Cpu, InterruptTakenAtTheInstantIntrRisesWithQuantumZero) {
   Config c = quiet_config();
   Platform p("p", c, true);
   Recorder r(p.cpu);
   r.handler_cycles = 100;
   std::uint64_t work_start = 0, work_end = 0;
-  p.cpu.boot([&] {
-    p.cpu.set_trap_handler(&r);
-    r.pic.initialize(0x30, 0x38);
-    r.pic.enable_irq(3);
-    p.cpu.enable_interrupts();
+  boot_with_irqs(p, r, {3}, [&] {
     work_start = p.cpu.now_ps();
     p.cpu.consume(100'000);  // 1 ms at 100 MHz
     work_end = p.cpu.now_ps();
@@ -88,12 +97,7 @@ TEST(Cpu, AnInterruptThatBecomesPendingDuringAHandlerIsTakenRightAfterIret) {
   Platform p("p", c, true);
   Recorder r(p.cpu);
   r.handler_cycles = 100;
-  p.cpu.boot([&] {
-    p.cpu.set_trap_handler(&r);
-    r.pic.initialize(0x30, 0x38);
-    r.pic.enable_irq(3);
-    r.pic.enable_irq(4);
-    p.cpu.enable_interrupts();
+  boot_with_irqs(p, r, {3, 4}, [&] {
     p.cpu.consume(100'000);  // 1 ms: both interrupts must land inside it
   });
   raise_at(p, 3, 100 * kUs);
@@ -113,11 +117,7 @@ TEST(Cpu, QuantumBoundsTheInterruptLatencyError) {
   c.cpu.quantum_ps = 2 * kUs;
   Platform p("p", c, true);
   Recorder r(p.cpu);
-  p.cpu.boot([&] {
-    p.cpu.set_trap_handler(&r);
-    r.pic.initialize(0x30, 0x38);
-    r.pic.enable_irq(3);
-    p.cpu.enable_interrupts();
+  boot_with_irqs(p, r, {3}, [&] {
     for (int i = 0; i < 2000; ++i) p.cpu.consume(37);  // small steps, as software does
   });
   const std::uint64_t raise = 300 * kUs + 123;
@@ -135,11 +135,7 @@ TEST(Cpu, QuantumBoundsTheLatencyInsideOneLongComputation) {
   c.cpu.quantum_ps = 2 * kUs;
   Platform p("p", c, true);
   Recorder r(p.cpu);
-  p.cpu.boot([&] {
-    p.cpu.set_trap_handler(&r);
-    r.pic.initialize(0x30, 0x38);
-    r.pic.enable_irq(3);
-    p.cpu.enable_interrupts();
+  boot_with_irqs(p, r, {3}, [&] {
     p.cpu.consume(100'000);  // 1 ms in one call
   });
   const std::uint64_t raise = 300 * kUs + 123;
@@ -177,11 +173,7 @@ TEST(Cpu, HaltSleepsUntilAnInterrupt) {
   Platform p("p", c, true);
   Recorder r(p.cpu);
   std::uint64_t woke = 0, halted_at = 0;
-  p.cpu.boot([&] {
-    p.cpu.set_trap_handler(&r);
-    r.pic.initialize(0x30, 0x38);
-    r.pic.enable_irq(9);
-    p.cpu.enable_interrupts();
+  boot_with_irqs(p, r, {9}, [&] {
     halted_at = p.cpu.now_ps();
     p.cpu.halt();
     woke = p.cpu.now_ps();
