@@ -271,23 +271,17 @@ void Cpu::take_interrupt() {
   sync();  // acceptance happens at one global instant, as the PIC sees it
   ++stats_.interrupts;
   if_ = false;
-  inta_active_ = true;
-  const std::uint8_t vector = inta->acknowledge();
-  intr_settled_ = false;
-  advance(cycles(timing_.inta), false);
-  inta_active_ = false;
+  const std::uint8_t vector = acknowledge_cycle();
   advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
   if (util::events().enabled()) util::events().emit(name(), "interrupt", {{"vector", vector}});
   const std::uint8_t saved = kind_;
   kind_ = static_cast<std::uint8_t>(ContextKind::isr);
-  ++nesting_;
   if (trap_ != nullptr) {
     trap_->interrupt(vector);
   } else {
     log_.error("interrupt vector {:#04x} accepted but no trap handler is installed", vector);
     power_off(1);
   }
-  --nesting_;
   kind_ = saved;
   advance(cycles(timing_.context_restore), false);
   if_ = true;  // IRET restores the flags

@@ -169,7 +169,6 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool inta_active_ = false;
   bool halted_ = false;
   sc_core::sc_time halt_start_;
-  unsigned nesting_ = 0;
   Stats stats_;
 };
 

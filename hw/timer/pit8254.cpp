@@ -41,17 +41,13 @@ void Pit8254::reset() {
   set_out(false);
 }
 
-std::uint64_t Pit8254::now_ps() const {
-  return hw::now_ps();
-}
-
 std::uint64_t Pit8254::clocks_to_ps(std::uint64_t clocks) const {
   // 128-bit: hours of simulated time at MHz clocks overflow 64 bits once multiplied by 10^12.
   return epoch_ps_ + static_cast<std::uint64_t>(static_cast<u128>(clocks) * kPsPerSecond / hz_);
 }
 
 std::uint64_t Pit8254::clocks_since_epoch() const {
-  std::uint64_t now = now_ps();
+  std::uint64_t now = hw::now_ps();
   if (now < epoch_ps_) return 0;
   return static_cast<std::uint64_t>(static_cast<u128>(now - epoch_ps_) * hz_ / kPsPerSecond);
 }
@@ -169,7 +165,7 @@ void Pit8254::load(std::uint32_t count) {
   next_reload_ = 0;
   // The count is transferred to the counting element on the next CLK pulse.
   epoch_ps_ = 0;  // clocks_to_ps() measures from the epoch; first compute the epoch itself
-  epoch_ps_ = now_ps() + clocks_to_ps(1);
+  epoch_ps_ = hw::now_ps() + clocks_to_ps(1);
   cycle_start_ = 0;
   counting_ = true;
   pending_high_ = false;
@@ -186,7 +182,7 @@ void Pit8254::schedule() {
   } else {
     at = clocks_to_ps(cycle_start_ + reload_ - 1);  // OUT low for the clock in which count is 1
   }
-  std::uint64_t now = now_ps();
+  std::uint64_t now = hw::now_ps();
   next_.notify(from_ps(at - std::min(at, now)) + hw::time_offset());
 }
 

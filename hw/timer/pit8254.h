@@ -61,7 +61,6 @@ class Pit8254 : public sc_core::sc_module {
 
   std::uint64_t clocks_to_ps(std::uint64_t clocks) const;  // from the epoch
   std::uint64_t clocks_since_epoch() const;
-  std::uint64_t now_ps() const;
 
   util::Logger log_;
   RegisterBank regs_;

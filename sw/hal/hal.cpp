@@ -54,13 +54,11 @@ void Hal::irql_changed(ke::Irql now) {
 
 Begin Hal::begin_system_interrupt(unsigned irq) {
   if (pic_.is_spurious(irq)) {
-    ++stats_.spurious;
     return Begin::spurious;
   }
   if (ke::irql_of_irq(irq) <= level_) {
     // Lazy IRQL (or an eager race): the level was raised without telling the PIC. Mask the PIC
     // to the real level now, take the request off the PIC, and remember it for replay.
-    ++stats_.deferred;
     pending_ |= static_cast<std::uint16_t>(1u << irq);
     program(level_);
     pic_.end_of_interrupt(irq);
@@ -78,7 +76,6 @@ int Hal::take_pending(ke::Irql level) {
   }
   if (best >= 0) {
     pending_ &= static_cast<std::uint16_t>(~(1u << best));
-    ++stats_.replayed;
   }
   return best;
 }

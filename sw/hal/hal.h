@@ -30,7 +30,8 @@ enum class Begin { service, spurious, deferred };
 class Hal {
  public:
   struct Stats {
-    std::uint64_t spurious = 0, deferred = 0, replayed = 0, mask_programs = 0;
+    std::uint64_t mask_programs =
+        0;  // PIC mask writes (spurious/deferred/replayed: ke::KernelStats)
   };
 
   Hal(hw::Processor& cpu, HalConfig config);
