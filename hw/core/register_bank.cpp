@@ -74,17 +74,4 @@ void RegisterBank::transport(tlm::tlm_generic_payload& tx) {
   tx.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-tlm::tlm_response_status RegisterBank::access(tlm::tlm_command cmd, std::uint64_t offset,
-                                              unsigned width, std::uint32_t& data) {
-  tlm::tlm_generic_payload tx;
-  tx.set_command(cmd);
-  tx.set_address(offset);
-  tx.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-  tx.set_data_length(width);
-  tx.set_streaming_width(width);
-  tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  transport(tx);
-  return tx.get_response_status();
-}
-
 }  // namespace hw

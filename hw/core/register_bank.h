@@ -66,10 +66,6 @@ class RegisterBank {
   // Serves one access; sets the payload's response status. Does not consume time.
   void transport(tlm::tlm_generic_payload& tx);
 
-  // Convenience for model benches: one access, returns the response status.
-  tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t offset, unsigned width,
-                                  std::uint32_t& data);
-
  private:
   std::string owner_;
   std::deque<Register> regs_;  // deque: references handed out by add() stay valid
