@@ -72,11 +72,30 @@ void print_summary(const char* what, const std::string& source, const Platform& 
         static_cast<unsigned long long>(s.spurious), static_cast<unsigned long long>(s.eois),
         static_cast<unsigned long long>(s.reads + s.writes), p.intc->model_name());
   }
-  for (const auto& m : p.bus.master_stats())
+  for (unsigned i = 0; i < p.bus.master_stats().size(); ++i) {
+    const auto& m = p.bus.master_stats()[i];
     std::printf("  bus        %s: %llu transactions, %llu bus cycles; %llu unmapped accesses\n",
                 m.name.c_str(), static_cast<unsigned long long>(m.transactions),
-                static_cast<unsigned long long>(m.bus_cycles),
+                static_cast<unsigned long long>(p.bus.master_cycles(i)),
                 static_cast<unsigned long long>(p.bus.unmapped_accesses()));
+  }
+  std::uint64_t dma_bytes = 0, dma_done = 0, dma_errors = 0;
+  for (unsigned i = 0; i < p.dma.channels(); ++i) {
+    dma_bytes += p.dma.stats(i).bytes;
+    dma_done += p.dma.stats(i).completed;
+    dma_errors += p.dma.stats(i).errors;
+  }
+  const auto& disk = p.disk.stats();
+  const auto& ser = p.serial.stats();
+  std::printf(
+      "  devices    dma: %llu bytes, %llu transfers, %llu errors; disk: %llu commands, %llu/%llu "
+      "sectors read/written; serial: %llu/%llu chars in/out, %llu overruns\n",
+      static_cast<unsigned long long>(dma_bytes), static_cast<unsigned long long>(dma_done),
+      static_cast<unsigned long long>(dma_errors), static_cast<unsigned long long>(disk.commands),
+      static_cast<unsigned long long>(disk.sectors_read),
+      static_cast<unsigned long long>(disk.sectors_written),
+      static_cast<unsigned long long>(ser.rx_chars), static_cast<unsigned long long>(ser.tx_chars),
+      static_cast<unsigned long long>(ser.rx_overruns));
   std::printf("  outputs    %s\n", outputs_line(p.config()).c_str());
   std::fflush(stdout);
 }

@@ -19,5 +19,13 @@ int cmd_script(const CommonOptions& o, const std::string& script_path);
 int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,
               bool json);
 int cmd_keys();
+// Host time to simulate one memory-to-memory DMA transfer of `bytes`; `mode` empty = each mode,
+// one child process apiece.
+int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::string& bytes,
+                  bool json);
+// Runs the dma-transfer workload in every DMA mode; prints a table, writes JSON and an SVG chart
+// (an empty path skips that file).
+int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
+                    const std::string& svg_path);
 
 }  // namespace platform

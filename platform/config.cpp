@@ -1,10 +1,12 @@
 #include "platform/config.h"
 
+#include <cstdlib>
 #include <functional>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "hw/dma/dma.h"
 #include "sw/apps/kernel_apps.h"
 #include "util/log.h"
 #include "util/units.h"
@@ -96,6 +98,20 @@ Key choice(std::string path, Acc acc, std::vector<std::string> allowed, std::str
 }
 
 template <typename Acc>
+Key fraction(std::string path, Acc acc, std::string help) {
+  return {std::move(path), std::move(help),
+          [=](Config& c, const std::string& text) -> std::string {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (text.empty() || end == nullptr || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+              return fmt::format("expected a fraction between 0 and 1, got '{}'", text);
+            acc(c) = v;
+            return {};
+          },
+          [=](const Config& c) { return fmt::format("{}", acc(const_cast<Config&>(c))); }};
+}
+
+template <typename Acc>
 Key path_key(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
           [=](Config& c, const std::string& text) -> std::string {
@@ -119,7 +135,8 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-const std::vector<std::string> kTraceGroups = {"cpu", "pic", "timer", "irq", "devices"};
+const std::vector<std::string> kTraceGroups = {"cpu",     "pic", "timer", "irq",
+                                               "devices", "bus", "dma"};
 
 const std::vector<Key>& schema() {
   static const std::vector<Key> keys = [] {
@@ -148,6 +165,9 @@ const std::vector<Key>& schema() {
         frequency("bus.clock", ACC(bus_clock_hz), "system bus clock; one access = one bus cycle"));
     k.push_back(integer<unsigned>("bus.io_wait_states", ACC(bus_io_wait_states), 0, 1000,
                                   "extra bus cycles per I/O port access"));
+    k.push_back(integer<unsigned>(
+        "bus.steal_gap", ACC(bus_steal_gap), 1, 1000,
+        "bus cycles the CPU gets between two cycle-stealing DMA units (the 8237 gives one)"));
     k.push_back(integer<std::uint64_t>("memory.ram.base", ACC(ram_base), 0, UINT64_MAX,
                                        "RAM base address in memory space", true));
     k.push_back(size("memory.ram.size", ACC(ram_size), "RAM size (e.g. 16MiB)"));
@@ -188,6 +208,46 @@ const std::vector<Key>& schema() {
              [](const Config& c) { return fmt::format("{}", fmt::join(c.oneshot_irqs, ",")); },
              true};
     k.push_back(irqs);
+    k.push_back(integer<std::uint64_t>("dma.port", ACC(dma_port), 0, 0xfe00,
+                                       "I/O port of the DMA controller's registers", true));
+    k.push_back(integer<unsigned>("dma.irq", ACC(dma_irq), 0, 15,
+                                  "IRQ of the DMA controller (terminal count and errors)"));
+    k.push_back(integer<unsigned>("dma.channels", ACC(dma_channels), hw::dma::kMinChannels,
+                                  hw::dma::kMaxChannels, "DMA channels"));
+    k.push_back(size("dma.chunk", ACC(dma_chunk),
+                     "most bytes a cycle-stealing or transparent segment moves before COUNT "
+                     "and memory are updated (burst moves a whole block)"));
+    k.push_back(integer<std::uint64_t>("devices.disk.port", ACC(disk_port), 0, 0xfff0,
+                                       "I/O port of the block device", true));
+    k.push_back(integer<unsigned>("devices.disk.irq", ACC(disk_irq), 0, 15, "block device IRQ"));
+    k.push_back(path_key("devices.disk.image", ACC(disk_image),
+                         "disk-image file, created at devices.disk.size if missing; empty = a "
+                         "temporary image that vanishes after the run"));
+    k.push_back(size("devices.disk.size", ACC(disk_size), "disk size, a multiple of 512 bytes"));
+    k.push_back(integer<unsigned>("devices.disk.dma_channel", ACC(disk_dma_channel), 0,
+                                  hw::dma::kMaxChannels - 1,
+                                  "DMA channel wired to the block device's DREQ/DACK"));
+    k.push_back(duration("devices.disk.command_time", ACC(disk_timing.command_ps),
+                         "block device: command decode and setup"));
+    k.push_back(duration("devices.disk.seek_time", ACC(disk_timing.seek_ps),
+                         "block device: seek before a non-sequential LBA"));
+    k.push_back(duration("devices.disk.sector_time", ACC(disk_timing.sector_ps),
+                         "block device: media time per 512-byte sector"));
+    k.push_back(duration("devices.disk.flush_time", ACC(disk_timing.flush_ps),
+                         "block device: FLUSH command"));
+    k.push_back(integer<std::uint64_t>("devices.serial.port", ACC(serial_port), 0, 0xfffc,
+                                       "I/O port of the serial device", true));
+    k.push_back(integer<unsigned>("devices.serial.irq", ACC(serial_irq), 0, 15, "serial IRQ"));
+    k.push_back(integer<std::uint64_t>("devices.serial.baud", ACC(serial_baud), 50, 100'000'000,
+                                       "serial line rate in bit/s (10 bits per character)"));
+    k.push_back(integer<unsigned>("devices.serial.fifo", ACC(serial_fifo), 1, 4096,
+                                  "depth of each of the RX and TX FIFOs"));
+    k.push_back(path_key("devices.serial.input", ACC(serial_input),
+                         "file whose bytes arrive on RX from t = 0; empty = none"));
+    k.push_back(path_key("devices.serial.input_script", ACC(serial_input_script),
+                         "timed RX input, lines 'TIME TEXT' (docs/models.md); empty = none"));
+    k.push_back(path_key("devices.serial.output", ACC(serial_output),
+                         "file receiving every transmitted character; empty = none"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));
@@ -207,18 +267,29 @@ const std::vector<Key>& schema() {
         "cycles of a thread switch in the scheduler (the CPU adds context save/restore)"));
     k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
                                   "cycles of the clock ISR's own work"));
-    k.push_back(
-        choice("workload.kind", ACC(workload),
-               {"system", "nested-interrupts", "device-loop", "bugcheck", "idle", "none"},
-               "software run on the CPU: system = kernel with a compute thread and a device "
-               "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
-               "a thread computing while its device interrupts it every workload.period; "
-               "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); idle = no "
-               "kernel, HAL timer ticks only; none = no software"));
+    k.push_back(choice(
+        "workload.kind", ACC(workload),
+        {"system", "nested-interrupts", "device-loop", "bugcheck", "dma-transfer", "idle", "none"},
+        "software run on the CPU: system = kernel with a compute thread and a device "
+        "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
+        "a thread computing while its device interrupts it every workload.period; "
+        "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); dma-transfer = "
+        "one DMA block transfer while the CPU computes, no kernel (workload.dma.*); idle = no "
+        "kernel, HAL timer ticks only; none = no software"));
     k.push_back(duration("workload.period", ACC(workload_period_ps),
                          "system, device-loop: time between the device's interrupts"));
     k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
                        "bugcheck: which rule the misbehaving driver breaks"));
+    k.push_back(size("workload.dma.bytes", ACC(dma_bytes), "dma-transfer: bytes to move"));
+    k.push_back(choice("workload.dma.mode", ACC(dma_mode),
+                       {"burst", "cycle-stealing", "transparent"}, "dma-transfer: DMA mode"));
+    k.push_back(choice("workload.dma.source", ACC(dma_source), {"memory", "disk"},
+                       "dma-transfer: memory = memory to memory; disk = the block device's "
+                       "sectors to memory (fly-by)"));
+    k.push_back(fraction("workload.dma.cpu_bus_share", ACC(dma_cpu_bus_share),
+                         "dma-transfer: share of bus cycles the computing thread needs"));
+    k.push_back(integer<unsigned>("workload.dma.width", ACC(dma_width), 1, 4,
+                                  "dma-transfer: bytes per DMA unit (1, 2 or 4)"));
     k.push_back(frequency("workload.tick_rate", ACC(workload_tick_hz),
                           "timer interrupt rate the idle workload programs"));
     k.push_back(integer<std::uint64_t>(
@@ -409,6 +480,47 @@ void validate(const Config& c) {
   if (c.ram_size > (64ull << 30)) fail("memory.ram.size", "above 64 GiB");
   util::Level level;
   if (!util::parse_level(c.sim_log_level, level)) fail("sim.log_level", "not a level");
+  // Every interrupt source on its own line.
+  const std::vector<std::pair<const char*, unsigned>> lines = {
+      {"timer.irq", c.timer_irq},
+      {"dma.irq", c.dma_irq},
+      {"devices.disk.irq", c.disk_irq},
+      {"devices.serial.irq", c.serial_irq}};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].second == c.pic_cascade_irq)
+      fail(lines[i].first, fmt::format("IRQ{} is the cascade input", lines[i].second));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (lines[j].second == lines[i].second)
+        fail(lines[i].first, fmt::format("IRQ{} is also {}", lines[i].second, lines[j].first));
+    }
+    for (unsigned o : c.oneshot_irqs) {
+      if (o == lines[i].second && i > 0)
+        fail(lines[i].first, fmt::format("IRQ{} is also a one-shot device's", o));
+    }
+  }
+  if (c.disk_size % hw::devices::kSectorSize != 0)
+    fail("devices.disk.size", "not a multiple of 512 bytes");
+  if (c.disk_size / hw::devices::kSectorSize > 0xffffffffull)
+    fail("devices.disk.size", "more sectors than a 32-bit LBA reaches");
+  if (c.disk_dma_channel >= c.dma_channels)
+    fail("devices.disk.dma_channel",
+         fmt::format("the controller has {} channels (dma.channels)", c.dma_channels));
+  if (c.dma_width != 1 && c.dma_width != 2 && c.dma_width != 4)
+    fail("workload.dma.width", "must be 1, 2 or 4");
+  if (c.workload == "dma-transfer") {
+    if (c.dma_bytes % c.dma_width != 0)
+      fail("workload.dma.bytes", "not a multiple of workload.dma.width");
+    if (c.dma_bytes > 0xffffffffull) fail("workload.dma.bytes", "above the 32-bit COUNT register");
+    const std::uint64_t need =
+        c.dma_source == "memory" ? 2 * c.dma_bytes + 0x10000 : c.dma_bytes + 0x10000;
+    if (need > c.ram_size)
+      fail("workload.dma.bytes",
+           fmt::format("needs {} bytes of RAM (memory.ram.size is {})", need, c.ram_size));
+    if (c.dma_source == "disk" && c.dma_bytes > c.disk_size)
+      fail("workload.dma.bytes", "larger than the disk (devices.disk.size)");
+    if (c.dma_source == "disk" && c.dma_bytes % hw::devices::kSectorSize != 0)
+      fail("workload.dma.bytes", "the disk moves whole 512-byte sectors");
+  }
 }
 
 }  // namespace platform

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hw/cpu/cpu.h"
+#include "hw/devices/block_device.h"
 #include "sw/ke/kernel.h"
 
 namespace platform {
@@ -23,6 +24,7 @@ struct Config {
 
   std::uint64_t bus_clock_hz = 25'000'000;
   unsigned bus_io_wait_states = 3;
+  unsigned bus_steal_gap = 1;
 
   std::uint64_t ram_base = 0;
   std::uint64_t ram_size = 16ull << 20;
@@ -41,6 +43,24 @@ struct Config {
   std::uint64_t oneshot_port = 0x300;  // device i at port + 0x10 * i
   std::vector<unsigned> oneshot_irqs = {5, 3};
 
+  std::uint64_t dma_port = 0xc00;
+  unsigned dma_irq = 10;
+  unsigned dma_channels = 4;
+  std::uint64_t dma_chunk = 4096;
+
+  std::uint64_t disk_port = 0x1f0;
+  unsigned disk_irq = 14;
+  std::string disk_image;  // empty: a temporary image
+  std::uint64_t disk_size = 4ull << 20;
+  unsigned disk_dma_channel = 1;
+  hw::devices::BlockTiming disk_timing;
+
+  std::uint64_t serial_port = 0x3f8;
+  unsigned serial_irq = 4;
+  std::uint64_t serial_baud = 115200;
+  unsigned serial_fifo = 16;
+  std::string serial_input, serial_input_script, serial_output;
+
   std::string kernel_irql_mode = "eager";
   unsigned kernel_quantum_ticks = 2;
   ke::KernelCosts kernel_costs;
@@ -50,12 +70,18 @@ struct Config {
   std::uint64_t workload_vector_base = 0x30;       // master's; the slave's follows at +8
   std::uint64_t workload_period_ps = 500'000'000;  // system: between device interrupts
   std::string workload_bugcheck = "wait-at-dispatch";
+  // dma-transfer: one block transfer while a thread computes (what compare-dma runs).
+  std::uint64_t dma_bytes = 1ull << 20;
+  std::string dma_mode = "burst";
+  std::string dma_source = "memory";
+  double dma_cpu_bus_share = 0.6;
+  unsigned dma_width = 4;
 
   std::uint64_t sim_until_ps = 100'000'000'000ull;  // 100 ms
   std::string sim_log_level = "warn";
 
   std::string out_vcd;
-  std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq", "devices"};
+  std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq", "devices", "bus", "dma"};
   std::string out_events;
   std::string out_stats;
 

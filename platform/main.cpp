@@ -59,6 +59,18 @@ int sc_main(int argc, char* argv[]) {
   auto* bench_interrupt = bench->add_subcommand(
       "interrupt",
       "the kernel's device path: host time per interrupt from device line to waiting thread");
+  std::string bench_mode, bench_bytes = "64MiB";
+  auto* bench_dma = bench->add_subcommand(
+      "dma", "host time to simulate one memory-to-memory DMA transfer in each mode");
+  bench_dma
+      ->add_option("--mode", bench_mode, "burst, cycle-stealing or transparent (default: each)")
+      ->check(CLI::IsMember({"burst", "cycle-stealing", "transparent"}));
+  bench_dma->add_option("--bytes", bench_bytes, "transfer size")->capture_default_str();
+  bench_dma->add_flag("--json", bench_json, "print JSON lines");
+  bench_dma->add_option("--config", opts.config, "platform config (YAML)")
+      ->check(CLI::ExistingFile);
+  bench_dma->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
   bench->require_subcommand(1);
   for (auto* b : {bench_idle, bench_interrupt}) {
     b->add_option("--sim-time", bench_time, "simulated time to run")
@@ -68,6 +80,24 @@ int sc_main(int argc, char* argv[]) {
     b->add_option("--config", opts.config, "platform config (YAML)")->check(CLI::ExistingFile);
     b->add_option("--set", opts.sets, "override a config key (repeatable)")->type_name("KEY=VALUE");
   }
+
+  std::string cmp_json = "traces/compare-dma.json", cmp_svg = "traces/compare-dma.svg";
+  auto* compare_dma = app.add_subcommand(
+      "compare-dma",
+      "one DMA block transfer while the CPU computes, in burst, cycle-stealing and transparent "
+      "mode: a table, JSON and an SVG chart");
+  compare_dma
+      ->add_option("CONFIG", opts.config,
+                   "platform config (YAML); workload.dma.* set the transfer; default: built-in")
+      ->check(CLI::ExistingFile);
+  compare_dma->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
+  compare_dma->add_option("--json", cmp_json, "write the results as JSON ('' = none)")
+      ->capture_default_str();
+  compare_dma->add_option("--svg", cmp_svg, "write a bar chart as SVG ('' = none)")
+      ->capture_default_str();
+  compare_dma->add_option("--log-level", opts.log_level, "log level of the runs");
+  compare_dma->add_flag("-q,--quiet", opts.quiet, "no progress lines");
 
   auto* keys = app.add_subcommand("keys", "list every config key with its default and meaning");
 
@@ -87,7 +117,9 @@ int sc_main(int argc, char* argv[]) {
     if (*script) return platform::cmd_script(opts, script_path);
     if (*bench_idle) return platform::cmd_bench(opts, "idle", bench_time, bench_json);
     if (*bench_interrupt) return platform::cmd_bench(opts, "interrupt", bench_time, bench_json);
+    if (*bench_dma) return platform::cmd_bench_dma(opts, bench_mode, bench_bytes, bench_json);
     if (*keys) return platform::cmd_keys();
+    if (*compare_dma) return platform::cmd_compare_dma(opts, cmp_json, cmp_svg);
   } catch (const platform::ConfigError& e) {
     fmt::print(stderr, "iocosim: error: {}\n", e.what());
     return platform::kExitBadInput;

@@ -12,7 +12,10 @@
 #include "hw/bus/bus.h"
 #include "hw/core/wired_or.h"
 #include "hw/cpu/cpu.h"
+#include "hw/devices/block_device.h"
 #include "hw/devices/oneshot.h"
+#include "hw/devices/serial.h"
+#include "hw/dma/dma.h"
 #include "hw/intc/controller.h"
 #include "hw/memory/ram.h"
 #include "hw/timer/pit8254.h"
@@ -50,6 +53,9 @@ class Platform : public sc_core::sc_module {
   std::unique_ptr<hw::intc::InterruptController> intc;
   hw::timer::Pit8254 timer;
   std::vector<std::unique_ptr<hw::devices::OneShot>> oneshots;  // devices.oneshot_irqs
+  hw::dma::DmaController dma;
+  hw::devices::BlockDevice disk;
+  hw::devices::Serial serial;
 
  private:
   void map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
@@ -59,6 +65,8 @@ class Platform : public sc_core::sc_module {
   sc_core::sc_signal<bool> intr_{"intr"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
   std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> oneshot_out_;
+  sc_core::sc_signal<bool> dma_irq_{"dma_irq"}, disk_irq_{"disk_irq"}, serial_irq_{"serial_irq"};
+  sc_core::sc_vector<sc_core::sc_signal<bool>> dreq_, dack_;
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> external_line_;
   std::vector<std::unique_ptr<hw::WiredOr>> ors_;

@@ -13,25 +13,31 @@ const char* space_name(Space s) {
 }
 }  // namespace
 
-Bus::Bus(const sc_core::sc_module_name& name, std::uint64_t clock_hz, unsigned io_wait_states)
+Bus::Bus(const sc_core::sc_module_name& name, std::uint64_t clock_hz, unsigned io_wait_states,
+         unsigned steal_gap)
     : sc_module(name),
       in("in"),
       out("out"),
       masters("masters"),
+      dma("dma"),
       log_(this->name()),
       hz_(clock_hz),
       cycle_(period_of(clock_hz)),
-      io_wait_states_(io_wait_states) {
+      io_wait_states_(io_wait_states),
+      arb_(to_ps(cycle_), steal_gap) {
   in.register_b_transport(this, &Bus::b_transport);
   in.register_get_direct_mem_ptr(this, &Bus::get_direct_mem_ptr);
   in.register_transport_dbg(this, &Bus::transport_dbg);
   out.register_invalidate_direct_mem_ptr(this, &Bus::invalidate_direct_mem_ptr);
   masters.bind(*this);
+  dma.bind(*this);
 }
 
-unsigned Bus::attach_master(tlm::tlm_base_initiator_socket<>& socket, const std::string& name) {
+unsigned Bus::attach_master(tlm::tlm_base_initiator_socket<>& socket, const std::string& name,
+                            bool dma_master) {
   socket.bind(in);
   stats_.push_back({name});
+  dma_master_.push_back(dma_master);
   return static_cast<unsigned>(stats_.size() - 1);
 }
 
@@ -61,8 +67,12 @@ void Bus::b_transport(int master, tlm::tlm_generic_payload& tx, sc_core::sc_time
   std::uint64_t cycles = 1 + (space == Space::io ? io_wait_states_ : 0);
   auto& st = stats_[static_cast<std::size_t>(master)];
   ++st.transactions;
-  st.bus_cycles += cycles;
-  delay += cycles * cycle_;
+  if (!dma_master_[static_cast<std::size_t>(master)]) {
+    st.bus_cycles += cycles;
+    // The CPU's access waits while the DMA holds the bus.
+    delay += from_ps(arb_.cpu_access(to_ps(sc_core::sc_time_stamp() + delay), cycles));
+    delay += cycles * cycle_;
+  }
   const std::uint64_t address = tx.get_address();
   const Mapping* m = decode(space, address, tx.get_data_length());
   if (m == nullptr) {
@@ -120,9 +130,60 @@ void Bus::invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint
   }
 }
 
-sc_core::sc_time Bus::use_bus(unsigned master, std::uint64_t bus_cycles, const sc_core::sc_time&) {
+std::uint64_t Bus::master_cycles(unsigned master) const {
+  if (master >= stats_.size()) return 0;
+  return dma_master_[master] ? arb_.stats().dma_cycles : stats_[master].bus_cycles;
+}
+
+sc_core::sc_time Bus::use_bus(unsigned master, std::uint64_t bus_cycles,
+                              const sc_core::sc_time& offset) {
   if (master < stats_.size()) stats_[master].bus_cycles += bus_cycles;
-  return sc_core::SC_ZERO_TIME;
+  return from_ps(arb_.cpu_access(to_ps(sc_core::sc_time_stamp() + offset), bus_cycles));
+}
+
+void Bus::account(unsigned master, std::uint64_t bus_cycles) {
+  if (master < stats_.size()) stats_[master].bus_cycles += bus_cycles;
+}
+
+Arbiter::Progress Bus::cpu_progress(double share, const sc_core::sc_time& offset) {
+  return arb_.cpu_progress(to_ps(sc_core::sc_time_stamp() + offset), share);
+}
+
+void Bus::cpu_demand(double share, const sc_core::sc_time& offset) {
+  // A transparent segment's end moved: the engine projects it again at the CPU's instant.
+  if (arb_.cpu_demand(to_ps(sc_core::sc_time_stamp() + offset), share)) demand_.notify(offset);
+}
+
+sc_core::sc_time Bus::begin_segment(DmaMode mode, std::uint64_t units, unsigned cycles_per_unit) {
+  const std::uint64_t now = to_ps(sc_core::sc_time_stamp());
+  const std::uint64_t end = arb_.dma_begin(now, mode, units, cycles_per_unit);
+  hold_ = true;
+  hlda_ = mode != DmaMode::transparent;
+  owner_mode_ = static_cast<std::uint8_t>(1 + static_cast<unsigned>(mode));
+  arbitration_.notify(sc_core::SC_ZERO_TIME);
+  return end == Arbiter::kNever ? sc_core::SC_ZERO_TIME : from_ps(end - now);
+}
+
+bool Bus::segment_done(sc_core::sc_time& end) {
+  const std::uint64_t now = to_ps(sc_core::sc_time_stamp());
+  std::uint64_t e = now;
+  const bool done = arb_.dma_done(now, e);
+  end = e == Arbiter::kNever ? sc_core::SC_ZERO_TIME : from_ps(e - now);
+  return done;
+}
+
+void Bus::end_segment() {
+  arb_.dma_end(to_ps(sc_core::sc_time_stamp()));
+  hold_ = hlda_ = false;
+  owner_mode_ = 0;
+  arbitration_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Bus::trace(sc_core::sc_trace_file* tf) {
+  std::string n = name();
+  sc_core::sc_trace(tf, hold_, n + ".hold");
+  sc_core::sc_trace(tf, hlda_, n + ".hlda");
+  sc_core::sc_trace(tf, owner_mode_, n + ".dma_mode");
 }
 
 }  // namespace hw::bus

@@ -204,22 +204,74 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
 void Cpu::consume(Cycles n, double bus_share) {
   stats_.work_cycles += n;
   sc_core::sc_time t = cycles(n);
-  if (bus_share > 0.0 && bus_master.size() > 0) {
-    // Bus cycles are counted on the bus clock; keep the fraction so many small calls add up.
-    double bus = static_cast<double>(n) * std::min(bus_share, 1.0) *
-                     static_cast<double>(bus_master->bus_clock_hz()) /
-                     static_cast<double>(timing_.clock_hz) +
-                 bus_fraction_;
-    auto whole = static_cast<std::uint64_t>(std::floor(bus));
-    bus_fraction_ = bus - static_cast<double>(whole);
-    if (whole > 0) {
-      stats_.bus_cycles += whole;
-      sc_core::sc_time stall = bus_master->use_bus(master_id_, whole, local_);
-      stats_.stall_ps += to_ps(stall);
-      t += stall;
+  if (bus_share <= 0.0 || bus_master.size() == 0) {
+    advance(t, true);
+    return;
+  }
+  const double share = std::min(bus_share, 1.0);
+  // Bus cycles are counted on the bus clock; keep the fraction so many small calls add up.
+  double bus = static_cast<double>(n) * share * static_cast<double>(bus_master->bus_clock_hz()) /
+                   static_cast<double>(timing_.clock_hz) +
+               bus_fraction_;
+  auto whole = static_cast<std::uint64_t>(std::floor(bus));
+  bus_fraction_ = bus - static_cast<double>(whole);
+  stats_.bus_cycles += whole;
+  bus_master->account(master_id_, whole);
+  // The share is the demand a transparent DMA sees. An interrupt taken inside sets its own and
+  // restores this one; on return the work goes on with it.
+  const double outer = demand_;
+  set_demand(share);
+  while (t > sc_core::SC_ZERO_TIME) {
+    const Arbiter::Progress p = bus_master->cpu_progress(share, local_);
+    if (p.rate >= 1.0) {
+      t = advance_watching(t);
+      continue;
+    }
+    // The DMA holds the bus (burst) or steals cycles: the work advances at p.rate until the
+    // segment's end; a segment that starts or ends meanwhile wakes the CPU to look again.
+    const std::uint64_t here = to_ps(sc_core::sc_time_stamp() + local_);
+    const sc_core::sc_time window = from_ps(p.until - here);
+    sc_core::sc_time wall = window;
+    if (p.rate > 0.0) wall = std::min(window, t / p.rate);
+    const sc_core::sc_time spent = wall - advance_watching(wall);
+    const sc_core::sc_time done = std::min(t, spent * p.rate);
+    stats_.stall_ps += to_ps(spent - done);
+    t -= done;
+  }
+  set_demand(outer);
+}
+
+void Cpu::set_demand(double share) {
+  if (share == demand_) return;
+  demand_ = share;
+  bus_master->cpu_demand(share, local_);
+}
+
+sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
+  // Running ahead is safe: a DMA segment starts from a scheduled process, which bounds it.
+  if (quantum_ != sc_core::SC_ZERO_TIME || can_run_ahead(t)) {
+    advance(t, true);
+    return sc_core::SC_ZERO_TIME;
+  }
+  sync();
+  const sc_core::sc_event& changed = bus_master->arbitration_event();
+  for (;;) {
+    poll_interrupt();
+    if (t == sc_core::SC_ZERO_TIME) return t;
+    sync();  // an interrupt just taken may have left the CPU ahead of the kernel
+    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    if (if_) {
+      sc_core::wait(std::min(t, kMaxSleep), intr.posedge_event() | changed);
+    } else {
+      sc_core::wait(std::min(t, kMaxSleep), changed);
+    }
+    intr_settled_ = true;
+    t -= sc_core::sc_time_stamp() - start;
+    if (changed.triggered()) {
+      poll_interrupt();
+      return t;
     }
   }
-  advance(t, true);
 }
 
 // ---- interrupts

@@ -25,6 +25,8 @@
 
 namespace hw::cpu {
 
+using bus::Arbiter;
+
 struct Timing {
   std::uint64_t clock_hz = 100'000'000;
   std::uint64_t quantum_ps = 0;   // temporal decoupling; 0 = exact
@@ -116,7 +118,11 @@ class Cpu : public sc_core::sc_module, public Processor {
               std::uint32_t& data);
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
   void advance(sc_core::sc_time t, bool interruptible);
-  void sync();  // brings the decoupled local offset into the kernel's time
+  // Like advance(t, true), but returns early, with the time not spent, when the bus's
+  // arbitration changes (a DMA segment starts or ends).
+  sc_core::sc_time advance_watching(sc_core::sc_time t);
+  void set_demand(double share);  // the bus share the arbiter sees
+  void sync();                    // brings the decoupled local offset into the kernel's time
   bool can_run_ahead(const sc_core::sc_time& t) const;
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
   // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
@@ -144,6 +150,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   sc_core::sc_time local_ = sc_core::SC_ZERO_TIME;  // decoupled offset ahead of sc_time_stamp()
   unsigned master_id_ = 0;
   double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls
+  double demand_ = 0.0;        // the bus share of the computation in progress
 
   TrapHandler* trap_ = nullptr;
   bool if_ = false;

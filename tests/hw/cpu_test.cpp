@@ -301,8 +301,9 @@ TEST(Cpu, BusCyclesAreAccountedPerMaster) {
     p.cpu.consume(400, 0.5);  // 200 CPU cycles on the bus = 50 bus cycles at 25 MHz
   });
   tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
-  ASSERT_EQ(p.bus.master_stats().size(), 1u);
+  ASSERT_EQ(p.bus.master_stats().size(), 2u);  // the CPU and the DMA controller
   EXPECT_EQ(p.bus.master_stats()[0].transactions, 1u);
+  EXPECT_EQ(p.bus.master_cycles(1), 0u);
   EXPECT_EQ(p.bus.master_stats()[0].bus_cycles, 4u + 50u);
 }
 

@@ -78,7 +78,8 @@ with tempfile.TemporaryDirectory() as tmp:
     vcd, events, stats = (os.path.join(tmp, n) for n in ("t.vcd", "e.jsonl", "s.json"))
     if CHECK == "help":
         for args in (["--help"], ["run", "--help"], ["script", "--help"], ["bench", "--help"],
-                     ["bench", "idle", "--help"], ["keys", "--help"]):
+                     ["bench", "idle", "--help"], ["bench", "dma", "--help"], ["keys", "--help"],
+                     ["compare-dma", "--help"]):
             expect_exit(args, 0, r"Usage|USAGE|usage", stream="stdout")
         expect_exit([], 2, r"subcommand")
         expect_exit(["frobnicate"], 2)
@@ -92,6 +93,15 @@ with tempfile.TemporaryDirectory() as tmp:
         expect_exit(["run", "/nonexistent.yaml"], 2, r"nonexistent")
         expect_exit(["run", "--set", "timer.port=0x20"], 2, r"key 'timer\.port'.*overlaps")
         expect_exit(["run", "--until", "1ms", "--vcd", "/proc/forbidden/x.vcd"], 2, r"cannot write the VCD")
+        expect_exit(["run", "--set", "dma.irq=14"], 2, r"key 'devices\.disk\.irq': IRQ14 is also dma\.irq")
+        expect_exit(["run", "--set", "devices.disk.size=1000"], 2, r"key 'devices\.disk\.size'")
+        expect_exit(["run", "--set", "devices.serial.port=0x1f8"], 2, r"key 'devices\.serial\.port'.*overlaps")
+        wrong = os.path.join(tmp, "wrong.img")
+        with open(wrong, "wb") as f:
+            f.write(b"x" * 1000)
+        expect_exit(["run", "--set", "devices.disk.image=" + wrong], 2,
+                    r"key 'devices\.disk\.image': .*wrong\.img is 1000 bytes")
+        expect_exit(["compare-dma", "--set", "workload.dma.bytes=100MiB"], 2, r"workload\.dma\.bytes")
     elif CHECK == "bad_script":
         expect_exit(["script", os.path.join(SCRIPTS, "bad_syntax.scr.txt")], 2,
                     r"bad_syntax\.scr\.txt:3: outb 0x21 0x1ff: value does not fit in 1 byte")
@@ -253,6 +263,88 @@ with tempfile.TemporaryDirectory() as tmp:
         for line in out.splitlines():
             key = line.split()[0]
             expect(f"`{key}`" in doc, f"docs/config.md does not document {key}")
+    elif CHECK == "compare_dma":
+        # Three modes, a table, JSON and an SVG chart, ordered as the analysis says for f = 0.6.
+        js, svg = os.path.join(tmp, "c.json"), os.path.join(tmp, "c.svg")
+        rc, out, err = run("compare-dma", "--set", "workload.dma.bytes=256KiB", "--json", js, "--svg", svg)
+        expect(rc == 0, f"compare-dma: exit {rc}\n{out}{err}")
+        for mode in ("burst", "cycle-stealing", "transparent"):
+            expect(re.search(rf"^{mode}\s+\d", out, re.M) is not None, f"no table row for {mode}:\n{out}")
+        with open(js) as f:
+            doc = json.load(f)
+        m = {r["mode"]: r for r in doc["modes"]}
+        expect(set(m) == {"burst", "cycle-stealing", "transparent"}, f"modes in JSON: {list(m)}")
+        expect(all(r["completed"] and r["verified"] for r in m.values()), "a transfer did not complete")
+        t = {k: v["transfer_bus_cycles"] for k, v in m.items()}
+        expect(t["burst"] < t["cycle-stealing"] < t["transparent"], f"transfer times out of order: {t}")
+        expect(m["transparent"]["cpu_stall_cycles"] == 0, "transparent stalled the CPU")
+        expect(m["burst"]["cpu_stall_cycles"] > 0.99 * t["burst"], "burst did not stall the CPU")
+        for k, v in m.items():
+            expect(abs(v["transfer_bus_cycles"] - v["expected_bus_cycles"]) <= 0.005 * v["expected_bus_cycles"],
+                   f"{k}: {v['transfer_bus_cycles']} cycles vs analytic {v['expected_bus_cycles']}")
+        import xml.etree.ElementTree as ET
+        root = ET.parse(svg).getroot()
+        rects = [e for e in root.iter() if e.tag.endswith("rect")]
+        expect(len(rects) == 1 + 9, f"SVG has {len(rects)} rects, expected a background and 9 bars")
+        # Deterministic: the same inputs give the same JSON.
+        js2 = os.path.join(tmp, "c2.json")
+        rc, _, _ = run("compare-dma", "--set", "workload.dma.bytes=256KiB", "--json", js2, "--svg", "", "-q")
+        with open(js) as a, open(js2) as b:
+            expect(rc == 0 and a.read() == b.read(), "compare-dma is not deterministic")
+    elif CHECK == "dma_vcd":
+        # The bus and DMA groups show a transfer: HOLD/HLDA up then down, the channel active, its
+        # COUNT running down to zero, all within the run.
+        rc, _, err = run("run", "--set", "workload.kind=dma-transfer", "--set", "workload.dma.bytes=64KiB",
+                         "--set", "workload.dma.mode=cycle-stealing", "--vcd", vcd, "-q")
+        expect(rc == 0, f"dma-transfer run: exit {rc}\n{err}")
+        names, changes, now = {}, {}, 0
+        scope = []
+        with open(vcd) as f:
+            for line in f:
+                t = line.split()
+                if not t:
+                    continue
+                if t[0] == "$scope":
+                    scope.append(t[2])
+                elif t[0] == "$upscope":
+                    scope.pop()
+                elif t[0] == "$var":
+                    names[t[3]] = ".".join(scope[1:] + [t[4]])
+                elif t[0].startswith("#"):
+                    now = int(t[0][1:])
+                elif t[0][0] in "01" and t[0][1:] in names:
+                    changes.setdefault(names[t[0][1:]], []).append((now, int(t[0][0])))
+                elif t[0][0] == "b" and len(t) == 2 and t[1] in names:
+                    changes.setdefault(names[t[1]], []).append((now, int(t[0][1:], 2)))
+        for sig in ("platform.bus.hold", "platform.bus.hlda", "platform.dma.ch0.active"):
+            vals = [v for _, v in changes.get(sig, [])]
+            expect(vals[-2:] == [1, 0], f"{sig} does not rise and fall: {changes.get(sig)}")
+        counts = [v for _, v in changes.get("platform.dma.ch0.count", [])]
+        # Programmed to 64 KiB, then one step per 4 KiB segment down to 0.
+        run_down = counts[counts.index(65536):] if 65536 in counts else []
+        expect(len(run_down) == 17 and run_down == sorted(run_down, reverse=True) and run_down[-1] == 0,
+               f"ch0 count does not run down by segments: {counts[:20]}")
+    elif CHECK == "bench_dma":
+        rc, out, err = run("bench", "dma", "--bytes", "1MiB", "--json")
+        expect(rc == 0, f"bench dma: exit {rc}\n{out}{err}")
+        lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+        expect([l["mode"] for l in lines] == ["burst", "cycle-stealing", "transparent"], f"bench dma modes: {out}")
+        expect(all(l["host_seconds"] > 0 and l["transfer_ps"] > 0 for l in lines), f"bench dma figures: {out}")
+    elif CHECK == "disk_image":
+        # The image is created at the configured size and keeps what the DMA wrote across runs.
+        img = os.path.join(tmp, "d.img")
+        rc, out, err = run("run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+                           "--set", "workload.kind=none", "--until", "1ms", "-q")
+        expect(rc == 0 and os.path.getsize(img) == 65536, f"image not created: rc {rc} {err}")
+        scr = os.path.join(tmp, "w.scr")
+        with open(scr, "w") as f:
+            f.write("outl 0x1f4 2\noutw 0x1f2 1\noutb 0x1f8 0x30\nwait 200us\ninb 0x1fc == 0x08\n")
+            f.write("outw 0x1f0 0xbeef\n" + "outw 0x1f0 0\n" * 255 + "wait 50us\ninb 0x1fc == 0x04\n")
+        rc, out, err = run("script", scr, "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB")
+        expect(rc == 0, f"write script: rc {rc}\n{out}{err}")
+        with open(img, "rb") as f:
+            data = f.read()
+        expect(data[1024:1026] == b"\xef\xbe", f"sector 2 starts with {data[1024:1026]!r}")
     else:
         failures.append(f"unknown check {CHECK}")
 

@@ -1,0 +1,91 @@
+#pragma once
+// A serial (character) device: a UART with RX and TX FIFOs, timed by its baud rate (ten bit
+// times per character: start, eight data bits, stop).
+//
+// Registers (I/O space, from the base):
+//   0 DATA      8-bit RW  read: the oldest received character (0 if none); write: queue one for
+//                         sending (dropped and counted if the TX FIFO is full)
+//   1 STATUS    8-bit RO  RX_READY 0x01, TX_EMPTY 0x02 (FIFO and shift register idle), TX_FULL
+//   0x04,
+//                         OVERRUN 0x08 (a character arrived to a full RX FIFO; reading STATUS
+//                         clears it), IRQ 0x10 (the line is high)
+//   2 CONTROL   8-bit RW  RX_IE 0x01 (interrupt while RX_READY), TX_IE 0x02 (interrupt when the
+//                         transmitter drains; a DATA or CONTROL write clears it)
+//   3 RX_LEVEL  8-bit RO  characters in the RX FIFO
+//
+// Input comes from a file (its bytes arrive back to back from t = 0) and/or a timed script of
+// lines "TIME TEXT" (TEXT arrives from TIME on, or after the input before it has arrived;
+// escapes \n \r \t \\ \xHH). Output goes to a file.
+// Overruns are counted, logged and put in the event log: never silent.
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <utility>
+
+#include <tlm_utils/simple_target_socket.h>
+#include <systemc>
+#include <tlm>
+
+#include "hw/core/register_bank.h"
+#include "util/log.h"
+
+namespace hw::devices {
+
+constexpr std::uint64_t kSerialWindow = 4;
+
+enum SerialStatus : std::uint8_t {
+  kSerRxReady = 0x01,
+  kSerTxEmpty = 0x02,
+  kSerTxFull = 0x04,
+  kSerOverrun = 0x08,
+  kSerIrq = 0x10
+};
+enum SerialControl : std::uint8_t { kSerRxIe = 0x01, kSerTxIe = 0x02 };
+
+class Serial : public sc_core::sc_module {
+ public:
+  struct Stats {
+    std::uint64_t rx_chars = 0, tx_chars = 0, rx_overruns = 0, tx_dropped = 0, interrupts = 0;
+  };
+
+  tlm_utils::simple_target_socket<Serial> in;
+  sc_core::sc_out<bool> irq;
+
+  Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned fifo_depth);
+  ~Serial() override;
+
+  // Each returns "" or why not (named file and line), for the platform's config errors.
+  std::string set_input_file(const std::string& path);
+  std::string set_input_script(const std::string& path);
+  std::string set_output_file(const std::string& path);
+  void flush();
+
+  std::uint64_t char_ps() const { return char_ps_; }
+  const Stats& stats() const { return stats_; }
+  void trace(sc_core::sc_trace_file* tf) const;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  void queue_input(std::uint64_t at_ps, const std::string& bytes);
+  void rx_arrive();
+  void tx_shift();
+  void start_tx();
+  void update_irq();
+  void drive();
+
+  util::Logger log_;
+  RegisterBank regs_;
+  std::uint64_t char_ps_;
+  unsigned depth_;
+  std::deque<std::pair<std::uint64_t, std::uint8_t>> arrivals_;  // (time, byte), in time order
+  std::deque<std::uint8_t> rx_, tx_;
+  std::uint8_t shifter_ = 0;  // the character on the line
+  bool shifting_ = false, overrun_ = false, tx_irq_ = false, irq_level_ = false;
+  std::uint8_t control_ = 0;
+  std::FILE* out_ = nullptr;
+  sc_core::sc_event rx_event_, tx_event_, drive_event_;
+  Stats stats_;
+};
+
+}  // namespace hw::devices

@@ -1,0 +1,321 @@
+// iocosim compare-dma: one DMA block transfer, the same workload, in each of the three modes.
+// SystemC elaborates once per process, so every mode runs as a child `iocosim run` whose
+// statistics file this command reads back.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "platform/commands.h"
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "platform/simulation.h"
+#include "platform/workloads.h"
+#include "util/json.h"
+#include "util/units.h"
+
+namespace platform {
+namespace {
+
+const char* const kModes[] = {"burst", "cycle-stealing", "transparent"};
+
+struct Row {
+  std::string mode;
+  double transfer_us = 0, transfer_cycles = 0, expected_cycles = 0, stall_cycles = 0;
+  double work_cycles = 0, work_rate = 0, bus_utilization = 0, throughput = 0;
+  std::uint64_t interrupts = 0;
+  bool completed = false, verified = false;
+};
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("iocosim") : p.string();
+}
+
+// Runs the child and returns its exit status (or -1 if it could not run).
+int run_child(const std::vector<std::string>& args) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::fprintf(stderr, "iocosim compare-dma: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Row read_row(const std::string& mode, const std::string& stats_path) {
+  YAML::Node root = YAML::LoadFile(stats_path);  // JSON is YAML
+  YAML::Node w = root["workload"];
+  Row r;
+  r.mode = mode;
+  r.transfer_us = w["transfer_ps"].as<double>() / 1e6;
+  r.transfer_cycles = w["transfer_bus_cycles"].as<double>();
+  r.expected_cycles = w["expected_bus_cycles"].as<double>();
+  r.stall_cycles = w["cpu_stall_cycles"].as<double>();
+  r.work_cycles = w["work_cycles"].as<double>();
+  r.work_rate = w["work_rate"].as<double>();
+  r.bus_utilization = w["bus_utilization"].as<double>();
+  r.throughput = w["throughput_MBps"].as<double>();
+  r.interrupts = w["interrupts"].as<std::uint64_t>();
+  r.completed = w["completed"].as<bool>();
+  r.verified = w["verified"].as<bool>();
+  return r;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') {
+      o += "&lt;";
+    } else if (c == '>') {
+      o += "&gt;";
+    } else if (c == '&') {
+      o += "&amp;";
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+// Three bar panels (transfer time, CPU stall, CPU work), one bar per mode.
+std::string svg_chart(const std::vector<Row>& rows, const std::string& title) {
+  struct Panel {
+    const char* label;
+    double Row::*value;
+    const char* unit;
+  };
+  const Panel panels[] = {{"transfer time", &Row::transfer_cycles, "bus cycles"},
+                          {"CPU stall", &Row::stall_cycles, "bus cycles"},
+                          {"CPU work done during the transfer", &Row::work_cycles, "CPU cycles"}};
+  const char* colors[] = {"#c0392b", "#2980b9", "#27ae60"};
+  const int pw = 260, ph = 220, top = 60, left = 20, gap = 30;
+  const int width = left * 2 + 3 * pw + 2 * gap, height = top + ph + 90;
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n<text x=\"{}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+      width, height, left, xml_escape(title));
+  for (int p = 0; p < 3; ++p) {
+    const int x0 = left + p * (pw + gap);
+    double max = 0;
+    for (const auto& r : rows) max = std::max(max, r.*(panels[p].value));
+    if (max <= 0) max = 1;
+    s += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", x0, top - 12,
+                     panels[p].label);
+    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", x0,
+                     top + ph, x0 + pw, top + ph);
+    const int bw = pw / 4;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const double v = rows[i].*(panels[p].value);
+      const int h = static_cast<int>(v / max * (ph - 20));
+      const int x = x0 + 10 + static_cast<int>(i) * (bw + 15);
+      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", x,
+                       top + ph - h, bw, h, colors[i % 3]);
+      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.4g}</text>\n", x + bw / 2,
+                       top + ph - h - 4, v);
+      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x + bw / 2,
+                       top + ph + 16, rows[i].mode);
+    }
+    s += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>\n", x0, top + ph + 36,
+                     panels[p].unit);
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+}  // namespace
+
+int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::string& bytes,
+                  bool json) {
+  if (mode.empty()) {
+    // Each mode in its own process (SystemC elaborates once per process).
+    const std::string exe = self_exe();
+    for (const char* m : kModes) {
+      std::vector<std::string> args = {exe, "bench", "dma", "--mode", m, "--bytes", bytes};
+      if (!o.config.empty()) args.insert(args.end(), {"--config", o.config});
+      for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
+      if (json) args.push_back("--json");
+      const int rc = run_child(args);
+      if (rc != kExitOk) return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
+    }
+    return kExitOk;
+  }
+  Config c = o.config.empty() ? Config{} : load_config(o.config);
+  apply_override(c, "workload.kind=dma-transfer");
+  apply_override(c, "workload.dma.mode=" + mode);
+  apply_override(c, "workload.dma.bytes=" + bytes);
+  apply_override(c, "output.vcd=");
+  // Room for the source and the destination.
+  if (2 * c.dma_bytes + 0x20000 > c.ram_size)
+    c.ram_size = (2 * c.dma_bytes + 0x20000 + 0xfffff) & ~std::uint64_t{0xfffff};
+  for (const auto& s : o.sets) apply_override(c, s);
+  apply_override(c, "sim.until=1000s");
+  validate(c);
+  install_report_handler();
+  check_time_resolution();
+  Platform p("platform", c);
+  std::unique_ptr<Workload> w = Workload::create(p, c);
+  Session session(p, c);
+  RunResult r = session.run(c.sim_until_ps, false);
+  session.close();
+  if (r.interrupted) return kExitInterrupted;
+  const auto& st = p.dma.stats(c.disk_dma_channel == 0 ? 2 : 0);
+  const double mb = static_cast<double>(c.dma_bytes) / (1 << 20);
+  if (json) {
+    util::JsonWriter j(false);
+    j.begin_object()
+        .field("benchmark", "dma")
+        .field("mode", mode)
+        .field("bytes", c.dma_bytes)
+        .field("cpu_bus_share", c.dma_cpu_bus_share)
+        .field("sim_ps", r.sim_ps)
+        .field("transfer_ps", st.busy_ps)
+        .field("host_seconds", r.host_seconds)
+        .field("dma_segments", st.segments)
+        .end_object();
+    std::printf("%s\n", j.str().c_str());
+  } else {
+    std::printf(
+        "dma benchmark: %.0f MiB memory to memory, %-14s %8.3f s host for %s simulated "
+        "(transfer %s, %llu segments, CPU bus share %g)\n",
+        mb, mode.c_str(), r.host_seconds, util::format_time(r.sim_ps).c_str(),
+        util::format_time(st.busy_ps).c_str(), static_cast<unsigned long long>(st.segments),
+        c.dma_cpu_bus_share);
+  }
+  std::fflush(stdout);
+  if (r.exit_status == kExitOk && !w->healthy()) return kExitFailed;
+  return r.exit_status;
+}
+
+int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
+                    const std::string& svg_path) {
+  // Validate the shared settings once, here, so a bad config is reported once, with its line.
+  Config base = o.config.empty() ? Config{} : load_config(o.config);
+  for (const auto& s : o.sets) apply_override(base, s);
+  apply_override(base, "workload.kind=dma-transfer");
+  validate(base);
+
+  const std::string exe = self_exe();
+  const auto tmp = std::filesystem::temp_directory_path() /
+                   fmt::format("iocosim-compare-dma-{}", static_cast<long>(::getpid()));
+  std::filesystem::create_directories(tmp);
+  std::vector<Row> rows;
+  int status = kExitOk;
+  for (const char* mode : kModes) {
+    const std::string stats = (tmp / (std::string(mode) + ".json")).string();
+    std::vector<std::string> args = {exe, "run"};
+    if (!o.config.empty()) args.push_back(o.config);
+    for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
+    args.insert(args.end(), {"--set", "workload.kind=dma-transfer", "--set",
+                             std::string("workload.dma.mode=") + mode, "--set", "output.vcd=",
+                             "--set", "output.events=", "--stats", stats, "--quiet"});
+    if (!o.log_level.empty()) args.insert(args.end(), {"--log-level", o.log_level});
+    if (!o.quiet) std::fprintf(stderr, "  ... %s\n", mode);
+    const int rc = run_child(args);
+    if (rc != kExitOk) {
+      std::fprintf(stderr, "iocosim compare-dma: the %s run failed (exit status %d)\n", mode, rc);
+      std::filesystem::remove_all(tmp);
+      return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
+    }
+    try {
+      rows.push_back(read_row(mode, stats));
+    } catch (const YAML::Exception& e) {
+      std::fprintf(stderr, "iocosim compare-dma: %s: %s\n", stats.c_str(), e.what());
+      std::filesystem::remove_all(tmp);
+      return kExitFailed;
+    }
+    if (!rows.back().completed || !rows.back().verified) status = kExitFailed;
+  }
+  std::filesystem::remove_all(tmp);
+
+  const std::string title =
+      fmt::format("DMA modes: {} bytes {}, CPU bus share {}, bus {}", base.dma_bytes,
+                  base.dma_source == "disk" ? "disk to memory" : "memory to memory",
+                  base.dma_cpu_bus_share, util::format_hz(base.bus_clock_hz));
+  std::printf("%s\n", title.c_str());
+  std::printf("%-15s %12s %12s %12s %12s %12s %9s %9s %8s\n", "mode", "transfer us", "bus cycles",
+              "analytic", "CPU stall", "CPU work", "work rate", "bus util", "MB/s");
+  for (const auto& r : rows)
+    std::printf("%-15s %12.1f %12.0f %12.0f %12.0f %12.0f %8.1f%% %8.1f%% %8.2f\n", r.mode.c_str(),
+                r.transfer_us, r.transfer_cycles, r.expected_cycles, r.stall_cycles, r.work_cycles,
+                100 * r.work_rate, 100 * r.bus_utilization, r.throughput);
+  std::printf(
+      "  bus cycles, analytic and CPU stall in bus cycles; CPU work in CPU cycles; work rate = "
+      "work done / CPU capacity during the transfer; analytic = the mode's formula for a device "
+      "that is not the bottleneck (docs/models.md)\n");
+
+  util::JsonWriter j(true);
+  j.begin_object()
+      .field("bytes", base.dma_bytes)
+      .field("source", base.dma_source)
+      .field("width", base.dma_width)
+      .field("cpu_bus_share", base.dma_cpu_bus_share)
+      .field("bus_clock_hz", base.bus_clock_hz)
+      .field("steal_gap", base.bus_steal_gap);
+  j.begin_array("modes");
+  for (const auto& r : rows) {
+    j.begin_object()
+        .field("mode", r.mode)
+        .field("transfer_us", r.transfer_us)
+        .field("transfer_bus_cycles", r.transfer_cycles)
+        .field("expected_bus_cycles", r.expected_cycles)
+        .field("cpu_stall_cycles", r.stall_cycles)
+        .field("cpu_work_cycles", r.work_cycles)
+        .field("cpu_work_rate", r.work_rate)
+        .field("bus_utilization", r.bus_utilization)
+        .field("throughput_MBps", r.throughput)
+        .field("interrupts", r.interrupts)
+        .field("completed", r.completed)
+        .field("verified", r.verified)
+        .end_object();
+  }
+  j.end_array().end_object();
+  auto write = [](const std::string& path, const std::string& text) {
+    if (path.empty()) return true;
+    std::filesystem::path p(path);
+    std::error_code ec;
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+    std::ofstream f(path);
+    f << text;
+    return static_cast<bool>(f);
+  };
+  if (!write(json_path, j.str() + "\n")) {
+    std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", json_path.c_str());
+    return kExitFailed;
+  }
+  if (!write(svg_path, svg_chart(rows, title))) {
+    std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", svg_path.c_str());
+    return kExitFailed;
+  }
+  if (json_path.empty() && svg_path.empty()) {
+    std::printf("  outputs    none\n");
+  } else {
+    std::printf("  outputs    %s%s%s\n", json_path.c_str(),
+                json_path.empty() || svg_path.empty() ? "" : ", ", svg_path.c_str());
+  }
+  return status;
+}
+
+}  // namespace platform
