@@ -57,34 +57,34 @@ std::string DiskImage::open_anonymous(std::uint64_t size) {
   return {};
 }
 
-bool DiskImage::read(std::uint64_t offset, std::uint8_t* data, std::uint64_t n) {
-  while (n > 0) {
-    ssize_t got = ::pread(fd_, data, n, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      error_ = got == 0 ? "unexpected end of file" : std::strerror(errno);
+namespace {
+// pread/pwrite until all `n` bytes are done: the calls may move fewer bytes than asked.
+template <typename Call>
+bool whole(Call call, std::uint64_t offset, std::uint64_t n, std::string& error) {
+  std::uint64_t done = 0;
+  while (done < n) {
+    const ssize_t k = call(done, static_cast<off_t>(offset + done), n - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      error = k == 0 ? "unexpected end of file" : std::strerror(errno);
       return false;
     }
-    data += got;
-    offset += static_cast<std::uint64_t>(got);
-    n -= static_cast<std::uint64_t>(got);
+    done += static_cast<std::uint64_t>(k);
   }
   return true;
 }
+}  // namespace
+
+bool DiskImage::read(std::uint64_t offset, std::uint8_t* data, std::uint64_t n) {
+  return whole([&](std::uint64_t done, off_t at,
+                   std::uint64_t left) { return ::pread(fd_, data + done, left, at); },
+               offset, n, error_);
+}
 
 bool DiskImage::write(std::uint64_t offset, const std::uint8_t* data, std::uint64_t n) {
-  while (n > 0) {
-    ssize_t put = ::pwrite(fd_, data, n, static_cast<off_t>(offset));
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) {
-      error_ = put == 0 ? "wrote nothing" : std::strerror(errno);
-      return false;
-    }
-    data += put;
-    offset += static_cast<std::uint64_t>(put);
-    n -= static_cast<std::uint64_t>(put);
-  }
-  return true;
+  return whole([&](std::uint64_t done, off_t at,
+                   std::uint64_t left) { return ::pwrite(fd_, data + done, left, at); },
+               offset, n, error_);
 }
 
 bool DiskImage::flush() {

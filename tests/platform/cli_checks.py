@@ -36,6 +36,24 @@ def expect_exit(args, code, pattern=None, stream="stderr"):
                f"{' '.join(args)}: {stream} does not match /{pattern}/:\n{text}")
 
 
+def vcd_vars(path):
+    """Yields (scope path, name, id, width/range token) for every $var, then stops at the definitions' end."""
+    scope = []
+    with open(path) as f:
+        for line in f:
+            t = line.split()
+            if not t:
+                continue
+            if t[0] == "$scope":
+                scope.append(t[2])
+            elif t[0] == "$upscope":
+                scope.pop()
+            elif t[0] == "$var":
+                yield list(scope), t[4], t[3], t[5]
+            elif t[0] == "$enddefinitions":
+                return
+
+
 def check_outputs(vcd, events, stats, want_interrupted=False):
     # VCD: header, our signals, time stamps in order.
     with open(vcd) as f:
@@ -144,20 +162,8 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "3ms",
                          "--vcd", vcd, "-q")
         expect(rc == 0, err)
-        names, stack = set(), []
-        with open(vcd) as f:
-            for line in f:
-                t = line.split()
-                if not t:
-                    continue
-                if t[0] == "$scope":
-                    stack.append(t[2])
-                elif t[0] == "$upscope":
-                    stack.pop()
-                elif t[0] == "$var":
-                    names.add(".".join(stack + [t[4]]) + (t[5] if t[5].startswith("[") else ""))
-                elif t[0] == "$enddefinitions":
-                    break
+        names = {".".join(scope + [name]) + (rng if rng.startswith("[") else "")
+                 for scope, name, _, rng in vcd_vars(vcd)}
         with open(os.path.join(SRC, "traces", "default.gtkw")) as f:
             shown = [l.strip() for l in f if l.startswith("SystemC.")]
         expect(len(shown) > 10, "save file shows too few signals")
@@ -297,20 +303,14 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, _, err = run("run", "--set", "workload.kind=dma-transfer", "--set", "workload.dma.bytes=64KiB",
                          "--set", "workload.dma.mode=cycle-stealing", "--vcd", vcd, "-q")
         expect(rc == 0, f"dma-transfer run: exit {rc}\n{err}")
-        names, changes, now = {}, {}, 0
-        scope = []
+        names = {ident: ".".join(scope[1:] + [name]) for scope, name, ident, _ in vcd_vars(vcd)}
+        changes, now = {}, 0
         with open(vcd) as f:
             for line in f:
                 t = line.split()
                 if not t:
                     continue
-                if t[0] == "$scope":
-                    scope.append(t[2])
-                elif t[0] == "$upscope":
-                    scope.pop()
-                elif t[0] == "$var":
-                    names[t[3]] = ".".join(scope[1:] + [t[4]])
-                elif t[0].startswith("#"):
+                if t[0].startswith("#"):
                     now = int(t[0][1:])
                 elif t[0][0] in "01" and t[0][1:] in names:
                     changes.setdefault(names[t[0][1:]], []).append((now, int(t[0][0])))
