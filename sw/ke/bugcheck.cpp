@@ -24,6 +24,10 @@ const char* bug_check_name(std::uint32_t code) {
       return "SPIN_LOCK_NOT_OWNED";
     case kTrapCauseUnknown:
       return "TRAP_CAUSE_UNKNOWN";
+    case kNoMoreIrpStackLocations:
+      return "NO_MORE_IRP_STACK_LOCATIONS";
+    case kMultipleIrpCompleteRequests:
+      return "MULTIPLE_IRP_COMPLETE_REQUESTS";
     case kAttemptedSwitchFromDpc:
       return "ATTEMPTED_SWITCH_FROM_DPC";
     case kIrqlUnexpectedValue:

@@ -11,6 +11,8 @@ enum BugCheckCode : std::uint32_t {
   kSpinLockAlreadyOwned = 0x0F,   // SPIN_LOCK_ALREADY_OWNED
   kSpinLockNotOwned = 0x10,       // SPIN_LOCK_NOT_OWNED
   kTrapCauseUnknown = 0x12,       // TRAP_CAUSE_UNKNOWN: parameter 1 = 1, unexpected interrupt
+  kNoMoreIrpStackLocations = 0x35,      // NO_MORE_IRP_STACK_LOCATIONS: IoCallDriver past the last
+  kMultipleIrpCompleteRequests = 0x44,  // MULTIPLE_IRP_COMPLETE_REQUESTS: an IRP completed twice
   kAttemptedSwitchFromDpc = 0xB8,    // ATTEMPTED_SWITCH_FROM_DPC: a wait or yield in a DPC routine
   kIrqlUnexpectedValue = 0xC8,       // IRQL_UNEXPECTED_VALUE: a DPC returned at another IRQL
   kDriverIrqlNotLessOrEqual = 0xD1,  // DRIVER_IRQL_NOT_LESS_OR_EQUAL

@@ -1,0 +1,209 @@
+#include "sw/io/io_manager.h"
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace io {
+namespace {
+util::Logger& logger() {
+  static util::Logger log("io");
+  return log;
+}
+}  // namespace
+
+FileObject* IoManager::file(Handle handle) {
+  if (handle < 0 || static_cast<std::size_t>(handle) >= files_.size()) return nullptr;
+  FileObject* f = files_[static_cast<std::size_t>(handle)].get();
+  return f->open ? f : nullptr;
+}
+
+Status IoManager::open(const std::string& path, Handle& handle) {
+  handle = kInvalidHandle;
+  kernel_.cpu().consume(costs_.system_service);
+  DeviceObject* device = find_device(path);
+  if (device == nullptr || (device->flags & kDoDeviceInitializing))
+    return Status::object_name_not_found;
+  files_.push_back(std::make_unique<FileObject>());
+  FileObject* f = files_.back().get();
+  f->device = device;
+  f->path = path;
+  kernel_.initialize_event(f->event, path, ke::EventType::synchronization, false);
+  DeviceObject* top = get_attached_device(*device);
+  Irp* irp = allocate_irp(top->stack_size);
+  irp->io_manager_owned = true;
+  irp->file = f;
+  IoStatusBlock iosb;
+  irp->user_iosb = &iosb;
+  irp->user_event = &f->event;
+  irp->next().major = Major::create;
+  irp->next().file = f;
+  Status s = call_driver(*top, *irp);
+  if (s == Status::pending) {
+    kernel_.wait_for_single_object(f->event, std::nullopt);
+    s = iosb.status;
+  } else {
+    s = irp->io_status.status;
+    free_irp(irp);
+  }
+  if (!nt_success(s)) return s;
+  f->open = true;
+  handle = static_cast<Handle>(files_.size() - 1);
+  return Status::success;
+}
+
+Status IoManager::close(Handle handle) {
+  FileObject* f = file(handle);
+  if (f == nullptr) return Status::invalid_parameter;
+  kernel_.cpu().consume(costs_.system_service);
+  DeviceObject* top = get_attached_device(*f->device);
+  Irp* irp = allocate_irp(top->stack_size);
+  irp->io_manager_owned = true;
+  IoStatusBlock iosb;
+  irp->user_iosb = &iosb;
+  irp->user_event = &f->event;
+  irp->next().major = Major::close;
+  irp->next().file = f;
+  Status s = call_driver(*top, *irp);
+  if (s == Status::pending) {
+    kernel_.wait_for_single_object(f->event, std::nullopt);
+  } else {
+    free_irp(irp);
+  }
+  f->open = false;
+  return Status::success;
+}
+
+Status IoManager::read(Handle handle, std::uint64_t buffer, std::uint32_t length,
+                       std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
+  return rw(Major::read, handle, buffer, length, offset, iosb, event);
+}
+
+Status IoManager::write(Handle handle, std::uint64_t buffer, std::uint32_t length,
+                        std::optional<std::uint64_t> offset, IoStatusBlock& iosb,
+                        ke::Event* event) {
+  return rw(Major::write, handle, buffer, length, offset, iosb, event);
+}
+
+Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint32_t length,
+                     std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
+  FileObject* f = file(handle);
+  if (f == nullptr) return Status::invalid_parameter;
+  kernel_.cpu().consume(costs_.system_service);
+  const bool is_read = major == Major::read;
+  ++(is_read ? stats_.reads : stats_.writes);
+  DeviceObject* top = get_attached_device(*f->device);
+  const std::uint64_t off = offset ? *offset : f->current_offset;
+  const std::uint64_t start_ps = kernel_.cpu().now_ps();
+
+  // Fast I/O first: the driver answers from what it has (a cache) without an IRP, or declines.
+  FastIoRoutine fast = is_read ? top->driver->fast_io.read : top->driver->fast_io.write;
+  if (fast != nullptr) {
+    kernel_.cpu().consume(costs_.fast_io);
+    IoStatusBlock fs;
+    if (fast(f, off, length, buffer, &fs, top)) {
+      ++stats_.fast_io_hits;
+      iosb = fs;
+      if (!offset) f->current_offset = off + fs.information;
+      (is_read ? stats_.bytes_read : stats_.bytes_written) += fs.information;
+      stats_.request_latency.add(kernel_.cpu().now_ps() - start_ps);
+      if (util::events().enabled())
+        util::events().emit("io", "fast_io",
+                            {{"major", to_string(major)}, {"offset", off}, {"length", length}});
+      if (event != nullptr) kernel_.set_event(*event);
+      return fs.status;
+    }
+    ++stats_.fast_io_misses;
+  }
+
+  Irp* irp = allocate_irp(top->stack_size);
+  irp->io_manager_owned = true;
+  irp->file = f;
+  IoStackLocation& sl = irp->next();
+  sl.major = major;
+  sl.rw.length = length;
+  sl.rw.offset = off;
+  sl.file = f;
+  if (top->flags & kDoBufferedIo) {
+    irp->system_buffer = pool_.allocate(length);
+    if (irp->system_buffer == 0) {
+      free_irp(irp);
+      return Status::insufficient_resources;
+    }
+    if (!is_read) copy_memory(irp->system_buffer, buffer, length);
+    irp->copy_back = is_read;
+    irp->user_buffer = buffer;
+  } else if (top->flags & kDoDirectIo) {
+    irp->mdl_address = buffer;  // the pages are resident and physically contiguous here
+  } else {
+    irp->user_buffer = buffer;
+  }
+  irp->user_iosb = &iosb;
+  irp->user_event = event != nullptr ? event : &f->event;
+  if (event == nullptr) kernel_.clear_event(f->event);
+  if (event != nullptr) kernel_.clear_event(*event);
+  Status s = call_driver(*top, *irp);
+  if (s == Status::pending) {
+    if (event != nullptr) return Status::pending;  // asynchronous: the caller waits on `event`
+    kernel_.wait_for_single_object(f->event, std::nullopt);
+    if (util::events().enabled())
+      util::events().emit(
+          "io", "thread_resumed",
+          {{"thread", kernel_.current_thread() ? kernel_.current_thread()->name : ""},
+           {"status", to_string(iosb.status)},
+           {"bytes", iosb.information}});
+    s = iosb.status;
+  } else {
+    // Completed before the dispatch routine returned: finish here, in the caller's context.
+    if (!irp->done)
+      logger().error("IRP {}: dispatch returned {} without completing it", irp->id, to_string(s));
+    s = iosb.status;
+    if (irp->system_buffer != 0) pool_.free(irp->system_buffer);
+    free_irp(irp);
+    if (event != nullptr) kernel_.set_event(*event);
+  }
+  if (nt_success(s)) {
+    if (!offset) f->current_offset = off + iosb.information;
+    (is_read ? stats_.bytes_read : stats_.bytes_written) += iosb.information;
+  }
+  return s;
+}
+
+Status IoManager::device_control(Handle handle, std::uint32_t code, std::uint64_t in,
+                                 std::uint32_t in_length, std::uint64_t out,
+                                 std::uint32_t out_length, IoStatusBlock& iosb) {
+  FileObject* f = file(handle);
+  if (f == nullptr) return Status::invalid_parameter;
+  kernel_.cpu().consume(costs_.system_service);
+  DeviceObject* top = get_attached_device(*f->device);
+  Irp* irp = allocate_irp(top->stack_size);
+  irp->io_manager_owned = true;
+  irp->file = f;
+  IoStackLocation& sl = irp->next();
+  sl.major = Major::device_control;
+  sl.ioctl = {code, in_length, out_length};
+  sl.file = f;
+  const std::uint32_t size = std::max(in_length, out_length);
+  if (size > 0) {
+    irp->system_buffer = pool_.allocate(size);
+    if (irp->system_buffer == 0) {
+      free_irp(irp);
+      return Status::insufficient_resources;
+    }
+    if (in_length > 0) copy_memory(irp->system_buffer, in, in_length);
+    irp->copy_back = out_length > 0;
+    irp->user_buffer = out;
+  }
+  irp->user_iosb = &iosb;
+  irp->user_event = &f->event;
+  kernel_.clear_event(f->event);
+  Status s = call_driver(*top, *irp);
+  if (s == Status::pending) {
+    kernel_.wait_for_single_object(f->event, std::nullopt);
+    return iosb.status;
+  }
+  s = iosb.status;
+  if (irp->system_buffer != 0) pool_.free(irp->system_buffer);
+  free_irp(irp);
+  return s;
+}
+
+}  // namespace io

@@ -1,0 +1,161 @@
+#pragma once
+// The I/O manager of one processor: IRPs (allocate, call down, complete with completion
+// routines), driver and device objects, device stacks, device queues and StartIo, cancel, the
+// object namespace and file objects, and the system services applications call (open, read,
+// write, device control, close; synchronous or asynchronous; buffered or direct I/O; fast I/O).
+//
+// One concept per file: irp.cpp (IoAllocateIrp, IoCallDriver, IoCompleteRequest),
+// driver.cpp (driver and device objects, attach, namespace), queue.cpp (device queues,
+// IoStartPacket, IoStartNextPacket), cancel.cpp, file.cpp (the system services). Each public
+// routine names its NT counterpart.
+//
+// Departures from NT: there are no APCs, so the last stage of completion (copying a buffered
+// read back, setting the caller's status block and event) runs in the context that completes
+// the request, not in the requesting thread. One processor: the cancel spin lock is a raise to
+// DISPATCH_LEVEL.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sw/io/irp.h"
+#include "sw/io/pool.h"
+#include "sw/ke/kernel.h"
+
+namespace io {
+
+// Cycles the I/O manager charges for its own work.
+struct IoCosts {
+  unsigned allocate_irp = 120;    // IoAllocateIrp and building the top location
+  unsigned call_driver = 30;      // IoCallDriver
+  unsigned complete = 80;         // IoCompleteRequest, per stack location unwound
+  unsigned fast_io = 60;          // the fast I/O check and call
+  unsigned system_service = 150;  // entering and leaving NtReadFile and friends
+};
+
+struct IoStats {
+  std::uint64_t irps_allocated = 0, irps_completed = 0, dispatches = 0, completion_routines = 0;
+  std::uint64_t start_io = 0, cancelled = 0, fast_io_hits = 0, fast_io_misses = 0;
+  std::uint64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
+  std::uint64_t buffered_copies = 0;
+  ke::Histogram request_latency;  // issue to completion, per request
+};
+
+using Handle = int;
+constexpr Handle kInvalidHandle = -1;
+
+class IoManager {
+ public:
+  IoManager(ke::Kernel& kernel, Pool& pool, IoCosts costs = {});
+  ~IoManager();
+  IoManager(const IoManager&) = delete;
+  IoManager& operator=(const IoManager&) = delete;
+
+  ke::Kernel& kernel() { return kernel_; }
+  Pool& pool() { return pool_; }
+  const IoStats& stats() const { return stats_; }
+
+  // --- drivers and devices (driver.cpp)
+  // IopLoadDriver: creates the driver object and calls `entry` (DriverEntry) at PASSIVE_LEVEL.
+  DriverObject& load_driver(const std::string& name,
+                            const std::function<Status(DriverObject&)>& entry);
+  void unload_driver(DriverObject& driver);
+  // IoCreateDevice. `name` may be empty (filter devices). The device starts with
+  // DO_DEVICE_INITIALIZING set; the driver clears it when ready (or the I/O manager refuses to
+  // attach to it and to open it).
+  DeviceObject* create_device(DriverObject& driver, const std::string& name, void* context);
+  void delete_device(DeviceObject& device);  // IoDeleteDevice
+  // IoAttachDeviceToDeviceStack: attaches `source` above the top of `target`'s stack; returns
+  // the device it attached to (the old top), or null if that device is still initializing.
+  DeviceObject* attach_device_to_device_stack(DeviceObject& source, DeviceObject& target);
+  void detach_device(DeviceObject& lower);                  // IoDetachDevice
+  DeviceObject* get_attached_device(DeviceObject& device);  // IoGetAttachedDevice: the top
+  void create_symbolic_link(const std::string& link, const std::string& target);
+  // ObReferenceObjectByName for devices, following symbolic links.
+  DeviceObject* find_device(const std::string& path);
+
+  // --- IRPs (irp.cpp)
+  Irp* allocate_irp(int stack_size);                   // IoAllocateIrp
+  void free_irp(Irp* irp);                             // IoFreeIrp
+  Status call_driver(DeviceObject& device, Irp& irp);  // IoCallDriver
+  void complete_request(Irp& irp);                     // IoCompleteRequest
+  void mark_irp_pending(Irp& irp);                     // IoMarkIrpPending
+  // IoSetCompletionRoutine: in the next (lower) driver's location.
+  void set_completion_routine(Irp& irp, CompletionRoutine routine, void* context, bool on_success,
+                              bool on_error, bool on_cancel);
+  void copy_current_irp_stack_location_to_next(Irp& irp);  // IoCopyCurrentIrpStackLocationToNext
+  void skip_current_irp_stack_location(Irp& irp);          // IoSkipCurrentIrpStackLocation
+  // The default dispatch routine: completes with STATUS_INVALID_DEVICE_REQUEST.
+  static Status invalid_device_request(DeviceObject* device, Irp* irp);
+
+  // --- device queues and StartIo (queue.cpp)
+  // KeInsertDeviceQueue / KeInsertByKeyDeviceQueue: false (and the queue is now busy) if it was
+  // not busy; the caller then starts the entry itself.
+  bool insert_device_queue(DeviceQueue& queue, Irp& irp);
+  bool insert_by_key_device_queue(DeviceQueue& queue, Irp& irp, std::uint64_t key);
+  Irp* remove_device_queue(DeviceQueue& queue);                            // KeRemoveDeviceQueue
+  Irp* remove_by_key_device_queue(DeviceQueue& queue, std::uint64_t key);  // ...ByKeyDeviceQueue
+  bool remove_entry_device_queue(DeviceQueue& queue, Irp& irp);  // KeRemoveEntryDeviceQueue
+  // IoStartPacket: StartIo at DISPATCH_LEVEL now if the device is idle, else queued (by key if
+  // given). `cancel` becomes the IRP's cancel routine while it waits.
+  void start_packet(DeviceObject& device, Irp& irp, std::optional<std::uint64_t> key,
+                    CancelRoutine cancel);
+  void start_next_packet(DeviceObject& device, bool cancelable);  // IoStartNextPacket
+  void start_next_packet_by_key(DeviceObject& device, bool cancelable,
+                                std::uint64_t key);  // IoStartNextPacketByKey
+
+  // --- cancel (cancel.cpp)
+  bool cancel_irp(Irp& irp);  // IoCancelIrp
+  // IoSetCancelRoutine: returns the previous routine (null if the IRP is being cancelled).
+  CancelRoutine set_cancel_routine(Irp& irp, CancelRoutine routine);
+  ke::Irql acquire_cancel_spin_lock();               // IoAcquireCancelSpinLock
+  void release_cancel_spin_lock(ke::Irql old_irql);  // IoReleaseCancelSpinLock
+
+  // --- system services (file.cpp), called by threads at PASSIVE_LEVEL
+  // NtCreateFile: IRP_MJ_CREATE to the top of the named device's stack.
+  Status open(const std::string& path, Handle& handle);
+  Status close(Handle handle);  // NtClose: IRP_MJ_CLOSE
+  // NtReadFile / NtWriteFile. `buffer` is a physical address in RAM. With `event` the request
+  // is asynchronous: STATUS_PENDING may be returned, and on completion `iosb` is filled and
+  // `event` set. Without, the thread waits (on the file object's event) and the final status is
+  // returned with `iosb` filled. `offset`: none = the file's current offset.
+  Status read(Handle handle, std::uint64_t buffer, std::uint32_t length,
+              std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event = nullptr);
+  Status write(Handle handle, std::uint64_t buffer, std::uint32_t length,
+               std::optional<std::uint64_t> offset, IoStatusBlock& iosb,
+               ke::Event* event = nullptr);
+  // NtDeviceIoControlFile, buffered: `in` and `out` are physical addresses.
+  Status device_control(Handle handle, std::uint32_t code, std::uint64_t in,
+                        std::uint32_t in_length, std::uint64_t out, std::uint32_t out_length,
+                        IoStatusBlock& iosb);
+  FileObject* file(Handle handle);
+
+  // Copies `n` bytes of simulated RAM through the CPU (word accesses; n a multiple of 4 where
+  // it can be, bytes for the rest): RtlCopyMemory on physical addresses.
+  void copy_memory(std::uint64_t dst, std::uint64_t src, std::uint64_t n);
+
+ private:
+  Status rw(Major major, Handle handle, std::uint64_t buffer, std::uint32_t length,
+            std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event);
+  // The last stage of completion (IopCompleteRequest).
+  void finish(Irp& irp);
+  void start_io(DeviceObject& device, Irp& irp);
+
+  ke::Kernel& kernel_;
+  Pool& pool_;
+  IoCosts costs_;
+  IoStats stats_;
+  std::uint64_t next_irp_id_ = 1;
+  std::vector<std::unique_ptr<DriverObject>> drivers_;
+  std::vector<std::unique_ptr<DeviceObject>> devices_;
+  std::map<std::string, DeviceObject*> names_;
+  std::map<std::string, std::string> links_;
+  std::vector<std::unique_ptr<FileObject>> files_;
+  std::vector<std::unique_ptr<Irp>> irp_store_;  // allocated IRPs, recycled through free_list_
+  std::vector<Irp*> free_list_;
+  bool cancel_lock_held_ = false;
+};
+
+}  // namespace io

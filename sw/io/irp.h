@@ -1,0 +1,180 @@
+#pragma once
+// I/O request packets (IRP, IO_STACK_LOCATION, IO_STATUS_BLOCK) and the objects they travel
+// between: driver objects (DRIVER_OBJECT), device objects (DEVICE_OBJECT) with their device
+// queues (KDEVICE_QUEUE), file objects (FILE_OBJECT). Plain structs, as in NT; the I/O manager
+// (sw/io/io_manager.h) links them and runs the rules.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sw/ke/objects.h"
+
+namespace io {
+
+// NTSTATUS values the I/O path uses (winnt.h / ntstatus.h).
+enum class Status : std::uint32_t {
+  success = 0x00000000,
+  pending = 0x00000103,
+  end_of_file = 0xC0000011,
+  more_processing_required = 0xC0000016,
+  invalid_parameter = 0xC000000D,
+  invalid_device_request = 0xC0000010,
+  object_name_not_found = 0xC0000034,
+  insufficient_resources = 0xC000009A,
+  cancelled = 0xC0000120,
+  io_device_error = 0xC0000185,
+};
+// NT_SUCCESS: success and informational codes (STATUS_PENDING counts as success).
+inline bool nt_success(Status s) {
+  return static_cast<std::uint32_t>(s) < 0x80000000u;
+}
+const char* to_string(Status s);
+
+enum class Major : std::uint8_t { create, close, read, write, device_control, count };
+const char* to_string(Major m);
+constexpr unsigned kMajorCount = static_cast<unsigned>(Major::count);
+
+class IoManager;
+struct Irp;
+struct DeviceObject;
+struct DriverObject;
+struct FileObject;
+
+struct IoStatusBlock {
+  Status status = Status::success;
+  std::uint64_t information = 0;  // bytes transferred, for reads and writes
+};
+
+// IO_COMPLETION_ROUTINE: called with the device of the driver that set it.
+using CompletionRoutine = Status (*)(DeviceObject* device, Irp* irp, void* context);
+// DRIVER_DISPATCH.
+using DispatchRoutine = Status (*)(DeviceObject* device, Irp* irp);
+// DRIVER_STARTIO, DRIVER_CANCEL.
+using StartIoRoutine = void (*)(DeviceObject* device, Irp* irp);
+using CancelRoutine = void (*)(DeviceObject* device, Irp* irp);
+// FAST_IO_READ / FAST_IO_WRITE: true if the request was satisfied without an IRP.
+using FastIoRoutine = bool (*)(FileObject* file, std::uint64_t offset, std::uint32_t length,
+                               std::uint64_t buffer, IoStatusBlock* status, DeviceObject* device);
+
+enum StackControl : std::uint8_t {
+  kSlPendingReturned = 0x01,
+  kSlInvokeOnCancel = 0x20,
+  kSlInvokeOnSuccess = 0x40,
+  kSlInvokeOnError = 0x80,
+};
+
+struct IoStackLocation {
+  Major major = Major::read;
+  std::uint8_t control = 0;
+  struct {
+    std::uint32_t length = 0;
+    std::uint64_t offset = 0;  // bytes
+  } rw;
+  struct {
+    std::uint32_t code = 0, input_length = 0, output_length = 0;
+  } ioctl;
+  DeviceObject* device = nullptr;
+  FileObject* file = nullptr;
+  CompletionRoutine completion = nullptr;
+  void* context = nullptr;
+};
+
+struct Irp {
+  std::uint64_t id = 0;
+  std::vector<IoStackLocation> stack;  // stack[0] is the lowest driver's
+  // NT's CurrentLocation: stack_count()+1 before the first IoCallDriver, decremented by each call,
+  // incremented by completion as it unwinds. 1-based: the current location is stack[current-1].
+  int current_location = 0;
+  IoStatusBlock io_status;
+  bool pending_returned = false;
+  bool cancel = false;
+  CancelRoutine cancel_routine = nullptr;
+  ke::Irql cancel_irql = 0;
+  // Buffers, as physical addresses in the simulated RAM.
+  std::uint64_t system_buffer = 0;  // buffered I/O: the I/O manager's copy
+  std::uint64_t mdl_address = 0;    // direct I/O: the caller's buffer itself (one run of RAM)
+  std::uint64_t user_buffer = 0;
+  // What the I/O manager does when the request is done.
+  ke::Event* user_event = nullptr;
+  IoStatusBlock* user_iosb = nullptr;
+  bool copy_back = false;  // buffered read: system buffer -> user buffer on completion
+  bool io_manager_owned = false;
+  bool done = false;
+  FileObject* file = nullptr;
+  std::uint64_t issued_ps = 0;
+  // Device queue linkage (KDEVICE_QUEUE_ENTRY).
+  std::uint64_t sort_key = 0;
+  bool queued = false;
+  // Driver-private scratch (Tail.Overlay.DriverContext).
+  std::array<std::uint64_t, 4> driver_context{};
+
+  int stack_count() const { return static_cast<int>(stack.size()); }
+  // IoGetCurrentIrpStackLocation / IoGetNextIrpStackLocation. Past either end (a driver that
+  // sets up a location the IRP does not have) they give a scratch location, as NT's pointer
+  // arithmetic would give memory below the IRP: the IoCallDriver that follows bug-checks
+  // NO_MORE_IRP_STACK_LOCATIONS instead of the host crashing.
+  IoStackLocation& current() { return at(current_location - 1); }
+  IoStackLocation& next() { return at(current_location - 2); }
+  IoStackLocation& at(int i) {
+    return i >= 0 && i < stack_count() ? stack[static_cast<std::size_t>(i)] : overflow;
+  }
+  IoStackLocation overflow;
+};
+
+// KDEVICE_QUEUE: a busy flag and IRPs waiting for the device, FIFO or sorted by key.
+struct DeviceQueue {
+  bool busy = false;
+  std::deque<Irp*> entries;
+};
+
+enum DeviceFlags : std::uint32_t {
+  kDoBufferedIo = 0x04,
+  kDoDirectIo = 0x10,
+  kDoDeviceInitializing = 0x80,
+};
+
+struct DeviceObject {
+  std::string name;  // "\Device\Disk0", or "" for an unnamed filter device
+  DriverObject* driver = nullptr;
+  std::uint32_t flags = kDoDeviceInitializing;
+  int stack_size = 1;                       // StackSize: locations an IRP for this device needs
+  DeviceObject* attached_device = nullptr;  // the device attached above this one
+  DeviceObject* lower = nullptr;            // what this device attached to (its extension's copy)
+  DeviceQueue queue;
+  Irp* current_irp = nullptr;
+  std::vector<std::uint8_t> extension;  // DeviceExtension
+  void* context = nullptr;              // the driver's object for this device
+  template <typename T>
+  T& ext() {
+    return *static_cast<T*>(context);
+  }
+};
+
+struct FastIoDispatch {
+  FastIoRoutine read = nullptr;
+  FastIoRoutine write = nullptr;
+};
+
+struct DriverObject {
+  std::string name;  // "\Driver\Disk"
+  std::array<DispatchRoutine, kMajorCount> major_function{};
+  StartIoRoutine start_io = nullptr;
+  std::function<void(DriverObject&)> unload;
+  FastIoDispatch fast_io;
+  std::vector<DeviceObject*> devices;
+  IoManager* io = nullptr;  // the I/O manager that loaded it
+  void* context = nullptr;  // the driver's own object
+};
+
+struct FileObject {
+  DeviceObject* device = nullptr;  // the named device it was opened on
+  std::string path;
+  std::uint64_t current_offset = 0;
+  ke::Event event;  // signalled when a pending synchronous request completes
+  bool open = false;
+};
+
+}  // namespace io

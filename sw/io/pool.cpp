@@ -1,0 +1,47 @@
+#include "sw/io/pool.h"
+
+namespace io {
+
+Pool::Pool(std::uint64_t base, std::uint64_t size) {
+  if (size > 0) free_[base] = size;
+}
+
+std::uint64_t Pool::allocate(std::uint64_t bytes) {
+  bytes = (bytes + 15) & ~std::uint64_t{15};
+  if (bytes == 0) bytes = 16;
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < bytes) continue;
+    const std::uint64_t address = it->first;
+    const std::uint64_t left = it->second - bytes;
+    free_.erase(it);
+    if (left > 0) free_[address + bytes] = left;
+    used_[address] = bytes;
+    in_use_ += bytes;
+    if (in_use_ > peak_) peak_ = in_use_;
+    return address;
+  }
+  return 0;
+}
+
+void Pool::free(std::uint64_t address) {
+  auto it = used_.find(address);
+  if (it == used_.end()) return;
+  std::uint64_t size = it->second;
+  in_use_ -= size;
+  used_.erase(it);
+  auto next = free_.lower_bound(address);
+  if (next != free_.end() && address + size == next->first) {
+    size += next->second;
+    next = free_.erase(next);
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == address) {
+      prev->second += size;
+      return;
+    }
+  }
+  free_[address] = size;
+}
+
+}  // namespace io
