@@ -122,6 +122,8 @@ int cmd_script(const CommonOptions& o, const std::string& script_path) {
   CommonOptions opts = o;
   // A script runs until its last line unless told otherwise.
   if (opts.until.empty()) opts.sets.insert(opts.sets.begin(), "sim.until=1000s");
+  // The script is the software: no workload runs (nor is checked against the platform).
+  opts.sets.insert(opts.sets.begin(), "workload.kind=none");
   Config c = build_config(opts);
   Platform p("platform", c, /*external_irqs=*/true);
   ScriptRunner runner(p, script);

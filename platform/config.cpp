@@ -112,6 +112,23 @@ Key fraction(std::string path, Acc acc, std::string help) {
 }
 
 template <typename Acc>
+Key boolean(std::string path, Acc acc, std::string help) {
+  return {
+      std::move(path), std::move(help),
+      [=](Config& c, const std::string& text) -> std::string {
+        if (text == "true" || text == "on" || text == "yes") {
+          acc(c) = true;
+        } else if (text == "false" || text == "off" || text == "no") {
+          acc(c) = false;
+        } else {
+          return fmt::format("expected true or false, got '{}'", text);
+        }
+        return {};
+      },
+      [=](const Config& c) { return std::string(acc(const_cast<Config&>(c)) ? "true" : "false"); }};
+}
+
+template <typename Acc>
 Key path_key(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
           [=](Config& c, const std::string& text) -> std::string {
@@ -248,6 +265,22 @@ const std::vector<Key>& schema() {
                          "timed RX input, lines 'TIME TEXT' (docs/models.md); empty = none"));
     k.push_back(path_key("devices.serial.output", ACC(serial_output),
                          "file receiving every transmitted character; empty = none"));
+    k.push_back(choice("drivers.disk.transfer", ACC(disk_transfer), {"dma", "pio"},
+                       "disk driver: data through the DMA channel, or word by word through DATA"));
+    k.push_back(choice("drivers.disk.completion", ACC(disk_completion), {"interrupt", "polling"},
+                       "disk driver: ISR -> DPC -> completion, or the dispatch routine polling "
+                       "STATUS at PASSIVE_LEVEL"));
+    k.push_back(choice("drivers.disk.dma_mode", ACC(disk_dma_mode),
+                       {"burst", "cycle-stealing", "transparent"}, "disk driver: DMA mode"));
+    k.push_back(boolean("drivers.filter.enabled", ACC(filter),
+                        "the filter driver over the disk: per-request statistics and a "
+                        "write-through read-ahead cache"));
+    k.push_back(boolean("drivers.filter.fast_io", ACC(filter_fast_io),
+                        "the filter answers reads from its cache by fast I/O, with no IRP"));
+    k.push_back(integer<std::uint64_t>("drivers.filter.cache_sectors", ACC(filter_cache_sectors), 0,
+                                       65536, "sectors the filter caches; 0 = no cache"));
+    k.push_back(integer<std::uint64_t>("drivers.filter.read_ahead", ACC(filter_read_ahead), 0, 1024,
+                                       "sectors read ahead after a read that missed"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));
@@ -269,8 +302,11 @@ const std::vector<Key>& schema() {
                                   "cycles of the clock ISR's own work"));
     k.push_back(choice(
         "workload.kind", ACC(workload),
-        {"system", "nested-interrupts", "device-loop", "bugcheck", "dma-transfer", "idle", "none"},
-        "software run on the CPU: system = kernel with a compute thread and a device "
+        {"io", "system", "nested-interrupts", "device-loop", "bugcheck", "dma-transfer", "idle",
+         "none"},
+        "software run on the CPU: io = the kernel, I/O manager and drivers with applications "
+        "reading and writing the disk (workload.io.*) and compute threads; "
+        "system = kernel with a compute thread and a device "
         "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
         "a thread computing while its device interrupts it every workload.period; "
         "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); dma-transfer = "
@@ -280,6 +316,19 @@ const std::vector<Key>& schema() {
                          "system, device-loop: time between the device's interrupts"));
     k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
                        "bugcheck: which rule the misbehaving driver breaks"));
+    k.push_back(choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy"},
+                       "io: sequential = write a region, read it back, check it; random = the "
+                       "same with random reads; copy = copy a region and check the copy"));
+    k.push_back(integer<std::uint64_t>("workload.io.first_lba", ACC(io_first_lba), 0, 0xffffffff,
+                                       "io: first sector of the region"));
+    k.push_back(integer<std::uint64_t>("workload.io.sectors", ACC(io_sectors), 1, 0xffffffff,
+                                       "io: sectors in the region"));
+    k.push_back(integer<std::uint64_t>("workload.io.request_sectors", ACC(io_request_sectors), 1,
+                                       0xffff, "io: sectors per request"));
+    k.push_back(integer<std::uint64_t>("workload.io.passes", ACC(io_passes), 0, 1'000'000'000,
+                                       "io: passes over the region; 0 = until sim.until"));
+    k.push_back(integer<unsigned>("workload.io.compute_threads", ACC(io_compute_threads), 0, 16,
+                                  "io: threads computing alongside the application"));
     k.push_back(size("workload.dma.bytes", ACC(dma_bytes), "dma-transfer: bytes to move"));
     k.push_back(choice("workload.dma.mode", ACC(dma_mode),
                        {"burst", "cycle-stealing", "transparent"}, "dma-transfer: DMA mode"));
@@ -507,6 +556,16 @@ void validate(const Config& c) {
          fmt::format("the controller has {} channels (dma.channels)", c.dma_channels));
   if (c.dma_width != 1 && c.dma_width != 2 && c.dma_width != 4)
     fail("workload.dma.width", "must be 1, 2 or 4");
+  if (c.workload == "io") {
+    const std::uint64_t sectors = c.disk_size / hw::devices::kSectorSize;
+    const std::uint64_t end =
+        c.io_app == "copy" ? c.io_first_lba + 2 * c.io_sectors : c.io_first_lba + c.io_sectors;
+    if (end > sectors)
+      fail("workload.io.sectors",
+           fmt::format("the region ends at sector {}, past the disk's {} (devices.disk.size){}",
+                       end, sectors, c.io_app == "copy" ? "; copy needs twice the region" : ""));
+    if (c.ram_size < (4ull << 20)) fail("memory.ram.size", "the io workload needs 4 MiB of RAM");
+  }
   if (c.workload == "dma-transfer") {
     if (c.dma_bytes % c.dma_width != 0)
       fail("workload.dma.bytes", "not a multiple of workload.dma.width");

@@ -61,15 +61,30 @@ struct Config {
   unsigned serial_fifo = 16;
   std::string serial_input, serial_input_script, serial_output;
 
+  std::string disk_transfer = "dma";          // drivers.disk.transfer: dma | pio
+  std::string disk_completion = "interrupt";  // drivers.disk.completion: interrupt | polling
+  std::string disk_dma_mode = "burst";
+  bool filter = true;  // drivers.filter.enabled: the statistics and read-ahead filter
+  bool filter_fast_io = true;
+  std::uint64_t filter_cache_sectors = 64;
+  std::uint64_t filter_read_ahead = 16;
+
   std::string kernel_irql_mode = "eager";
   unsigned kernel_quantum_ticks = 2;
   ke::KernelCosts kernel_costs;
 
-  std::string workload = "system";
+  std::string workload = "io";
   std::uint64_t workload_tick_hz = 1000;
   std::uint64_t workload_vector_base = 0x30;       // master's; the slave's follows at +8
   std::uint64_t workload_period_ps = 500'000'000;  // system: between device interrupts
   std::string workload_bugcheck = "wait-at-dispatch";
+  // io: applications over the I/O manager and the drivers.
+  std::string io_app = "sequential";
+  std::uint64_t io_sectors = 256;
+  std::uint64_t io_request_sectors = 8;
+  std::uint64_t io_passes = 0;
+  std::uint64_t io_first_lba = 0;
+  unsigned io_compute_threads = 1;
   // dma-transfer: one block transfer while a thread computes (what compare-dma runs).
   std::uint64_t dma_bytes = 1ull << 20;
   std::string dma_mode = "burst";

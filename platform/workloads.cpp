@@ -7,8 +7,12 @@
 
 #include "sw/apps/dma_transfer.h"
 #include "sw/apps/idle.h"
+#include "sw/apps/io_apps.h"
 #include "sw/apps/kernel_apps.h"
+#include "sw/drivers/disk/disk.h"
+#include "sw/drivers/filter/filter.h"
 #include "sw/hal/hal.h"
+#include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
 
 namespace platform {
@@ -91,7 +95,7 @@ class IdleWorkload : public Workload {
 
 class KernelWorkload : public Workload {
  public:
-  KernelWorkload(Platform& p, const Config& c) : platform_(p), kind_(c.workload) {
+  KernelWorkload(Platform& p, const Config& c) : platform_(p), kind_(c.workload), config_(c) {
     hal::HalConfig hc;
     hc.pic = pic_ports(c);
     hc.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
@@ -110,7 +114,10 @@ class KernelWorkload : public Workload {
           kernel_ = std::make_unique<ke::Kernel>(p.cpu, *hal_, kc);
           kernel_->initialize();
           std::function<void()> main;
-          if (kind_ == "nested-interrupts") {
+          if (kind_ == "io") {
+            build_io(p, c);
+            main = [this] { io_main(); };
+          } else if (kind_ == "nested-interrupts") {
             nested_ = std::make_unique<apps::NestedInterrupts>(*kernel_, oneshot(c, 0, "low"),
                                                                oneshot(c, 1, "high"));
             main = [this] { nested_->main(); };
@@ -137,6 +144,16 @@ class KernelWorkload : public Workload {
 
   void write_stats(util::JsonWriter& j) const override {
     j.begin_object("workload").field("kind", kind_);
+    if (io_) {
+      const auto& a = app_counts();
+      j.field("app", config_.io_app)
+          .field("requests", a.requests)
+          .field("bytes", a.bytes)
+          .field("passes", a.passes)
+          .field("mismatches", a.mismatches)
+          .field("errors", a.errors)
+          .field("compute_chunks", compute_chunks_);
+    }
     if (system_) {
       j.field("rounds", system_->counts().rounds)
           .field("timeouts", system_->counts().timeouts)
@@ -165,6 +182,48 @@ class KernelWorkload : public Workload {
     histogram(j, "isr_to_dpc_us", s.isr_to_dpc);
     histogram(j, "interrupt_to_thread_us", s.interrupt_to_thread);
     j.end_object();
+    if (!io_) return;
+    const auto& is = io_->stats();
+    j.begin_object("io")
+        .field("irps_allocated", is.irps_allocated)
+        .field("irps_completed", is.irps_completed)
+        .field("dispatches", is.dispatches)
+        .field("completion_routines", is.completion_routines)
+        .field("start_io", is.start_io)
+        .field("cancelled", is.cancelled)
+        .field("fast_io_hits", is.fast_io_hits)
+        .field("fast_io_misses", is.fast_io_misses)
+        .field("reads", is.reads)
+        .field("writes", is.writes)
+        .field("bytes_read", is.bytes_read)
+        .field("bytes_written", is.bytes_written)
+        .field("pool_peak", pool_->peak());
+    histogram(j, "request_us", is.request_latency);
+    j.end_object();
+    const auto& ds = disk_->stats();
+    j.begin_object("disk_driver")
+        .field("transfer", config_.disk_transfer)
+        .field("completion", config_.disk_completion)
+        .field("requests", ds.requests)
+        .field("sectors", ds.sectors)
+        .field("errors", ds.errors)
+        .field("interrupts", ds.interrupts)
+        .field("polls", ds.polls)
+        .end_object();
+    if (filter_) {
+      const auto& fs = filter_->stats();
+      j.begin_object("filter_driver")
+          .field("reads", fs.reads)
+          .field("writes", fs.writes)
+          .field("bytes", fs.bytes)
+          .field("errors", fs.errors)
+          .field("cache_hits", fs.cache_hits)
+          .field("cache_misses", fs.cache_misses)
+          .field("read_aheads", fs.read_aheads)
+          .field("read_ahead_discarded", fs.read_ahead_discarded);
+      histogram(j, "latency_us", fs.latency);
+      j.end_object();
+    }
   }
 
   void print_summary(std::FILE* out) const override {
@@ -188,6 +247,27 @@ class KernelWorkload : public Workload {
                  s.isr.mean_ps() / 1e6, s.dpc.mean_ps() / 1e6, s.isr_to_dpc.mean_ps() / 1e6,
                  s.interrupt_to_thread.mean_ps() / 1e6,
                  static_cast<double>(s.interrupt_to_thread.max_ps()) / 1e6);
+    if (io_) {
+      const auto& a = app_counts();
+      const auto& is = io_->stats();
+      std::fprintf(
+          out,
+          "  workload   io (%s, %s %s): %llu requests, %llu bytes, %llu passes, %llu "
+          "mismatches, %llu errors; %llu compute chunks\n",
+          config_.io_app.c_str(), config_.disk_transfer.c_str(), config_.disk_completion.c_str(),
+          static_cast<unsigned long long>(a.requests), static_cast<unsigned long long>(a.bytes),
+          static_cast<unsigned long long>(a.passes), static_cast<unsigned long long>(a.mismatches),
+          static_cast<unsigned long long>(a.errors),
+          static_cast<unsigned long long>(compute_chunks_));
+      std::fprintf(out,
+                   "  io         %llu IRPs, %llu fast I/O hits (%llu misses), request %.1f us "
+                   "mean (max %.1f)\n",
+                   static_cast<unsigned long long>(is.irps_allocated),
+                   static_cast<unsigned long long>(is.fast_io_hits),
+                   static_cast<unsigned long long>(is.fast_io_misses),
+                   is.request_latency.mean_ps() / 1e6,
+                   static_cast<double>(is.request_latency.max_ps()) / 1e6);
+    }
     if (system_) {
       std::fprintf(out,
                    "  workload   system: %llu device rounds (%llu timeouts), %llu compute chunks\n",
@@ -197,7 +277,10 @@ class KernelWorkload : public Workload {
     }
   }
 
-  bool healthy() const override { return !system_ || system_->counts().timeouts == 0; }
+  bool healthy() const override {
+    if (io_) return app_counts().mismatches == 0 && app_counts().errors == 0 && io_loaded_;
+    return !system_ || system_->counts().timeouts == 0;
+  }
   std::uint64_t device_interrupts() const override {
     if (system_) return system_->device().interrupts();
     if (loop_) return loop_->device().interrupts();
@@ -211,8 +294,80 @@ class KernelWorkload : public Workload {
     return m.reads + m.writes + s.reads + s.writes;
   }
 
+  // The I/O stack: pool over the RAM above 1 MiB, the I/O manager, the disk driver with the
+  // filter over it, the application and compute threads.
+  void build_io(Platform& p, const Config& c) {
+    pool_ = std::make_unique<io::Pool>(c.ram_base + (1 << 20), c.ram_size - (1 << 20));
+    io_ = std::make_unique<io::IoManager>(*kernel_, *pool_);
+    drivers::DiskDriver::Params dp;
+    dp.port = static_cast<std::uint16_t>(c.disk_port);
+    dp.irq = c.disk_irq;
+    dp.sectors = c.disk_size / 512;
+    dp.dma = c.disk_transfer == "dma";
+    dp.polling = c.disk_completion == "polling";
+    dp.dma_port = static_cast<std::uint16_t>(c.dma_port);
+    dp.dma_channel = c.disk_dma_channel;
+    dp.dma_mode = c.disk_dma_mode == "burst" ? 0 : c.disk_dma_mode == "cycle-stealing" ? 1 : 2;
+    disk_ = std::make_unique<drivers::DiskDriver>(*io_, dp);
+    io_loaded_ = disk_->load();
+    if (io_loaded_ && c.filter) {
+      drivers::FilterDriver::Params fp;
+      fp.fast_io = c.filter_fast_io;
+      fp.cache_sectors = c.filter_cache_sectors;
+      fp.read_ahead_sectors = static_cast<std::uint32_t>(c.filter_read_ahead);
+      filter_ = std::make_unique<drivers::FilterDriver>(*io_, fp);
+      io_loaded_ = filter_->load(*disk_->device());
+    }
+    apps::DiskAppParams ap;
+    ap.first_lba = c.io_first_lba;
+    ap.sectors = c.io_sectors;
+    ap.request_sectors = static_cast<std::uint32_t>(c.io_request_sectors);
+    ap.passes = c.io_passes;
+    ap.random = c.io_app == "random";
+    ap.copy_to_lba = c.io_first_lba + c.io_sectors;
+    if (c.io_app == "copy") {
+      copy_ = std::make_unique<apps::FileCopy>(*io_, ap);
+    } else {
+      exerciser_ = std::make_unique<apps::DiskExerciser>(*io_, ap);
+    }
+    (void)p;
+  }
+  void io_main() {
+    hw::Processor& cpu = kernel_->cpu();
+    for (unsigned i = 0; i < config_.io_compute_threads; ++i)
+      kernel_->create_thread(fmt::format("compute{}", i), 8, [this, &cpu] {
+        for (;;) {
+          cpu.consume(5000, 0.3);
+          ++compute_chunks_;
+        }
+      });
+    kernel_->set_priority_thread(*kernel_->current_thread(), 12);
+    if (!io_loaded_) {
+      cpu.power_off(1);
+      return;
+    }
+    if (copy_) {
+      copy_->main();
+    } else {
+      exerciser_->main();
+    }
+    cpu.power_off(healthy() ? 0 : 1);
+  }
+  const apps::DiskAppCounts& app_counts() const {
+    return copy_ ? copy_->counts() : exerciser_->counts();
+  }
+
   Platform& platform_;
   std::string kind_;
+  Config config_;
+  std::unique_ptr<io::Pool> pool_;
+  std::unique_ptr<io::IoManager> io_;
+  std::unique_ptr<drivers::DiskDriver> disk_;
+  std::unique_ptr<drivers::FilterDriver> filter_;
+  std::unique_ptr<apps::DiskExerciser> exerciser_;
+  std::unique_ptr<apps::FileCopy> copy_;
+  bool io_loaded_ = false;
+  std::uint64_t compute_chunks_ = 0;
   std::unique_ptr<hal::Hal> hal_;
   std::unique_ptr<ke::Kernel> kernel_;
   std::unique_ptr<apps::NestedInterrupts> nested_;

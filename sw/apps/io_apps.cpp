@@ -1,0 +1,116 @@
+#include "sw/apps/io_apps.h"
+
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace apps {
+namespace {
+util::Logger& logger() {
+  static util::Logger log("app");
+  return log;
+}
+constexpr std::uint64_t kSector = 512;
+}  // namespace
+
+std::uint32_t DiskExerciser::pattern(std::uint64_t pass, std::uint64_t byte_offset) const {
+  // Different for every word of the disk and every pass: a stale or misplaced sector shows.
+  return static_cast<std::uint32_t>((byte_offset / 4 + 1) * 0x9e3779b1u) ^
+         static_cast<std::uint32_t>(pass * 0x85ebca6bu + p_.seed);
+}
+
+bool DiskExerciser::transfer(bool write, io::Handle h, std::uint64_t buffer, std::uint64_t lba,
+                             std::uint32_t sectors) {
+  io::IoStatusBlock st;
+  const io::Status s = write ? io_.write(h, buffer, sectors * kSector, lba * kSector, st)
+                             : io_.read(h, buffer, sectors * kSector, lba * kSector, st);
+  ++counts_.requests;
+  if (!io::nt_success(s) || st.information != sectors * kSector) {
+    ++counts_.errors;
+    logger().error("{} LBA {} x{}: {}", write ? "write" : "read", lba, sectors, io::to_string(s));
+    return false;
+  }
+  counts_.bytes += st.information;
+  return true;
+}
+
+void DiskExerciser::main() {
+  hw::Processor& cpu = io_.kernel().cpu();
+  io::Handle h;
+  if (io_.open(p_.path, h) != io::Status::success) {
+    ++counts_.errors;
+    logger().error("cannot open {}", p_.path);
+    return;
+  }
+  const std::uint32_t bytes = p_.request_sectors * kSector;
+  const std::uint64_t buffer = io_.pool().allocate(bytes);
+  std::uint32_t rng = p_.seed * 2654435761u + 1;
+  for (std::uint64_t pass = 0; p_.passes == 0 || pass < p_.passes; ++pass) {
+    // Write the region, request by request, each with this pass's pattern.
+    for (std::uint64_t lba = p_.first_lba; lba < p_.first_lba + p_.sectors;
+         lba += p_.request_sectors) {
+      const std::uint32_t n = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - lba));
+      for (std::uint64_t i = 0; i < n * kSector; i += 4)
+        cpu.write32(buffer + i, pattern(pass, lba * kSector + i));
+      transfer(true, h, buffer, lba, n);
+    }
+    // Read it back (all of it in order, or as many random requests), checking every word.
+    const std::uint64_t requests = (p_.sectors + p_.request_sectors - 1) / p_.request_sectors;
+    for (std::uint64_t r = 0; r < requests; ++r) {
+      std::uint64_t lba = p_.first_lba + r * p_.request_sectors;
+      if (p_.random) {
+        rng = rng * 1664525u + 1013904223u;
+        lba = p_.first_lba + (rng >> 8) % requests * p_.request_sectors;
+      }
+      const std::uint32_t n = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - lba));
+      for (std::uint64_t i = 0; i < n * kSector; i += 4) cpu.write32(buffer + i, 0);
+      if (!transfer(false, h, buffer, lba, n)) continue;
+      std::uint64_t bad = 0;
+      for (std::uint64_t i = 0; i < n * kSector; i += 4)
+        bad += cpu.read32(buffer + i) != pattern(pass, lba * kSector + i);
+      if (bad) logger().error("LBA {} x{}: {} words differ from what was written", lba, n, bad);
+      counts_.mismatches += bad;
+    }
+    ++counts_.passes;
+    if (util::events().enabled())
+      util::events().emit("app", "pass_done", {{"pass", pass}, {"mismatches", counts_.mismatches}});
+  }
+  io_.pool().free(buffer);
+  io_.close(h);
+}
+
+void FileCopy::main() {
+  hw::Processor& cpu = io_.kernel().cpu();
+  io::Handle h;
+  if (io_.open(p_.path, h) != io::Status::success) {
+    ++counts_.errors;
+    return;
+  }
+  const std::uint32_t bytes = p_.request_sectors * kSector;
+  const std::uint64_t a = io_.pool().allocate(bytes), b = io_.pool().allocate(bytes);
+  io::IoStatusBlock st;
+  for (std::uint64_t pass = 0; p_.passes == 0 || pass < p_.passes; ++pass) {
+    for (std::uint64_t s = 0; s < p_.sectors; s += p_.request_sectors) {
+      const std::uint32_t n =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(p_.request_sectors, p_.sectors - s));
+      const std::uint64_t src = (p_.first_lba + s) * kSector, dst = (p_.copy_to_lba + s) * kSector;
+      counts_.requests += 3;
+      if (!io::nt_success(io_.read(h, a, n * kSector, src, st)) ||
+          !io::nt_success(io_.write(h, a, n * kSector, dst, st)) ||
+          !io::nt_success(io_.read(h, b, n * kSector, dst, st))) {
+        ++counts_.errors;
+        continue;
+      }
+      counts_.bytes += 2ull * n * kSector;
+      for (std::uint64_t i = 0; i < n * kSector; i += 4)
+        counts_.mismatches += cpu.read32(a + i) != cpu.read32(b + i);
+    }
+    ++counts_.passes;
+  }
+  io_.pool().free(a);
+  io_.pool().free(b);
+  io_.close(h);
+}
+
+}  // namespace apps

@@ -1,0 +1,191 @@
+#include "sw/drivers/disk/disk.h"
+
+#include "util/event_log.h"
+
+namespace drivers {
+namespace {
+// Block device registers and bits (docs/models.md).
+constexpr std::uint16_t kData = 0x0, kCount = 0x2, kLba = 0x4, kCommand = 0x8, kStatus = 0x9,
+                        kControl = 0xa, kAltStatus = 0xc;
+constexpr std::uint8_t kErr = 0x01, kIrq = 0x02, kDone = 0x04, kDrq = 0x08, kBusy = 0x80;
+constexpr std::uint8_t kIe = 0x01, kDmaMode = 0x02;
+constexpr std::uint8_t kRead = 0x20, kWrite = 0x30;
+// DMA controller.
+constexpr std::uint32_t kDmaEnable = 1, kDmaDstInc = 1u << 4, kDmaSrcInc = 1u << 3;
+constexpr std::uint32_t kDmaWidth4 = 2u << 9, kDmaTc = 1u << 1, kDmaError = 1u << 2;
+constexpr std::uint64_t kSector = 512;
+}  // namespace
+
+DiskDriver::DiskDriver(io::IoManager& io, Params params)
+    : io_(io), kernel_(io.kernel()), params_(params) {}
+
+bool DiskDriver::load() {
+  io::DriverObject& drv = io_.load_driver("\\Driver\\Disk", [this](io::DriverObject& d) {
+    d.context = this;
+    d.major_function[static_cast<unsigned>(io::Major::create)] = &DiskDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &DiskDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::read)] = &DiskDriver::dispatch_rw;
+    d.major_function[static_cast<unsigned>(io::Major::write)] = &DiskDriver::dispatch_rw;
+    d.start_io = &DiskDriver::start_io;
+    return io::Status::success;
+  });
+  device_ = io_.create_device(drv, "\\Device\\Disk0", this);
+  if (device_ == nullptr) return false;
+  io_.create_symbolic_link("\\??\\PhysicalDrive0", "\\Device\\Disk0");
+  kernel_.initialize_event(lock_, "disk_lock", ke::EventType::synchronization, true);
+  kernel_.initialize_dpc(dpc_, "disk_dpc", &DiskDriver::dpc, this);
+  if (!params_.polling) {
+    kernel_.initialize_interrupt(interrupt_, "disk", &DiskDriver::isr, this, params_.irq,
+                                 ke::InterruptMode::latched, false);
+    if (!kernel_.connect_interrupt(interrupt_)) return false;
+  }
+  device_->flags = io::kDoDirectIo;  // initialized: DO_DEVICE_INITIALIZING cleared
+  return true;
+}
+
+io::Status DiskDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
+  irp->io_status = {io::Status::success, 0};
+  d->driver->io->complete_request(*irp);
+  return io::Status::success;
+}
+
+io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
+  DiskDriver& self = d->ext<DiskDriver>();
+  self.kernel_.cpu().consume(self.params_.dispatch_cycles, 0.2);
+  const io::IoStackLocation& sl = irp->current();
+  const std::uint64_t lba = sl.rw.offset / kSector;
+  const std::uint64_t count = sl.rw.length / kSector;
+  if (sl.rw.offset % kSector != 0 || sl.rw.length % kSector != 0 || count == 0 || count > 0xffff ||
+      lba + count > self.params_.sectors || irp->mdl_address == 0) {
+    irp->io_status = {io::Status::invalid_parameter, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::invalid_parameter;
+  }
+  ++self.stats_.requests;
+  if (self.params_.polling) return self.polled_transfer(*irp);
+  self.io_.mark_irp_pending(*irp);
+  self.io_.start_packet(*d, *irp, lba, nullptr);
+  return io::Status::pending;
+}
+
+void DiskDriver::program(io::Irp& irp, bool interrupts) {
+  hw::Processor& cpu = kernel_.cpu();
+  const io::IoStackLocation& sl = irp.current();
+  const bool write = sl.major == io::Major::write;
+  const auto p = params_.port;
+  cpu.outb(p + kControl,
+           static_cast<std::uint8_t>((interrupts ? kIe : 0) | (params_.dma ? kDmaMode : 0)));
+  cpu.outl(p + kLba, static_cast<std::uint32_t>(sl.rw.offset / kSector));
+  cpu.outw(p + kCount, static_cast<std::uint16_t>(sl.rw.length / kSector));
+  if (params_.dma) {
+    const auto ch = static_cast<std::uint16_t>(params_.dma_port + 0x20 * (params_.dma_channel + 1));
+    cpu.outl(ch + 0x10, kDmaTc | kDmaError);  // clear the last transfer's status
+    cpu.outl(ch + 0x00, static_cast<std::uint32_t>(irp.mdl_address));
+    cpu.outl(ch + 0x04, static_cast<std::uint32_t>(irp.mdl_address));
+    cpu.outl(ch + 0x08, sl.rw.length);
+    const std::uint32_t dir = write ? 2 : 1;
+    cpu.outl(ch + 0x0c, kDmaEnable | (dir << 1) | (write ? kDmaSrcInc : kDmaDstInc) |
+                            (params_.dma_mode << 5) | kDmaWidth4);
+  }
+  sectors_done_ = 0;
+  if (util::events().enabled())
+    util::events().emit("disk", "program",
+                        {{"irp", irp.id},
+                         {"write", write},
+                         {"lba", sl.rw.offset / kSector},
+                         {"sectors", sl.rw.length / kSector},
+                         {"dma", params_.dma}});
+  cpu.outb(p + kCommand, write ? kWrite : kRead);
+}
+
+void DiskDriver::start_io(io::DeviceObject* d, io::Irp* irp) {
+  DiskDriver& self = d->ext<DiskDriver>();
+  self.kernel_.cpu().consume(self.params_.start_io_cycles, 0.2);
+  self.program(*irp, true);
+}
+
+bool DiskDriver::isr(ke::Interrupt*, void* context) {
+  DiskDriver& self = *static_cast<DiskDriver*>(context);
+  hw::Processor& cpu = self.kernel_.cpu();
+  const std::uint8_t status = cpu.inb(self.params_.port + kStatus);  // acknowledges
+  if (!(status & kIrq)) return false;
+  ++self.stats_.interrupts;
+  self.saved_status_ = status;
+  cpu.consume(self.params_.isr_cycles, 0.1);
+  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  return true;
+}
+
+void DiskDriver::pio_sector(bool write, std::uint64_t address) {
+  hw::Processor& cpu = kernel_.cpu();
+  for (std::uint64_t i = 0; i < kSector; i += 2) {
+    if (write) {
+      cpu.outw(params_.port + kData,
+               static_cast<std::uint16_t>(cpu.read(hw::Space::memory, address + i, 2)));
+    } else {
+      cpu.write(hw::Space::memory, address + i, 2, cpu.inw(params_.port + kData));
+    }
+  }
+}
+
+void DiskDriver::finish(io::Irp& irp, std::uint8_t status) {
+  const io::IoStackLocation& sl = irp.current();
+  if (status & kErr) {
+    ++stats_.errors;
+    irp.io_status = {io::Status::io_device_error, 0};
+  } else {
+    stats_.sectors += sl.rw.length / kSector;
+    irp.io_status = {io::Status::success, sl.rw.length};
+  }
+}
+
+void DiskDriver::dpc(ke::Dpc*, void* context, void*, void*) {
+  DiskDriver& self = *static_cast<DiskDriver*>(context);
+  self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
+  io::Irp* irp = self.device_->current_irp;
+  if (irp == nullptr) return;  // an interrupt with nothing in progress
+  const std::uint8_t status = self.saved_status_;
+  const io::IoStackLocation& sl = irp->current();
+  if ((status & kDrq) && !self.params_.dma && !(status & kErr)) {
+    // PIO: the device has a sector for us (read) or room for one (write).
+    self.pio_sector(sl.major == io::Major::write, irp->mdl_address + self.sectors_done_ * kSector);
+    ++self.sectors_done_;
+    return;  // the next interrupt brings the next sector, or DONE
+  }
+  if (!(status & (kDone | kErr))) return;
+  self.finish(*irp, status);
+  const std::uint64_t lba = sl.rw.offset / kSector;
+  // Start the next request before completing this one: the device is busy again sooner.
+  self.io_.start_next_packet_by_key(*self.device_, false, lba);
+  self.io_.complete_request(*irp);
+}
+
+io::Status DiskDriver::polled_transfer(io::Irp& irp) {
+  hw::Processor& cpu = kernel_.cpu();
+  kernel_.wait_for_single_object(lock_, std::nullopt);
+  program(irp, false);
+  const bool write = irp.current().major == io::Major::write;
+  std::uint8_t status = 0;
+  for (;;) {
+    status = cpu.inb(params_.port + kAltStatus);
+    ++stats_.polls;
+    if (status & kBusy) {
+      cpu.consume(params_.poll_interval_cycles, 0.3);
+      continue;
+    }
+    if ((status & kDrq) && !params_.dma) {
+      pio_sector(write, irp.mdl_address + sectors_done_ * kSector);
+      ++sectors_done_;
+      continue;
+    }
+    if (status & (kDone | kErr)) break;
+    cpu.consume(params_.poll_interval_cycles, 0.3);  // DMA in progress (DRQ held)
+  }
+  finish(irp, status);
+  kernel_.set_event(lock_);
+  const io::Status s = irp.io_status.status;
+  io_.complete_request(irp);
+  return s;
+}
+
+}  // namespace drivers
