@@ -1,0 +1,184 @@
+// The I/O path on the assembled platform: an application's request goes down the device stack
+// (filter -> disk), StartIo programs the controller and the DMA channel, the device interrupts,
+// the ISR queues the DPC, the DPC completes the IRP, completion routines run up the stack and
+// the waiting thread resumes with its data; the data is in the disk-image file. Every driver
+// mode moves the data intact; fast I/O answers from the filter's cache with no IRP.
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "platform/simulation.h"
+#include "platform/workloads.h"
+#include "tests/support/sc_test.h"
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace {
+
+using platform::Config;
+
+Config io_config() {
+  Config c;
+  c.workload = "io";
+  c.io_passes = 1;
+  c.io_sectors = 64;
+  c.disk_size = 256 * 1024;
+  c.out_vcd.clear();
+  return c;
+}
+
+// Runs to the workload's end; returns the statistics document.
+YAML::Node run(Config c, const std::string& events = "") {
+  util::set_log_level(util::Level::warn);
+  if (!events.empty()) c.out_events = events;
+  platform::validate(c);
+  platform::Platform p("platform", c);
+  auto w = platform::Workload::create(p, c);
+  platform::Session s(p, c);
+  platform::RunResult r = s.run(1'000'000'000'000ull, false);
+  util::JsonWriter j(false);
+  j.begin_object();
+  p.write_stats(j);
+  w->write_stats(j);
+  j.end_object();
+  s.close();
+  YAML::Node n = YAML::Load(j.str());
+  n["exit_status"] = r.exit_status;
+  n["healthy"] = w->healthy();
+  return n;
+}
+
+std::vector<YAML::Node> read_events(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<YAML::Node> out;
+  for (std::string l; std::getline(in, l);) out.push_back(YAML::Load(l));
+  return out;
+}
+
+TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
+  const std::string events = testing::TempDir() + "io_path.jsonl";
+  Config c = io_config();
+  c.io_sectors = 128;  // twice the filter's cache: the read pass starts with misses
+  YAML::Node st = run(c, events);
+  ASSERT_EQ(st["exit_status"].as<int>(), 0);
+  const auto ev = read_events(events);
+  // The first read that reaches the disk (the cache is cold at the start of the read pass).
+  std::uint64_t irp = 0;
+  for (const auto& e : ev) {
+    if (e["ev"].as<std::string>() == "dispatch" && e["major"].as<std::string>() == "IRP_MJ_READ" &&
+        e["location"].as<int>() == 1) {
+      irp = e["irp"].as<std::uint64_t>();
+      break;
+    }
+  }
+  ASSERT_NE(irp, 0u);
+  std::vector<std::string> story;
+  bool on = false;
+  for (const auto& e : ev) {
+    const std::string name = e["ev"].as<std::string>();
+    const bool mine = e["irp"] && e["irp"].as<std::uint64_t>() == irp;
+    if (mine && name == "dispatch" && !on) on = true;
+    if (!on) continue;
+    if (mine) {
+      std::string s = name;
+      if (e["device"]) s += " " + e["device"].as<std::string>();
+      story.push_back(s);
+    } else if ((name == "isr_enter" || name == "dpc_enter") &&
+               e["name"].as<std::string>().rfind("disk", 0) == 0) {
+      story.push_back(name + " " + e["name"].as<std::string>());
+    } else if (name == "thread_resumed") {
+      story.push_back("thread_resumed " + e["thread"].as<std::string>());
+      break;
+    }
+  }
+  const std::vector<std::string> want = {"dispatch \\Driver\\DiskFilter",
+                                         "dispatch \\Device\\Disk0",
+                                         "start_io \\Device\\Disk0",
+                                         "program",  // the controller and DMA channel
+                                         "isr_enter disk",
+                                         "dpc_enter disk_dpc",
+                                         "complete_request",
+                                         "completion_routine \\Driver\\DiskFilter",
+                                         "request_done",
+                                         "thread_resumed main"};
+  // Other requests' events are not in the story; a read-ahead IRP the filter starts is its own.
+  EXPECT_EQ(story, want);
+}
+
+TEST(IoPath, WrittenDataIsInTheImageFileAndReadsBackIdentical) {
+  Config c = io_config();
+  c.disk_image = testing::TempDir() + "io_path.img";
+  std::remove(c.disk_image.c_str());
+  YAML::Node st = run(c);
+  ASSERT_EQ(st["exit_status"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["bytes"].as<std::uint64_t>(), 2u * 64 * 512);
+  // The application's pattern (sw/apps/io_apps.cpp): word i of the disk, pass 0, seed 1.
+  std::ifstream f(c.disk_image, std::ios::binary);
+  std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(data.size(), 256u * 1024);
+  for (std::uint64_t off : {0ull, 4ull, 512ull * 17 + 8, 512ull * 63 + 508}) {
+    std::uint32_t w = 0;
+    std::memcpy(&w, &data[off], 4);
+    EXPECT_EQ(w, static_cast<std::uint32_t>((off / 4 + 1) * 0x9e3779b1u) ^ 1u) << off;
+  }
+  std::uint32_t past = 1;
+  std::memcpy(&past, &data[512 * 64], 4);
+  EXPECT_EQ(past, 0u) << "nothing written past the region";
+}
+
+struct Mode {
+  const char* transfer;
+  const char* completion;
+  bool filter;
+};
+class IoModes : public ::testing::TestWithParam<Mode> {};
+
+TEST_P(IoModes, EveryDriverModeMovesTheDataIntact) {
+  Config c = io_config();
+  c.disk_transfer = GetParam().transfer;
+  c.disk_completion = GetParam().completion;
+  c.filter = GetParam().filter;
+  c.io_app = "random";
+  YAML::Node st = run(c);
+  ASSERT_EQ(st["exit_status"].as<int>(), 0);
+  EXPECT_TRUE(st["healthy"].as<bool>());
+  EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["passes"].as<int>(), 1);
+  const bool polling = std::string(GetParam().completion) == "polling";
+  EXPECT_EQ(st["disk_driver"]["interrupts"].as<int>() == 0, polling);
+  EXPECT_EQ(st["disk_driver"]["polls"].as<int>() > 0, polling);
+  const bool dma = std::string(GetParam().transfer) == "dma";
+  EXPECT_EQ(st["bus"]["masters"][1]["bus_cycles"].as<std::uint64_t>() > 0, dma);
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, IoModes,
+                         ::testing::Values(Mode{"dma", "interrupt", true},
+                                           Mode{"dma", "polling", true},
+                                           Mode{"pio", "interrupt", true},
+                                           Mode{"pio", "polling", false},
+                                           Mode{"dma", "interrupt", false}),
+                         [](const auto& info) {
+                           return std::string(info.param.transfer) + "_" + info.param.completion +
+                                  (info.param.filter ? "_filter" : "");
+                         });
+
+TEST(IoPath, FastIoServesCachedReadsWithoutIrps) {
+  Config with = io_config();
+  with.io_sectors = 32;  // fits the cache: the read pass hits the written sectors
+  YAML::Node a = run(with);
+  ASSERT_EQ(a["exit_status"].as<int>(), 0);
+  EXPECT_EQ(a["io"]["fast_io_hits"].as<int>(), 4) << "every read of the pass from the cache";
+  EXPECT_EQ(a["workload"]["mismatches"].as<int>(), 0);
+  // 4 writes + create + close go down as IRPs; the reads do not.
+  EXPECT_EQ(a["io"]["irps_allocated"].as<int>(), 6);
+  EXPECT_EQ(a["disk"]["sectors_read"].as<int>(), 0);
+}
+
+}  // namespace
