@@ -272,6 +272,9 @@ const std::vector<Key>& schema() {
                        "STATUS at PASSIVE_LEVEL"));
     k.push_back(choice("drivers.disk.dma_mode", ACC(disk_dma_mode),
                        {"burst", "cycle-stealing", "transparent"}, "disk driver: DMA mode"));
+    k.push_back(choice("drivers.serial.completion", ACC(serial_completion),
+                       {"interrupt", "polling"},
+                       "serial driver: ISR -> ring -> DPC, or the dispatch routines polling STATUS"));
     k.push_back(boolean("drivers.filter.enabled", ACC(filter),
                         "the filter driver over the disk: per-request statistics and a "
                         "write-through read-ahead cache"));
@@ -316,9 +319,10 @@ const std::vector<Key>& schema() {
                          "system, device-loop: time between the device's interrupts"));
     k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
                        "bugcheck: which rule the misbehaving driver breaks"));
-    k.push_back(choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy"},
+    k.push_back(choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy", "none"},
                        "io: sequential = write a region, read it back, check it; random = the "
-                       "same with random reads; copy = copy a region and check the copy"));
+                       "same with random reads; copy = copy a region and check the copy; none = no disk "
+                       "application"));
     k.push_back(integer<std::uint64_t>("workload.io.first_lba", ACC(io_first_lba), 0, 0xffffffff,
                                        "io: first sector of the region"));
     k.push_back(integer<std::uint64_t>("workload.io.sectors", ACC(io_sectors), 1, 0xffffffff,
@@ -327,6 +331,8 @@ const std::vector<Key>& schema() {
                                        0xffff, "io: sectors per request"));
     k.push_back(integer<std::uint64_t>("workload.io.passes", ACC(io_passes), 0, 1'000'000'000,
                                        "io: passes over the region; 0 = until sim.until"));
+    k.push_back(boolean("workload.io.serial_echo", ACC(io_serial_echo),
+                        "io: a thread echoing what arrives on COM1 back to it"));
     k.push_back(integer<unsigned>("workload.io.compute_threads", ACC(io_compute_threads), 0, 16,
                                   "io: threads computing alongside the application"));
     k.push_back(size("workload.dma.bytes", ACC(dma_bytes), "dma-transfer: bytes to move"));

@@ -64,6 +64,7 @@ struct Config {
   std::string disk_transfer = "dma";          // drivers.disk.transfer: dma | pio
   std::string disk_completion = "interrupt";  // drivers.disk.completion: interrupt | polling
   std::string disk_dma_mode = "burst";
+  std::string serial_completion = "interrupt";  // drivers.serial.completion
   bool filter = true;  // drivers.filter.enabled: the statistics and read-ahead filter
   bool filter_fast_io = true;
   std::uint64_t filter_cache_sectors = 64;
@@ -85,6 +86,7 @@ struct Config {
   std::uint64_t io_passes = 0;
   std::uint64_t io_first_lba = 0;
   unsigned io_compute_threads = 1;
+  bool io_serial_echo = false;
   // dma-transfer: one block transfer while a thread computes (what compare-dma runs).
   std::uint64_t dma_bytes = 1ull << 20;
   std::string dma_mode = "burst";

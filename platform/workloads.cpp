@@ -11,6 +11,7 @@
 #include "sw/apps/kernel_apps.h"
 #include "sw/drivers/disk/disk.h"
 #include "sw/drivers/filter/filter.h"
+#include "sw/drivers/serial/serial.h"
 #include "sw/hal/hal.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
@@ -210,6 +211,16 @@ class KernelWorkload : public Workload {
         .field("interrupts", ds.interrupts)
         .field("polls", ds.polls)
         .end_object();
+    const auto& ss = serial_->stats();
+    j.begin_object("serial_driver")
+        .field("completion", config_.serial_completion)
+        .field("rx", ss.rx)
+        .field("tx", ss.tx)
+        .field("interrupts", ss.interrupts)
+        .field("polls", ss.polls)
+        .field("ring_overflows", ss.ring_overflows)
+        .field("echoed", echo_ ? echo_->counts().bytes : 0)
+        .end_object();
     if (filter_) {
       const auto& fs = filter_->stats();
       j.begin_object("filter_driver")
@@ -318,6 +329,13 @@ class KernelWorkload : public Workload {
       filter_ = std::make_unique<drivers::FilterDriver>(*io_, fp);
       io_loaded_ = filter_->load(*disk_->device());
     }
+    drivers::SerialDriver::Params sp;
+    sp.port = static_cast<std::uint16_t>(c.serial_port);
+    sp.irq = c.serial_irq;
+    sp.polling = c.serial_completion == "polling";
+    serial_ = std::make_unique<drivers::SerialDriver>(*io_, sp);
+    io_loaded_ = io_loaded_ && serial_->load();
+    if (c.io_serial_echo) echo_ = std::make_unique<apps::SerialEcho>(*io_);
     apps::DiskAppParams ap;
     ap.first_lba = c.io_first_lba;
     ap.sectors = c.io_sectors;
@@ -327,7 +345,7 @@ class KernelWorkload : public Workload {
     ap.copy_to_lba = c.io_first_lba + c.io_sectors;
     if (c.io_app == "copy") {
       copy_ = std::make_unique<apps::FileCopy>(*io_, ap);
-    } else {
+    } else if (c.io_app != "none") {
       exerciser_ = std::make_unique<apps::DiskExerciser>(*io_, ap);
     }
     (void)p;
@@ -341,6 +359,7 @@ class KernelWorkload : public Workload {
           ++compute_chunks_;
         }
       });
+    if (echo_) kernel_->create_thread("echo", 13, [this] { echo_->main(); });
     kernel_->set_priority_thread(*kernel_->current_thread(), 12);
     if (!io_loaded_) {
       cpu.power_off(1);
@@ -348,13 +367,16 @@ class KernelWorkload : public Workload {
     }
     if (copy_) {
       copy_->main();
-    } else {
+    } else if (exerciser_) {
       exerciser_->main();
+    } else {
+      for (;;) kernel_->delay_execution(1'000'000'000'000ull);  // no disk application
     }
     cpu.power_off(healthy() ? 0 : 1);
   }
   const apps::DiskAppCounts& app_counts() const {
-    return copy_ ? copy_->counts() : exerciser_->counts();
+    static const apps::DiskAppCounts none;
+    return copy_ ? copy_->counts() : exerciser_ ? exerciser_->counts() : none;
   }
 
   Platform& platform_;
@@ -366,6 +388,8 @@ class KernelWorkload : public Workload {
   std::unique_ptr<drivers::FilterDriver> filter_;
   std::unique_ptr<apps::DiskExerciser> exerciser_;
   std::unique_ptr<apps::FileCopy> copy_;
+  std::unique_ptr<drivers::SerialDriver> serial_;
+  std::unique_ptr<apps::SerialEcho> echo_;
   bool io_loaded_ = false;
   std::uint64_t compute_chunks_ = 0;
   std::unique_ptr<hal::Hal> hal_;

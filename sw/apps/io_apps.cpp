@@ -113,4 +113,26 @@ void FileCopy::main() {
   io_.close(h);
 }
 
+void SerialEcho::main() {
+  io::Handle h;
+  if (io_.open(path_, h) != io::Status::success) {
+    ++counts_.errors;
+    logger().error("cannot open {}", path_);
+    return;
+  }
+  const std::uint64_t buffer = io_.pool().allocate(64);
+  for (;;) {
+    io::IoStatusBlock st;
+    ++counts_.requests;
+    if (!io::nt_success(io_.read(h, buffer, 64, std::nullopt, st)) || st.information == 0) {
+      ++counts_.errors;
+      continue;
+    }
+    const auto n = static_cast<std::uint32_t>(st.information);
+    ++counts_.requests;
+    if (!io::nt_success(io_.write(h, buffer, n, std::nullopt, st))) ++counts_.errors;
+    counts_.bytes += n;
+  }
+}
+
 }  // namespace apps

@@ -56,4 +56,17 @@ class FileCopy {
   DiskAppCounts counts_;
 };
 
+// Reads what arrives on a serial port and writes it back, until the simulation ends.
+class SerialEcho {
+ public:
+  SerialEcho(io::IoManager& io, std::string path = "\\??\\COM1") : io_(io), path_(std::move(path)) {}
+  void main();
+  const DiskAppCounts& counts() const { return counts_; }
+
+ private:
+  io::IoManager& io_;
+  std::string path_;
+  DiskAppCounts counts_;
+};
+
 }  // namespace apps

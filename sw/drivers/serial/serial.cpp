@@ -1,0 +1,195 @@
+#include "sw/drivers/serial/serial.h"
+
+namespace drivers {
+namespace {
+constexpr std::uint16_t kData = 0, kStatus = 1, kControl = 2, kRxLevel = 3;
+constexpr std::uint8_t kRxReady = 0x01, kTxEmpty = 0x02, kTxFull = 0x04, kIrq = 0x10;
+constexpr std::uint8_t kRxIe = 0x01, kTxIe = 0x02;
+}  // namespace
+
+SerialDriver::SerialDriver(io::IoManager& io, Params params)
+    : io_(io), kernel_(io.kernel()), params_(params) {}
+
+bool SerialDriver::load() {
+  io::DriverObject& drv = io_.load_driver("\\Driver\\Serial", [this](io::DriverObject& d) {
+    d.context = this;
+    d.major_function[static_cast<unsigned>(io::Major::create)] = &SerialDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &SerialDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::read)] = &SerialDriver::dispatch_read;
+    d.major_function[static_cast<unsigned>(io::Major::write)] = &SerialDriver::dispatch_write;
+    return io::Status::success;
+  });
+  device_ = io_.create_device(drv, "\\Device\\Serial0", this);
+  if (device_ == nullptr) return false;
+  io_.create_symbolic_link("\\??\\COM1", "\\Device\\Serial0");
+  kernel_.initialize_dpc(dpc_, "serial_dpc", &SerialDriver::dpc, this);
+  if (!params_.polling) {
+    kernel_.initialize_interrupt(interrupt_, "serial", &SerialDriver::isr, this, params_.irq,
+                                 ke::InterruptMode::latched, false);
+    if (!kernel_.connect_interrupt(interrupt_)) return false;
+    kernel_.cpu().outb(params_.port + kControl, kRxIe);
+  }
+  device_->flags = io::kDoBufferedIo;
+  return true;
+}
+
+io::Status SerialDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
+  irp->io_status = {io::Status::success, 0};
+  d->driver->io->complete_request(*irp);
+  return io::Status::success;
+}
+
+std::uint32_t SerialDriver::take(std::uint64_t buffer, std::uint32_t length) {
+  hw::Processor& cpu = kernel_.cpu();
+  std::uint32_t n = 0;
+  while (n < length && !rx_.empty()) {
+    const std::uint8_t c = rx_.front();
+    rx_.pop_front();
+    cpu.write(hw::Space::memory, buffer + n, 1, c);
+    ++n;
+  }
+  return n;
+}
+
+io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
+  SerialDriver& self = d->ext<SerialDriver>();
+  hw::Processor& cpu = self.kernel_.cpu();
+  const std::uint32_t length = irp->current().rw.length;
+  if (self.params_.polling) {
+    // Spin until something arrives, then take what is there.
+    while (!(cpu.inb(self.params_.port + kStatus) & kRxReady)) {
+      ++self.stats_.polls;
+      cpu.consume(self.params_.poll_interval_cycles, 0.3);
+    }
+    std::uint32_t n = 0;
+    while (n < length && (cpu.inb(self.params_.port + kStatus) & kRxReady)) {
+      cpu.write(hw::Space::memory, irp->system_buffer + n, 1, cpu.inb(self.params_.port + kData));
+      ++n;
+    }
+    self.stats_.rx += n;
+    irp->io_status = {io::Status::success, n};
+    self.io_.complete_request(*irp);
+    return io::Status::success;
+  }
+  // The ring is the ISR's too: take from it with the device's interrupt held off.
+  const ke::Irql old = self.kernel_.raise_irql(self.interrupt_.irql);
+  const std::uint32_t n = self.take(irp->system_buffer, length);
+  if (n > 0 || self.pending_read_ != nullptr) {
+    self.kernel_.lower_irql(old);
+    self.stats_.rx += n;
+    irp->io_status = {n > 0 ? io::Status::success : io::Status::invalid_device_request, n};
+    self.io_.complete_request(*irp);
+    return irp->io_status.status;
+  }
+  self.io_.mark_irp_pending(*irp);
+  self.io_.set_cancel_routine(*irp, &SerialDriver::cancel_read);
+  self.pending_read_ = irp;
+  self.kernel_.lower_irql(old);
+  return io::Status::pending;
+}
+
+void SerialDriver::cancel_read(io::DeviceObject* d, io::Irp* irp) {
+  SerialDriver& self = d->ext<SerialDriver>();
+  if (self.pending_read_ == irp) self.pending_read_ = nullptr;
+  ++self.stats_.cancelled;
+  self.io_.release_cancel_spin_lock(irp->cancel_irql);
+  irp->io_status = {io::Status::cancelled, 0};
+  self.io_.complete_request(*irp);
+}
+
+io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
+  SerialDriver& self = d->ext<SerialDriver>();
+  hw::Processor& cpu = self.kernel_.cpu();
+  const std::uint32_t length = irp->current().rw.length;
+  if (self.params_.polling) {
+    for (std::uint32_t i = 0; i < length; ++i) {
+      while (cpu.inb(self.params_.port + kStatus) & kTxFull) {
+        ++self.stats_.polls;
+        cpu.consume(self.params_.poll_interval_cycles, 0.3);
+      }
+      cpu.outb(self.params_.port + kData,
+               static_cast<std::uint8_t>(cpu.read(hw::Space::memory, irp->system_buffer + i, 1)));
+    }
+    self.stats_.tx += length;
+    irp->io_status = {io::Status::success, length};
+    self.io_.complete_request(*irp);
+    return io::Status::success;
+  }
+  if (self.pending_write_ != nullptr) {  // one write at a time: the caller is synchronous
+    irp->io_status = {io::Status::invalid_device_request, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::invalid_device_request;
+  }
+  for (std::uint32_t i = 0; i < length; ++i)
+    self.tx_.push_back(
+        static_cast<std::uint8_t>(cpu.read(hw::Space::memory, irp->system_buffer + i, 1)));
+  self.io_.mark_irp_pending(*irp);
+  self.pending_write_ = irp;
+  const ke::Irql old = self.kernel_.raise_irql(ke::kDispatchLevel);
+  self.fill_tx();
+  self.kernel_.lower_irql(old);
+  return io::Status::pending;
+}
+
+void SerialDriver::fill_tx() {
+  hw::Processor& cpu = kernel_.cpu();
+  while (!tx_.empty() && !(cpu.inb(params_.port + kStatus) & kTxFull)) {
+    cpu.outb(params_.port + kData, tx_.front());
+    tx_.pop_front();
+    ++stats_.tx;
+  }
+  // Interrupt when the transmitter drains: then there is room again (or the write is done).
+  cpu.outb(params_.port + kControl, static_cast<std::uint8_t>(kRxIe | kTxIe));
+  if (tx_.empty() && pending_write_ != nullptr) {
+    io::Irp* w = pending_write_;
+    pending_write_ = nullptr;
+    w->io_status = {io::Status::success, w->current().rw.length};
+    io_.complete_request(*w);
+  }
+}
+
+bool SerialDriver::isr(ke::Interrupt*, void* context) {
+  SerialDriver& self = *static_cast<SerialDriver*>(context);
+  hw::Processor& cpu = self.kernel_.cpu();
+  const std::uint8_t status = cpu.inb(self.params_.port + kStatus);
+  if (!(status & kIrq)) return false;
+  ++self.stats_.interrupts;
+  for (unsigned n = cpu.inb(self.params_.port + kRxLevel); n > 0; --n) {
+    const std::uint8_t c = cpu.inb(self.params_.port + kData);
+    if (self.rx_.size() < self.params_.ring) {
+      self.rx_.push_back(c);
+    } else {
+      ++self.stats_.ring_overflows;
+    }
+  }
+  if (status & kTxEmpty) cpu.outb(self.params_.port + kControl, kRxIe);  // TX interrupt seen
+  cpu.consume(self.params_.isr_cycles, 0.1);
+  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  return true;
+}
+
+void SerialDriver::dpc(ke::Dpc*, void* context, void*, void*) {
+  SerialDriver& self = *static_cast<SerialDriver*>(context);
+  self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
+  self.satisfy_read();
+  if (!self.tx_.empty() || self.pending_write_ != nullptr) self.fill_tx();
+}
+
+void SerialDriver::satisfy_read() {
+  if (pending_read_ == nullptr || rx_.empty()) return;
+  io::Irp* r = pending_read_;
+  // Take it back from the cancel path first: once the routine is gone it cannot be cancelled.
+  const ke::Irql old = io_.acquire_cancel_spin_lock();
+  const io::CancelRoutine was = io_.set_cancel_routine(*r, nullptr);
+  io_.release_cancel_spin_lock(old);
+  if (was == nullptr) return;  // being cancelled
+  pending_read_ = nullptr;
+  const ke::Irql raised = kernel_.raise_irql(interrupt_.irql);
+  const std::uint32_t n = take(r->system_buffer, r->current().rw.length);
+  kernel_.lower_irql(raised);
+  stats_.rx += n;
+  r->io_status = {io::Status::success, n};
+  io_.complete_request(*r);
+}
+
+}  // namespace drivers

@@ -1,0 +1,60 @@
+#pragma once
+// The serial device's driver (\Driver\Serial, \Device\Serial0, linked as \??\COM1), buffered
+// I/O. Interrupt-driven: the ISR drains the RX FIFO into a receive ring (so characters are not
+// lost to overrun while reads are not posted) and queues the DPC; the DPC satisfies the pending
+// read from the ring and refills the TX FIFO from the transmit ring, completing the write when
+// its last byte is in the FIFO. A read completes as soon as at least one character is there
+// (serial semantics); one that finds none pends, cancelable. Polling: the dispatch routines
+// spin on STATUS at PASSIVE_LEVEL. Register layout: docs/models.md.
+#include <cstdint>
+#include <deque>
+
+#include "sw/io/io_manager.h"
+#include "sw/ke/kernel.h"
+
+namespace drivers {
+
+class SerialDriver {
+ public:
+  struct Params {
+    std::uint16_t port = 0x3f8;
+    unsigned irq = 4;
+    bool polling = false;
+    std::size_t ring = 1024;  // bytes in each software ring
+    unsigned poll_interval_cycles = 200;
+    unsigned isr_cycles = 80, dpc_cycles = 150;
+  };
+  struct Stats {
+    std::uint64_t rx = 0, tx = 0, interrupts = 0, polls = 0, ring_overflows = 0, cancelled = 0;
+  };
+
+  SerialDriver(io::IoManager& io, Params params);
+  bool load();
+  const Stats& stats() const { return stats_; }
+
+ private:
+  static io::Status dispatch_create_close(io::DeviceObject* d, io::Irp* irp);
+  static io::Status dispatch_read(io::DeviceObject* d, io::Irp* irp);
+  static io::Status dispatch_write(io::DeviceObject* d, io::Irp* irp);
+  static void cancel_read(io::DeviceObject* d, io::Irp* irp);
+  static bool isr(ke::Interrupt* interrupt, void* context);
+  static void dpc(ke::Dpc* dpc, void* context, void* arg1, void* arg2);
+
+  // Moves ring bytes into the pending read's buffer and completes it (at DISPATCH_LEVEL).
+  void satisfy_read();
+  void fill_tx();  // TX ring -> FIFO while it has room; completes the write when drained
+  std::uint32_t take(std::uint64_t buffer, std::uint32_t length);
+
+  io::IoManager& io_;
+  ke::Kernel& kernel_;
+  Params params_;
+  io::DeviceObject* device_ = nullptr;
+  ke::Interrupt interrupt_;
+  ke::Dpc dpc_;
+  std::deque<std::uint8_t> rx_, tx_;
+  io::Irp* pending_read_ = nullptr;
+  io::Irp* pending_write_ = nullptr;
+  Stats stats_;
+};
+
+}  // namespace drivers
