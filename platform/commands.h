@@ -19,6 +19,11 @@ int cmd_script(const CommonOptions& o, const std::string& script_path);
 int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,
               bool json);
 int cmd_keys();
+// The DPC/ISR latency report of a run's statistics file, as text and optionally HTML.
+int cmd_report(const std::string& stats_path, const std::string& html_path);
+// Polling vs interrupt-driven disk and serial drivers, fast I/O vs the IRP path: a table and
+// JSON. `only`: disk, serial or fastio (empty = all).
+int cmd_compare(const CommonOptions& o, const std::string& only, const std::string& json_path);
 // Host time to simulate one memory-to-memory DMA transfer of `bytes`; `mode` empty = each mode,
 // one child process apiece.
 int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::string& bytes,

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "platform/child.h"
 #include "platform/commands.h"
 #include "platform/config.h"
 #include "platform/platform.h"
@@ -36,33 +37,6 @@ struct Row {
   std::uint64_t interrupts = 0;
   bool completed = false, verified = false;
 };
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("iocosim") : p.string();
-}
-
-// Runs the child and returns its exit status (or -1 if it could not run).
-int run_child(const std::vector<std::string>& args) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::fprintf(stderr, "iocosim compare-dma: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 Row read_row(const std::string& mode, const std::string& stats_path) {
   YAML::Node root = YAML::LoadFile(stats_path);  // JSON is YAML

@@ -1,6 +1,7 @@
 #include "platform/config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 
 #include <fmt/format.h>
@@ -272,9 +273,9 @@ const std::vector<Key>& schema() {
                        "STATUS at PASSIVE_LEVEL"));
     k.push_back(choice("drivers.disk.dma_mode", ACC(disk_dma_mode),
                        {"burst", "cycle-stealing", "transparent"}, "disk driver: DMA mode"));
-    k.push_back(choice("drivers.serial.completion", ACC(serial_completion),
-                       {"interrupt", "polling"},
-                       "serial driver: ISR -> ring -> DPC, or the dispatch routines polling STATUS"));
+    k.push_back(
+        choice("drivers.serial.completion", ACC(serial_completion), {"interrupt", "polling"},
+               "serial driver: ISR -> ring -> DPC, or the dispatch routines polling STATUS"));
     k.push_back(boolean("drivers.filter.enabled", ACC(filter),
                         "the filter driver over the disk: per-request statistics and a "
                         "write-through read-ahead cache"));
@@ -319,10 +320,11 @@ const std::vector<Key>& schema() {
                          "system, device-loop: time between the device's interrupts"));
     k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
                        "bugcheck: which rule the misbehaving driver breaks"));
-    k.push_back(choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy", "none"},
-                       "io: sequential = write a region, read it back, check it; random = the "
-                       "same with random reads; copy = copy a region and check the copy; none = no disk "
-                       "application"));
+    k.push_back(
+        choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy", "none"},
+               "io: sequential = write a region, read it back, check it; random = the "
+               "same with random reads; copy = copy a region and check the copy; none = no disk "
+               "application"));
     k.push_back(integer<std::uint64_t>("workload.io.first_lba", ACC(io_first_lba), 0, 0xffffffff,
                                        "io: first sector of the region"));
     k.push_back(integer<std::uint64_t>("workload.io.sectors", ACC(io_sectors), 1, 0xffffffff,
@@ -436,7 +438,15 @@ void load_node(Config& c, const std::string& file, const YAML::Node& node,
     } else if (!value.IsNull()) {
       throw ConfigError(fmt::format("{}:{}: key '{}' has an unsupported value", file, line, path));
     }
-    std::string err = k->set(c, util::trim(text));
+    text = util::trim(text);
+    // Input files that ship with a config are found beside it, wherever iocosim runs from
+    // (outputs stay relative to the working directory).
+    if ((path == "devices.serial.input" || path == "devices.serial.input_script") &&
+        !text.empty() && text[0] != '/') {
+      const auto dir = std::filesystem::path(file).parent_path();
+      if (!dir.empty()) text = (dir / text).string();
+    }
+    std::string err = k->set(c, text);
     if (!err.empty()) throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, line, path, err));
     c.origin[path] = fmt::format("{}:{}", file, line);
   }

@@ -99,6 +99,31 @@ int sc_main(int argc, char* argv[]) {
   compare_dma->add_option("--log-level", opts.log_level, "log level of the runs");
   compare_dma->add_flag("-q,--quiet", opts.quiet, "no progress lines");
 
+  std::string compare_only, compare_json = "traces/compare.json";
+  auto* compare = app.add_subcommand(
+      "compare",
+      "the I/O path's choices side by side: polling vs interrupt-driven disk and serial "
+      "drivers, fast I/O vs IRPs (throughput, CPU left for other work, interrupts, latency)");
+  compare->add_option("CONFIG", opts.config, "platform config (YAML); default: built-in")
+      ->check(CLI::ExistingFile);
+  compare->add_option("--only", compare_only, "one comparison: disk, serial or fastio")
+      ->check(CLI::IsMember({"disk", "serial", "fastio"}));
+  compare->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
+  compare->add_option("--json", compare_json, "write the results as JSON ('' = none)")
+      ->capture_default_str();
+  compare->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+
+  std::string report_stats, report_html;
+  auto* report = app.add_subcommand(
+      "report",
+      "a run's DPC/ISR latency report: per-driver ISR and DPC times, histograms, "
+      "ISR-to-DPC and interrupt-to-thread latency");
+  report->add_option("STATS", report_stats, "statistics file of a run (--stats)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  report->add_option("--html", report_html, "also write the report as HTML");
+
   auto* keys = app.add_subcommand("keys", "list every config key with its default and meaning");
 
   try {
@@ -119,6 +144,8 @@ int sc_main(int argc, char* argv[]) {
     if (*bench_interrupt) return platform::cmd_bench(opts, "interrupt", bench_time, bench_json);
     if (*bench_dma) return platform::cmd_bench_dma(opts, bench_mode, bench_bytes, bench_json);
     if (*keys) return platform::cmd_keys();
+    if (*report) return platform::cmd_report(report_stats, report_html);
+    if (*compare) return platform::cmd_compare(opts, compare_only, compare_json);
     if (*compare_dma) return platform::cmd_compare_dma(opts, cmp_json, cmp_svg);
   } catch (const platform::ConfigError& e) {
     fmt::print(stderr, "iocosim: error: {}\n", e.what());

@@ -182,6 +182,20 @@ class KernelWorkload : public Workload {
     histogram(j, "dpc_us", s.dpc);
     histogram(j, "isr_to_dpc_us", s.isr_to_dpc);
     histogram(j, "interrupt_to_thread_us", s.interrupt_to_thread);
+    // Per driver, as Windows' DPC/ISR analysis lists them: each ISR and DPC by name.
+    j.begin_array("isrs");
+    for (const ke::Interrupt* i : kernel_->interrupt_objects()) {
+      j.begin_object().field("name", i->name).field("irq", i->irq).field("count", i->count);
+      histogram(j, "us", i->time);
+      j.end_object();
+    }
+    j.end_array().begin_array("dpcs");
+    for (const ke::Dpc* d : kernel_->dpc_objects()) {
+      j.begin_object().field("name", d->name);
+      histogram(j, "us", d->time);
+      j.end_object();
+    }
+    j.end_array();
     j.end_object();
     if (!io_) return;
     const auto& is = io_->stats();

@@ -59,7 +59,8 @@ class FileCopy {
 // Reads what arrives on a serial port and writes it back, until the simulation ends.
 class SerialEcho {
  public:
-  SerialEcho(io::IoManager& io, std::string path = "\\??\\COM1") : io_(io), path_(std::move(path)) {}
+  SerialEcho(io::IoManager& io, std::string path = "\\??\\COM1")
+      : io_(io), path_(std::move(path)) {}
   void main();
   const DiskAppCounts& counts() const { return counts_; }
 

@@ -85,6 +85,11 @@ void Kernel::drain_dpc_queue() {
           reinterpret_cast<std::uintptr_t>(dpc->routine), reinterpret_cast<std::uintptr_t>(dpc), 0);
     pop_frame();
     stats_.dpc.add(cpu_.now_ps() - t0);
+    dpc->time.add(cpu_.now_ps() - t0);
+    if (!dpc->seen) {
+      dpc->seen = true;
+      dpcs_seen_.push_back(dpc);
+    }
     if (util::events().enabled()) util::events().emit("ke", "dpc_exit", {{"name", dpc->name}});
   }
   dpc_active_ = false;

@@ -1,4 +1,6 @@
 // Interrupt objects and the trap dispatcher (KiInterruptDispatch, KiChainedDispatch).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "sw/ke/kernel.h"
@@ -32,6 +34,9 @@ bool Kernel::connect_interrupt(Interrupt& interrupt) {
   const Irql old = raise_irql(kHighLevel);
   chain.push_back(&interrupt);
   interrupt.connected = true;
+  if (std::find(interrupts_seen_.begin(), interrupts_seen_.end(), &interrupt) ==
+      interrupts_seen_.end())
+    interrupts_seen_.push_back(&interrupt);
   if (chain.size() == 1) hal_.enable_system_interrupt(interrupt.irq);
   lower_irql(old);
   return true;
@@ -103,6 +108,7 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     const bool mine = obj->routine(obj, obj->context);
     obj->lock.held = false;
     stats_.isr.add(cpu_.now_ps() - t0);
+    obj->time.add(cpu_.now_ps() - t0);
     if (util::events().enabled())
       util::events().emit("ke", "isr_exit", {{"name", obj->name}, {"claimed", mine}});
     pop_frame();

@@ -115,6 +115,9 @@ class Kernel : public hw::TrapHandler {
                               std::uint64_t p3 = 0, std::uint64_t p4 = 0);
 
   const KernelStats& stats() const { return stats_; }
+  // For the per-driver latency report: interrupt objects ever connected, DPCs that have run.
+  const std::vector<const Interrupt*>& interrupt_objects() const { return interrupts_seen_; }
+  const std::vector<const Dpc*>& dpc_objects() const { return dpcs_seen_; }
   hw::Processor& cpu() { return cpu_; }
   hal::Hal& hal() { return hal_; }
   const KernelConfig& config() const { return config_; }
@@ -168,6 +171,8 @@ class Kernel : public hw::TrapHandler {
   std::array<std::deque<Thread*>, 32> ready_{};
   std::multimap<std::uint64_t, Thread*> timers_;  // due tick -> waiting thread
   bool bug_checked_ = false;
+  std::vector<const Interrupt*> interrupts_seen_;
+  std::vector<const Dpc*> dpcs_seen_;
   KernelStats stats_;
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hw/cpu/processor.h"
+#include "sw/ke/histogram.h"
 #include "sw/ke/irql.h"
 
 namespace ke {
@@ -30,6 +31,8 @@ struct Dpc {
   bool inserted = false;
   std::uint64_t queued_ps = 0;  // when it was queued
   std::uint64_t origin_ps = 0;  // the interrupt that led to it (0 if none)
+  Histogram time;               // execution time of each run, for the per-driver report
+  bool seen = false;            // the kernel has it in its list of DPCs that ran
 };
 
 struct SpinLock {
@@ -54,6 +57,7 @@ struct Interrupt {
   SpinLock lock;
   bool connected = false;
   std::uint64_t count = 0;
+  Histogram time;  // execution time of each call of the routine, for the per-driver report
 };
 
 enum class ThreadState { initialized, ready, running, waiting, terminated };

@@ -97,7 +97,7 @@ with tempfile.TemporaryDirectory() as tmp:
     if CHECK == "help":
         for args in (["--help"], ["run", "--help"], ["script", "--help"], ["bench", "--help"],
                      ["bench", "idle", "--help"], ["bench", "dma", "--help"], ["keys", "--help"],
-                     ["compare-dma", "--help"]):
+                     ["compare-dma", "--help"], ["compare", "--help"], ["report", "--help"]):
             expect_exit(args, 0, r"Usage|USAGE|usage", stream="stdout")
         expect_exit([], 2, r"subcommand")
         expect_exit(["frobnicate"], 2)
@@ -324,6 +324,50 @@ with tempfile.TemporaryDirectory() as tmp:
         run_down = counts[counts.index(65536):] if 65536 in counts else []
         expect(len(run_down) == 17 and run_down == sorted(run_down, reverse=True) and run_down[-1] == 0,
                f"ch0 count does not run down by segments: {counts[:20]}")
+    elif CHECK == "compare":
+        # Polling vs interrupt-driven drivers and fast I/O vs IRPs: what each choice costs.
+        js = os.path.join(tmp, "cmp.json")
+        rc, out, err = run("compare", "--json", js, "-q")
+        expect(rc == 0, f"compare: exit {rc}\n{out}{err}")
+        with open(js) as f:
+            runs = {(r["comparison"], r["variant"]): r for r in json.load(f)["runs"]}
+        expect(len(runs) == 6, f"compare runs: {list(runs)}")
+        for c in ("disk", "serial"):
+            i, p = runs[(c, "interrupt")], runs[(c, "polling")]
+            expect(i["bytes"] == p["bytes"] and i["bytes"] > 0, f"{c}: both variants move the same data: {i} {p}")
+            expect(p["cpu_for_others"] < 0.01 < i["cpu_for_others"],
+                   f"{c}: polling should leave no CPU to the compute thread: {i} {p}")
+            expect(p["interrupts"] < i["interrupts"], f"{c}: polling takes fewer interrupts")
+        fast, irp = runs[("fastio", "fast I/O")], runs[("fastio", "IRP path")]
+        expect(fast["fast_io_hits"] > 0 and irp["fast_io_hits"] == 0, f"fast I/O hits: {fast} {irp}")
+        expect(fast["irps"] < irp["irps"], f"fast I/O should need fewer IRPs: {fast} {irp}")
+        expect(fast["bytes"] == irp["bytes"], "both fast I/O variants read the same data")
+    elif CHECK == "report":
+        rc, _, err = run("run", "--until", "20ms", "--stats", stats, "-q")
+        expect(rc == 0, err)
+        html = os.path.join(tmp, "r.html")
+        rc, out, err = run("report", stats, "--html", html)
+        expect(rc == 0, f"report: exit {rc}\n{err}")
+        for pat in (r"^ISR\s+disk\s+14\s+\d+", r"^DPC\s+disk_dpc\s+\d+", r"^ISR\s+clock\s+0",
+                    r"ISR to DPC start\s+\d+", r"interrupt to thread running\s+\d+"):
+            expect(re.search(pat, out, re.M) is not None, f"report lacks /{pat}/:\n{out}")
+        with open(html) as f:
+            h = f.read()
+        expect("<table>" in h and "disk_dpc" in h and h.rstrip().endswith("</html>"), "HTML report")
+        expect_exit(["report", os.path.join(SRC, "README.md")], 2, r"README\.md")
+        rc, _, _ = run("script", os.path.join(SCRIPTS, "serial.scr"), "--stats", stats, "-q")
+        expect_exit(["report", stats], 2, r"no kernel section")
+    elif CHECK == "serial_echo":
+        out_file = os.path.join(tmp, "echo.out")
+        for mode in ("interrupt", "polling"):
+            rc, out, err = run("run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"),
+                               "--set", "devices.serial.output=" + out_file,
+                               "--set", "drivers.serial.completion=" + mode, "-q")
+            expect(rc == 0, f"serial echo ({mode}): exit {rc}\n{err}")
+            with open(out_file) as f:
+                got = f.read()
+            expect(got == "hello, iocosim\nthe quick brown fox jumps over the lazy dog\n0123456789\n",
+                   f"serial echo ({mode}) wrote {got!r}")
     elif CHECK == "bench_dma":
         rc, out, err = run("bench", "dma", "--bytes", "1MiB", "--json")
         expect(rc == 0, f"bench dma: exit {rc}\n{out}{err}")

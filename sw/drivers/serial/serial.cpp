@@ -13,8 +13,10 @@ SerialDriver::SerialDriver(io::IoManager& io, Params params)
 bool SerialDriver::load() {
   io::DriverObject& drv = io_.load_driver("\\Driver\\Serial", [this](io::DriverObject& d) {
     d.context = this;
-    d.major_function[static_cast<unsigned>(io::Major::create)] = &SerialDriver::dispatch_create_close;
-    d.major_function[static_cast<unsigned>(io::Major::close)] = &SerialDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::create)] =
+        &SerialDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::close)] =
+        &SerialDriver::dispatch_create_close;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &SerialDriver::dispatch_read;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &SerialDriver::dispatch_write;
     return io::Status::success;

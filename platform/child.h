@@ -1,0 +1,15 @@
+#pragma once
+// Child runs for the commands that compare configurations: SystemC elaborates once per process,
+// so each configuration is an `iocosim run` of its own.
+#include <string>
+#include <vector>
+
+namespace platform {
+
+// This executable's path (for running itself).
+std::string self_exe();
+// Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
+// or -1 if it could not be run.
+int run_child(const std::vector<std::string>& args);
+
+}  // namespace platform
