@@ -335,6 +335,9 @@ const std::vector<Key>& schema() {
                                        "io: passes over the region; 0 = until sim.until"));
     k.push_back(boolean("workload.io.serial_echo", ACC(io_serial_echo),
                         "io: a thread echoing what arrives on COM1 back to it"));
+    k.push_back(duration("workload.io.timer_period", ACC(io_timer_period_ps),
+                         "io: a thread waiting on the timer driver (IOCTL to \\Device\\Timer0 "
+                         "over one-shot device 0) this long, round after round; 0 = none"));
     k.push_back(integer<unsigned>("workload.io.compute_threads", ACC(io_compute_threads), 0, 16,
                                   "io: threads computing alongside the application"));
     k.push_back(size("workload.dma.bytes", ACC(dma_bytes), "dma-transfer: bytes to move"));
@@ -573,6 +576,10 @@ void validate(const Config& c) {
   if (c.dma_width != 1 && c.dma_width != 2 && c.dma_width != 4)
     fail("workload.dma.width", "must be 1, 2 or 4");
   if (c.workload == "io") {
+    if (c.io_timer_period_ps != 0 && c.oneshot_irqs.empty())
+      fail("workload.io.timer_period", "the timer driver needs one-shot device 0");
+    if (c.io_timer_period_ps / 1000 > 0xffffffffull)
+      fail("workload.io.timer_period", "above 4.29 s (the device's 32-bit nanoseconds)");
     const std::uint64_t sectors = c.disk_size / hw::devices::kSectorSize;
     const std::uint64_t end =
         c.io_app == "copy" ? c.io_first_lba + 2 * c.io_sectors : c.io_first_lba + c.io_sectors;

@@ -12,6 +12,7 @@
 #include "sw/drivers/disk/disk.h"
 #include "sw/drivers/filter/filter.h"
 #include "sw/drivers/serial/serial.h"
+#include "sw/drivers/timer/timer.h"
 #include "sw/hal/hal.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
@@ -153,7 +154,8 @@ class KernelWorkload : public Workload {
           .field("passes", a.passes)
           .field("mismatches", a.mismatches)
           .field("errors", a.errors)
-          .field("compute_chunks", compute_chunks_);
+          .field("compute_chunks", compute_chunks_)
+          .field("timer_waits", ticks_);
     }
     if (system_) {
       j.field("rounds", system_->counts().rounds)
@@ -350,6 +352,13 @@ class KernelWorkload : public Workload {
     serial_ = std::make_unique<drivers::SerialDriver>(*io_, sp);
     io_loaded_ = io_loaded_ && serial_->load();
     if (c.io_serial_echo) echo_ = std::make_unique<apps::SerialEcho>(*io_);
+    if (c.io_timer_period_ps != 0) {
+      drivers::TimerDriver::Params tp;
+      tp.port = static_cast<std::uint16_t>(c.oneshot_port);
+      tp.irq = c.oneshot_irqs[0];
+      timer_ = std::make_unique<drivers::TimerDriver>(*io_, tp);
+      io_loaded_ = io_loaded_ && timer_->load();
+    }
     apps::DiskAppParams ap;
     ap.first_lba = c.io_first_lba;
     ap.sectors = c.io_sectors;
@@ -374,6 +383,7 @@ class KernelWorkload : public Workload {
         }
       });
     if (echo_) kernel_->create_thread("echo", 13, [this] { echo_->main(); });
+    if (timer_) kernel_->create_thread("ticker", 14, [this] { ticker(); });
     kernel_->set_priority_thread(*kernel_->current_thread(), 12);
     if (!io_loaded_) {
       cpu.power_off(1);
@@ -387,6 +397,19 @@ class KernelWorkload : public Workload {
       for (;;) kernel_->delay_execution(1'000'000'000'000ull);  // no disk application
     }
     cpu.power_off(healthy() ? 0 : 1);
+  }
+  // Waits on the timer driver round after round: each wait an IRP through StartIo, the
+  // one-shot's interrupt, the DPC and completion.
+  void ticker() {
+    io::Handle h;
+    if (io_->open("\\Device\\Timer0", h) != io::Status::success) return;
+    const std::uint64_t in = pool_->allocate(4);
+    kernel_->cpu().write32(in, static_cast<std::uint32_t>(config_.io_timer_period_ps / 1000));
+    for (;;) {
+      io::IoStatusBlock st;
+      if (io_->device_control(h, drivers::kIoctlTimerWait, in, 4, 0, 0, st) == io::Status::success)
+        ++ticks_;
+    }
   }
   const apps::DiskAppCounts& app_counts() const {
     static const apps::DiskAppCounts none;
@@ -404,6 +427,8 @@ class KernelWorkload : public Workload {
   std::unique_ptr<apps::FileCopy> copy_;
   std::unique_ptr<drivers::SerialDriver> serial_;
   std::unique_ptr<apps::SerialEcho> echo_;
+  std::unique_ptr<drivers::TimerDriver> timer_;
+  std::uint64_t ticks_ = 0;
   bool io_loaded_ = false;
   std::uint64_t compute_chunks_ = 0;
   std::unique_ptr<hal::Hal> hal_;

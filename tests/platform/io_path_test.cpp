@@ -182,3 +182,20 @@ TEST(IoPath, FastIoServesCachedReadsWithoutIrps) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(IoPath, TheTimerDriverCompletesEachWaitWhenItsDeviceFires) {
+  Config c = io_config();
+  c.io_timer_period_ps = 200'000'000;  // 200 us
+  YAML::Node st = run(c);
+  ASSERT_EQ(st["exit_status"].as<int>(), 0);
+  const auto waits = st["workload"]["timer_waits"].as<std::uint64_t>();
+  EXPECT_GT(waits, 10u);
+  // One device interrupt per completed wait (the last one may still be in flight).
+  const auto fired = st["oneshots"][0]["fired"].as<std::uint64_t>();
+  EXPECT_GE(fired, waits);
+  EXPECT_LE(fired, waits + 1);
+}
+
+}  // namespace

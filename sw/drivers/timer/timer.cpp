@@ -1,0 +1,78 @@
+#include "sw/drivers/timer/timer.h"
+
+namespace drivers {
+namespace {
+constexpr std::uint16_t kDelay = 0, kStatus = 4, kAck = 5;  // hw/devices/oneshot.h
+constexpr std::uint8_t kPending = 1;
+}  // namespace
+
+TimerDriver::TimerDriver(io::IoManager& io, Params params)
+    : io_(io), kernel_(io.kernel()), params_(params) {}
+
+bool TimerDriver::load() {
+  io::DriverObject& drv = io_.load_driver("\\Driver\\Timer", [this](io::DriverObject& d) {
+    d.context = this;
+    d.major_function[static_cast<unsigned>(io::Major::create)] =
+        &TimerDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &TimerDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::device_control)] =
+        &TimerDriver::dispatch_ioctl;
+    d.start_io = &TimerDriver::start_io;
+    return io::Status::success;
+  });
+  device_ = io_.create_device(drv, "\\Device\\Timer0", this);
+  if (device_ == nullptr) return false;
+  kernel_.initialize_interrupt(interrupt_, "timer0", &TimerDriver::isr, this, params_.irq,
+                               ke::InterruptMode::latched, false);
+  kernel_.initialize_dpc(dpc_, "timer0_dpc", &TimerDriver::dpc, this);
+  if (!kernel_.connect_interrupt(interrupt_)) return false;
+  device_->flags = io::kDoBufferedIo;
+  return true;
+}
+
+io::Status TimerDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
+  irp->io_status = {io::Status::success, 0};
+  d->driver->io->complete_request(*irp);
+  return io::Status::success;
+}
+
+io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
+  TimerDriver& self = d->ext<TimerDriver>();
+  const io::IoStackLocation& sl = irp->current();
+  if (sl.ioctl.code != kIoctlTimerWait || sl.ioctl.input_length != 4) {
+    irp->io_status = {io::Status::invalid_parameter, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::invalid_parameter;
+  }
+  ++self.stats_.waits;
+  self.io_.mark_irp_pending(*irp);
+  self.io_.start_packet(*d, *irp, std::nullopt, nullptr);
+  return io::Status::pending;
+}
+
+void TimerDriver::start_io(io::DeviceObject* d, io::Irp* irp) {
+  TimerDriver& self = d->ext<TimerDriver>();
+  hw::Processor& cpu = self.kernel_.cpu();
+  cpu.outl(self.params_.port + kDelay, cpu.read32(irp->system_buffer));
+}
+
+bool TimerDriver::isr(ke::Interrupt*, void* context) {
+  TimerDriver& self = *static_cast<TimerDriver*>(context);
+  hw::Processor& cpu = self.kernel_.cpu();
+  if (!(cpu.inb(self.params_.port + kStatus) & kPending)) return false;
+  cpu.outb(self.params_.port + kAck, kPending);
+  ++self.stats_.interrupts;
+  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  return true;
+}
+
+void TimerDriver::dpc(ke::Dpc*, void* context, void*, void*) {
+  TimerDriver& self = *static_cast<TimerDriver*>(context);
+  io::Irp* irp = self.device_->current_irp;
+  if (irp == nullptr) return;
+  irp->io_status = {io::Status::success, 0};
+  self.io_.start_next_packet(*self.device_, false);
+  self.io_.complete_request(*irp);
+}
+
+}  // namespace drivers

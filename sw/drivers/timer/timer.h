@@ -1,0 +1,45 @@
+#pragma once
+// A timer driver over the one-shot device (\Driver\Timer, \Device\Timer0): IOCTL_TIMER_WAIT
+// with a 32-bit nanosecond delay pends until the device fires. Requests queue through
+// IoStartPacket; StartIo arms the device; the ISR acknowledges it and queues the DPC; the DPC
+// completes the request and starts the next one. The smallest whole IRP-driven driver.
+#include <cstdint>
+
+#include "sw/io/io_manager.h"
+#include "sw/ke/kernel.h"
+
+namespace drivers {
+
+constexpr std::uint32_t kIoctlTimerWait = 0x00220001;  // CTL_CODE(FILE_DEVICE_UNKNOWN, 0, ...)
+
+class TimerDriver {
+ public:
+  struct Params {
+    std::uint16_t port = 0x300;
+    unsigned irq = 5;
+  };
+  struct Stats {
+    std::uint64_t waits = 0, interrupts = 0;
+  };
+
+  TimerDriver(io::IoManager& io, Params params);
+  bool load();
+  const Stats& stats() const { return stats_; }
+
+ private:
+  static io::Status dispatch_create_close(io::DeviceObject* d, io::Irp* irp);
+  static io::Status dispatch_ioctl(io::DeviceObject* d, io::Irp* irp);
+  static void start_io(io::DeviceObject* d, io::Irp* irp);
+  static bool isr(ke::Interrupt* interrupt, void* context);
+  static void dpc(ke::Dpc* dpc, void* context, void* arg1, void* arg2);
+
+  io::IoManager& io_;
+  ke::Kernel& kernel_;
+  Params params_;
+  io::DeviceObject* device_ = nullptr;
+  ke::Interrupt interrupt_;
+  ke::Dpc dpc_;
+  Stats stats_;
+};
+
+}  // namespace drivers
