@@ -333,6 +333,9 @@ const std::vector<Key>& schema() {
                                        0xffff, "io: sectors per request"));
     k.push_back(integer<std::uint64_t>("workload.io.passes", ACC(io_passes), 0, 1'000'000'000,
                                        "io: passes over the region; 0 = until sim.until"));
+    k.push_back(integer<unsigned>("workload.io.queue_depth", ACC(io_queue_depth), 1, 64,
+                                  "io: reads in flight at once (above 1: asynchronous requests, "
+                                  "queued by the disk's StartIo in LBA order)"));
     k.push_back(boolean("workload.io.serial_echo", ACC(io_serial_echo),
                         "io: a thread echoing what arrives on COM1 back to it"));
     k.push_back(duration("workload.io.timer_period", ACC(io_timer_period_ps),

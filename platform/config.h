@@ -87,6 +87,7 @@ struct Config {
   std::uint64_t io_first_lba = 0;
   unsigned io_compute_threads = 1;
   bool io_serial_echo = false;
+  unsigned io_queue_depth = 1;
   std::uint64_t io_timer_period_ps = 0;  // 0 = no timer thread
   // dma-transfer: one block transfer while a thread computes (what compare-dma runs).
   std::uint64_t dma_bytes = 1ull << 20;

@@ -366,6 +366,7 @@ class KernelWorkload : public Workload {
     ap.passes = c.io_passes;
     ap.random = c.io_app == "random";
     ap.copy_to_lba = c.io_first_lba + c.io_sectors;
+    ap.queue_depth = c.io_queue_depth;
     if (c.io_app == "copy") {
       copy_ = std::make_unique<apps::FileCopy>(*io_, ap);
     } else if (c.io_app != "none") {

@@ -1,5 +1,7 @@
 #include "sw/apps/io_apps.h"
 
+#include <vector>
+
 #include "util/event_log.h"
 #include "util/log.h"
 
@@ -54,24 +56,65 @@ void DiskExerciser::main() {
         cpu.write32(buffer + i, pattern(pass, lba * kSector + i));
       transfer(true, h, buffer, lba, n);
     }
-    // Read it back (all of it in order, or as many random requests), checking every word.
+    // Read it back (all of it in order, or as many random requests), checking every word;
+    // with a queue depth above 1, that many asynchronous reads are in flight at once.
     const std::uint64_t requests = (p_.sectors + p_.request_sectors - 1) / p_.request_sectors;
+    struct Slot {
+      std::uint64_t buffer = 0, lba = 0;
+      std::uint32_t n = 0;
+      ke::Event done;
+      io::IoStatusBlock st;
+      bool busy = false;
+    };
+    std::vector<Slot> slots(std::max<std::uint32_t>(p_.queue_depth, 1));
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      slots[k].buffer = k == 0 ? buffer : io_.pool().allocate(bytes);
+      io_.kernel().initialize_event(slots[k].done, "read", ke::EventType::notification, false);
+    }
+    auto check = [&](Slot& sl) {
+      sl.busy = false;
+      ++counts_.requests;
+      if (!io::nt_success(sl.st.status) || sl.st.information != sl.n * kSector) {
+        ++counts_.errors;
+        logger().error("read LBA {} x{}: {}", sl.lba, sl.n, io::to_string(sl.st.status));
+        return;
+      }
+      counts_.bytes += sl.st.information;
+      std::uint64_t bad = 0;
+      for (std::uint64_t i = 0; i < sl.n * kSector; i += 4)
+        bad += cpu.read32(sl.buffer + i) != pattern(pass, sl.lba * kSector + i);
+      if (bad)
+        logger().error("LBA {} x{}: {} words differ from what was written", sl.lba, sl.n, bad);
+      counts_.mismatches += bad;
+    };
     for (std::uint64_t r = 0; r < requests; ++r) {
-      std::uint64_t lba = p_.first_lba + r * p_.request_sectors;
+      Slot& sl = slots[r % slots.size()];
+      if (sl.busy) {  // the oldest request in flight: wait for it before reusing its buffer
+        io_.kernel().wait_for_single_object(sl.done, std::nullopt);
+        check(sl);
+      }
+      sl.lba = p_.first_lba + r * p_.request_sectors;
       if (p_.random) {
         rng = rng * 1664525u + 1013904223u;
-        lba = p_.first_lba + (rng >> 8) % requests * p_.request_sectors;
+        sl.lba = p_.first_lba + (rng >> 8) % requests * p_.request_sectors;
       }
-      const std::uint32_t n = static_cast<std::uint32_t>(
-          std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - lba));
-      for (std::uint64_t i = 0; i < n * kSector; i += 4) cpu.write32(buffer + i, 0);
-      if (!transfer(false, h, buffer, lba, n)) continue;
-      std::uint64_t bad = 0;
-      for (std::uint64_t i = 0; i < n * kSector; i += 4)
-        bad += cpu.read32(buffer + i) != pattern(pass, lba * kSector + i);
-      if (bad) logger().error("LBA {} x{}: {} words differ from what was written", lba, n, bad);
-      counts_.mismatches += bad;
+      sl.n = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - sl.lba));
+      for (std::uint64_t i = 0; i < sl.n * kSector; i += 4) cpu.write32(sl.buffer + i, 0);
+      sl.busy = true;
+      if (slots.size() == 1) {
+        io_.read(h, sl.buffer, sl.n * kSector, sl.lba * kSector, sl.st);
+        check(sl);
+      } else {
+        io_.read(h, sl.buffer, sl.n * kSector, sl.lba * kSector, sl.st, &sl.done);
+      }
     }
+    for (auto& sl : slots) {
+      if (!sl.busy) continue;
+      io_.kernel().wait_for_single_object(sl.done, std::nullopt);
+      check(sl);
+    }
+    for (std::size_t k = 1; k < slots.size(); ++k) io_.pool().free(slots[k].buffer);
     ++counts_.passes;
     if (util::events().enabled())
       util::events().emit("app", "pass_done", {{"pass", pass}, {"mismatches", counts_.mismatches}});

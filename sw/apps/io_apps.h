@@ -22,6 +22,7 @@ struct DiskAppParams {
   bool random = false;                // random reads after the first write pass
   std::uint32_t seed = 1;
   std::uint64_t copy_to_lba = 0;  // FileCopy's destination
+  std::uint32_t queue_depth = 1;  // reads in flight (above 1: asynchronous requests)
 };
 
 struct DiskAppCounts {
