@@ -1,14 +1,9 @@
 #include "sw/io/io_manager.h"
+#include "sw/io/log.h"
 #include "util/event_log.h"
-#include "util/log.h"
 
 namespace io {
-namespace {
-util::Logger& logger() {
-  static util::Logger log("io");
-  return log;
-}
-}  // namespace
+using detail::logger;
 
 DriverObject& IoManager::load_driver(const std::string& name,
                                      const std::function<Status(DriverObject&)>& entry) {

@@ -1,14 +1,28 @@
 #include "sw/io/io_manager.h"
+#include "sw/io/log.h"
 #include "util/event_log.h"
-#include "util/log.h"
 
 namespace io {
-namespace {
-util::Logger& logger() {
-  static util::Logger log("io");
-  return log;
+using detail::logger;
+
+Status IoManager::simple_request(FileObject& f, Major major) {
+  DeviceObject* top = get_attached_device(*f.device);
+  Irp* irp = allocate_irp(top->stack_size);
+  irp->io_manager_owned = true;
+  irp->file = &f;
+  IoStatusBlock iosb;
+  irp->user_iosb = &iosb;
+  irp->user_event = &f.event;
+  irp->next().major = major;
+  irp->next().file = &f;
+  kernel_.clear_event(f.event);
+  if (call_driver(*top, *irp) == Status::pending) {
+    kernel_.wait_for_single_object(f.event, std::nullopt);
+  } else {
+    free_irp(irp);
+  }
+  return iosb.status;
 }
-}  // namespace
 
 FileObject* IoManager::file(Handle handle) {
   if (handle < 0 || static_cast<std::size_t>(handle) >= files_.size()) return nullptr;
@@ -27,23 +41,7 @@ Status IoManager::open(const std::string& path, Handle& handle) {
   f->device = device;
   f->path = path;
   kernel_.initialize_event(f->event, path, ke::EventType::synchronization, false);
-  DeviceObject* top = get_attached_device(*device);
-  Irp* irp = allocate_irp(top->stack_size);
-  irp->io_manager_owned = true;
-  irp->file = f;
-  IoStatusBlock iosb;
-  irp->user_iosb = &iosb;
-  irp->user_event = &f->event;
-  irp->next().major = Major::create;
-  irp->next().file = f;
-  Status s = call_driver(*top, *irp);
-  if (s == Status::pending) {
-    kernel_.wait_for_single_object(f->event, std::nullopt);
-    s = iosb.status;
-  } else {
-    s = irp->io_status.status;
-    free_irp(irp);
-  }
+  const Status s = simple_request(*f, Major::create);
   if (!nt_success(s)) return s;
   f->open = true;
   handle = static_cast<Handle>(files_.size() - 1);
@@ -54,20 +52,7 @@ Status IoManager::close(Handle handle) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
   kernel_.cpu().consume(costs_.system_service);
-  DeviceObject* top = get_attached_device(*f->device);
-  Irp* irp = allocate_irp(top->stack_size);
-  irp->io_manager_owned = true;
-  IoStatusBlock iosb;
-  irp->user_iosb = &iosb;
-  irp->user_event = &f->event;
-  irp->next().major = Major::close;
-  irp->next().file = f;
-  Status s = call_driver(*top, *irp);
-  if (s == Status::pending) {
-    kernel_.wait_for_single_object(f->event, std::nullopt);
-  } else {
-    free_irp(irp);
-  }
+  simple_request(*f, Major::close);
   f->open = false;
   return Status::success;
 }

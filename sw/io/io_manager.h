@@ -89,6 +89,9 @@ class IoManager {
   void skip_current_irp_stack_location(Irp& irp);          // IoSkipCurrentIrpStackLocation
   // The default dispatch routine: completes with STATUS_INVALID_DEVICE_REQUEST.
   static Status invalid_device_request(DeviceObject* device, Irp* irp);
+  // A dispatch routine that completes with STATUS_SUCCESS: create and close for drivers with
+  // nothing to do on them.
+  static Status succeed_request(DeviceObject* device, Irp* irp);
 
   // --- device queues and StartIo (queue.cpp)
   // KeInsertDeviceQueue / KeInsertByKeyDeviceQueue: false (and the queue is now busy) if it was
@@ -137,6 +140,8 @@ class IoManager {
   void copy_memory(std::uint64_t dst, std::uint64_t src, std::uint64_t n);
 
  private:
+  // An IRP with no parameters (create, close) to the top of the file's stack, waited for.
+  Status simple_request(FileObject& f, Major major);
   Status rw(Major major, Handle handle, std::uint64_t buffer, std::uint32_t length,
             std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event);
   // The last stage of completion (IopCompleteRequest).

@@ -1,16 +1,11 @@
 #include <algorithm>
 
 #include "sw/io/io_manager.h"
+#include "sw/io/log.h"
 #include "util/event_log.h"
-#include "util/log.h"
 
 namespace io {
-namespace {
-util::Logger& logger() {
-  static util::Logger log("io");
-  return log;
-}
-}  // namespace
+using detail::logger;
 
 const char* to_string(Status s) {
   switch (s) {
@@ -131,6 +126,12 @@ Status IoManager::invalid_device_request(DeviceObject* device, Irp* irp) {
   irp->io_status = {Status::invalid_device_request, 0};
   device->driver->io->complete_request(*irp);
   return Status::invalid_device_request;
+}
+
+Status IoManager::succeed_request(DeviceObject* device, Irp* irp) {
+  irp->io_status = {Status::success, 0};
+  device->driver->io->complete_request(*irp);
+  return Status::success;
 }
 
 void IoManager::complete_request(Irp& irp) {

@@ -22,8 +22,8 @@ DiskDriver::DiskDriver(io::IoManager& io, Params params)
 bool DiskDriver::load() {
   io::DriverObject& drv = io_.load_driver("\\Driver\\Disk", [this](io::DriverObject& d) {
     d.context = this;
-    d.major_function[static_cast<unsigned>(io::Major::create)] = &DiskDriver::dispatch_create_close;
-    d.major_function[static_cast<unsigned>(io::Major::close)] = &DiskDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &DiskDriver::dispatch_rw;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &DiskDriver::dispatch_rw;
     d.start_io = &DiskDriver::start_io;
@@ -41,12 +41,6 @@ bool DiskDriver::load() {
   }
   device_->flags = io::kDoDirectIo;  // initialized: DO_DEVICE_INITIALIZING cleared
   return true;
-}
-
-io::Status DiskDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
-  irp->io_status = {io::Status::success, 0};
-  d->driver->io->complete_request(*irp);
-  return io::Status::success;
 }
 
 io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {

@@ -45,7 +45,6 @@ class DiskDriver {
   io::DeviceObject* device() const { return device_; }
 
  private:
-  static io::Status dispatch_create_close(io::DeviceObject* d, io::Irp* irp);
   static io::Status dispatch_rw(io::DeviceObject* d, io::Irp* irp);
   static void start_io(io::DeviceObject* d, io::Irp* irp);
   static bool isr(ke::Interrupt* interrupt, void* context);

@@ -13,10 +13,8 @@ SerialDriver::SerialDriver(io::IoManager& io, Params params)
 bool SerialDriver::load() {
   io::DriverObject& drv = io_.load_driver("\\Driver\\Serial", [this](io::DriverObject& d) {
     d.context = this;
-    d.major_function[static_cast<unsigned>(io::Major::create)] =
-        &SerialDriver::dispatch_create_close;
-    d.major_function[static_cast<unsigned>(io::Major::close)] =
-        &SerialDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &SerialDriver::dispatch_read;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &SerialDriver::dispatch_write;
     return io::Status::success;
@@ -33,12 +31,6 @@ bool SerialDriver::load() {
   }
   device_->flags = io::kDoBufferedIo;
   return true;
-}
-
-io::Status SerialDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
-  irp->io_status = {io::Status::success, 0};
-  d->driver->io->complete_request(*irp);
-  return io::Status::success;
 }
 
 std::uint32_t SerialDriver::take(std::uint64_t buffer, std::uint32_t length) {

@@ -33,7 +33,6 @@ class SerialDriver {
   const Stats& stats() const { return stats_; }
 
  private:
-  static io::Status dispatch_create_close(io::DeviceObject* d, io::Irp* irp);
   static io::Status dispatch_read(io::DeviceObject* d, io::Irp* irp);
   static io::Status dispatch_write(io::DeviceObject* d, io::Irp* irp);
   static void cancel_read(io::DeviceObject* d, io::Irp* irp);

@@ -12,9 +12,8 @@ TimerDriver::TimerDriver(io::IoManager& io, Params params)
 bool TimerDriver::load() {
   io::DriverObject& drv = io_.load_driver("\\Driver\\Timer", [this](io::DriverObject& d) {
     d.context = this;
-    d.major_function[static_cast<unsigned>(io::Major::create)] =
-        &TimerDriver::dispatch_create_close;
-    d.major_function[static_cast<unsigned>(io::Major::close)] = &TimerDriver::dispatch_create_close;
+    d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
+    d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::device_control)] =
         &TimerDriver::dispatch_ioctl;
     d.start_io = &TimerDriver::start_io;
@@ -28,12 +27,6 @@ bool TimerDriver::load() {
   if (!kernel_.connect_interrupt(interrupt_)) return false;
   device_->flags = io::kDoBufferedIo;
   return true;
-}
-
-io::Status TimerDriver::dispatch_create_close(io::DeviceObject* d, io::Irp* irp) {
-  irp->io_status = {io::Status::success, 0};
-  d->driver->io->complete_request(*irp);
-  return io::Status::success;
 }
 
 io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {

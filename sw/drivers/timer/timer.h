@@ -27,7 +27,6 @@ class TimerDriver {
   const Stats& stats() const { return stats_; }
 
  private:
-  static io::Status dispatch_create_close(io::DeviceObject* d, io::Irp* irp);
   static io::Status dispatch_ioctl(io::DeviceObject* d, io::Irp* irp);
   static void start_io(io::DeviceObject* d, io::Irp* irp);
   static bool isr(ke::Interrupt* interrupt, void* context);
