@@ -133,7 +133,20 @@ void FileCopy::main() {
   const std::uint32_t bytes = p_.request_sectors * kSector;
   const std::uint64_t a = io_.pool().allocate(bytes), b = io_.pool().allocate(bytes);
   io::IoStatusBlock st;
+  auto word = [](std::uint64_t pass, std::uint64_t offset) {
+    return static_cast<std::uint32_t>((offset / 4 + 7) * 0x01000193u ^ (pass + 1) * 0x27d4eb2fu);
+  };
   for (std::uint64_t pass = 0; p_.passes == 0 || pass < p_.passes; ++pass) {
+    // The source first gets a pattern of this pass, so the copy has something to prove.
+    for (std::uint64_t s = 0; s < p_.sectors; s += p_.request_sectors) {
+      const std::uint32_t n =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(p_.request_sectors, p_.sectors - s));
+      for (std::uint64_t i = 0; i < n * kSector; i += 4)
+        cpu.write32(a + i, word(pass, s * kSector + i));
+      ++counts_.requests;
+      if (!io::nt_success(io_.write(h, a, n * kSector, (p_.first_lba + s) * kSector, st)))
+        ++counts_.errors;
+    }
     for (std::uint64_t s = 0; s < p_.sectors; s += p_.request_sectors) {
       const std::uint32_t n =
           static_cast<std::uint32_t>(std::min<std::uint64_t>(p_.request_sectors, p_.sectors - s));
@@ -147,7 +160,7 @@ void FileCopy::main() {
       }
       counts_.bytes += 2ull * n * kSector;
       for (std::uint64_t i = 0; i < n * kSector; i += 4)
-        counts_.mismatches += cpu.read32(a + i) != cpu.read32(b + i);
+        counts_.mismatches += cpu.read32(b + i) != word(pass, s * kSector + i);
     }
     ++counts_.passes;
   }

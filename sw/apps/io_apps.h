@@ -3,7 +3,8 @@
 //   DiskExerciser  writes a region of the disk with a pattern in requests of N sectors, reads
 //                  it back and checks every word (sequential), or reads random requests within
 //                  it (random); synchronous or with several asynchronous requests in flight
-//   FileCopy       reads one region and writes it to another, then checks the copy
+//   FileCopy       writes a pattern to one region, copies it request by request to another
+//                  (read, write, read back), and checks the copy against the pattern
 // Buffers are in the simulated RAM (the I/O manager's pool); data moves through the CPU, the
 // disk controller and the DMA engine, so a pattern that comes back proves the whole path.
 #include <cstdint>

@@ -240,3 +240,20 @@ TEST(IoPath, SynchronousReadsNeverOverlap) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(IoPath, FileCopyCopiesARegionAndTheCopyReadsBackTheSame) {
+  Config c = io_config();
+  c.io_app = "copy";
+  YAML::Node st = run(c);
+  ASSERT_EQ(st["exit_status"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["passes"].as<int>(), 1);
+  EXPECT_EQ(st["workload"]["errors"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_EQ(st["workload"]["bytes"].as<std::uint64_t>(), 2u * 64 * 512);
+  EXPECT_EQ(st["disk"]["sectors_written"].as<std::uint64_t>(), 2u * 64)
+      << "the source's pattern, then the copy";
+}
+
+}  // namespace
