@@ -72,7 +72,6 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
   regs_.add("channels", 0x04, 4, channels, Access::read_only);
   for (unsigned i = 0; i < channels; ++i) {
     const std::uint64_t b = channel_base(i);
-    Channel& c = ch_[i];
     // Address and count registers: plain storage, frozen while the channel runs.
     auto field = [this, i, b](const char* n, std::uint64_t off, std::uint32_t Channel::*m) {
       Register& r = regs_.add(fmt::format("ch{}.{}", i, n), b + off, 4, 0, Access::read_write);
@@ -84,7 +83,6 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
           return;
         }
         ch_[i].*m = v;
-        trace_update(i);
       };
     };
     field("src", 0x00, &Channel::src);
@@ -104,7 +102,6 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
     regs_.add(fmt::format("ch{}.error", i), b + 0x18, 4, 0, Access::read_only).on_read = [this, i] {
       return static_cast<std::uint32_t>(ch_[i].error);
     };
-    (void)c;
   }
   SC_HAS_PROCESS(DmaController);
   SC_THREAD(engine);
@@ -165,7 +162,6 @@ void DmaController::start(unsigned i) {
                          {"mode", bus::to_string(static_cast<bus::DmaMode>(mode_of(c.ctrl)))},
                          {"bytes", c.count},
                          {"sg", sg}});
-  trace_update(i);
   kick_.notify(hw::time_offset());
 }
 
@@ -181,7 +177,6 @@ void DmaController::fail(unsigned i, DmaError e) {
   if (util::events().enabled())
     util::events().emit(name(), "error", {{"channel", i}, {"error", to_string(e)}});
   if (was_active && c.device) c.device->dma_end(false);
-  trace_update(i);
   hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
 }
 
@@ -196,7 +191,6 @@ void DmaController::finish(unsigned i) {
     util::events().emit(name(), "terminal_count",
                         {{"channel", i}, {"ps", c.stats.last_end_ps - c.stats.last_start_ps}});
   if (c.device) c.device->dma_end(true);
-  trace_update(i);
   drive_event_.notify(sc_core::SC_ZERO_TIME);
 }
 
@@ -284,7 +278,6 @@ void DmaController::step(unsigned i) {
       c.need_descriptor = c.desc != 0;
       if (!c.need_descriptor) finish(i);
     }
-    trace_update(i);
     return;
   }
   const unsigned dir = dir_of(c.ctrl), width = width_of(c.ctrl);
@@ -328,7 +321,6 @@ void DmaController::step(unsigned i) {
       return;
     }
   }
-  trace_update(i);
 }
 
 // IRQ and the traced DACK lines are written only from this process.
@@ -338,17 +330,12 @@ void DmaController::drive() {
   irq.write(level);
 }
 
-void DmaController::trace_update(unsigned i) {
-  ch_[i].traced_active = ch_[i].active;
-  ch_[i].traced_count = ch_[i].count;
-}
-
 void DmaController::trace(sc_core::sc_trace_file* tf) {
   const std::string n = name();
   for (unsigned i = 0; i < channels(); ++i) {
     const std::string p = fmt::format("{}.ch{}.", n, i);
-    sc_core::sc_trace(tf, ch_[i].traced_active, p + "active");
-    sc_core::sc_trace(tf, ch_[i].traced_count, p + "count");
+    sc_core::sc_trace(tf, ch_[i].active, p + "active");
+    sc_core::sc_trace(tf, ch_[i].count, p + "count");
     sc_core::sc_trace(tf, dreq[i], p + "dreq");
     sc_core::sc_trace(tf, dack[i], p + "dack");
   }

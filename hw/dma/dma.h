@@ -112,8 +112,6 @@ class DmaController : public sc_core::sc_module {
     DmaError error = DmaError::none;
     DmaPeripheral* device = nullptr;
     bool active = false, abort = false, need_descriptor = false;
-    bool traced_active = false;
-    std::uint32_t traced_count = 0;
     ChannelStats stats;
   };
 
@@ -130,7 +128,6 @@ class DmaController : public sc_core::sc_module {
   bool memory(tlm::tlm_command cmd, std::uint64_t address, std::uint8_t* data, std::uint64_t n,
               bool increment, unsigned width);
   void drive();
-  void trace_update(unsigned i);
 
   util::Logger log_;
   RegisterBank regs_;
@@ -138,7 +135,6 @@ class DmaController : public sc_core::sc_module {
   std::uint64_t chunk_;
   sc_core::sc_event kick_, drive_event_;
   std::vector<std::uint8_t> buffer_;
-  bool irq_level_ = false;
 };
 
 }  // namespace hw::dma

@@ -5,12 +5,10 @@ namespace io {
 
 ke::Irql IoManager::acquire_cancel_spin_lock() {
   const ke::Irql old = kernel_.raise_irql(std::max(kernel_.irql(), ke::kDispatchLevel));
-  cancel_lock_held_ = true;
   return old;
 }
 
 void IoManager::release_cancel_spin_lock(ke::Irql old_irql) {
-  cancel_lock_held_ = false;
   kernel_.lower_irql(old_irql);
 }
 

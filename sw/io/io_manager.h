@@ -160,7 +160,6 @@ class IoManager {
   std::vector<std::unique_ptr<FileObject>> files_;
   std::vector<std::unique_ptr<Irp>> irp_store_;  // allocated IRPs, recycled through free_list_
   std::vector<Irp*> free_list_;
-  bool cancel_lock_held_ = false;
 };
 
 }  // namespace io

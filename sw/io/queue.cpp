@@ -83,7 +83,6 @@ void IoManager::start_packet(DeviceObject& device, Irp& irp, std::optional<std::
   }
   device.current_irp = &irp;
   if (cancel != nullptr) irp.cancel_routine = nullptr;  // StartIo owns it now
-  cancel_lock_held_ = false;  // released, but IRQL stays at DISPATCH_LEVEL for StartIo
   start_io(device, irp);
   kernel_.lower_irql(old);
 }
