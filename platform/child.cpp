@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace platform {
 
@@ -35,6 +36,15 @@ int run_child(const std::vector<std::string>& args) {
   }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  std::ofstream f(path);
+  f << text;
+  return static_cast<bool>(f);
 }
 
 }  // namespace platform

@@ -1,6 +1,6 @@
 #pragma once
-// Child runs for the commands that compare configurations: SystemC elaborates once per process,
-// so each configuration is an `iocosim run` of its own.
+// Child runs for the commands that compare configurations (SystemC elaborates once per process,
+// so each configuration is an `iocosim run` of its own), and their output files.
 #include <string>
 #include <vector>
 
@@ -8,6 +8,8 @@ namespace platform {
 
 // This executable's path (for running itself).
 std::string self_exe();
+// Writes a comparison's output file, creating its folder; false if it cannot be written.
+bool write_file(const std::string& path, const std::string& text);
 // Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
 // or -1 if it could not be run.
 int run_child(const std::vector<std::string>& args);

@@ -157,12 +157,7 @@ int cmd_compare(const CommonOptions& o, const std::string& only, const std::stri
         .end_object();
   j.end_array().end_object();
   if (!json_path.empty()) {
-    std::filesystem::path p(json_path);
-    std::error_code ec;
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-    std::ofstream f(json_path);
-    f << j.str() << "\n";
-    if (!f) {
+    if (!write_file(json_path, j.str() + "\n")) {
       std::fprintf(stderr, "iocosim compare: %s: cannot write\n", json_path.c_str());
       return kExitFailed;
     }

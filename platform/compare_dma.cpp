@@ -266,20 +266,11 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
         .end_object();
   }
   j.end_array().end_object();
-  auto write = [](const std::string& path, const std::string& text) {
-    if (path.empty()) return true;
-    std::filesystem::path p(path);
-    std::error_code ec;
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-    std::ofstream f(path);
-    f << text;
-    return static_cast<bool>(f);
-  };
-  if (!write(json_path, j.str() + "\n")) {
+  if (!json_path.empty() && !write_file(json_path, j.str() + "\n")) {
     std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", json_path.c_str());
     return kExitFailed;
   }
-  if (!write(svg_path, svg_chart(rows, title))) {
+  if (!svg_path.empty() && !write_file(svg_path, svg_chart(rows, title))) {
     std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", svg_path.c_str());
     return kExitFailed;
   }
