@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sw/hal/device_regs.h"
 #include "util/log.h"
 
 namespace apps {
@@ -10,14 +11,7 @@ util::Logger& logger() {
   static util::Logger log("sw.dma_transfer");
   return log;
 }
-// DMA controller (docs/models.md): channel i at base + 0x20*(i+1).
-constexpr std::uint16_t kIrqStatus = 0x00;
-constexpr std::uint16_t kSrc = 0x00, kDst = 0x04, kCount = 0x08, kControl = 0x0c, kStatus = 0x10;
-constexpr std::uint32_t kEnable = 1, kSrcInc = 1u << 3, kDstInc = 1u << 4, kIe = 1u << 7;
-constexpr std::uint32_t kTc = 1u << 1, kError = 1u << 2;
-// Block device.
-constexpr std::uint16_t kDiskCount = 0x2, kDiskLba = 0x4, kDiskCommand = 0x8, kDiskControl = 0xa;
-constexpr std::uint8_t kDiskRead = 0x20, kDiskDma = 0x02;
+using namespace hal::dma;
 // Sampled words checked after the transfer: one per 4 KiB, and the last.
 constexpr std::uint32_t kSampleStride = 4096;
 }  // namespace
@@ -37,23 +31,23 @@ void DmaTransfer::run(std::function<void()> on_start, std::function<void()> on_e
       cpu_.write32(p_.src + off, pattern(off));
     cpu_.write32(p_.src + last, pattern(last));
   }
-  const auto ch = static_cast<std::uint16_t>(p_.dma_port + 0x20 * (p_.channel + 1));
-  const std::uint32_t width_code = p_.width == 4 ? 2 : p_.width == 2 ? 1 : 0;
-  const std::uint32_t dir = p_.from_disk ? 1 : 0;
+  const std::uint16_t ch = hal::dma::channel_port(p_.dma_port, p_.channel);
+  const std::uint32_t width_code = hal::dma::width_code(p_.width);
+  const std::uint32_t dir = p_.from_disk ? kDirDevToMem : kDirMemToMem;
   cpu_.outl(ch + kSrc, p_.src);
   cpu_.outl(ch + kDst, p_.dst);
   cpu_.outl(ch + kCount, p_.bytes);
   if (p_.from_disk) {
-    cpu_.outb(p_.disk_port + kDiskControl, kDiskDma);
-    cpu_.outl(p_.disk_port + kDiskLba, 0);
-    cpu_.outw(p_.disk_port + kDiskCount, static_cast<std::uint16_t>(p_.bytes / 512));
-    cpu_.outb(p_.disk_port + kDiskCommand, kDiskRead);
+    cpu_.outb(p_.disk_port + hal::disk::kControl, hal::disk::kDma);
+    cpu_.outl(p_.disk_port + hal::disk::kLba, 0);
+    cpu_.outw(p_.disk_port + hal::disk::kCount, static_cast<std::uint16_t>(p_.bytes / 512));
+    cpu_.outb(p_.disk_port + hal::disk::kCommand, hal::disk::kRead);
   }
   cpu_.enable_interrupts();
   result_.start_ps = cpu_.now_ps();
   if (on_start) on_start();
-  cpu_.outl(ch + kControl,
-            kEnable | (dir << 1) | kSrcInc | kDstInc | (p_.mode << 5) | kIe | (width_code << 9));
+  cpu_.outl(ch + kControl, kEnable | (dir << kDirShift) | kSrcInc | kDstInc |
+                               (p_.mode << kModeShift) | kIe | (width_code << kWidthShift));
   while (!done_) {
     cpu_.consume(p_.work_chunk, p_.cpu_bus_share);
     if (!done_) result_.work_cycles += p_.work_chunk;
@@ -79,7 +73,7 @@ void DmaTransfer::interrupt(std::uint8_t vector) {
     return;
   }
   ++result_.interrupts;
-  const auto ch = static_cast<std::uint16_t>(p_.dma_port + 0x20 * (p_.channel + 1));
+  const std::uint16_t ch = hal::dma::channel_port(p_.dma_port, p_.channel);
   if (cpu_.inl(p_.dma_port + kIrqStatus) & (1u << p_.channel)) {
     result_.dma_status = cpu_.inl(ch + kStatus);
     cpu_.outl(ch + kStatus, kTc | kError);  // acknowledge: the line falls

@@ -1,19 +1,11 @@
 #include "sw/drivers/disk/disk.h"
 
+#include "sw/hal/device_regs.h"
 #include "util/event_log.h"
 
 namespace drivers {
 namespace {
-// Block device registers and bits (docs/models.md).
-constexpr std::uint16_t kData = 0x0, kCount = 0x2, kLba = 0x4, kCommand = 0x8, kStatus = 0x9,
-                        kControl = 0xa, kAltStatus = 0xc;
-constexpr std::uint8_t kErr = 0x01, kIrq = 0x02, kDone = 0x04, kDrq = 0x08, kBusy = 0x80;
-constexpr std::uint8_t kIe = 0x01, kDmaMode = 0x02;
-constexpr std::uint8_t kRead = 0x20, kWrite = 0x30;
-// DMA controller.
-constexpr std::uint32_t kDmaEnable = 1, kDmaDstInc = 1u << 4, kDmaSrcInc = 1u << 3;
-constexpr std::uint32_t kDmaWidth4 = 2u << 9, kDmaTc = 1u << 1, kDmaError = 1u << 2;
-constexpr std::uint64_t kSector = 512;
+using namespace hal::disk;
 }  // namespace
 
 DiskDriver::DiskDriver(io::IoManager& io, Params params)
@@ -68,18 +60,20 @@ void DiskDriver::program(io::Irp& irp, bool interrupts) {
   const bool write = sl.major == io::Major::write;
   const auto p = params_.port;
   cpu.outb(p + kControl,
-           static_cast<std::uint8_t>((interrupts ? kIe : 0) | (params_.dma ? kDmaMode : 0)));
+           static_cast<std::uint8_t>((interrupts ? kIe : 0) | (params_.dma ? kDma : 0)));
   cpu.outl(p + kLba, static_cast<std::uint32_t>(sl.rw.offset / kSector));
   cpu.outw(p + kCount, static_cast<std::uint16_t>(sl.rw.length / kSector));
   if (params_.dma) {
-    const auto ch = static_cast<std::uint16_t>(params_.dma_port + 0x20 * (params_.dma_channel + 1));
-    cpu.outl(ch + 0x10, kDmaTc | kDmaError);  // clear the last transfer's status
-    cpu.outl(ch + 0x00, static_cast<std::uint32_t>(irp.mdl_address));
-    cpu.outl(ch + 0x04, static_cast<std::uint32_t>(irp.mdl_address));
-    cpu.outl(ch + 0x08, sl.rw.length);
-    const std::uint32_t dir = write ? 2 : 1;
-    cpu.outl(ch + 0x0c, kDmaEnable | (dir << 1) | (write ? kDmaSrcInc : kDmaDstInc) |
-                            (params_.dma_mode << 5) | kDmaWidth4);
+    namespace dma = hal::dma;
+    const std::uint16_t ch = dma::channel_port(params_.dma_port, params_.dma_channel);
+    cpu.outl(ch + dma::kStatus, dma::kTc | dma::kError);  // clear the last transfer's status
+    cpu.outl(ch + dma::kSrc, static_cast<std::uint32_t>(irp.mdl_address));
+    cpu.outl(ch + dma::kDst, static_cast<std::uint32_t>(irp.mdl_address));
+    cpu.outl(ch + dma::kCount, sl.rw.length);
+    const std::uint32_t dir = write ? dma::kDirMemToDev : dma::kDirDevToMem;
+    cpu.outl(ch + dma::kControl,
+             dma::kEnable | (dir << dma::kDirShift) | (write ? dma::kSrcInc : dma::kDstInc) |
+                 (params_.dma_mode << dma::kModeShift) | (dma::width_code(4) << dma::kWidthShift));
   }
   sectors_done_ = 0;
   if (util::events().enabled())
