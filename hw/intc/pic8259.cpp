@@ -66,8 +66,11 @@ std::uint32_t Pic8259::read_a0_0() {
   if (poll_) {
     // Poll: this read is the interrupt acknowledge (datasheet "Poll Command").
     poll_ = false;
-    int level = winning_request();
-    if (level < 0) return 0x00;
+    int level = winning_request();  // from the frozen IRR
+    if (level < 0) {
+      update();  // thaw
+      return 0x00;
+    }
     accept(static_cast<unsigned>(level));
     update();
     return 0x80 | static_cast<unsigned>(level);
@@ -152,7 +155,7 @@ void Pic8259::write_ocw2(std::uint8_t v) {
   const unsigned level = v & kOcw2Level;
   switch (v & (kOcw2R | kOcw2Sl | kOcw2Eoi)) {
     case kOcw2Eoi: {  // non-specific EOI: the highest-priority in-service level
-      int l = highest(isr_);
+      int l = highest(eoi_candidates());
       if (l >= 0) end_of_interrupt(static_cast<unsigned>(l), false);
       break;
     }
@@ -160,7 +163,7 @@ void Pic8259::write_ocw2(std::uint8_t v) {
       end_of_interrupt(level, false);
       break;
     case kOcw2R | kOcw2Eoi: {  // rotate on non-specific EOI
-      int l = highest(isr_);
+      int l = highest(eoi_candidates());
       if (l >= 0) end_of_interrupt(static_cast<unsigned>(l), true);
       break;
     }
@@ -185,7 +188,12 @@ void Pic8259::write_ocw2(std::uint8_t v) {
 void Pic8259::write_ocw3(std::uint8_t v) {
   if (v & kOcw3Esmm) special_mask_ = (v & kOcw3Smm) != 0;
   if (v & kOcw3Rr) read_isr_ = (v & kOcw3Ris) != 0;
-  poll_ = (v & kOcw3P) != 0;  // poll overrides the status read
+  // Poll overrides the status read. The request state is frozen from this write to the read
+  // that answers it (datasheet, Poll Command: "interrupt is frozen from WR to RD"). An OCW3
+  // without P in between cancels the poll and thaws the requests: every OCW3 rewrites the
+  // read-select state, and the datasheet's next RD then reads the selected status register.
+  poll_ = (v & kOcw3P) != 0;
+  if (poll_) frozen_irr_ = live_irr();
   update();
 }
 
@@ -241,6 +249,7 @@ void Pic8259::accept(unsigned level) {
   std::uint8_t bit = static_cast<std::uint8_t>(1u << level);
   isr_ |= bit;
   edge_ &= static_cast<std::uint8_t>(~bit);
+  frozen_irr_ &= static_cast<std::uint8_t>(~bit);  // acknowledging resets the IRR bit
   ++stats_.acknowledges;
   ++stats_.per_ir[level];
 }
@@ -254,7 +263,9 @@ void Pic8259::end_of_interrupt(unsigned level, bool rotate) {
 }
 
 std::uint8_t Pic8259::acknowledge() {
-  // INTA pulse 1: freeze and resolve. No request (it vanished, or it is masked or now lower
+  // INTA pulse 1: freeze and resolve. The ISR bit is set here, so INT falls unless a request
+  // of higher priority still beats it; with automatic EOI it rises again at the end of pulse 2
+  // if another request is pending (docs/models.md, "INT inside INTA"). No request (it vanished, or it is masked or now lower
   // than what is in service): the chip answers with IR7 but sets no ISR bit.
   int level = winning_request();
   std::uint8_t vector;
@@ -297,11 +308,16 @@ bool Pic8259::cascade_acknowledge(unsigned cas, std::uint8_t& vector) {
   return true;
 }
 
+std::uint8_t Pic8259::live_irr() const {
+  return level_triggered() ? line_ : static_cast<std::uint8_t>(edge_ & line_);
+}
+
 void Pic8259::update() {
-  irr_ = level_triggered() ? line_ : static_cast<std::uint8_t>(edge_ & line_);
+  irr_ = poll_ ? frozen_irr_ : live_irr();
   bool next = winning_request() >= 0;
   if (next != int_) {
     int_ = next;
+    if (!int_) fell_ = true;
     log_.debug("INT {}", int_ ? "asserted" : "deasserted");
     if (util::events().enabled()) util::events().emit(name(), "int", {{"level", int_}});
     // Register writes arrive on the CPU's thread; the pin is written from this model's own
@@ -311,6 +327,17 @@ void Pic8259::update() {
 }
 
 void Pic8259::drive() {
+  // INT fell and rose again before the pin was written (inside one INTA sequence: the ISR bit
+  // set at the first pulse, cleared by automatic EOI at the end of the second). The pin shows
+  // that low pulse for one delta cycle, so an edge-triggered master input sees a new edge for
+  // the slave's next request, as the master's IR2 sees the real chip's INT go low and high.
+  if (fell_ && int_ && intr.read()) {
+    fell_ = false;
+    intr.write(false);
+    drive_event_.notify(sc_core::SC_ZERO_TIME);
+    return;
+  }
+  fell_ = false;
   intr.write(int_);
 }
 

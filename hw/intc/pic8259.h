@@ -111,6 +111,13 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   // The request that would be delivered now, or -1: the highest-priority unmasked request that
   // beats the highest-priority in-service level (see .cpp for special mask and SFNM).
   int winning_request() const;
+  // IRR as the inputs make it now (IRR itself is frozen while a poll is pending).
+  std::uint8_t live_irr() const;
+  // What a non-specific EOI may clear: in special mask mode a masked in-service level is not
+  // cleared (datasheet, Special Mask Mode), so the highest unmasked in-service level is.
+  std::uint8_t eoi_candidates() const {
+    return special_mask_ ? static_cast<std::uint8_t>(isr_ & ~imr_) : isr_;
+  }
   // Highest-priority set bit of `bits`, or -1.
   int highest(std::uint8_t bits) const;
   // The first half of an acknowledge (INTA pulse 1 or a poll read): IRR -> ISR.
@@ -132,9 +139,11 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   std::uint8_t line_ = 0;  // IR input levels
   std::uint8_t edge_ = 0;  // edge-sense latches (edge mode)
   std::uint8_t irr_ = 0, isr_ = 0, imr_ = 0;
+  std::uint8_t frozen_irr_ = 0;  // IRR as the poll command found it
   unsigned lowest_ = 7;  // the lowest-priority level; rotation moves it
   bool read_isr_ = false, poll_ = false, special_mask_ = false, rotate_aeoi_ = false;
   bool int_ = false;
+  bool fell_ = false;  // INT went low since the pin was last written
   Stats stats_;
 };
 

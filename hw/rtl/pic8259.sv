@@ -3,9 +3,12 @@
 // specification, including the choices documented there (edge latch cleared with the line,
 // ICW1 clearing IRR/ISR, SFNM on cascaded inputs only, 8086-mode vectors).
 //
-// The CPU side is a synchronous register interface rather than the 8080 bus pins: `wr`, `rd`
-// and `inta` are one-cycle strobes; `dout` and `vector` are valid in the strobe's cycle and the
-// state changes at its clock edge. `ir` is sampled every clock. Debug outputs expose IRR, ISR,
+// The CPU side is a synchronous register interface rather than the 8080 bus pins: `wr`, `rd`,
+// `inta1` and `inta2` (the two INTA pulses, in consecutive cycles) are one-cycle strobes; `dout`
+// and `vec` are valid in the strobe's cycle and the state changes at its clock edge. The first
+// pulse sets the ISR bit (so INT falls unless a higher request is pending); the second drives
+// the vector and, in automatic-EOI mode, clears that bit at its end (so INT rises again for a
+// pending request, and a master sampling a slave's INT sees the new edge). `ir` is sampled every clock. Debug outputs expose IRR, ISR,
 // IMR and event counters for statistics and the equivalence test.
 module pic8259 (
     input  logic        clk,
@@ -18,13 +21,16 @@ module pic8259 (
     output logic [7:0]  dout,
     input  logic [7:0]  ir,
     output logic        int_o,
-    input  logic        inta,           // this chip runs an INTA sequence (master: from the CPU)
-    input  logic        cas_inta,       // a master selected cascade identity `cas_id`
+    input  logic        inta1,          // INTA pulses as the master (from the CPU)
+    input  logic        inta2,
+    input  logic        cas_inta1,      // a master's pulses with cascade identity `cas_id`
+    input  logic        cas_inta2,
     input  logic [2:0]  cas_id,
-    output logic [7:0]  vec,            // the vector this chip drives (own, or cascade request)
-    output logic        cas_request,    // master: the acknowledged level has a slave on it
+    output logic [7:0]  vec,            // the vector this chip drives in pulse 2
+    output logic        cas_request,    // master, pulse 1: the level taken has a slave on it
+    output logic        cas_latched,    // master, pulse 2: the level taken has a slave on it
     output logic [2:0]  cas_level,
-    output logic        cas_answer,     // slave: `cas_id` is mine, `vector` is valid
+    output logic        cas_answer,     // slave, pulse 2: `cas_id` is mine, `vec` is valid
     output logic [7:0]  dbg_irr,
     output logic [7:0]  dbg_isr,
     output logic [7:0]  dbg_imr,
@@ -43,15 +49,19 @@ module pic8259 (
   logic [7:0] icw1, icw3, icw4;
   logic [4:0] base;  // ICW2's T7..T3: the vector base in 8086 mode
   logic [7:0] line, edge_q, isr, imr;
+  logic [7:0] irr_frz;               // IRR frozen by a poll command until its read
+  logic       ack_valid, ack_cas;    // pulse 1 took a level (on a cascade input)
+  logic [2:0] ack_level;
   logic [2:0] lowest;
   logic       read_isr, poll, special_mask, rotate_aeoi;
   logic [31:0] acks, spurious_count, eois;
 
   // ---- priority logic (combinational)
   logic       is_master;
-  logic [7:0] irr;
+  logic [7:0] irr, live_irr;
   assign is_master = icw1[Sngl] ? 1'b1 : (icw4[Buf] ? icw4[Ms] : sp_en);
-  assign irr = icw1[Ltim] ? line : (edge_q & line);
+  assign live_irr = icw1[Ltim] ? line : (edge_q & line);
+  assign irr = poll ? irr_frz : live_irr;
 
   function automatic logic [2:0] prio(input logic [2:0] level, input logic [2:0] low);
     prio = level - low - 3'd1;
@@ -95,16 +105,17 @@ module pic8259 (
   assign dbg_eois = eois;
 
   // ---- INTA: this chip's part of the sequence
-  logic me_acknowledging, my_cascade;
-  assign my_cascade = !is_master && cas_inta && (icw3[2:0] == cas_id);
-  assign me_acknowledging = inta || my_cascade;
-  assign cas_request = inta && win_found && !icw1[Sngl] && is_master && icw3[win];
-  assign cas_level = win;
-  assign cas_answer = my_cascade;
-  always_comb begin
-    if (!win_found) vec = {base, 3'd7};
-    else vec = {base, win};
-  end
+  logic ack1, ack2, my_cascade1, my_cascade2;
+  assign my_cascade1 = !is_master && cas_inta1 && (icw3[2:0] == cas_id);
+  assign my_cascade2 = !is_master && cas_inta2 && (icw3[2:0] == cas_id);
+  assign ack1 = inta1 || my_cascade1;
+  assign ack2 = inta2 || my_cascade2;
+  assign cas_request = inta1 && win_found && !icw1[Sngl] && is_master && icw3[win];
+  assign cas_latched = ack_cas;
+  assign cas_level = inta1 ? win : ack_level;
+  assign cas_answer = my_cascade2;
+  // Nothing taken at pulse 1 (the request vanished): the default IR7, no ISR bit.
+  assign vec = ack_valid ? {base, ack_level} : {base, 3'd7};
 
   // ---- reads
   always_comb begin
@@ -119,7 +130,8 @@ module pic8259 (
       step <= Ready;
       initialized <= 1'b0;
       icw1 <= 8'h0; base <= 5'h0; icw3 <= 8'h0; icw4 <= 8'h0;
-      line <= 8'h0; edge_q <= 8'h0; isr <= 8'h0; imr <= 8'h0;
+      line <= 8'h0; edge_q <= 8'h0; isr <= 8'h0; imr <= 8'h0; irr_frz <= 8'h0;
+      ack_valid <= 1'b0; ack_cas <= 1'b0; ack_level <= 3'd0;
       lowest <= 3'd7;
       read_isr <= 1'b0; poll <= 1'b0; special_mask <= 1'b0; rotate_aeoi <= 1'b0;
       acks <= 32'd0; spurious_count <= 32'd0; eois <= 32'd0;
@@ -133,18 +145,25 @@ module pic8259 (
       eois_n = eois;
       line <= ir;
 
-      if (me_acknowledging) begin
+      if (ack1) begin
+        ack_valid <= win_found;
+        ack_level <= win;
+        ack_cas <= cas_request;
         if (win_found) begin
           isr_n[win] = 1'b1;
           edge_n[win] = 1'b0;
+          irr_frz[win] <= 1'b0;
           acks <= acks + 32'd1;
-          if (icw4[Aeoi]) begin  // automatic EOI at the end of the second pulse
-            isr_n[win] = 1'b0;
-            if (rotate_aeoi) lowest_n = win;
-            eois_n = eois_n + 32'd1;
-          end
         end else begin
           spurious_count <= spurious_count + 32'd1;
+        end
+      end else if (ack2) begin
+        ack_valid <= 1'b0;
+        ack_cas <= 1'b0;
+        if (ack_valid && icw4[Aeoi]) begin  // automatic EOI at the end of the second pulse
+          isr_n[ack_level] = 1'b0;
+          if (rotate_aeoi) lowest_n = ack_level;
+          eois_n = eois_n + 32'd1;
         end
       end else if (rd && poll) begin
         poll <= 1'b0;
@@ -170,10 +189,12 @@ module pic8259 (
       end else if (wr && !a0 && din[3]) begin  // OCW3
         if (din[6]) special_mask <= din[5];
         if (din[1]) read_isr <= din[0];
-        poll <= din[2];
+        poll <= din[2];  // freezes IRR until the read; an OCW3 without P cancels the poll
+        if (din[2]) irr_frz <= live_irr;
       end else if (wr && !a0) begin  // OCW2
         logic [3:0] top;
-        top = highest(isr, lowest);
+        // Special mask mode: a masked in-service level is not cleared by a non-specific EOI.
+        top = highest(special_mask ? (isr & ~imr) : isr, lowest);
         case (din[7:5])
           3'b001: if (top[3]) begin isr_n[top[2:0]] = 1'b0; eois_n = eois_n + 32'd1; end
           3'b011: begin isr_n[din[2:0]] = 1'b0; eois_n = eois_n + 32'd1; end

@@ -1,6 +1,7 @@
 // The PC/AT pair: master and a slave whose INT drives the master's cascade input (`CASCADE`).
-// One INTA strobe from the CPU: the master acknowledges; if the level it took has a slave, the
-// slave with that identity answers in the same cycle (CAS2..0) and drives the vector.
+// Two INTA strobes from the CPU in consecutive cycles: at the first the master takes a level and,
+// if it has a slave, the slave with that identity (CAS2..0) takes its own; at the second the
+// chip that took the cascaded level's request drives the vector.
 module pic_pair #(
     parameter int CASCADE = 2
 ) (
@@ -14,13 +15,15 @@ module pic_pair #(
     output logic [7:0]  dout,
     input  logic [15:0] irq,           // IRQ0..15; irq[CASCADE] is ignored (the slave drives it)
     output logic        int_o,
-    input  logic        inta,
+    input  logic        inta1,
+    input  logic        inta2,
     output logic [7:0]  vec,
     output logic [7:0]  m_irr, m_isr, m_imr, s_irr, s_isr, s_imr,
     output logic [31:0] m_acks, m_spurious, m_eois, s_acks, s_spurious, s_eois
 );
   logic [7:0] m_dout, s_dout, m_vector, s_vector, m_ir;
-  logic       s_int, cas_request, cas_answer, unused_m_answer, unused_s_request;
+  logic       s_int, cas_request, cas_latched, cas_answer, unused_m_answer, unused_s_request;
+  logic       unused_s_latched;
   logic [2:0] cas_level, unused_s_level;
 
   always_comb begin
@@ -31,21 +34,23 @@ module pic_pair #(
   pic8259 master (
       .clk, .rst, .sp_en(1'b1),
       .wr(wr && !sel_slave), .rd(rd && !sel_slave), .a0, .din, .dout(m_dout),
-      .ir(m_ir), .int_o, .inta, .cas_inta(1'b0), .cas_id(3'd0),
-      .vec(m_vector), .cas_request, .cas_level, .cas_answer(unused_m_answer),
+      .ir(m_ir), .int_o, .inta1, .inta2, .cas_inta1(1'b0), .cas_inta2(1'b0), .cas_id(3'd0),
+      .vec(m_vector), .cas_request, .cas_latched, .cas_level, .cas_answer(unused_m_answer),
       .dbg_irr(m_irr), .dbg_isr(m_isr), .dbg_imr(m_imr),
       .dbg_acks(m_acks), .dbg_spurious(m_spurious), .dbg_eois(m_eois));
 
   pic8259 slave (
       .clk, .rst, .sp_en(1'b0),
       .wr(wr && sel_slave), .rd(rd && sel_slave), .a0, .din, .dout(s_dout),
-      .ir(irq[15:8]), .int_o(s_int), .inta(1'b0), .cas_inta(cas_request), .cas_id(cas_level),
-      .vec(s_vector), .cas_request(unused_s_request), .cas_level(unused_s_level),
+      .ir(irq[15:8]), .int_o(s_int), .inta1(1'b0), .inta2(1'b0),
+      .cas_inta1(cas_request), .cas_inta2(inta2 && cas_latched), .cas_id(cas_level),
+      .vec(s_vector), .cas_request(unused_s_request), .cas_latched(unused_s_latched),
+      .cas_level(unused_s_level),
       .cas_answer,
       .dbg_irr(s_irr), .dbg_isr(s_isr), .dbg_imr(s_imr),
       .dbg_acks(s_acks), .dbg_spurious(s_spurious), .dbg_eois(s_eois));
 
   assign dout = sel_slave ? s_dout : m_dout;
   // A cascade level nobody answers leaves the data bus floating: all ones.
-  assign vec = cas_request ? (cas_answer ? s_vector : 8'hff) : m_vector;
+  assign vec = cas_latched ? (cas_answer ? s_vector : 8'hff) : m_vector;
 endmodule

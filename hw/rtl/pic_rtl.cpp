@@ -180,11 +180,16 @@ void PicRtl::write(bool slave, bool a0, std::uint8_t v) {
 std::uint8_t PicRtl::acknowledge() {
   const std::uint32_t master_acks = model_->m_acks, slave_acks = model_->s_acks,
                       slave_spurious = model_->s_spurious;
-  model_->inta = 1;
+  // Pulse 1 takes the level (ISR set); pulse 2 drives the vector and, with automatic EOI, ends
+  // the interrupt at its trailing edge. The master samples the slave's INT in between.
+  model_->inta1 = 1;
+  cycle();
+  model_->inta1 = 0;
+  model_->inta2 = 1;
   eval();
   const std::uint8_t vector = model_->vec;
   cycle();
-  model_->inta = 0;
+  model_->inta2 = 0;
   eval();
   // Which input was taken, for statistics: the chips count acknowledges, the vector says which.
   // A cascade acknowledge took the cascade level on the master, and the slave's own level

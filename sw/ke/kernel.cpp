@@ -102,12 +102,20 @@ Irql Kernel::raise_irql(Irql new_irql) {
 void Kernel::lower_irql(Irql new_irql) {
   if (new_irql > irql_) bug_check(kIrqlNotLessOrEqual, 0, irql_, new_irql, 0);
   // Interrupts the HAL deferred (lazy IRQL) above the new level run now, highest first, each
-  // raised to its own IRQL from the new level, as if it had just arrived.
-  for (int irq = hal_.take_pending(new_irql); irq >= 0; irq = hal_.take_pending(new_irql)) {
-    set_irql(new_irql);
-    ++stats_.replayed;
-    if (util::events().enabled()) util::events().emit("ke", "replay", {{"irq", irq}});
-    service_interrupt(static_cast<unsigned>(irq), cpu_.now_ps(), true);
+  // raised to its own IRQL from the new level, as if it had just arrived. Interrupts stay off
+  // until the replayed ISR has raised IRQL (ReactOS KfLowerIrql disables them around the
+  // replay): lowering reopens the PIC, and a lower request it held (IRQ6 behind a deferred
+  // IRQ5) must not get in first. It arrives inside the ISR, is deferred in turn and replayed
+  // after it: the order eager IRQL gives.
+  if (hal_.has_pending()) {
+    const bool interrupts_were_enabled = cpu_.disable_interrupts();
+    for (int irq = hal_.take_pending(new_irql); irq >= 0; irq = hal_.take_pending(new_irql)) {
+      set_irql(new_irql);
+      ++stats_.replayed;
+      if (util::events().enabled()) util::events().emit("ke", "replay", {{"irq", irq}});
+      service_interrupt(static_cast<unsigned>(irq), cpu_.now_ps(), true);
+    }
+    if (interrupts_were_enabled) cpu_.enable_interrupts();
   }
   // Dropping below DISPATCH_LEVEL with DPCs queued or a thread switch asked for: the pending
   // DISPATCH_LEVEL software interrupt is taken on the way down (22 -> 2 -> 0, never 22 -> 0 -> 2).

@@ -9,6 +9,7 @@
 #include "platform/platform.h"
 #include "platform/simulation.h"
 #include "platform/workloads.h"
+#include "sw/drivers/oneshot/oneshot.h"
 #include "sw/ke/kernel.h"
 #include "tests/support/sc_test.h"
 #include "util/event_log.h"
@@ -148,11 +149,14 @@ struct Rig {
   std::unique_ptr<hal::Hal> hal;
   std::unique_ptr<ke::Kernel> kernel;
 
-  explicit Rig(std::function<void(ke::Kernel&)> main) {
+  explicit Rig(std::function<void(ke::Kernel&)> main, std::function<void(Config&)> setup = {}) {
     config.workload = "none";
+    if (setup) setup(config);
     util::set_log_level(util::Level::warn);
     p = std::make_unique<platform::Platform>("platform", config, true);
-    hal = std::make_unique<hal::Hal>(p->cpu, hal::HalConfig{});
+    hal::HalConfig hc;
+    hc.mode = config.kernel_irql_mode == "lazy" ? hal::IrqlMode::lazy : hal::IrqlMode::eager;
+    hal = std::make_unique<hal::Hal>(p->cpu, hc);
     p->cpu.boot([this, main] {
       kernel = std::make_unique<ke::Kernel>(p->cpu, *hal, ke::KernelConfig{});
       kernel->initialize();
@@ -161,6 +165,56 @@ struct Rig {
   }
   void run(double ms) { tests::run_for(sc_core::sc_time(ms, sc_core::SC_MS)); }
 };
+
+// Two interrupts held off at a raised IRQL (IRQ5, IRQL 22, and IRQ6, IRQL 21) run when IRQL
+// drops in priority order, IRQ5's ISR first, whether the PIC masked them (eager IRQL) or the HAL
+// deferred them and replays them (lazy IRQL; ReactOS KfLowerIrql replays with interrupts
+// disabled), on either interrupt controller. The DPCs run in the order the ISRs queued them.
+class HeldOffInterrupts : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(HeldOffInterrupts, RunInPriorityOrderWhenIrqlDrops) {
+  const auto [mode, model] = GetParam();
+  std::vector<std::string> order;
+  std::uint64_t deferred = 0;
+  std::unique_ptr<drivers::OneShotDriver> five, six;
+  Rig rig(
+      [&](ke::Kernel& k) {
+        drivers::OneShotDriver::Params p5, p6;
+        p5.name = "five";
+        p5.port = 0x300;
+        p5.irq = 5;
+        p6.name = "six";
+        p6.port = 0x310;
+        p6.irq = 6;
+        five = std::make_unique<drivers::OneShotDriver>(k, p5, [&] { order.push_back("five"); });
+        six = std::make_unique<drivers::OneShotDriver>(k, p6, [&] { order.push_back("six"); });
+        ASSERT_TRUE(five->start());
+        ASSERT_TRUE(six->start());
+        const ke::Irql old = k.raise_irql(23);  // above both devices, below the clock
+        // IRQ5 first: lazy IRQL defers it (and masks the PIC to the real level, which holds
+        // IRQ6 there); lowering must not let IRQ6 in before IRQ5's replayed ISR.
+        five->arm(10'000);
+        six->arm(20'000);
+        k.cpu().consume(5'000);  // 50 us: both fire while IRQL is raised
+        EXPECT_TRUE(order.empty());
+        k.lower_irql(old);
+        deferred = k.stats().deferred;
+      },
+      [&](Config& c) {
+        c.oneshot_irqs = {5, 6};
+        c.kernel_irql_mode = mode;
+        c.pic_model = model;
+      });
+  rig.run(1);
+  EXPECT_EQ(order, (std::vector<std::string>{"five", "six"}));
+  // Lazy: IRQ5 at the raised IRQL, then IRQ6 inside IRQ5's replayed ISR.
+  EXPECT_EQ(deferred, mode == "lazy" ? 2u : 0u) << "the path under test was not taken";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, HeldOffInterrupts,
+    ::testing::Combine(::testing::Values("eager", "lazy"), ::testing::Values("tlm", "rtl")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 TEST(KernelThreads, AWaitTimesOutOnTheClockTickAfterItsTimeout) {
   std::uint64_t start = 0, end = 0;
