@@ -57,6 +57,12 @@ void print_summary(const char* what, const std::string& source, const Platform& 
                 static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(p.cpu.clock_hz()) /
                     r.host_seconds);
   std::printf("%s\n", r.interrupted ? "  [interrupted]" : "");
+  if (const ke::BugCheckRecord* b = r.bug_check)
+    std::printf("  bugcheck   %#010x %s (%#llx, %#llx, %#llx, %#llx) on cpu%u at IRQL %u, %s\n",
+                b->code, ke::bug_check_name(b->code), static_cast<unsigned long long>(b->p1),
+                static_cast<unsigned long long>(b->p2), static_cast<unsigned long long>(b->p3),
+                static_cast<unsigned long long>(b->p4), b->cpu, b->irql,
+                util::format_time(b->time_ps).c_str());
   std::printf(
       "  cpu0       %llu interrupts, %llu bus errors, halted %.1f%% of the time\n",
       static_cast<unsigned long long>(cpu.interrupts),
@@ -108,6 +114,7 @@ int cmd_run(const CommonOptions& o) {
   std::unique_ptr<Workload> workload = Workload::create(p, c);
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, !o.quiet && isatty(STDERR_FILENO));
+  r.bug_check = workload->bug_check();
   s.write_stats(r, [&](util::JsonWriter& j) { workload->write_stats(j); });
   s.close();
   if (!o.quiet)

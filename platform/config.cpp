@@ -365,6 +365,10 @@ const std::vector<Key>& schema() {
     k.push_back(path_key("output.vcd", ACC(out_vcd), "VCD waveform file; empty = no tracing"));
     k.push_back(path_key("output.events", ACC(out_events), "event log, JSON lines; empty = none"));
     k.push_back(path_key("output.stats", ACC(out_stats), "statistics, JSON; empty = none"));
+    k.push_back(boolean("output.host_times", ACC(out_host_times),
+                        "write host-dependent figures (the statistics' \"host\" object, the "
+                        "VCD's date); false = outputs that depend only on the inputs, byte for "
+                        "byte"));
     Key groups{
         "output.vcd_groups",
         fmt::format("signal groups traced in the VCD: any of {}", fmt::join(kTraceGroups, ", ")),

@@ -103,6 +103,7 @@ struct Config {
   std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq", "devices", "bus", "dma"};
   std::string out_events;
   std::string out_stats;
+  bool out_host_times = true;  // host-dependent figures in the statistics, the date in the VCD
 
   // Where each key was set ("file:line", or "--set"), for messages about combinations of keys.
   std::map<std::string, std::string> origin;

@@ -46,6 +46,24 @@ bool ensure_parent(const std::string& path) {
   return static_cast<bool>(probe);
 }
 
+// SystemC heads a VCD with the host's date; for outputs that depend only on the inputs it is
+// overwritten with spaces in place (same length, so nothing else moves).
+void blank_vcd_date(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  if (f == nullptr) return;
+  char head[256] = {};
+  const std::size_t n = std::fread(head, 1, sizeof head - 1, f);
+  const std::string text(head, n);
+  const auto from = text.find("$date\n"), to = text.find("\n$end");
+  if (from == 0 && to != std::string::npos && to > 6) {
+    std::fseek(f, 6, SEEK_SET);
+    std::fwrite(std::string(to - 6, ' ').data(), 1, to - 6, f);
+  }
+  std::fclose(f);
+}
+
 }  // namespace
 
 void install_report_handler() {
@@ -90,6 +108,7 @@ void Session::close() {
   if (vcd_ != nullptr) {
     sc_core::sc_close_vcd_trace_file(vcd_);
     vcd_ = nullptr;
+    if (!config_.out_host_times) blank_vcd_date(config_.out_vcd);
   }
   util::events().close();
 }
@@ -137,7 +156,9 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   r.host_seconds = std::chrono::duration<double>(clock::now() - start).count();
-  r.sim_ps = hw::now_ps();
+  // A power-off (or bug check) from a context running ahead of the kernel happened at the
+  // CPU's time, which the kernel's clock has not reached.
+  r.sim_ps = platform_.cpu.powered_off() ? platform_.cpu.power_off_ps() : hw::now_ps();
   if (r.interrupted) {
     r.exit_status = kExitInterrupted;
   } else if (platform_.cpu.powered_off()) {
@@ -154,12 +175,36 @@ void Session::write_stats(const RunResult& result,
   j.begin_object();
   j.begin_object("sim")
       .field("t_ps", result.sim_ps)
-      .field("host_seconds", result.host_seconds)
       .field("exit_status", result.exit_status)
       .field("interrupted", result.interrupted)
       .field("warnings", util::log_count(util::Level::warn))
       .field("errors", util::log_count(util::Level::error))
       .end_object();
+  if (const ke::BugCheckRecord* b = result.bug_check) {
+    j.begin_object("bugcheck")
+        .field("code", static_cast<std::uint64_t>(b->code))
+        .field("name", ke::bug_check_name(b->code))
+        .field("p1", b->p1)
+        .field("p2", b->p2)
+        .field("p3", b->p3)
+        .field("p4", b->p4)
+        .field("cpu", b->cpu)
+        .field("irql", b->irql)
+        .field("t_ps", b->time_ps)
+        .field("contexts", b->contexts)
+        .end_object();
+  }
+  // Everything that depends on the host, in one object a regression diff can skip
+  // (output.host_times: false leaves it out).
+  if (config_.out_host_times) {
+    const double cycles =
+        static_cast<double>(result.sim_ps) * 1e-12 * static_cast<double>(config_.cpu.clock_hz);
+    j.begin_object("host")
+        .field("seconds", result.host_seconds)
+        .field("sim_cycles_per_second",
+               result.host_seconds > 0 ? cycles / result.host_seconds : 0.0)
+        .end_object();
+  }
   platform_.write_stats(j);
   if (extra) extra(j);
   j.end_object();

@@ -10,6 +10,7 @@
 #include <systemc>
 
 #include "platform/platform.h"
+#include "sw/ke/bugcheck.h"
 
 namespace platform {
 
@@ -30,8 +31,9 @@ void check_time_resolution();
 struct RunResult {
   int exit_status = kExitOk;
   bool interrupted = false;  // Ctrl-C / SIGTERM
-  std::uint64_t sim_ps = 0;
+  std::uint64_t sim_ps = 0;  // where the run ended: its end, the stop, or a power-off/bug check
   double host_seconds = 0;
+  const ke::BugCheckRecord* bug_check = nullptr;  // the stop, if the software bug-checked
 };
 
 class Session {

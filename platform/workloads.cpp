@@ -253,6 +253,10 @@ class KernelWorkload : public Workload {
     }
   }
 
+  const ke::BugCheckRecord* bug_check() const override {
+    return kernel_ && kernel_->last_bug_check() ? &*kernel_->last_bug_check() : nullptr;
+  }
+
   void print_summary(std::FILE* out) const override {
     if (!kernel_) return;
     const auto& s = kernel_->stats();

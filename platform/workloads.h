@@ -6,6 +6,7 @@
 
 #include "platform/config.h"
 #include "platform/platform.h"
+#include "sw/ke/bugcheck.h"
 #include "util/json.h"
 
 namespace platform {
@@ -21,6 +22,8 @@ class Workload {
   virtual bool healthy() const { return true; }
   // Device interrupts serviced, for benchmarks (0 where there is no device).
   virtual std::uint64_t device_interrupts() const { return 0; }
+  // The bug check that stopped the run, or null (no kernel, or none happened).
+  virtual const ke::BugCheckRecord* bug_check() const { return nullptr; }
 };
 
 }  // namespace platform

@@ -101,6 +101,7 @@ void Cpu::switch_to(ContextId next) {
 void Cpu::power_off(int exit_status) {
   if (!powered_off_) {
     powered_off_ = true;
+    power_off_ps_ = now_ps();
     exit_status_ = exit_status;
     log_.debug("power off, status {}", exit_status);
     sc_core::sc_stop();

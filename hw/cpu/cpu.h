@@ -72,6 +72,8 @@ class Cpu : public sc_core::sc_module, public Processor {
 
   int exit_status() const { return exit_status_; }
   bool powered_off() const { return powered_off_; }
+  // The simulated time of the power-off, the CPU's own (it may be ahead of the kernel's).
+  std::uint64_t power_off_ps() const { return power_off_ps_; }
   // Statistics, counting a halt still in progress up to now.
   Stats stats() const;
   const Timing& timing() const { return timing_; }
@@ -160,6 +162,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   int exit_status_ = 0;
   sc_core::sc_event never_;  // stop() waits on it: nothing notifies it
   bool powered_off_ = false;
+  std::uint64_t power_off_ps_ = 0;
 
   tlm::tlm_generic_payload tx_;
   AddressSpaceExtension io_ext_;

@@ -265,8 +265,9 @@ void Pic8259::end_of_interrupt(unsigned level, bool rotate) {
 std::uint8_t Pic8259::acknowledge() {
   // INTA pulse 1: freeze and resolve. The ISR bit is set here, so INT falls unless a request
   // of higher priority still beats it; with automatic EOI it rises again at the end of pulse 2
-  // if another request is pending (docs/models.md, "INT inside INTA"). No request (it vanished, or it is masked or now lower
-  // than what is in service): the chip answers with IR7 but sets no ISR bit.
+  // if another request is pending (docs/models.md, "INT inside INTA"). No request (it vanished, or
+  // it is masked or now lower than what is in service): the chip answers with IR7 but sets no ISR
+  // bit.
   int level = winning_request();
   std::uint8_t vector;
   if (level < 0) {

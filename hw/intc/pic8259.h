@@ -140,7 +140,7 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   std::uint8_t edge_ = 0;  // edge-sense latches (edge mode)
   std::uint8_t irr_ = 0, isr_ = 0, imr_ = 0;
   std::uint8_t frozen_irr_ = 0;  // IRR as the poll command found it
-  unsigned lowest_ = 7;  // the lowest-priority level; rotation moves it
+  unsigned lowest_ = 7;          // the lowest-priority level; rotation moves it
   bool read_isr_ = false, poll_ = false, special_mask_ = false, rotate_aeoi_ = false;
   bool int_ = false;
   bool fell_ = false;  // INT went low since the pin was last written

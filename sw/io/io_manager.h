@@ -35,6 +35,15 @@ struct IoCosts {
   unsigned system_service = 150;  // entering and leaving NtReadFile and friends
 };
 
+// A translated interrupt resource (CM_PARTIAL_RESOURCE_DESCRIPTOR, CmResourceTypeInterrupt):
+// what IoConnectInterrupt takes.
+struct InterruptResource {
+  std::uint8_t vector = 0;
+  ke::Irql irql = 0;
+  ke::InterruptMode mode = ke::InterruptMode::latched;
+  bool shared = false;
+};
+
 struct IoStats {
   std::uint64_t irps_allocated = 0, irps_completed = 0, dispatches = 0, completion_routines = 0;
   std::uint64_t start_io = 0, cancelled = 0, fast_io_hits = 0, fast_io_misses = 0;
@@ -102,12 +111,41 @@ class IoManager {
   Irp* remove_by_key_device_queue(DeviceQueue& queue, std::uint64_t key);  // ...ByKeyDeviceQueue
   bool remove_entry_device_queue(DeviceQueue& queue, Irp& irp);  // KeRemoveEntryDeviceQueue
   // IoStartPacket: StartIo at DISPATCH_LEVEL now if the device is idle, else queued (by key if
-  // given). `cancel` becomes the IRP's cancel routine while it waits.
+  // given). `cancel` becomes the IRP's cancel routine. An IRP queued with a cancel routine whose
+  // Cancel flag is already set is handed to that routine at once (with the cancel spin lock
+  // held, as IoCancelIrp would), never left queued. The routine stays set while StartIo runs
+  // unless the device asked for non-cancelable StartIo (set_start_io_attributes).
   void start_packet(DeviceObject& device, Irp& irp, std::optional<std::uint64_t> key,
                     CancelRoutine cancel);
-  void start_next_packet(DeviceObject& device, bool cancelable);  // IoStartNextPacket
+  // IoStartNextPacket: `cancelable` says the queued IRPs have cancel routines, so the queue is
+  // taken under the cancel spin lock; the started IRP's routine is cleared only for a device
+  // with non-cancelable StartIo.
+  void start_next_packet(DeviceObject& device, bool cancelable);
   void start_next_packet_by_key(DeviceObject& device, bool cancelable,
                                 std::uint64_t key);  // IoStartNextPacketByKey
+  // IoSetStartIoAttributes. `deferred_start_io`: a start_next_packet called from inside the
+  // device's StartIo starts the next packet after StartIo returns instead of recursing.
+  // `non_cancelable`: the cancel routine is cleared before StartIo gets an IRP. Default: both
+  // false (StartIo IRPs are cancelable, as on Windows).
+  void set_start_io_attributes(DeviceObject& device, bool deferred_start_io, bool non_cancelable);
+
+  // --- interrupts and DPCs for drivers (interrupt.cpp)
+  // HalGetInterruptVector on the PIC HAL: the translated interrupt resource of a bus IRQ
+  // (vector = base + IRQ, IRQL = 27 - IRQ). What a driver finds in its translated resources.
+  InterruptResource translate_interrupt(unsigned irq, ke::InterruptMode mode, bool shared) const;
+  // IoConnectInterrupt: creates an interrupt object for the translated resource and connects
+  // `isr` to it. STATUS_INVALID_PARAMETER if the vector and IRQL do not name one of the HAL's
+  // interrupts, or the vector is taken by an object that does not share it in the same mode.
+  // The object belongs to the I/O manager (it outlives a disconnect, for the statistics).
+  Status connect_interrupt(ke::Interrupt*& object, std::string name, ke::ServiceRoutine isr,
+                           void* context, const InterruptResource& resource);
+  void disconnect_interrupt(ke::Interrupt* object);  // IoDisconnectInterrupt
+  // IoInitializeDpcRequest: the device's DPC (DeviceObject->Dpc) calls `routine`. `name` names
+  // it in events and statistics (default: the device's name).
+  void initialize_dpc_request(DeviceObject& device, DpcForIsrRoutine routine,
+                              std::string name = {});
+  // IoRequestDpc: queues the device's DPC with the IRP and context; false if already queued.
+  bool request_dpc(DeviceObject& device, Irp* irp, void* context);
 
   // --- cancel (cancel.cpp)
   bool cancel_irp(Irp& irp);  // IoCancelIrp
@@ -147,6 +185,10 @@ class IoManager {
   // The last stage of completion (IopCompleteRequest).
   void finish(Irp& irp);
   void start_io(DeviceObject& device, Irp& irp);
+  // IopStartNextPacket: the shared body of start_next_packet(_by_key).
+  void start_next(DeviceObject& device, bool cancelable, std::optional<std::uint64_t> key);
+  // Takes the next queued IRP (by key if given) as the device's current one; null if none.
+  Irp* next_packet(DeviceObject& device, bool cancelable, std::optional<std::uint64_t> key);
 
   ke::Kernel& kernel_;
   Pool& pool_;
@@ -155,6 +197,7 @@ class IoManager {
   std::uint64_t next_irp_id_ = 1;
   std::vector<std::unique_ptr<DriverObject>> drivers_;
   std::vector<std::unique_ptr<DeviceObject>> devices_;
+  std::vector<std::unique_ptr<ke::Interrupt>> interrupts_;  // IoConnectInterrupt's objects
   std::map<std::string, DeviceObject*> names_;
   std::map<std::string, std::string> links_;
   std::vector<std::unique_ptr<FileObject>> files_;

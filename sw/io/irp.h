@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,8 @@ using CancelRoutine = void (*)(DeviceObject* device, Irp* irp);
 // FAST_IO_READ / FAST_IO_WRITE: true if the request was satisfied without an IRP.
 using FastIoRoutine = bool (*)(FileObject* file, std::uint64_t offset, std::uint32_t length,
                                std::uint64_t buffer, IoStatusBlock* status, DeviceObject* device);
+// IO_DPC_ROUTINE: a device's DpcForIsr, queued by IoRequestDpc.
+using DpcForIsrRoutine = void (*)(ke::Dpc* dpc, DeviceObject* device, Irp* irp, void* context);
 
 enum StackControl : std::uint8_t {
   kSlPendingReturned = 0x01,
@@ -145,6 +148,13 @@ struct DeviceObject {
   DeviceObject* lower = nullptr;            // what this device attached to (its extension's copy)
   DeviceQueue queue;
   Irp* current_irp = nullptr;
+  ke::Dpc dpc;  // DeviceObject->Dpc, set up by IoInitializeDpcRequest
+  DpcForIsrRoutine dpc_for_isr = nullptr;
+  // IoSetStartIoAttributes (the DOE_SIO_* flags of the device object extension).
+  bool start_io_deferred = false, start_io_non_cancelable = false;
+  bool in_start_io = false, start_next_deferred = false;
+  std::optional<std::uint64_t> deferred_key;  // the key of a deferred start_next_packet_by_key
+  bool deferred_cancelable = false;
   std::vector<std::uint8_t> extension;  // DeviceExtension
   void* context = nullptr;              // the driver's object for this device
   template <typename T>

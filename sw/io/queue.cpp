@@ -64,11 +64,28 @@ bool IoManager::remove_entry_device_queue(DeviceQueue& queue, Irp& irp) {
 }
 
 void IoManager::start_io(DeviceObject& device, Irp& irp) {
-  ++stats_.start_io;
-  if (util::events().enabled())
-    util::events().emit("io", "start_io",
-                        {{"irp", irp.id}, {"device", device.name}, {"irql", kernel_.irql()}});
-  device.driver->start_io(&device, &irp);
+  for (Irp* current = &irp; current != nullptr;) {
+    ++stats_.start_io;
+    if (util::events().enabled())
+      util::events().emit(
+          "io", "start_io",
+          {{"irp", current->id}, {"device", device.name}, {"irql", kernel_.irql()}});
+    device.in_start_io = true;
+    device.driver->start_io(&device, current);
+    device.in_start_io = false;
+    // Deferred StartIo: a start_next_packet the routine made itself runs now, not nested in it.
+    current = nullptr;
+    if (device.start_next_deferred) {
+      device.start_next_deferred = false;
+      current = next_packet(device, device.deferred_cancelable, device.deferred_key);
+    }
+  }
+}
+
+void IoManager::set_start_io_attributes(DeviceObject& device, bool deferred_start_io,
+                                        bool non_cancelable) {
+  device.start_io_deferred = deferred_start_io;
+  device.start_io_non_cancelable = non_cancelable;
 }
 
 void IoManager::start_packet(DeviceObject& device, Irp& irp, std::optional<std::uint64_t> key,
@@ -78,31 +95,57 @@ void IoManager::start_packet(DeviceObject& device, Irp& irp, std::optional<std::
   const bool queued = key ? insert_by_key_device_queue(device.queue, irp, *key)
                           : insert_device_queue(device.queue, irp);
   if (queued) {
+    if (cancel != nullptr && irp.cancel) {
+      // Cancelled before it could wait (ReactOS IoStartPacket): its cancel routine takes it off
+      // the queue, releases the cancel spin lock and completes it, as for IoCancelIrp.
+      irp.cancel_routine = nullptr;
+      irp.cancel_irql = old;
+      ++stats_.cancelled;
+      if (util::events().enabled())
+        util::events().emit("io", "cancel", {{"irp", irp.id}, {"has_routine", true}});
+      cancel(&device, &irp);
+      return;
+    }
     release_cancel_spin_lock(old);
     return;
   }
   device.current_irp = &irp;
-  if (cancel != nullptr) irp.cancel_routine = nullptr;  // StartIo owns it now
+  if (device.start_io_non_cancelable) irp.cancel_routine = nullptr;
   start_io(device, irp);
   kernel_.lower_irql(old);
 }
 
-void IoManager::start_next_packet(DeviceObject& device, bool cancelable) {
+Irp* IoManager::next_packet(DeviceObject& device, bool cancelable,
+                            std::optional<std::uint64_t> key) {
+  const ke::Irql old = cancelable ? acquire_cancel_spin_lock() : kernel_.irql();
   device.current_irp = nullptr;
-  Irp* next = remove_device_queue(device.queue);
-  if (next == nullptr) return;
-  if (cancelable) next->cancel_routine = nullptr;
-  device.current_irp = next;
-  start_io(device, *next);
+  Irp* next =
+      key ? remove_by_key_device_queue(device.queue, *key) : remove_device_queue(device.queue);
+  if (next != nullptr) {
+    device.current_irp = next;
+    if (cancelable && device.start_io_non_cancelable) next->cancel_routine = nullptr;
+  }
+  if (cancelable) release_cancel_spin_lock(old);
+  return next;
+}
+
+void IoManager::start_next(DeviceObject& device, bool cancelable,
+                           std::optional<std::uint64_t> key) {
+  if (device.start_io_deferred && device.in_start_io) {
+    device.start_next_deferred = true;
+    device.deferred_cancelable = cancelable;
+    device.deferred_key = key;
+    return;
+  }
+  if (Irp* next = next_packet(device, cancelable, key)) start_io(device, *next);
+}
+
+void IoManager::start_next_packet(DeviceObject& device, bool cancelable) {
+  start_next(device, cancelable, std::nullopt);
 }
 
 void IoManager::start_next_packet_by_key(DeviceObject& device, bool cancelable, std::uint64_t key) {
-  device.current_irp = nullptr;
-  Irp* next = remove_by_key_device_queue(device.queue, key);
-  if (next == nullptr) return;
-  if (cancelable) next->cancel_routine = nullptr;
-  device.current_irp = next;
-  start_io(device, *next);
+  start_next(device, cancelable, key);
 }
 
 }  // namespace io

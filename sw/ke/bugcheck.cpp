@@ -34,6 +34,8 @@ const char* bug_check_name(std::uint32_t code) {
       return "IRQL_UNEXPECTED_VALUE";
     case kDriverIrqlNotLessOrEqual:
       return "DRIVER_IRQL_NOT_LESS_OR_EQUAL";
+    case kKmodeExceptionNotHandled:
+      return "KMODE_EXCEPTION_NOT_HANDLED";
   }
   return "UNKNOWN_BUG_CHECK";
 }
@@ -50,6 +52,8 @@ void Kernel::bug_check(std::uint32_t code, std::uint64_t p1, std::uint64_t p2, s
   if (!bug_checked_) {
     bug_checked_ = true;
     const std::string contexts = describe_frames();
+    bug_check_ =
+        BugCheckRecord{code, p1, p2, p3, p4, cpu_.cpu_id(), irql_, cpu_.now_ps(), contexts};
     const std::string report = fmt::format(
         "\n*** STOP: {:#010x} ({:#018x}, {:#018x}, {:#018x}, {:#018x})\n"
         "*** {}\n"

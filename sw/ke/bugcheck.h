@@ -16,12 +16,38 @@ enum BugCheckCode : std::uint32_t {
   kAttemptedSwitchFromDpc = 0xB8,    // ATTEMPTED_SWITCH_FROM_DPC: a wait or yield in a DPC routine
   kIrqlUnexpectedValue = 0xC8,       // IRQL_UNEXPECTED_VALUE: a DPC returned at another IRQL
   kDriverIrqlNotLessOrEqual = 0xD1,  // DRIVER_IRQL_NOT_LESS_OR_EQUAL
+  kKmodeExceptionNotHandled = 0x1E,  // KMODE_EXCEPTION_NOT_HANDLED: a bus error in kernel mode
+};
+
+// What KeBugCheckEx reported, kept for the platform's statistics and for tests. Every field is
+// simulated state: the same run gives the same record (no host addresses in the parameters).
+struct BugCheckRecord {
+  std::uint32_t code = 0;
+  std::uint64_t p1 = 0, p2 = 0, p3 = 0, p4 = 0;
+  unsigned cpu = 0;
+  unsigned irql = 0;
+  std::uint64_t time_ps = 0;
+  std::string contexts;  // the chain of contexts, outermost first
 };
 
 // IRQL_UNEXPECTED_VALUE's parameter 1 is (current << 16) | (expected << 8) | unique value;
 // Microsoft lists unique values 0-3 and 0xfe. A DPC routine is none of those; iocosim uses 4.
 constexpr std::uint32_t kUniqueDpcReturn = 4;
 
+// Every stop code the kernel and the I/O manager raise (each has a name in bug_check_name).
+inline constexpr BugCheckCode kBugCheckCodes[] = {kIrqlNotGreaterOrEqual,
+                                                  kIrqlNotLessOrEqual,
+                                                  kSpinLockAlreadyOwned,
+                                                  kSpinLockNotOwned,
+                                                  kTrapCauseUnknown,
+                                                  kNoMoreIrpStackLocations,
+                                                  kMultipleIrpCompleteRequests,
+                                                  kAttemptedSwitchFromDpc,
+                                                  kIrqlUnexpectedValue,
+                                                  kDriverIrqlNotLessOrEqual,
+                                                  kKmodeExceptionNotHandled};
+
+// The Windows name of a stop code ("UNKNOWN_BUG_CHECK" for none of kBugCheckCodes).
 const char* bug_check_name(std::uint32_t code);
 
 }  // namespace ke

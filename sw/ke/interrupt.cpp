@@ -54,8 +54,7 @@ void Kernel::disconnect_interrupt(Interrupt& interrupt) {
 
 bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*), void* context) {
   const Irql old = raise_irql(std::max(irql_, interrupt.synchronize_irql));
-  if (interrupt.lock.held)
-    bug_check(kSpinLockAlreadyOwned, reinterpret_cast<std::uintptr_t>(&interrupt.lock));
+  if (interrupt.lock.held) bug_check(kSpinLockAlreadyOwned, lock_id(interrupt.lock));
   interrupt.lock.held = true;
   const bool result = routine(context);
   interrupt.lock.held = false;
@@ -123,7 +122,6 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
 
 void Kernel::bus_error(const hw::BusFault& fault) {
   // A refused access from kernel-mode code is an unhandled access violation.
-  constexpr std::uint32_t kKmodeExceptionNotHandled = 0x1E;
   constexpr std::uint32_t kStatusAccessViolation = 0xC0000005;
   util::Logger("ke").error("bus error: {} {:#x} width {}: {}",
                            fault.space == hw::Space::io ? "port" : "address", fault.address,

@@ -114,6 +114,8 @@ class Kernel : public hw::TrapHandler {
   [[noreturn]] void bug_check(std::uint32_t code, std::uint64_t p1 = 0, std::uint64_t p2 = 0,
                               std::uint64_t p3 = 0, std::uint64_t p4 = 0);
 
+  // The bug check that stopped this processor, if one did.
+  const std::optional<BugCheckRecord>& last_bug_check() const { return bug_check_; }
   const KernelStats& stats() const { return stats_; }
   // For the per-driver latency report: interrupt objects ever connected, DPCs that have run.
   const std::vector<const Interrupt*>& interrupt_objects() const { return interrupts_seen_; }
@@ -145,6 +147,12 @@ class Kernel : public hw::TrapHandler {
   void push_frame(Thread::Frame frame);
   void pop_frame();
   void show_kind();
+  // The lock's number (given at first use): a bug check's parameter 1 where Windows gives the
+  // lock's address, which here would be a host pointer that changes from run to run.
+  std::uint64_t lock_id(SpinLock& lock) {
+    if (lock.id == 0) lock.id = ++spin_lock_ids_;
+    return lock.id;
+  }
   std::string describe_frames() const;
 
   hw::Processor& cpu_;
@@ -171,6 +179,8 @@ class Kernel : public hw::TrapHandler {
   std::array<std::deque<Thread*>, 32> ready_{};
   std::multimap<std::uint64_t, Thread*> timers_;  // due tick -> waiting thread
   bool bug_checked_ = false;
+  std::optional<BugCheckRecord> bug_check_;
+  std::uint32_t spin_lock_ids_ = 0;  // numbers locks for bug-check parameters
   std::vector<const Interrupt*> interrupts_seen_;
   std::vector<const Dpc*> dpcs_seen_;
   KernelStats stats_;

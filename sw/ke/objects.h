@@ -37,6 +37,7 @@ struct Dpc {
 
 struct SpinLock {
   bool held = false;
+  std::uint32_t id = 0;  // numbered by the kernel at first use (bug-check parameter 1)
 };
 
 struct Interrupt;

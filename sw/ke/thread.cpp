@@ -244,12 +244,12 @@ void Kernel::release_spin_lock(SpinLock& lock, Irql old_irql) {
 void Kernel::acquire_spin_lock_at_dpc_level(SpinLock& lock) {
   if (irql_ < kDispatchLevel) bug_check(kIrqlNotGreaterOrEqual, irql_, kDispatchLevel, 0, 0);
   // On one processor a held lock can only be held by the caller: spinning would never end.
-  if (lock.held) bug_check(kSpinLockAlreadyOwned, reinterpret_cast<std::uintptr_t>(&lock), 0, 0, 0);
+  if (lock.held) bug_check(kSpinLockAlreadyOwned, lock_id(lock), 0, 0, 0);
   lock.held = true;
 }
 
 void Kernel::release_spin_lock_from_dpc_level(SpinLock& lock) {
-  if (!lock.held) bug_check(kSpinLockNotOwned, reinterpret_cast<std::uintptr_t>(&lock), 0, 0, 0);
+  if (!lock.held) bug_check(kSpinLockNotOwned, lock_id(lock), 0, 0, 0);
   lock.held = false;
 }
 

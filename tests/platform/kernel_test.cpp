@@ -211,10 +211,12 @@ TEST_P(HeldOffInterrupts, RunInPriorityOrderWhenIrqlDrops) {
   EXPECT_EQ(deferred, mode == "lazy" ? 2u : 0u) << "the path under test was not taken";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, HeldOffInterrupts,
-    ::testing::Combine(::testing::Values("eager", "lazy"), ::testing::Values("tlm", "rtl")),
-    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
+INSTANTIATE_TEST_SUITE_P(Modes, HeldOffInterrupts,
+                         ::testing::Combine(::testing::Values("eager", "lazy"),
+                                            ::testing::Values("tlm", "rtl")),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
 
 TEST(KernelThreads, AWaitTimesOutOnTheClockTickAfterItsTimeout) {
   std::uint64_t start = 0, end = 0;
@@ -317,6 +319,41 @@ TEST(KernelThreads, BugCheckStopsTheMachineWithStatus3AndAReport) {
   EXPECT_NE(report.find("thread 'main'"), std::string::npos) << report;
   EXPECT_NE(report.find("> DPC 'faulty'"), std::string::npos)
       << "the DPC ran on the main thread's stack";
+}
+
+// KeBugCheckEx's record is readable by a test: stop code, parameters (the same every run: a
+// spin lock is named by its number, not a host address), and the run ends at the stop's time.
+TEST(KernelThreads, BugCheckRecordIsReadableAndTheRunEndsAtTheStop) {
+  Config c;
+  c.workload = "bugcheck";
+  c.workload_bugcheck = "spin-lock-twice";
+  c.out_vcd.clear();
+  util::set_log_level(util::Level::off);
+  platform::Platform p("platform", c);
+  auto workload = platform::Workload::create(p, c);
+  testing::internal::CaptureStderr();
+  platform::RunResult r;
+  {
+    platform::Session s(p, c);
+    r = s.run(10'000'000'000ull, false);
+  }
+  testing::internal::GetCapturedStderr();
+  const ke::BugCheckRecord* b = workload->bug_check();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->code, ke::kSpinLockAlreadyOwned);
+  EXPECT_EQ(b->p1, 1u) << "the first lock the kernel numbered, not a host address";
+  EXPECT_EQ(b->cpu, 0u);
+  EXPECT_EQ(b->irql, ke::kDispatchLevel);
+  EXPECT_GT(b->time_ps, 100'000'000u) << "after the workload's 100 us of work";
+  EXPECT_EQ(r.sim_ps, b->time_ps) << "the run's end is the stop";
+  EXPECT_EQ(r.exit_status, 3);
+}
+
+TEST(BugCheckNames, EveryStopCodeTheKernelRaisesHasItsWindowsName) {
+  for (auto code : ke::kBugCheckCodes)
+    EXPECT_STRNE(ke::bug_check_name(code), "UNKNOWN_BUG_CHECK") << std::hex << code;
+  EXPECT_STREQ(ke::bug_check_name(0x1E), "KMODE_EXCEPTION_NOT_HANDLED");
+  EXPECT_STREQ(ke::bug_check_name(0x0F), "SPIN_LOCK_ALREADY_OWNED");
 }
 
 }  // namespace

@@ -219,13 +219,24 @@ struct Serial {
     s.started.push_back(irp->sort_key ? irp->sort_key : irp->id);
     s.start_irql.push_back(s.f.kernel.irql());
   }
+  // The DDK's cancel routine for a StartIo driver: the running IRP makes way for the next one;
+  // a queued one leaves the queue.
   static void cancel(DeviceObject* d, Irp* irp) {
     auto& s = d->ext<Serial>();
-    s.f.io.remove_entry_device_queue(d->queue, *irp);
-    s.f.io.release_cancel_spin_lock(irp->cancel_irql);
+    s.cancelled.push_back(irp->id);
+    if (irp == d->current_irp) {
+      s.f.io.release_cancel_spin_lock(irp->cancel_irql);
+      const ke::Irql old = s.f.kernel.raise_irql(std::max(s.f.kernel.irql(), ke::kDispatchLevel));
+      s.f.io.start_next_packet(*d, true);
+      s.f.kernel.lower_irql(old);
+    } else {
+      s.f.io.remove_entry_device_queue(d->queue, *irp);
+      s.f.io.release_cancel_spin_lock(irp->cancel_irql);
+    }
     irp->io_status = {Status::cancelled, 0};
     s.f.io.complete_request(*irp);
   }
+  std::vector<std::uint64_t> cancelled;
   Serial() {
     driver = &f.io.load_driver("\\Driver\\Q", [](io::DriverObject& d) {
       d.start_io = &Serial::start_io;
@@ -275,9 +286,10 @@ TEST(Io, CancelRemovesAQueuedIrpAndCompletesItCancelled) {
   Serial s;
   Irp* a = s.irp();
   Irp* b = s.irp();
+  s.f.io.set_start_io_attributes(*s.device, false, true);  // non-cancelable StartIo
   s.f.io.start_packet(*s.device, *a, std::nullopt, &Serial::cancel);
   s.f.io.start_packet(*s.device, *b, std::nullopt, &Serial::cancel);
-  EXPECT_EQ(a->cancel_routine, nullptr) << "StartIo owns the running IRP";
+  EXPECT_EQ(a->cancel_routine, nullptr) << "non-cancelable StartIo: the routine is cleared";
   EXPECT_TRUE(b->queued);
   EXPECT_TRUE(s.f.io.cancel_irp(*b));
   EXPECT_TRUE(b->done);
@@ -287,6 +299,136 @@ TEST(Io, CancelRemovesAQueuedIrpAndCompletesItCancelled) {
   EXPECT_FALSE(s.f.io.cancel_irp(*a)) << "no cancel routine: only the flag is set";
   EXPECT_TRUE(a->cancel);
   EXPECT_EQ(s.f.kernel.irql(), ke::kPassiveLevel);
+}
+
+// IoStartPacket (ReactOS ntoskrnl/io/iomgr/device.c): an IRP whose Cancel flag is already set
+// when it would be queued goes to its cancel routine, not into the queue; StartIo never sees it.
+TEST(Io, StartPacketHandsAnAlreadyCancelledIrpToItsCancelRoutine) {
+  Serial s;
+  Irp* a = s.irp();
+  Irp* b = s.irp();
+  s.f.io.start_packet(*s.device, *a, std::nullopt, &Serial::cancel);
+  b->cancel = true;  // IoCancelIrp ran before the driver's dispatch routine queued it
+  s.f.io.start_packet(*s.device, *b, std::nullopt, &Serial::cancel);
+  EXPECT_FALSE(b->queued);
+  EXPECT_TRUE(b->done);
+  EXPECT_EQ(b->io_status.status, Status::cancelled);
+  EXPECT_EQ(s.cancelled, (std::vector<std::uint64_t>{b->id}));
+  EXPECT_EQ(s.f.kernel.irql(), ke::kPassiveLevel) << "the routine released the cancel lock";
+  s.finish_current();
+  EXPECT_EQ(s.started, (std::vector<std::uint64_t>{a->id})) << "b was never started";
+}
+
+// IoStartPacket / IoStartNextPacket with default StartIo attributes (cancelable): the cancel
+// routine stays on the IRP StartIo runs, so cancelling the running request reaches the driver.
+TEST(Io, StartIoIsCancelableByDefault) {
+  Serial s;
+  Irp* a = s.irp();
+  Irp* b = s.irp();
+  Irp* c = s.irp();
+  s.f.io.start_packet(*s.device, *a, std::nullopt, &Serial::cancel);
+  s.f.io.start_packet(*s.device, *b, std::nullopt, &Serial::cancel);
+  s.f.io.start_packet(*s.device, *c, std::nullopt, &Serial::cancel);
+  EXPECT_EQ(a->cancel_routine, &Serial::cancel) << "the running IRP stays cancelable";
+  EXPECT_TRUE(s.f.io.cancel_irp(*a));
+  EXPECT_TRUE(a->done);
+  EXPECT_EQ(a->io_status.status, Status::cancelled);
+  EXPECT_EQ(s.device->current_irp, b) << "the cancel routine started the next packet";
+  EXPECT_EQ(b->cancel_routine, &Serial::cancel) << "start_next_packet(cancelable) keeps it";
+  EXPECT_EQ(s.f.kernel.irql(), ke::kPassiveLevel);
+  // Non-cancelable StartIo: start_next_packet(cancelable) clears the routine of the IRP it starts.
+  s.f.io.set_start_io_attributes(*s.device, false, true);
+  s.finish_current();
+  EXPECT_EQ(s.device->current_irp, c);
+  EXPECT_EQ(c->cancel_routine, nullptr);
+  EXPECT_FALSE(s.f.io.cancel_irp(*c));
+  EXPECT_EQ(s.started, (std::vector<std::uint64_t>{a->id, b->id, c->id}));
+}
+
+// IoSetStartIoAttributes(DeferredStartIo): a StartIo that completes its IRP at once and starts
+// the next packet from inside itself does not recurse; the next StartIo runs after it returns.
+TEST(Io, DeferredStartIoDoesNotNest) {
+  Serial s;
+  s.f.io.set_start_io_attributes(*s.device, true, false);
+  int depth = 0, max_depth = 0;
+  static thread_local std::function<void(DeviceObject*, Irp*)> body;
+  body = [&](DeviceObject* d, Irp* irp) {
+    max_depth = std::max(max_depth, ++depth);
+    irp->io_status = {Status::success, 0};
+    s.f.io.start_next_packet(*d, false);
+    s.f.io.complete_request(*irp);
+    --depth;
+  };
+  s.driver->start_io = [](DeviceObject* d, Irp* irp) { body(d, irp); };
+  // Queue three behind a busy device, then let them run.
+  s.device->queue.busy = true;
+  Irp* a = s.irp();
+  Irp* b = s.irp();
+  Irp* c = s.irp();
+  for (Irp* i : {a, b, c}) s.f.io.start_packet(*s.device, *i, std::nullopt, nullptr);
+  s.f.kernel.raise_irql(ke::kDispatchLevel);
+  s.f.io.start_next_packet(*s.device, false);
+  s.f.kernel.lower_irql(ke::kPassiveLevel);
+  EXPECT_TRUE(a->done && b->done && c->done);
+  EXPECT_EQ(max_depth, 1) << "StartIo ran nested inside itself";
+  EXPECT_FALSE(s.device->queue.busy);
+}
+
+// IoConnectInterrupt from a translated resource, and the device's DpcForIsr by IoRequestDpc:
+// the ISR queues it with the current IRP, and it runs at DISPATCH_LEVEL with the device, that
+// IRP and the context when IRQL drops. A resource whose IRQL does not match its vector, or a
+// vector taken by a non-sharing object, is refused.
+TEST(Io, ConnectInterruptFromAResourceAndRequestDpcForIsr) {
+  Serial s;
+  struct Seen {
+    DeviceObject* device = nullptr;
+    Irp* irp = nullptr;
+    void* context = nullptr;
+    ke::Irql irql = 0;
+    int isrs = 0, dpcs = 0;
+  };
+  static Seen seen;
+  seen = {};
+  s.f.io.initialize_dpc_request(*s.device, [](ke::Dpc*, DeviceObject* d, Irp* irp, void* ctx) {
+    seen.device = d;
+    seen.irp = irp;
+    seen.context = ctx;
+    seen.irql = d->ext<Serial>().f.kernel.irql();
+    ++seen.dpcs;
+  });
+  const io::InterruptResource r = s.f.io.translate_interrupt(5, ke::InterruptMode::latched, false);
+  EXPECT_EQ(r.vector, 0x35);
+  EXPECT_EQ(r.irql, 22);
+  ke::Interrupt* object = nullptr;
+  auto isr = [](ke::Interrupt*, void* context) {
+    auto& q = *static_cast<Serial*>(context);
+    ++seen.isrs;
+    q.f.io.request_dpc(*q.device, q.device->current_irp, &seen);
+    return true;
+  };
+  ASSERT_EQ(s.f.io.connect_interrupt(object, "q", isr, &s, r), Status::success);
+  ASSERT_NE(object, nullptr);
+  EXPECT_EQ(object->irq, 5u);
+  EXPECT_TRUE(object->connected);
+  Irp* a = s.irp();
+  s.f.io.start_packet(*s.device, *a, std::nullopt, nullptr);
+  s.f.cpu.raise(r.vector);
+  EXPECT_EQ(seen.isrs, 1);
+  EXPECT_EQ(seen.dpcs, 1);
+  EXPECT_EQ(seen.device, s.device);
+  EXPECT_EQ(seen.irp, a);
+  EXPECT_EQ(seen.context, &seen);
+  EXPECT_EQ(seen.irql, ke::kDispatchLevel);
+
+  ke::Interrupt* other = nullptr;
+  io::InterruptResource wrong = r;
+  wrong.irql = 20;
+  EXPECT_EQ(s.f.io.connect_interrupt(other, "wrong", isr, &s, wrong), Status::invalid_parameter);
+  EXPECT_EQ(other, nullptr);
+  EXPECT_EQ(s.f.io.connect_interrupt(other, "taken", isr, &s, r), Status::invalid_parameter)
+      << "the vector is connected without sharing";
+  s.f.io.disconnect_interrupt(object);
+  EXPECT_FALSE(object->connected);
 }
 
 // A device whose driver has a fast I/O path that succeeds for offsets below 4096.

@@ -25,11 +25,12 @@ bool DiskDriver::load() {
   if (device_ == nullptr) return false;
   io_.create_symbolic_link("\\??\\PhysicalDrive0", "\\Device\\Disk0");
   kernel_.initialize_event(lock_, "disk_lock", ke::EventType::synchronization, true);
-  kernel_.initialize_dpc(dpc_, "disk_dpc", &DiskDriver::dpc, this);
+  io_.initialize_dpc_request(*device_, &DiskDriver::dpc, "disk_dpc");
   if (!params_.polling) {
-    kernel_.initialize_interrupt(interrupt_, "disk", &DiskDriver::isr, this, params_.irq,
-                                 ke::InterruptMode::latched, false);
-    if (!kernel_.connect_interrupt(interrupt_)) return false;
+    const io::InterruptResource r =
+        io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
+    if (io_.connect_interrupt(interrupt_, "disk", &DiskDriver::isr, this, r) != io::Status::success)
+      return false;
   }
   device_->flags = io::kDoDirectIo;  // initialized: DO_DEVICE_INITIALIZING cleared
   return true;
@@ -100,7 +101,7 @@ bool DiskDriver::isr(ke::Interrupt*, void* context) {
   ++self.stats_.interrupts;
   self.saved_status_ = status;
   cpu.consume(self.params_.isr_cycles, 0.1);
-  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  self.io_.request_dpc(*self.device_, self.device_->current_irp, nullptr);
   return true;
 }
 
@@ -127,10 +128,9 @@ void DiskDriver::finish(io::Irp& irp, std::uint8_t status) {
   }
 }
 
-void DiskDriver::dpc(ke::Dpc*, void* context, void*, void*) {
-  DiskDriver& self = *static_cast<DiskDriver*>(context);
+void DiskDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
+  DiskDriver& self = d->ext<DiskDriver>();
   self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
-  io::Irp* irp = self.device_->current_irp;
   if (irp == nullptr) return;  // an interrupt with nothing in progress
   const std::uint8_t status = self.saved_status_;
   const io::IoStackLocation& sl = irp->current();

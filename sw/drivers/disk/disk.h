@@ -48,7 +48,7 @@ class DiskDriver {
   static io::Status dispatch_rw(io::DeviceObject* d, io::Irp* irp);
   static void start_io(io::DeviceObject* d, io::Irp* irp);
   static bool isr(ke::Interrupt* interrupt, void* context);
-  static void dpc(ke::Dpc* dpc, void* context, void* arg1, void* arg2);
+  static void dpc(ke::Dpc* dpc, io::DeviceObject* d, io::Irp* irp, void* context);  // DpcForIsr
 
   // Programs the controller (and the DMA channel) for the IRP's current location.
   void program(io::Irp& irp, bool interrupts);
@@ -61,8 +61,7 @@ class DiskDriver {
   ke::Kernel& kernel_;
   Params params_;
   io::DeviceObject* device_ = nullptr;
-  ke::Interrupt interrupt_;
-  ke::Dpc dpc_;
+  ke::Interrupt* interrupt_ = nullptr;
   ke::Event lock_;  // polling mode: one transfer at a time
   std::uint8_t saved_status_ = 0;
   std::uint32_t sectors_done_ = 0;  // of the current PIO request

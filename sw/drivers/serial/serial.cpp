@@ -22,11 +22,14 @@ bool SerialDriver::load() {
   device_ = io_.create_device(drv, "\\Device\\Serial0", this);
   if (device_ == nullptr) return false;
   io_.create_symbolic_link("\\??\\COM1", "\\Device\\Serial0");
-  kernel_.initialize_dpc(dpc_, "serial_dpc", &SerialDriver::dpc, this);
+  io_.initialize_dpc_request(*device_, &SerialDriver::dpc, "serial_dpc");
   if (!params_.polling) {
-    kernel_.initialize_interrupt(interrupt_, "serial", &SerialDriver::isr, this, params_.irq,
-                                 ke::InterruptMode::latched, false);
-    if (!kernel_.connect_interrupt(interrupt_)) return false;
+    const io::InterruptResource r =
+        io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
+    if (io_.connect_interrupt(interrupt_, "serial", &SerialDriver::isr, this, r) !=
+        io::Status::success)
+      return false;
+    device_irql_ = r.irql;
     kernel_.cpu().outb(params_.port + kControl, kRxIe);
   }
   device_->flags = io::kDoBufferedIo;
@@ -66,7 +69,7 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
     return io::Status::success;
   }
   // The ring is the ISR's too: take from it with the device's interrupt held off.
-  const ke::Irql old = self.kernel_.raise_irql(self.interrupt_.irql);
+  const ke::Irql old = self.kernel_.raise_irql(self.device_irql_);
   const std::uint32_t n = self.take(irp->system_buffer, length);
   if (n > 0 || self.pending_read_ != nullptr) {
     self.kernel_.lower_irql(old);
@@ -158,12 +161,12 @@ bool SerialDriver::isr(ke::Interrupt*, void* context) {
   }
   if (status & kTxEmpty) cpu.outb(self.params_.port + kControl, kRxIe);  // TX interrupt seen
   cpu.consume(self.params_.isr_cycles, 0.1);
-  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  self.io_.request_dpc(*self.device_, nullptr, nullptr);
   return true;
 }
 
-void SerialDriver::dpc(ke::Dpc*, void* context, void*, void*) {
-  SerialDriver& self = *static_cast<SerialDriver*>(context);
+void SerialDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp*, void*) {
+  SerialDriver& self = d->ext<SerialDriver>();
   self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
   self.satisfy_read();
   if (!self.tx_.empty() || self.pending_write_ != nullptr) self.fill_tx();
@@ -178,7 +181,7 @@ void SerialDriver::satisfy_read() {
   io_.release_cancel_spin_lock(old);
   if (was == nullptr) return;  // being cancelled
   pending_read_ = nullptr;
-  const ke::Irql raised = kernel_.raise_irql(interrupt_.irql);
+  const ke::Irql raised = kernel_.raise_irql(device_irql_);
   const std::uint32_t n = take(r->system_buffer, r->current().rw.length);
   kernel_.lower_irql(raised);
   stats_.rx += n;

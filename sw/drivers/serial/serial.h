@@ -37,7 +37,7 @@ class SerialDriver {
   static io::Status dispatch_write(io::DeviceObject* d, io::Irp* irp);
   static void cancel_read(io::DeviceObject* d, io::Irp* irp);
   static bool isr(ke::Interrupt* interrupt, void* context);
-  static void dpc(ke::Dpc* dpc, void* context, void* arg1, void* arg2);
+  static void dpc(ke::Dpc* dpc, io::DeviceObject* d, io::Irp* irp, void* context);  // DpcForIsr
 
   // Moves ring bytes into the pending read's buffer and completes it (at DISPATCH_LEVEL).
   void satisfy_read();
@@ -48,8 +48,8 @@ class SerialDriver {
   ke::Kernel& kernel_;
   Params params_;
   io::DeviceObject* device_ = nullptr;
-  ke::Interrupt interrupt_;
-  ke::Dpc dpc_;
+  ke::Interrupt* interrupt_ = nullptr;
+  ke::Irql device_irql_ = ke::kPassiveLevel;  // the interrupt's IRQL: guards the receive ring
   std::deque<std::uint8_t> rx_, tx_;
   io::Irp* pending_read_ = nullptr;
   io::Irp* pending_write_ = nullptr;

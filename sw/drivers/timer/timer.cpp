@@ -21,10 +21,12 @@ bool TimerDriver::load() {
   });
   device_ = io_.create_device(drv, "\\Device\\Timer0", this);
   if (device_ == nullptr) return false;
-  kernel_.initialize_interrupt(interrupt_, "timer0", &TimerDriver::isr, this, params_.irq,
-                               ke::InterruptMode::latched, false);
-  kernel_.initialize_dpc(dpc_, "timer0_dpc", &TimerDriver::dpc, this);
-  if (!kernel_.connect_interrupt(interrupt_)) return false;
+  io_.initialize_dpc_request(*device_, &TimerDriver::dpc, "timer0_dpc");
+  const io::InterruptResource r =
+      io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
+  if (io_.connect_interrupt(interrupt_, "timer0", &TimerDriver::isr, this, r) !=
+      io::Status::success)
+    return false;
   device_->flags = io::kDoBufferedIo;
   return true;
 }
@@ -55,13 +57,12 @@ bool TimerDriver::isr(ke::Interrupt*, void* context) {
   if (!(cpu.inb(self.params_.port + kStatus) & kPending)) return false;
   cpu.outb(self.params_.port + kAck, kPending);
   ++self.stats_.interrupts;
-  self.kernel_.insert_queue_dpc(self.dpc_, nullptr, nullptr);
+  self.io_.request_dpc(*self.device_, self.device_->current_irp, nullptr);
   return true;
 }
 
-void TimerDriver::dpc(ke::Dpc*, void* context, void*, void*) {
-  TimerDriver& self = *static_cast<TimerDriver*>(context);
-  io::Irp* irp = self.device_->current_irp;
+void TimerDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
+  TimerDriver& self = d->ext<TimerDriver>();
   if (irp == nullptr) return;
   irp->io_status = {io::Status::success, 0};
   self.io_.start_next_packet(*self.device_, false);

@@ -30,14 +30,13 @@ class TimerDriver {
   static io::Status dispatch_ioctl(io::DeviceObject* d, io::Irp* irp);
   static void start_io(io::DeviceObject* d, io::Irp* irp);
   static bool isr(ke::Interrupt* interrupt, void* context);
-  static void dpc(ke::Dpc* dpc, void* context, void* arg1, void* arg2);
+  static void dpc(ke::Dpc* dpc, io::DeviceObject* d, io::Irp* irp, void* context);  // DpcForIsr
 
   io::IoManager& io_;
   ke::Kernel& kernel_;
   Params params_;
   io::DeviceObject* device_ = nullptr;
-  ke::Interrupt interrupt_;
-  ke::Dpc dpc_;
+  ke::Interrupt* interrupt_ = nullptr;
   Stats stats_;
 };
 
