@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "hw/core/sim_time.h"
 #include "hw/dma/dma.h"
 #include "sw/apps/kernel_apps.h"
 #include "util/log.h"
@@ -166,7 +167,8 @@ const std::vector<Key>& schema() {
     k.push_back(frequency("cpu.clock", ACC(cpu.clock_hz), "CPU core clock"));
     k.push_back(duration("cpu.quantum", ACC(cpu.quantum_ps),
                          "temporal decoupling quantum; 0 = every interrupt taken at the exact "
-                         "instant INTR rises; otherwise latency is late by at most one quantum"));
+                         "instant INTR rises; otherwise (10 CPU cycles to 1s) latency is late by "
+                         "at most one quantum"));
     k.push_back(integer<unsigned>("cpu.cost.interrupt_entry", ACC(cpu.interrupt_entry), 0, 1000000,
                                   "cycles from accepting INTR to the first handler instruction"));
     k.push_back(integer<unsigned>("cpu.cost.context_save", ACC(cpu.context_save), 0, 1000000,
@@ -548,6 +550,13 @@ void validate(const Config& c) {
                                            util::format_hz(c.timer_clock_hz)));
   if (c.cpu.clock_hz > 1'000'000'000'000ull)
     fail("cpu.clock", "above 1 THz (the picosecond time base)");
+  // A quantum below a few CPU cycles synchronizes on every step of work (a 1 ps quantum takes
+  // hours of host time per simulated millisecond); above a second it stops meaning anything.
+  const std::uint64_t min_quantum = 10 * hw::to_ps(hw::period_of(c.cpu.clock_hz));
+  if (c.cpu.quantum_ps != 0 &&
+      (c.cpu.quantum_ps < min_quantum || c.cpu.quantum_ps > 1'000'000'000'000ull))
+    fail("cpu.quantum", fmt::format("must be 0 (exact) or between {} (10 CPU cycles) and 1s",
+                                    util::format_time(min_quantum)));
   if (c.bus_clock_hz > 1'000'000'000'000ull)
     fail("bus.clock", "above 1 THz (the picosecond time base)");
   if (c.ram_base + c.ram_size < c.ram_base)

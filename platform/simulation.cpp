@@ -22,6 +22,7 @@ std::atomic<int> g_signal{0};
 
 extern "C" void on_signal(int sig) {
   g_signal.store(sig);
+  hw::request_stop();  // also seen inside a slice, by the CPU's next synchronization
 }
 
 void report_handler(const sc_core::sc_report& report, const sc_core::sc_actions& actions) {
@@ -116,6 +117,7 @@ void Session::close() {
 RunResult Session::run(std::uint64_t until_ps, bool progress) {
   RunResult r;
   g_signal.store(0);
+  hw::clear_stop_request();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

@@ -32,6 +32,13 @@ inline void notify_after(sc_core::sc_event& e, const sc_core::sc_time& delay) {
   e.notify(time_offset() + delay);
 }
 
+// A stop asked for from outside the simulation (a signal handler: async-signal-safe). Long
+// loops inside one sc_start() (the CPU's synchronizations) look at it and end the run with
+// sc_stop(), so Ctrl-C is honoured within host milliseconds whatever the slice length.
+void request_stop();
+bool stop_requested();
+void clear_stop_request();
+
 // The period of a clock, rounded to the picosecond.
 inline sc_core::sc_time period_of(std::uint64_t hz) {
   return from_ps((1'000'000'000'000ULL + hz / 2) / hz);

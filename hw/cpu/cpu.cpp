@@ -142,10 +142,15 @@ void Cpu::settle_intr() {
 }
 
 void Cpu::sync() {
+  if (hw::stop_requested() && sc_core::sc_get_status() == sc_core::SC_RUNNING) sc_core::sc_stop();
   if (local_ == sc_core::SC_ZERO_TIME) return;
   sc_core::sc_time t = local_;
   local_ = sc_core::SC_ZERO_TIME;
   kernel_wait(t);
+}
+
+bool Cpu::past_run_limit(const sc_core::sc_time& t) const {
+  return run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() + local_ + t >= run_limit_;
 }
 
 bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
@@ -154,8 +159,7 @@ bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
   // nothing but the host time spent.
   if (quantum_ != sc_core::SC_ZERO_TIME) return false;
   const sc_core::sc_time until = local_ + t;
-  if (run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() + until >= run_limit_)
-    return false;
+  if (past_run_limit(t)) return false;
   return until < kMaxRunAhead && until < sc_core::sc_time_to_pending_activity();
 }
 
@@ -166,13 +170,19 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     return;
   }
   if (quantum_ != sc_core::SC_ZERO_TIME) {
-    // At most one quantum at a time: INTR is looked at every quantum, however long the work,
-    // which is what bounds interrupt latency by the quantum.
+    // The offset never exceeds one quantum: INTR is looked at (after a sync) whenever it
+    // reaches Q, however long the work and however much a handler left in it, which is what
+    // bounds interrupt latency by the quantum. Nor does it pass the end of the current run,
+    // so a huge quantum still yields when the run (or a slice of it) ends.
     while (t > sc_core::SC_ZERO_TIME) {
-      const sc_core::sc_time step = std::min(t, quantum_);
+      if (local_ >= quantum_ || past_run_limit(sc_core::SC_ZERO_TIME)) sync();
+      sc_core::sc_time step = std::min(t, quantum_ - local_);
+      if (run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() < run_limit_)
+        step = std::min(step, run_limit_ - sc_core::sc_time_stamp() - local_);
+      if (step == sc_core::SC_ZERO_TIME) step = std::min(t, quantum_);
       local_ += step;
       t -= step;
-      if (local_ >= quantum_) sync();
+      if (local_ >= quantum_ || past_run_limit(sc_core::SC_ZERO_TIME)) sync();
       if (interruptible) poll_interrupt();
     }
     return;

@@ -126,6 +126,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   void set_demand(double share);  // the bus share the arbiter sees
   void sync();                    // brings the decoupled local offset into the kernel's time
   bool can_run_ahead(const sc_core::sc_time& t) const;
+  // This CPU's time plus `t` reaches the end of the current sc_start() (run_limit_).
+  bool past_run_limit(const sc_core::sc_time& t) const;
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
   // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
   // after the delta cycles of this instant; a high INTR is trusted only once they have run,

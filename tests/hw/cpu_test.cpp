@@ -9,6 +9,7 @@
 #include "platform/platform.h"
 #include "sw/hal/pic.h"
 #include "tests/support/sc_test.h"
+#include "util/units.h"
 
 namespace {
 
@@ -146,6 +147,55 @@ TEST(Cpu, QuantumBoundsTheLatencyInsideOneLongComputation) {
   EXPECT_GE(r.interrupts[0].first, exact);
   EXPECT_LE(r.interrupts[0].first, exact + c.cpu.quantum_ps) << "late by at most one quantum";
 }
+
+// docs/models.md: with a quantum Q, an interrupt is accepted at most Q after the instant it
+// would be accepted with quantum 0. Many interrupts at every phase of the quantum, with
+// handlers that leave the CPU part-way into a quantum (their work and EOI run ahead), and work
+// in small and large steps: every latency error is in [0, Q].
+class QuantumLatency : public ::testing::TestWithParam<std::uint64_t> {};
+
+TEST_P(QuantumLatency, EveryInterruptIsLateByAtMostOneQuantum) {
+  Config c = quiet_config();
+  c.cpu.quantum_ps = GetParam();
+  Platform p("p", c, true);
+  Recorder r(p.cpu);
+  r.handler_cycles = 150;
+  boot_with_irqs(p, r, {3}, [&] {
+    for (int i = 0;; ++i) p.cpu.consume(i % 7 == 0 ? 2500 : 37);
+  });
+  // Raise times spread over every phase of the quantum; the line drops 1 ns before each
+  // raise, so every raise is a new edge.
+  std::vector<std::uint64_t> raises;
+  const std::uint64_t q = c.cpu.quantum_ps;
+  for (std::uint64_t i = 0, t = 20 * kUs; i < 150; ++i) {
+    raises.push_back(t);
+    // At least one handler's time apart (about 3 us), so no two interrupts merge.
+    t += std::max(q, 5 * kUs) + q * ((i * 37) % 100) / 97 + 777 * kNs;
+  }
+  sc_core::sc_spawn([&p, raises] {
+    for (std::uint64_t at : raises) {
+      sc_core::wait(hw::from_ps(at - kNs) - sc_core::sc_time_stamp());
+      p.drive_irq(3, false);
+      sc_core::wait(hw::from_ps(kNs));
+      p.drive_irq(3, true);
+    }
+  });
+  tests::run_for(hw::from_ps(raises.back() + 3 * q));
+  ASSERT_EQ(r.interrupts.size(), raises.size());
+  std::uint64_t worst = 0;
+  for (std::size_t i = 0; i < raises.size(); ++i) {
+    const std::uint64_t exact = raises[i] + entry_ps(c);
+    ASSERT_GE(r.interrupts[i].first, exact) << "interrupt " << i;
+    EXPECT_LE(r.interrupts[i].first - exact, q) << "interrupt " << i << " late by more than Q";
+    worst = std::max(worst, r.interrupts[i].first - exact);
+  }
+  std::printf("quantum %s: worst acceptance latency error %.3f Q\n", util::format_time(q).c_str(),
+              static_cast<double>(worst) / static_cast<double>(q));
+  EXPECT_GT(worst, q / 2) << "the phases did not cover the quantum";
+}
+
+INSTANTIATE_TEST_SUITE_P(Quanta, QuantumLatency, ::testing::Values(10 * kUs, 100 * kUs, 1000 * kNs),
+                         [](const auto& info) { return std::to_string(info.param / kNs) + "ns"; });
 
 TEST(Cpu, ClearedInterruptFlagDefersUntilEnabled) {
   Config c = quiet_config();

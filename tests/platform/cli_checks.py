@@ -389,6 +389,28 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(img, "rb") as f:
             data = f.read()
         expect(data[1024:1026] == b"\xef\xbe", f"sector 2 starts with {data[1024:1026]!r}")
+    elif CHECK == "quantum":
+        # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
+        # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a
+        # slice within host milliseconds.
+        for q in ("1000000s", "1ps", "10ns"):
+            expect_exit(["run", "--set", f"cpu.quantum={q}", "--until", "1ms", "-q"], 2, r"key 'cpu\.quantum'")
+        for q in ("1s", "100ms", "100ns"):
+            t0 = time.time()
+            rc, _, err = run("run", "--set", f"cpu.quantum={q}", "--until", "1ms", "--set", "output.vcd=",
+                             "--stats", stats, "-q", timeout=60)
+            expect(rc == 0, f"quantum {q}: exit {rc}: {err}")
+            with open(stats) as f:
+                t = json.load(f)["sim"]["t_ps"]
+            expect(t == 1_000_000_000, f"quantum {q}: the run ended at {t} ps, not at 1 ms")
+        p = subprocess.Popen([IOCOSIM, "run", "--until", "100000s", "--set", "cpu.quantum=1s", "--stats", stats,
+                              "--set", "output.vcd=", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+        expect(p.returncode == 130, f"quantum 1s, SIGINT: exit {p.returncode}")
+        expect(time.time() - t0 < 5, f"SIGINT took {time.time() - t0:.1f} s to be honoured")
     else:
         failures.append(f"unknown check {CHECK}")
 
