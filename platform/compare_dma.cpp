@@ -32,7 +32,8 @@ const char* const kModes[] = {"burst", "cycle-stealing", "transparent"};
 
 struct Row {
   std::string mode;
-  double transfer_us = 0, transfer_cycles = 0, expected_cycles = 0, stall_cycles = 0;
+  double transfer_us = 0, transfer_cycles = 0, expected_cycles = 0;
+  double stall_cycles = 0;  // whole bus cycles (a double for the chart)
   double work_cycles = 0, work_rate = 0, bus_utilization = 0, throughput = 0;
   std::uint64_t interrupts = 0;
   bool completed = false, verified = false;
@@ -46,7 +47,7 @@ Row read_row(const std::string& mode, const std::string& stats_path) {
   r.transfer_us = w["transfer_ps"].as<double>() / 1e6;
   r.transfer_cycles = w["transfer_bus_cycles"].as<double>();
   r.expected_cycles = w["expected_bus_cycles"].as<double>();
-  r.stall_cycles = w["cpu_stall_cycles"].as<double>();
+  r.stall_cycles = static_cast<double>(w["cpu_stall_cycles"].as<std::uint64_t>());
   r.work_cycles = w["work_cycles"].as<double>();
   r.work_rate = w["work_rate"].as<double>();
   r.bus_utilization = w["bus_utilization"].as<double>();
@@ -255,7 +256,7 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
         .field("transfer_us", r.transfer_us)
         .field("transfer_bus_cycles", r.transfer_cycles)
         .field("expected_bus_cycles", r.expected_cycles)
-        .field("cpu_stall_cycles", r.stall_cycles)
+        .field("cpu_stall_cycles", static_cast<std::uint64_t>(r.stall_cycles))
         .field("cpu_work_cycles", r.work_cycles)
         .field("cpu_work_rate", r.work_rate)
         .field("bus_utilization", r.bus_utilization)

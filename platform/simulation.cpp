@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -132,6 +133,10 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   // Slices grow while they are cheap and shrink when slow, so a signal is noticed within a
   // fraction of a second of host time whatever the simulation speed.
   std::uint64_t slice = std::min<std::uint64_t>(until_ps, 1'000'000'000);  // 1 ms
+  // IOCOSIM_SLICE_PS fixes the slice (a testing aid: results must not depend on it).
+  const char* fixed_slice = std::getenv("IOCOSIM_SLICE_PS");
+  const std::uint64_t fixed = fixed_slice != nullptr ? std::strtoull(fixed_slice, nullptr, 10) : 0;
+  if (fixed != 0) slice = fixed;
   while (!platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
     const auto t0 = clock::now();
     std::uint64_t step = std::min(slice, until_ps - hw::now_ps());
@@ -143,9 +148,9 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
       break;
     }
     if (sc_core::sc_get_status() == sc_core::SC_STOPPED) break;
-    if (dt < 0.05 && slice < (1ull << 60))
+    if (fixed == 0 && dt < 0.05 && slice < (1ull << 60))
       slice *= 2;
-    else if (dt > 0.25 && slice > 1000)
+    else if (fixed == 0 && dt > 0.25 && slice > 1000)
       slice /= 2;
     if (progress && std::chrono::duration<double>(clock::now() - last_report).count() > 2.0) {
       last_report = clock::now();

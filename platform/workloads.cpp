@@ -493,7 +493,13 @@ class DmaTransferWorkload : public Workload {
         window_ps * 1e-12 * static_cast<double>(platform_.cpu.clock_hz());  // CPU cycles
     const std::uint64_t dma_cycles = end_.dma_cycles - start_.dma_cycles;
     const std::uint64_t cpu_cycles = end_.cpu_cycles - start_.cpu_cycles;
-    const double window_cycles = window_ps / cycle_ps;
+    // Whole bus cycles: the window covers every bus cycle it touches, from the one the channel
+    // was enabled in to the one the interrupt handler saw the end in (masters are accounted in
+    // whole cycles, so a fractional window would put the utilization above 1).
+    const auto bus_cycle_ps = static_cast<std::uint64_t>(cycle_ps);
+    const std::uint64_t window_cycles =
+        (r.end_ps + bus_cycle_ps - 1) / bus_cycle_ps - r.start_ps / bus_cycle_ps;
+    const std::uint64_t stall_cycles = (end_.stall_ps - start_.stall_ps) / bus_cycle_ps;
     j.begin_object("workload")
         .field("kind", "dma-transfer")
         .field("mode", config_.dma_mode)
@@ -513,13 +519,14 @@ class DmaTransferWorkload : public Workload {
         .field("window_ps", r.end_ps - r.start_ps)
         .field("dma_bus_cycles", dma_cycles)
         .field("cpu_bus_cycles", cpu_cycles)
-        .field("cpu_stall_cycles", static_cast<double>(end_.stall_ps - start_.stall_ps) / cycle_ps)
+        .field("cpu_stall_cycles", stall_cycles)
         .field("work_cycles", r.work_cycles)
         .field("work_capacity_cycles", capacity)
         .field("work_rate", capacity > 0 ? static_cast<double>(r.work_cycles) / capacity : 0.0)
-        .field("bus_utilization", window_cycles > 0
-                                      ? static_cast<double>(dma_cycles + cpu_cycles) / window_cycles
-                                      : 0.0)
+        .field("window_bus_cycles", window_cycles)
+        .field("bus_utilization", window_cycles > 0 ? static_cast<double>(dma_cycles + cpu_cycles) /
+                                                          static_cast<double>(window_cycles)
+                                                    : 0.0)
         .field("interrupts", r.interrupts)
         .field("unexpected_interrupts", r.unexpected)
         .field("bus_errors", r.bus_errors)

@@ -104,6 +104,10 @@ void Cpu::power_off(int exit_status) {
     power_off_ps_ = now_ps();
     exit_status_ = exit_status;
     log_.debug("power off, status {}", exit_status);
+    // From a context running ahead: let the kernel reach the power-off's time first, so the
+    // run ends there (the VCD's last time, the bus's elapsed cycles) whatever the slicing.
+    auto self = sc_core::sc_get_current_process_handle();
+    if (self.valid() && self.proc_kind() == sc_core::SC_THREAD_PROC_) sync();
     sc_core::sc_stop();
   }
   // Software that powers the machine off runs no further: sc_stop() ends the run after this
@@ -142,7 +146,11 @@ void Cpu::settle_intr() {
 }
 
 void Cpu::sync() {
-  if (hw::stop_requested() && sc_core::sc_get_status() == sc_core::SC_RUNNING) sc_core::sc_stop();
+  // A stop asked for from outside (Ctrl-C) ends the run here, outside interrupt handlers, so
+  // the statistics never show an interrupt accepted whose handler has not run.
+  if (interrupt_depth_ == 0 && hw::stop_requested() &&
+      sc_core::sc_get_status() == sc_core::SC_RUNNING)
+    sc_core::sc_stop();
   if (local_ == sc_core::SC_ZERO_TIME) return;
   sc_core::sc_time t = local_;
   local_ = sc_core::SC_ZERO_TIME;
@@ -220,22 +228,18 @@ void Cpu::consume(Cycles n, double bus_share) {
     return;
   }
   const double share = std::min(bus_share, 1.0);
-  // Bus cycles are counted on the bus clock; keep the fraction so many small calls add up.
-  double bus = static_cast<double>(n) * share * static_cast<double>(bus_master->bus_clock_hz()) /
-                   static_cast<double>(timing_.clock_hz) +
-               bus_fraction_;
-  auto whole = static_cast<std::uint64_t>(std::floor(bus));
-  bus_fraction_ = bus - static_cast<double>(whole);
-  stats_.bus_cycles += whole;
-  bus_master->account(master_id_, whole);
   // The share is the demand a transparent DMA sees. An interrupt taken inside sets its own and
   // restores this one; on return the work goes on with it.
   const double outer = demand_;
+  const WorkPiece outer_piece = piece_;
   set_demand(share);
   while (t > sc_core::SC_ZERO_TIME) {
     const Arbiter::Progress p = bus_master->cpu_progress(share, local_);
     if (p.rate >= 1.0) {
+      start_piece(share, 1.0);
+      const sc_core::sc_time before = t;
       t = advance_watching(t);
+      finish_piece(before - t);
       continue;
     }
     // The DMA holds the bus (burst) or steals cycles: the work advances at p.rate until the
@@ -244,12 +248,48 @@ void Cpu::consume(Cycles n, double bus_share) {
     const sc_core::sc_time window = from_ps(p.until - here);
     sc_core::sc_time wall = window;
     if (p.rate > 0.0) wall = std::min(window, t / p.rate);
+    start_piece(share, p.rate);
     const sc_core::sc_time spent = wall - advance_watching(wall);
     const sc_core::sc_time done = std::min(t, spent * p.rate);
+    finish_piece(done);
     stats_.stall_ps += to_ps(spent - done);
     t -= done;
   }
+  piece_ = outer_piece;
   set_demand(outer);
+}
+
+// The computation's bus cycles are accounted as its work is done, not when consume() is called:
+// a statistics window that ends in an interrupt handler (the DMA benchmark's) must not count
+// cycles of work still to come. Pieces are flushed at interrupt entry.
+void Cpu::account_work(const sc_core::sc_time& work, double share) {
+  if (work <= sc_core::SC_ZERO_TIME) return;
+  const double bus = static_cast<double>(to_ps(work)) * 1e-12 *
+                         static_cast<double>(bus_master->bus_clock_hz()) * share +
+                     bus_fraction_;
+  const auto whole = static_cast<std::uint64_t>(std::floor(bus));
+  bus_fraction_ = bus - static_cast<double>(whole);
+  stats_.bus_cycles += whole;
+  bus_master->account(master_id_, whole);
+}
+
+void Cpu::start_piece(double share, double rate) {
+  piece_ = {share, rate, now_ps(), sc_core::SC_ZERO_TIME};
+}
+
+void Cpu::finish_piece(const sc_core::sc_time& done) {
+  if (done > piece_.flushed) account_work(done - piece_.flushed, piece_.share);
+  piece_.share = 0.0;
+}
+
+void Cpu::flush_piece() {
+  if (piece_.share <= 0.0) return;
+  const std::uint64_t now = now_ps();
+  const sc_core::sc_time progress =
+      from_ps(static_cast<std::uint64_t>(static_cast<double>(now - piece_.mark_ps) * piece_.rate));
+  account_work(progress, piece_.share);
+  piece_.flushed += progress;
+  piece_.mark_ps = now;
 }
 
 void Cpu::set_demand(double share) {
@@ -288,12 +328,14 @@ sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
 // ---- interrupts
 
 void Cpu::enable_interrupts() {
+  if (!if_) before_traced_change();
   if_ = true;
   poll_interrupt();
 }
 
 bool Cpu::disable_interrupts() {
   bool was = if_;
+  if (was) before_traced_change();
   if_ = false;
   return was;
 }
@@ -326,18 +368,22 @@ std::uint8_t Cpu::acknowledge_cycle() {
   const std::uint8_t vector = inta->acknowledge();
   intr_settled_ = false;
   advance(cycles(timing_.inta), false);
+  before_traced_change();
   inta_active_ = false;
   return vector;
 }
 
 void Cpu::take_interrupt() {
   sync();  // acceptance happens at one global instant, as the PIC sees it
+  flush_piece();
   ++stats_.interrupts;
   if_ = false;
+  ++interrupt_depth_;
   const std::uint8_t vector = acknowledge_cycle();
   advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
   if (util::events().enabled()) util::events().emit(name(), "interrupt", {{"vector", vector}});
   const std::uint8_t saved = kind_;
+  before_traced_change();
   kind_ = static_cast<std::uint8_t>(ContextKind::isr);
   if (trap_ != nullptr) {
     trap_->interrupt(vector);
@@ -345,15 +391,17 @@ void Cpu::take_interrupt() {
     log_.error("interrupt vector {:#04x} accepted but no trap handler is installed", vector);
     power_off(1);
   }
+  before_traced_change();
   kind_ = saved;
   advance(cycles(timing_.context_restore), false);
-  if_ = true;  // IRET restores the flags
+  before_traced_change();
+  if_ = true;                 // IRET restores the flags
+  piece_.mark_ps = now_ps();  // the interrupted work goes on from here
+  --interrupt_depth_;
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
-  // A VCD samples these variables when the kernel runs: while running ahead the CPU must catch
-  // up first, or a change would show at the wrong time, or not at all.
-  if (traced_) sync();
+  before_traced_change();
   switch (probe) {
     case Probe::irql:
       irql_ = static_cast<std::uint8_t>(value);

@@ -124,7 +124,19 @@ class Cpu : public sc_core::sc_module, public Processor {
   // arbitration changes (a DMA segment starts or ends).
   sc_core::sc_time advance_watching(sc_core::sc_time t);
   void set_demand(double share);  // the bus share the arbiter sees
-  void sync();                    // brings the decoupled local offset into the kernel's time
+  // The piece of computation in progress (consume() between two arbitration changes), whose
+  // bus cycles are accounted as it progresses.
+  struct WorkPiece {
+    double share = 0.0;  // 0: none
+    double rate = 1.0;
+    std::uint64_t mark_ps = 0;  // progress before this is accounted
+    sc_core::sc_time flushed;   // work of this piece accounted at interrupt entries
+  };
+  void account_work(const sc_core::sc_time& work, double share);
+  void start_piece(double share, double rate);
+  void finish_piece(const sc_core::sc_time& done);
+  void flush_piece();  // at interrupt entry: accounts the piece's progress so far
+  void sync();         // brings the decoupled local offset into the kernel's time
   bool can_run_ahead(const sc_core::sc_time& t) const;
   // This CPU's time plus `t` reaches the end of the current sc_start() (run_limit_).
   bool past_run_limit(const sc_core::sc_time& t) const;
@@ -142,6 +154,12 @@ class Cpu : public sc_core::sc_module, public Processor {
     }
   }
   void settle_intr();
+  // A VCD samples traced variables when the kernel runs: while running ahead the CPU catches up
+  // before changing one (IF, INTA, context kind, the probes), or the change would show at a
+  // time that depends on when the kernel next ran (the host's slicing of the run).
+  void before_traced_change() {
+    if (traced_) sync();
+  }
   void kernel_wait(const sc_core::sc_time& t);  // wait(t); a positive wait settles INTR
   void take_interrupt();
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
@@ -155,6 +173,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   unsigned master_id_ = 0;
   double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls
   double demand_ = 0.0;        // the bus share of the computation in progress
+  WorkPiece piece_;
+  unsigned interrupt_depth_ = 0;  // interrupts being taken (nested)
 
   TrapHandler* trap_ = nullptr;
   bool if_ = false;

@@ -138,14 +138,36 @@ with tempfile.TemporaryDirectory() as tmp:
         s = check_outputs(vcd, events, stats)
         expect(s["workload"]["ticks"] == 20, f"ticks {s['workload']['ticks']}")
     elif CHECK == "deterministic":
-        outs = []
-        for i in range(2):
-            e = os.path.join(tmp, f"e{i}.jsonl")
-            rc, _, err = run("run", "--until", "10ms", "--events", e, "--set", "output.vcd=")
-            expect(rc == 0, err)
-            with open(e) as f:
-                outs.append(f.read())
-        expect(outs[0] == outs[1] and len(outs[0]) > 0, "two runs of the same config differ")
+        # Same inputs, same bytes: every shipped config run twice, once with the host-adaptive
+        # slicing and once with fixed odd slices (IOCOSIM_SLICE_PS), gives byte-identical VCD,
+        # event log, statistics and serial output (output.host_times: false leaves out the
+        # host's figures and the VCD's date).
+        configs = sorted(f for f in os.listdir(os.path.join(SRC, "platform", "configs")) if f.endswith(".yaml"))
+        expect(len(configs) >= 4, f"shipped configs: {configs}")
+        for cfg in configs:
+            outs = []
+            for i, slice_ps in enumerate(("", "37000123")):
+                d = os.path.join(tmp, f"{cfg}.{i}")
+                os.makedirs(d)
+                env = dict(os.environ, IOCOSIM_SLICE_PS=slice_ps)
+                names = ("run.vcd", "events.jsonl", "stats.json", "serial.out")
+                p = subprocess.run([IOCOSIM, "run", os.path.join(SRC, "platform", "configs", cfg),
+                                    "--vcd", os.path.join(d, names[0]), "--events", os.path.join(d, names[1]),
+                                    "--stats", os.path.join(d, names[2]),
+                                    "--set", "devices.serial.output=" + os.path.join(d, names[3]),
+                                    "--set", "output.host_times=false", "-q"],
+                                   capture_output=True, text=True, timeout=300, env=env, cwd=SRC)
+                expect(p.returncode == 0, f"{cfg}: exit {p.returncode}: {p.stderr}")
+                got = {}
+                for n in names:
+                    path = os.path.join(d, n)
+                    with open(path, "rb") as f:
+                        got[n] = f.read()
+                outs.append(got)
+            for n in outs[0]:
+                expect(outs[0][n] == outs[1][n], f"{cfg}: {n} differs between two runs of the same inputs")
+            expect(len(outs[0]["events.jsonl"]) > 0 and b"$date" in outs[0]["run.vcd"], f"{cfg}: outputs missing")
+            expect(b'"host"' not in outs[0]["stats.json"], f"{cfg}: host figures with output.host_times=false")
     elif CHECK == "interrupt":
         # Ctrl-C mid-run: exit 130, and the VCD, event log and statistics are complete.
         p = subprocess.Popen([IOCOSIM, "run", "--until", "100000s", "--vcd", vcd, "--events", events,
@@ -288,6 +310,10 @@ with tempfile.TemporaryDirectory() as tmp:
         for k, v in m.items():
             expect(abs(v["transfer_bus_cycles"] - v["expected_bus_cycles"]) <= 0.005 * v["expected_bus_cycles"],
                    f"{k}: {v['transfer_bus_cycles']} cycles vs analytic {v['expected_bus_cycles']}")
+            # Whole bus cycles: a stall is a count of cycles, and the bus cannot be busier than
+            # the cycles the window spans.
+            expect(isinstance(v["cpu_stall_cycles"], int), f"{k}: stall {v['cpu_stall_cycles']} is not whole cycles")
+            expect(0 < v["bus_utilization"] <= 1.0, f"{k}: bus utilization {v['bus_utilization']}")
         import xml.etree.ElementTree as ET
         root = ET.parse(svg).getroot()
         rects = [e for e in root.iter() if e.tag.endswith("rect")]
