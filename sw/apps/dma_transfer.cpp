@@ -24,12 +24,14 @@ void DmaTransfer::run(std::function<void()> on_start, std::function<void()> on_e
   cpu_.set_trap_handler(this);
   pic_.initialize(p_.vector_base, static_cast<std::uint8_t>(p_.vector_base + 8));
   pic_.enable_irq(p_.dma_irq);
-  const std::uint32_t last = (p_.bytes - 4) & ~3u;
   if (!p_.from_disk) {
-    // A sparse pattern in the source (writing every word would dwarf the transfer itself).
-    for (std::uint32_t off = 0; off < p_.bytes; off += kSampleStride)
+    // A sparse pattern in the source (writing every word would dwarf the transfer itself): a
+    // word every kSampleStride bytes where a whole word fits, and the last (up to 4) bytes one
+    // by one, so a transfer of any length, 1 byte included, is checked inside its own region.
+    for (std::uint32_t off = 0; off + 4 <= p_.bytes; off += kSampleStride)
       cpu_.write32(p_.src + off, pattern(off));
-    cpu_.write32(p_.src + last, pattern(last));
+    for (std::uint32_t off = tail_start(); off < p_.bytes; ++off)
+      cpu_.write(hw::Space::memory, p_.src + off, 1, byte_pattern(off));
   }
   const std::uint16_t ch = hal::dma::channel_port(p_.dma_port, p_.channel);
   const std::uint32_t width_code = hal::dma::width_code(p_.width);
@@ -55,9 +57,11 @@ void DmaTransfer::run(std::function<void()> on_start, std::function<void()> on_e
   cpu_.disable_interrupts();
   if (!p_.from_disk) {
     bool ok = true;
-    for (std::uint32_t off = 0; off < p_.bytes; off += kSampleStride)
+    for (std::uint32_t off = 0; off + 4 <= p_.bytes; off += kSampleStride)
       ok = ok && cpu_.read32(p_.dst + off) == pattern(off);
-    result_.verified = ok && cpu_.read32(p_.dst + last) == pattern(last);
+    for (std::uint32_t off = tail_start(); off < p_.bytes; ++off)
+      ok = ok && cpu_.read(hw::Space::memory, p_.dst + off, 1) == byte_pattern(off);
+    result_.verified = ok;
     if (!result_.verified) logger().error("the destination does not hold the source's data");
   } else {
     result_.verified = true;  // the disk's contents are whatever the image holds

@@ -50,6 +50,12 @@ class DmaTransfer : public hw::TrapHandler {
 
  private:
   std::uint32_t pattern(std::uint32_t offset) const { return 0x9e3779b9u * (offset / 4 + 1); }
+  // Byte `offset` of the pattern (little-endian words).
+  std::uint32_t byte_pattern(std::uint32_t offset) const {
+    return (pattern(offset & ~3u) >> (8 * (offset & 3u))) & 0xffu;
+  }
+  // The first of the last (up to 4) bytes, which are written and checked one by one.
+  std::uint32_t tail_start() const { return p_.bytes > 4 ? p_.bytes - 4 : 0; }
 
   hw::Processor& cpu_;
   DmaTransferParams p_;

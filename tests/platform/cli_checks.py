@@ -415,6 +415,16 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(img, "rb") as f:
             data = f.read()
         expect(data[1024:1026] == b"\xef\xbe", f"sector 2 starts with {data[1024:1026]!r}")
+    elif CHECK == "dma_lengths":
+        # Transfers of any length are checked inside their own region: 1-3 bytes (whole-word
+        # checks once read past them and reported a mismatch), odd lengths, each unit width.
+        for nbytes, width in ((1, 1), (2, 1), (3, 1), (2, 2), (5, 1), (6, 2), (4099, 1), (65540, 4)):
+            rc, out, err = run("run", "--set", "workload.kind=dma-transfer", "--set", f"workload.dma.bytes={nbytes}",
+                               "--set", f"workload.dma.width={width}", "--stats", stats, "--set", "output.vcd=", "-q")
+            expect(rc == 0, f"{nbytes} bytes, width {width}: exit {rc}: {err}")
+            with open(stats) as f:
+                w = json.load(f)["workload"]
+            expect(w["completed"] and w["verified"], f"{nbytes} bytes, width {width}: {w}")
     elif CHECK == "quantum":
         # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
         # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a

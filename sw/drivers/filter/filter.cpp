@@ -65,7 +65,19 @@ io::Status FilterDriver::rw_done(io::DeviceObject*, io::Irp* irp, void* context)
   return io::Status::success;
 }
 
+// The cache is shared between the fast I/O path (a thread at PASSIVE_LEVEL) and completion
+// routines (DPCs at DISPATCH_LEVEL, or the completing thread). Its copies are timed memory
+// accesses, during which interrupts, and so DPCs, can run: the cache spin lock (DISPATCH_LEVEL)
+// keeps a completion routine from evicting entries a copy is walking, as a Windows filter must.
 void FilterDriver::cache_store(std::uint64_t lba, std::uint64_t sectors, std::uint64_t buffer) {
+  ke::Kernel& k = io_.kernel();
+  const ke::Irql old = k.acquire_spin_lock(cache_lock_);
+  cache_store_locked(lba, sectors, buffer);
+  k.release_spin_lock(cache_lock_, old);
+}
+
+void FilterDriver::cache_store_locked(std::uint64_t lba, std::uint64_t sectors,
+                                      std::uint64_t buffer) {
   for (std::uint64_t s = 0; s < sectors; ++s) {
     auto it = cache_.find(lba + s);
     std::uint64_t line;
@@ -90,17 +102,19 @@ void FilterDriver::cache_store(std::uint64_t lba, std::uint64_t sectors, std::ui
 }
 
 bool FilterDriver::cache_load(std::uint64_t lba, std::uint64_t sectors, std::uint64_t buffer) {
-  for (std::uint64_t s = 0; s < sectors; ++s) {
-    if (cache_.count(lba + s) == 0) return false;
-  }
-  for (std::uint64_t s = 0; s < sectors; ++s) {
+  ke::Kernel& k = io_.kernel();
+  const ke::Irql old = k.acquire_spin_lock(cache_lock_);
+  bool hit = true;
+  for (std::uint64_t s = 0; s < sectors && hit; ++s) hit = cache_.count(lba + s) != 0;
+  for (std::uint64_t s = 0; s < sectors && hit; ++s) {
     auto& entry = cache_[lba + s];
     lru_.erase(entry.second);
     lru_.push_front(lba + s);
     entry.second = lru_.begin();
     io_.copy_memory(buffer + s * kSector, entry.first, kSector);
   }
-  return true;
+  k.release_spin_lock(cache_lock_, old);
+  return hit;
 }
 
 bool FilterDriver::fast_read(io::FileObject*, std::uint64_t offset, std::uint32_t length,
@@ -116,10 +130,18 @@ bool FilterDriver::fast_read(io::FileObject*, std::uint64_t offset, std::uint32_
   return true;
 }
 
+bool FilterDriver::cached(std::uint64_t lba) {
+  ke::Kernel& k = io_.kernel();
+  const ke::Irql old = k.acquire_spin_lock(cache_lock_);
+  const bool found = cache_.count(lba) != 0;
+  k.release_spin_lock(cache_lock_, old);
+  return found;
+}
+
 void FilterDriver::read_ahead(std::uint64_t lba) {
   // One read-ahead at a time, of sectors not cached yet: the filter's own IRP, which its
   // completion routine frees (returning STATUS_MORE_PROCESSING_REQUIRED).
-  if (read_ahead_busy_ || params_.read_ahead_sectors == 0 || cache_.count(lba) != 0) return;
+  if (read_ahead_busy_ || params_.read_ahead_sectors == 0 || cached(lba)) return;
   const std::uint32_t n = params_.read_ahead_sectors;
   const std::uint64_t buffer = io_.pool().allocate(n * kSector);
   if (buffer == 0) return;

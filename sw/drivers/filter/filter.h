@@ -44,8 +44,11 @@ class FilterDriver {
                         std::uint64_t buffer, io::IoStatusBlock* status, io::DeviceObject* d);
 
   // Copies sectors between a buffer and the cache; `insert` adds missing ones (LRU eviction).
+  // Each takes the cache spin lock.
   void cache_store(std::uint64_t lba, std::uint64_t sectors, std::uint64_t buffer);
   bool cache_load(std::uint64_t lba, std::uint64_t sectors, std::uint64_t buffer);
+  bool cached(std::uint64_t lba);
+  void cache_store_locked(std::uint64_t lba, std::uint64_t sectors, std::uint64_t buffer);
   void read_ahead(std::uint64_t lba);
 
   io::IoManager& io_;
@@ -56,6 +59,7 @@ class FilterDriver {
   std::list<std::uint64_t> lru_;    // most recent first
   std::uint64_t writes_epoch_ = 0;  // read-aheads older than a write are dropped
   bool read_ahead_busy_ = false;
+  ke::SpinLock cache_lock_;  // guards cache_ and lru_
   Stats stats_;
 };
 
