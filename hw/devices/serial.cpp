@@ -1,6 +1,7 @@
 #include "hw/devices/serial.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -75,6 +76,7 @@ Serial::Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned
 Serial::~Serial() {
   flush();
   if (out_ != nullptr) std::fclose(out_);
+  if (in_ != nullptr) std::fclose(in_);
 }
 
 void Serial::flush() {
@@ -87,31 +89,92 @@ std::string Serial::set_output_file(const std::string& path) {
   return {};
 }
 
-void Serial::queue_input(std::uint64_t at_ps, const std::string& bytes) {
-  // Characters follow each other one character time apart, and never overtake earlier input.
-  std::uint64_t t = at_ps;
-  if (!arrivals_.empty()) t = std::max(t, arrivals_.back().first + char_ps_);
-  for (unsigned char c : bytes) {
-    t += char_ps_;  // the character is complete after its ten bit times
-    arrivals_.emplace_back(t, c);
-  }
+namespace {
+constexpr std::size_t kBlock = 64 * 1024;
+constexpr std::size_t kMaxScriptLine = 64 * 1024;
+constexpr std::size_t kMaxScript = 16 * 1024 * 1024;
+
+// "" if `path` names a readable regular file (or a pipe, which streams), else why not.
+std::string check_input(const std::string& path, const char* what) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) return fmt::format("{}: cannot read the {}", path, what);
+  if (std::filesystem::is_directory(st))
+    return fmt::format("{}: is a directory, not the {}", path, what);
+  return {};
 }
+}  // namespace
 
 std::string Serial::set_input_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return fmt::format("{}: cannot read the serial input", path);
-  std::ostringstream s;
-  s << f.rdbuf();
-  queue_input(0, s.str());
+  if (std::string err = check_input(path, "serial input"); !err.empty()) return err;
+  in_ = std::fopen(path.c_str(), "rb");
+  if (in_ == nullptr) return fmt::format("{}: cannot read the serial input", path);
   return {};
 }
 
+bool Serial::next_input(std::uint64_t& at_ps, std::uint8_t& c) {
+  // Characters follow each other one character time apart, and never overtake earlier input:
+  // a segment (the file, a script line) starts at max(its time, the last arrival + one
+  // character time), and each character is complete ten bit times after the one before.
+  auto take = [&](std::uint64_t segment_start, std::uint8_t ch) {
+    if (!in_segment_) {
+      cursor_ps_ = segment_start;
+      if (any_arrival_) cursor_ps_ = std::max(cursor_ps_, last_arrival_ps_ + char_ps_);
+      in_segment_ = true;
+    }
+    cursor_ps_ += char_ps_;
+    at_ps = last_arrival_ps_ = cursor_ps_;
+    any_arrival_ = true;
+    c = ch;
+    return true;
+  };
+  while (in_ != nullptr) {
+    if (block_pos_ < block_.size()) return take(0, block_[block_pos_++]);
+    block_.resize(kBlock);
+    const std::size_t n = std::fread(block_.data(), 1, kBlock, in_);
+    block_.resize(n);
+    block_pos_ = 0;
+    if (n == 0) {
+      if (std::ferror(in_)) log_.error("reading the serial input failed; no further input");
+      std::fclose(in_);
+      in_ = nullptr;
+      in_segment_ = false;
+    }
+  }
+  while (!script_.empty()) {
+    const ScriptLine& line = script_.front();
+    if (script_pos_ < line.text.size())
+      return take(line.at_ps, static_cast<std::uint8_t>(line.text[script_pos_++]));
+    script_.pop_front();
+    script_pos_ = 0;
+    in_segment_ = false;
+  }
+  return false;
+}
+
 std::string Serial::set_input_script(const std::string& path) {
+  if (std::string err = check_input(path, "serial input script"); !err.empty()) return err;
   std::ifstream f(path);
   if (!f) return fmt::format("{}: cannot read the serial input script", path);
   std::string line;
   std::uint64_t last = 0;
-  for (int n = 1; std::getline(f, line); ++n) {
+  std::size_t total = 0;
+  for (int n = 1;; ++n) {
+    // Lines are read with a bound, so an endless one (a device such as /dev/zero) is an error,
+    // not a hang or an empty script.
+    line.clear();
+    char ch = 0;
+    bool any = false;
+    while (f.get(ch) && ch != '\n') {
+      any = true;
+      if (line.size() == kMaxScriptLine)
+        return fmt::format("{}:{}: line longer than {} bytes", path, n, kMaxScriptLine);
+      line += ch;
+    }
+    if (!any && !f) break;
+    total += line.size() + 1;
+    if (total > kMaxScript)
+      return fmt::format("{}:{}: script larger than {} bytes", path, n, kMaxScript);
     if (line.empty() || line[0] == '#') continue;
     const auto space = line.find(' ');
     std::uint64_t at = 0;
@@ -144,8 +207,9 @@ std::string Serial::set_input_script(const std::string& path) {
         return fmt::format("{}:{}: unknown escape \\{}", path, n, e);
       }
     }
-    queue_input(at, text);
+    script_.push_back({at, std::move(text)});
   }
+  if (f.bad()) return fmt::format("{}: reading the serial input script failed", path);
   return {};
 }
 
@@ -155,9 +219,10 @@ void Serial::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
 
 void Serial::rx_arrive() {
   const std::uint64_t now = hw::now_ps();
-  while (!arrivals_.empty() && arrivals_.front().first <= now) {
-    const std::uint8_t c = arrivals_.front().second;
-    arrivals_.pop_front();
+  if (!has_next_) has_next_ = next_input(next_ps_, next_char_);
+  while (has_next_ && next_ps_ <= now) {
+    const std::uint8_t c = next_char_;
+    has_next_ = next_input(next_ps_, next_char_);
     ++stats_.rx_chars;
     if (rx_.size() >= depth_) {
       overrun_ = true;
@@ -170,7 +235,7 @@ void Serial::rx_arrive() {
       rx_.push_back(c);
     }
   }
-  if (!arrivals_.empty()) rx_event_.notify(hw::from_ps(arrivals_.front().first - now));
+  if (has_next_) rx_event_.notify(hw::from_ps(next_ps_ - now));
   update_irq();
 }
 

@@ -15,13 +15,16 @@
 //
 // Input comes from a file (its bytes arrive back to back from t = 0) and/or a timed script of
 // lines "TIME TEXT" (TEXT arrives from TIME on, or after the input before it has arrived;
-// escapes \n \r \t \\ \xHH). Output goes to a file.
+// escapes \n \r \t \\ \xHH). Output goes to a file. The input file is streamed (read a block
+// at a time as its characters are due), so its size costs no memory; a script is read whole at
+// start (its errors name the line) and is bounded: lines of at most 64 KiB, 16 MiB in all.
 // Overruns are counted, logged and put in the event log: never silent.
 #include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
 #include <systemc>
@@ -67,7 +70,10 @@ class Serial : public sc_core::sc_module {
 
  private:
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
-  void queue_input(std::uint64_t at_ps, const std::string& bytes);
+  // The next input character and its arrival time, generated as needed from the file and
+  // then the script's lines; false when the input is exhausted.
+  bool next_input(std::uint64_t& at_ps, std::uint8_t& c);
+  void schedule_arrival(std::uint64_t now);
   void rx_arrive();
   void tx_shift();
   void start_tx();
@@ -78,7 +84,22 @@ class Serial : public sc_core::sc_module {
   RegisterBank regs_;
   std::uint64_t char_ps_;
   unsigned depth_;
-  std::deque<std::pair<std::uint64_t, std::uint8_t>> arrivals_;  // (time, byte), in time order
+  struct ScriptLine {
+    std::uint64_t at_ps;
+    std::string text;
+  };
+  std::FILE* in_ = nullptr;          // the input file, streamed
+  std::vector<std::uint8_t> block_;  // its current block
+  std::size_t block_pos_ = 0;
+  std::deque<ScriptLine> script_;  // lines not yet started
+  std::size_t script_pos_ = 0;     // within script_.front()
+  std::uint64_t cursor_ps_ = 0;    // the previous character's arrival, within a segment
+  bool in_segment_ = false;        // cursor_ps_ belongs to the segment in progress
+  std::uint64_t last_arrival_ps_ = 0;
+  bool any_arrival_ = false;
+  bool has_next_ = false;  // the arrival scheduled: (next_ps_, next_char_)
+  std::uint64_t next_ps_ = 0;
+  std::uint8_t next_char_ = 0;
   std::deque<std::uint8_t> rx_, tx_;
   std::uint8_t shifter_ = 0;  // the character on the line
   bool shifting_ = false, overrun_ = false, tx_irq_ = false, irq_level_ = false;

@@ -425,6 +425,28 @@ with tempfile.TemporaryDirectory() as tmp:
             with open(stats) as f:
                 w = json.load(f)["workload"]
             expect(w["completed"] and w["verified"], f"{nbytes} bytes, width {width}: {w}")
+    elif CHECK == "serial_input":
+        # The input file is streamed: 32 MiB of input, or an endless device, costs no memory
+        # (it once cost ~16 bytes a character); an endless script line is an error, not an empty
+        # script; a directory is refused.
+        import resource
+        big = os.path.join(tmp, "big.bin")
+        with open(big, "wb") as f:
+            f.write(os.urandom(32 << 20))
+        for src in (big, "/dev/zero"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"),
+                             "--set", f"devices.serial.input={src}", "--until", "5ms", "--set", "output.vcd=",
+                             "--set", "devices.serial.output=" + os.path.join(tmp, "out.txt"), "-q")
+            expect(rc == 0, f"input {src}: exit {rc}: {err}")
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            expect(peak < 150 * 1024, f"input {src}: peak resident {peak // 1024} MiB (before {before // 1024})")
+        expect_exit(["run", "--set", "devices.serial.input_script=/dev/zero", "-q"], 2,
+                    r"devices\.serial\.input_script.*/dev/zero:1: line longer than")
+        expect_exit(["run", "--set", f"devices.serial.input={tmp}", "-q"], 2,
+                    r"devices\.serial\.input.*is a directory")
+        expect_exit(["run", "--set", f"devices.serial.input_script={tmp}", "-q"], 2,
+                    r"devices\.serial\.input_script.*is a directory")
     elif CHECK == "quantum":
         # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
         # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a
