@@ -8,8 +8,9 @@ namespace platform {
 
 // This executable's path (for running itself).
 std::string self_exe();
-// Writes a comparison's output file, creating its folder; false if it cannot be written.
-bool write_file(const std::string& path, const std::string& text);
+// Writes an output file (creating its folder), checking every write and the close: "" on
+// success, else why not ("No space left on device").
+std::string write_file(const std::string& path, const std::string& text);
 // Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
 // or -1 if it could not be run.
 int run_child(const std::vector<std::string>& args);

@@ -106,6 +106,30 @@ void print_summary(const char* what, const std::string& source, const Platform& 
   std::fflush(stdout);
 }
 
+// Writes the statistics and closes every output, checking each write: what was lost is printed
+// (naming the key and the file) and returned.
+std::vector<std::string> finish(Session& s, const RunResult& r,
+                                const std::function<void(util::JsonWriter&)>& extra) {
+  std::vector<std::string> lost;
+  try {
+    s.write_stats(r, extra);
+  } catch (const ConfigError& e) {
+    lost.emplace_back(e.what());
+  }
+  for (auto& e : s.close()) lost.push_back(std::move(e));
+  for (const auto& e : lost) std::fprintf(stderr, "iocosim: error: %s\n", e.c_str());
+  return lost;
+}
+
+// A run's exit status: the simulation's own (interrupted, bug check, power-off status) first;
+// then lost output (2: an output file could not be written); then an unhealthy workload (1).
+int exit_status(const RunResult& r, const std::vector<std::string>& lost, bool healthy) {
+  if (r.exit_status != kExitOk) return r.exit_status;
+  if (signalled()) return kExitInterrupted;  // Ctrl-C while the outputs were being written
+  if (!lost.empty()) return kExitBadInput;
+  return healthy ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 int cmd_run(const CommonOptions& o) {
@@ -115,13 +139,12 @@ int cmd_run(const CommonOptions& o) {
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, !o.quiet && isatty(STDERR_FILENO));
   r.bug_check = workload->bug_check();
-  s.write_stats(r, [&](util::JsonWriter& j) { workload->write_stats(j); });
-  s.close();
+  const std::vector<std::string> lost =
+      finish(s, r, [&](util::JsonWriter& j) { workload->write_stats(j); });
   if (!o.quiet)
     print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r,
                   *workload);
-  if (r.exit_status == kExitOk && !workload->healthy()) return kExitFailed;
-  return r.exit_status;
+  return exit_status(r, lost, workload->healthy());
 }
 
 int cmd_script(const CommonOptions& o, const std::string& script_path) {
@@ -138,7 +161,7 @@ int cmd_script(const CommonOptions& o, const std::string& script_path) {
   p.cpu.boot([&] { runner.run(); });
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, false);
-  s.write_stats(r, [&](util::JsonWriter& j) {
+  const std::vector<std::string> lost = finish(s, r, [&](util::JsonWriter& j) {
     j.begin_object("script")
         .field("file", script.file)
         .field("commands", runner.executed())
@@ -146,13 +169,13 @@ int cmd_script(const CommonOptions& o, const std::string& script_path) {
         .field("failures", runner.failures())
         .end_object();
   });
-  s.close();
   const bool complete = runner.executed() == static_cast<int>(script.commands.size());
   if (!o.quiet)
     std::printf("script %s: %d of %zu commands run, %d checks, %d failed%s\n", script.file.c_str(),
                 runner.executed(), script.commands.size(), runner.checks(), runner.failures(),
                 r.interrupted ? " [interrupted]" : (complete ? "" : " [stopped early: sim.until]"));
-  if (r.interrupted) return kExitInterrupted;
+  if (r.interrupted || signalled()) return kExitInterrupted;
+  if (!lost.empty()) return kExitBadInput;
   if (runner.failures() > 0 || !complete || r.exit_status != kExitOk) return kExitFailed;
   return kExitOk;
 }

@@ -157,9 +157,10 @@ int cmd_compare(const CommonOptions& o, const std::string& only, const std::stri
         .end_object();
   j.end_array().end_object();
   if (!json_path.empty()) {
-    if (!write_file(json_path, j.str() + "\n")) {
-      std::fprintf(stderr, "iocosim compare: %s: cannot write\n", json_path.c_str());
-      return kExitFailed;
+    if (const std::string err = write_file(json_path, j.str() + "\n"); !err.empty()) {
+      std::fprintf(stderr, "iocosim compare: --json %s: cannot write: %s\n", json_path.c_str(),
+                   err.c_str());
+      return kExitBadInput;
     }
     std::printf("  outputs    %s\n", json_path.c_str());
   }

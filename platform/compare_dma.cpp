@@ -267,13 +267,19 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
         .end_object();
   }
   j.end_array().end_object();
-  if (!json_path.empty() && !write_file(json_path, j.str() + "\n")) {
-    std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", json_path.c_str());
-    return kExitFailed;
+  if (!json_path.empty()) {
+    if (const std::string err = write_file(json_path, j.str() + "\n"); !err.empty()) {
+      std::fprintf(stderr, "iocosim compare-dma: --json %s: cannot write: %s\n", json_path.c_str(),
+                   err.c_str());
+      return kExitBadInput;
+    }
   }
-  if (!svg_path.empty() && !write_file(svg_path, svg_chart(rows, title))) {
-    std::fprintf(stderr, "iocosim compare-dma: %s: cannot write\n", svg_path.c_str());
-    return kExitFailed;
+  if (!svg_path.empty()) {
+    if (const std::string err = write_file(svg_path, svg_chart(rows, title)); !err.empty()) {
+      std::fprintf(stderr, "iocosim compare-dma: --svg %s: cannot write: %s\n", svg_path.c_str(),
+                   err.c_str());
+      return kExitBadInput;
+    }
   }
   if (json_path.empty() && svg_path.empty()) {
     std::printf("  outputs    none\n");

@@ -5,8 +5,10 @@
 #include <functional>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include "hw/bus/bus.h"
 #include "hw/core/sim_time.h"
 #include "hw/dma/dma.h"
 #include "sw/apps/kernel_apps.h"
@@ -134,6 +136,7 @@ template <typename Acc>
 Key path_key(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
           [=](Config& c, const std::string& text) -> std::string {
+            if (text.find('\0') != std::string::npos) return "a path cannot contain a NUL byte";
             acc(c) = text;
             return {};
           },
@@ -483,6 +486,10 @@ Config load_config(const std::string& path) {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     throw ConfigError(fmt::format("{}: cannot open the config file", path));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this one is "bad file".
+    throw ConfigError(fmt::format("{}:{}: nested too deeply (the parser stops at a depth of {})",
+                                  path, e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
     throw ConfigError(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
   }
@@ -513,6 +520,43 @@ void validate(const Config& c) {
   auto fail = [&](const std::string& key, const std::string& msg) {
     throw ConfigError(fmt::format("{}: key '{}': {}", c.where(key), key, msg));
   };
+  // Files: an output must not name an input (the disk image, the serial input) or another
+  // output, however spelled, or one would overwrite the other (an event log written over the
+  // disk image). Devices such as /dev/null may be named more than once.
+  {
+    struct File {
+      const char* key;
+      const std::string* path;
+      bool output;
+    };
+    const File files[] = {{"devices.disk.image", &c.disk_image, false},
+                          {"devices.serial.input", &c.serial_input, false},
+                          {"devices.serial.input_script", &c.serial_input_script, false},
+                          {"output.vcd", &c.out_vcd, true},
+                          {"output.events", &c.out_events, true},
+                          {"output.stats", &c.out_stats, true},
+                          {"devices.serial.output", &c.serial_output, true},
+                          {"interrupt_controller.rtl_vcd", &c.pic_rtl_vcd, true}};
+    auto same_file = [](const std::string& a, const std::string& b) {
+      std::error_code ec;
+      if (std::filesystem::is_character_file(a, ec) || std::filesystem::is_character_file(b, ec))
+        return false;
+      if (std::filesystem::equivalent(a, b, ec) && !ec) return true;
+      const auto ca = std::filesystem::weakly_canonical(a, ec);
+      if (ec) return false;
+      const auto cb = std::filesystem::weakly_canonical(b, ec);
+      return !ec && ca == cb;
+    };
+    for (std::size_t i = 0; i < std::size(files); ++i) {
+      if (!files[i].output || files[i].path->empty()) continue;
+      for (std::size_t j = 0; j < std::size(files); ++j) {
+        if (j == i || files[j].path->empty() || (files[j].output && j > i)) continue;
+        if (same_file(*files[i].path, *files[j].path))
+          fail(files[i].key, fmt::format("{} is also {} ({}): refusing to overwrite it",
+                                         *files[i].path, files[j].key, c.where(files[j].key)));
+      }
+    }
+  }
   if (c.timer_irq == c.pic_cascade_irq)
     fail("timer.irq",
          fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
@@ -561,7 +605,11 @@ void validate(const Config& c) {
     fail("bus.clock", "above 1 THz (the picosecond time base)");
   if (c.ram_base + c.ram_size < c.ram_base)
     fail("memory.ram.size", "the RAM window wraps the address space");
-  if (c.ram_size > (64ull << 30)) fail("memory.ram.size", "above 64 GiB");
+  // The machine's physical addresses are 32-bit (the DMA controller's registers, the drivers).
+  if (c.ram_base + c.ram_size > hw::bus::kMemorySpaceSize)
+    fail("memory.ram.size",
+         fmt::format("the RAM window [{:#x}, {:#x}) does not fit the 4 GiB memory space",
+                     c.ram_base, c.ram_base + c.ram_size));
   util::Level level;
   if (!util::parse_level(c.sim_log_level, level)) fail("sim.log_level", "not a level");
   // Every interrupt source on its own line.

@@ -167,5 +167,8 @@ int sc_main(int argc, char* argv[]) {
 // and the banner is noise in every command's output.
 int main(int argc, char* argv[]) {
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+  // Before anything slow (SystemC's start-up, elaboration, a disk image, the outputs): Ctrl-C
+  // from here on ends the command with 130 and complete outputs, never by the signal.
+  platform::install_signal_handlers();
   return sc_core::sc_elab_and_sim(argc, argv);
 }

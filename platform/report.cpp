@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "platform/child.h"
 #include "platform/commands.h"
 #include "platform/config.h"
 #include "platform/simulation.h"
@@ -26,17 +27,52 @@ struct Row {
   std::vector<std::uint64_t> buckets;
 };
 
-Row row(const std::string& kind, const YAML::Node& n, const YAML::Node& h, double sim_ms) {
+// Reads fields of a statistics document; a missing or wrong-typed field is an error naming the
+// file and the field ("kernel.isrs[2].us.mean_us"), not a YAML exception.
+struct Fields {
+  const std::string& file;
+  template <typename T>
+  T get(const YAML::Node& n, const std::string& field) const {
+    if (!n || n.IsNull()) throw ConfigError(fmt::format("{}: field '{}' is missing", file, field));
+    if (!n.IsScalar())
+      throw ConfigError(fmt::format("{}: field '{}' is not a {}", file, field, what<T>()));
+    try {
+      return n.as<T>();
+    } catch (const YAML::Exception&) {
+      throw ConfigError(
+          fmt::format("{}: field '{}' is not a {}: '{}'", file, field, what<T>(), n.Scalar()));
+    }
+  }
+  YAML::Node sub(const YAML::Node& n, const std::string& key, const std::string& field) const {
+    if (!n) throw ConfigError(fmt::format("{}: field '{}' is missing", file, field));
+    if (!n.IsMap()) throw ConfigError(fmt::format("{}: field '{}' is not an object", file, field));
+    return n[key];
+  }
+  template <typename T>
+  static const char* what() {
+    if constexpr (std::is_same_v<T, std::string>) return "string";
+    return "number";
+  }
+};
+
+Row row(const Fields& f, const std::string& kind, const YAML::Node& n, const std::string& at,
+        double sim_ms) {
   Row r;
   r.kind = kind;
-  r.name = n["name"].as<std::string>();
-  r.irq = n["irq"] ? n["irq"].as<std::string>() : "";
-  r.count = h["count"].as<std::uint64_t>();
-  r.mean = h["mean_us"].as<double>();
-  r.max = h["max_us"].as<double>();
+  r.name = f.get<std::string>(f.sub(n, "name", at), at + ".name");
+  const YAML::Node irq = f.sub(n, "irq", at);
+  r.irq = irq ? f.get<std::string>(irq, at + ".irq") : "";
+  const YAML::Node h = f.sub(n, "us", at);
+  const std::string hat = at + ".us";
+  r.count = f.get<std::uint64_t>(f.sub(h, "count", hat), hat + ".count");
+  r.mean = f.get<double>(f.sub(h, "mean_us", hat), hat + ".mean_us");
+  r.max = f.get<double>(f.sub(h, "max_us", hat), hat + ".max_us");
   r.total_ms = r.mean * static_cast<double>(r.count) / 1000.0;
   r.cpu = sim_ms > 0 ? 100.0 * r.total_ms / sim_ms : 0;
-  for (const char* b : kBuckets) r.buckets.push_back(h["buckets"][b].as<std::uint64_t>());
+  const YAML::Node buckets = f.sub(h, "buckets", hat);
+  for (const char* b : kBuckets)
+    r.buckets.push_back(
+        f.get<std::uint64_t>(f.sub(buckets, b, hat + ".buckets"), hat + ".buckets." + b));
   return r;
 }
 
@@ -59,15 +95,45 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
     throw ConfigError(
         fmt::format("{}:{}: not a statistics file: {}", stats_path, e.mark.line + 1, e.msg));
   }
+  const Fields f{stats_path};
+  if (!root.IsMap())
+    throw ConfigError(fmt::format("{}: not a statistics file (not a JSON object)", stats_path));
   const YAML::Node k = root["kernel"];
-  if (!k || !k["isrs"])
+  if (!k || !k.IsMap() || !k["isrs"])
     throw ConfigError(fmt::format(
         "{}: no kernel section (the report needs a run of a kernel workload with --stats)",
         stats_path));
-  const double sim_ms = root["sim"]["t_ps"].as<double>() / 1e9;
+  const double sim_ms =
+      f.get<double>(f.sub(f.sub(root, "sim", ""), "t_ps", "sim"), "sim.t_ps") / 1e9;
   std::vector<Row> rows;
-  for (const auto& n : k["isrs"]) rows.push_back(row("ISR", n, n["us"], sim_ms));
-  for (const auto& n : k["dpcs"]) rows.push_back(row("DPC", n, n["us"], sim_ms));
+  for (const char* list : {"isrs", "dpcs"}) {
+    const YAML::Node items = k[list];
+    if (!items || !items.IsSequence())
+      throw ConfigError(
+          fmt::format("{}: field 'kernel.{}' is missing or not a list", stats_path, list));
+    for (std::size_t i = 0; i < items.size(); ++i)
+      rows.push_back(row(f, list[0] == 'i' ? "ISR" : "DPC", items[i],
+                         fmt::format("kernel.{}[{}]", list, i), sim_ms));
+  }
+  struct LatencyFigures {
+    std::uint64_t count;
+    double mean, max;
+  };
+  auto latency = [&](const char* key) {
+    const std::string at = std::string("kernel.") + key;
+    const YAML::Node h = f.sub(k, key, "kernel");
+    return LatencyFigures{f.get<std::uint64_t>(f.sub(h, "count", at), at + ".count"),
+                          f.get<double>(f.sub(h, "mean_us", at), at + ".mean_us"),
+                          f.get<double>(f.sub(h, "max_us", at), at + ".max_us")};
+  };
+  const double clock_hz =
+      f.get<double>(f.sub(f.sub(root, "cpu0", ""), "clock_hz", "cpu0"), "cpu0.clock_hz");
+  const std::string irql_mode =
+      f.get<std::string>(f.sub(k, "irql_mode", "kernel"), "kernel.irql_mode");
+  const auto interrupts =
+      f.get<std::uint64_t>(f.sub(k, "interrupts", "kernel"), "kernel.interrupts");
+  const auto dpcs =
+      f.get<std::uint64_t>(f.sub(k, "dpcs_executed", "kernel"), "kernel.dpcs_executed");
   struct Lat {
     const char* label;
     const char* key;
@@ -77,10 +143,8 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
 
   std::printf("DPC/ISR report: %s\n", stats_path.c_str());
   std::printf("  %.3f ms simulated, CPU %.0f MHz, IRQL mode %s, %llu interrupts, %llu DPCs\n\n",
-              sim_ms, root["cpu0"]["clock_hz"].as<double>() / 1e6,
-              k["irql_mode"].as<std::string>().c_str(),
-              static_cast<unsigned long long>(k["interrupts"].as<std::uint64_t>()),
-              static_cast<unsigned long long>(k["dpcs_executed"].as<std::uint64_t>()));
+              sim_ms, clock_hz / 1e6, irql_mode.c_str(),
+              static_cast<unsigned long long>(interrupts), static_cast<unsigned long long>(dpcs));
   std::printf("%-4s %-12s %4s %8s %9s %9s %9s %7s   %s\n", "kind", "name", "IRQ", "count",
               "mean us", "max us", "total ms", "CPU %", "histogram (us): count per bucket");
   std::string head;
@@ -95,10 +159,9 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
   }
   std::printf("\nlatency                         count   mean us    max us\n");
   for (const auto& l : lats) {
-    const YAML::Node h = k[l.key];
-    std::printf("%-28s %8llu %9.2f %9.2f\n", l.label,
-                static_cast<unsigned long long>(h["count"].as<std::uint64_t>()),
-                h["mean_us"].as<double>(), h["max_us"].as<double>());
+    const LatencyFigures h = latency(l.key);
+    std::printf("%-28s %8llu %9.2f %9.2f\n", l.label, static_cast<unsigned long long>(h.count),
+                h.mean, h.max);
   }
   const Row* worst = nullptr;
   for (const auto& r : rows) {
@@ -117,7 +180,7 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
       "<h1>DPC/ISR report</h1><p>{} &mdash; {:.3f} ms simulated, IRQL mode {}</p>\n"
       "<h2>Execution time by driver</h2><table><tr><th>kind</th><th>name</th><th>IRQ</th>"
       "<th>count</th><th>mean &micro;s</th><th>max &micro;s</th><th>total ms</th><th>CPU %</th>",
-      html_escape(stats_path), sim_ms, k["irql_mode"].as<std::string>());
+      html_escape(stats_path), sim_ms, irql_mode);
   for (const char* b : kBuckets) h += fmt::format("<th>{} &micro;s</th>", b);
   h += "</tr>\n";
   for (const auto& r : rows) {
@@ -136,15 +199,13 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
   h += "</table>\n<h2>Latency</h2><table><tr><th>path</th><th>count</th><th>mean &micro;s</th>"
        "<th>max &micro;s</th></tr>\n";
   for (const auto& l : lats) {
-    const YAML::Node n = k[l.key];
+    const LatencyFigures n = latency(l.key);
     h += fmt::format("<tr><td class=n>{}</td><td>{}</td><td>{:.2f}</td><td>{:.2f}</td></tr>\n",
-                     l.label, n["count"].as<std::uint64_t>(), n["mean_us"].as<double>(),
-                     n["max_us"].as<double>());
+                     l.label, n.count, n.mean, n.max);
   }
   h += "</table></body></html>\n";
-  std::ofstream f(html_path);
-  f << h;
-  if (!f) throw ConfigError(fmt::format("{}: cannot write the report", html_path));
+  if (const std::string err = write_file(html_path, h); !err.empty())
+    throw ConfigError(fmt::format("--html {}: cannot write the report: {}", html_path, err));
   std::printf("  outputs    %s\n", html_path.c_str());
   return kExitOk;
 }

@@ -3,16 +3,19 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"
+#include "platform/child.h"
 #include "util/event_log.h"
 #include "util/log.h"
 
@@ -40,12 +43,34 @@ void report_handler(const sc_core::sc_report& report, const sc_core::sc_actions&
   sc_core::sc_report_handler::default_handler(report, actions & ~sc_core::SC_DISPLAY);
 }
 
-bool ensure_parent(const std::string& path) {
+// Creates an output's folder and proves the file takes a write (a full disk, or /dev/full,
+// fails here, before the run, rather than silently at the end). "" or why not. The writer
+// truncates the file when it opens it, so the probe byte never survives.
+std::string prepare_output(const std::string& path) {
   std::filesystem::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  std::ofstream probe(path, std::ios::app);
-  return static_cast<bool>(probe);
+  if (std::filesystem::is_directory(p, ec)) return "is a directory";
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) return std::strerror(errno);
+  int err = 0;
+  if (std::fputc('\n', f) == EOF) err = errno;
+  if (std::fflush(f) != 0 && err == 0) err = errno;
+  if (std::fclose(f) != 0 && err == 0) err = errno;
+  return err != 0 ? std::strerror(err) : std::string();
+}
+
+// After a writer we cannot ask (SystemC's VCD) has closed its file: a regular file on a
+// file system with no space left may have lost its end.
+std::string check_closed_output(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return {};
+  const auto space = std::filesystem::space(std::filesystem::path(path).parent_path().empty()
+                                                ? std::filesystem::path(".")
+                                                : std::filesystem::path(path).parent_path(),
+                                            ec);
+  if (!ec && space.available == 0) return "the file system is full: the file may be incomplete";
+  return {};
 }
 
 // SystemC heads a VCD with the host's date; for outputs that depend only on the inputs it is
@@ -68,6 +93,18 @@ void blank_vcd_date(const std::string& path) {
 
 }  // namespace
 
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool signalled() {
+  return g_signal.load() != 0;
+}
+
 void install_report_handler() {
   sc_core::sc_report_handler::set_handler(report_handler);
   // Deprecation chatter about the SystemC library itself is not the user's business.
@@ -83,15 +120,19 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
   // Log and event times include the CPU's run-ahead offset (hw/core/sim_time.h): software
   // events, and model events during its accesses, carry the time they happen at.
   util::set_time_source([] { return hw::now_ps(); });
-  if (!config.out_events.empty()) {
-    if (!ensure_parent(config.out_events) || !util::events().open(config.out_events))
-      throw ConfigError(fmt::format("{}: cannot write the event log", config.out_events));
-  }
-  if (!config.out_stats.empty() && !ensure_parent(config.out_stats))
-    throw ConfigError(fmt::format("{}: cannot write the statistics", config.out_stats));
+  auto output = [&](const char* key, const std::string& path, const char* what) {
+    if (path.empty()) return;
+    if (std::string why = prepare_output(path); !why.empty())
+      throw ConfigError(fmt::format("{}: key '{}': {}: cannot write the {}: {}", config.where(key),
+                                    key, path, what, why));
+  };
+  output("output.events", config.out_events, "event log");
+  output("output.stats", config.out_stats, "statistics");
+  output("output.vcd", config.out_vcd, "VCD");
+  if (!config.out_events.empty() && !util::events().open(config.out_events))
+    throw ConfigError(fmt::format("{}: key 'output.events': {}: cannot write the event log",
+                                  config.where("output.events"), config.out_events));
   if (!config.out_vcd.empty()) {
-    if (!ensure_parent(config.out_vcd))
-      throw ConfigError(fmt::format("{}: cannot write the VCD", config.out_vcd));
     std::string base = config.out_vcd;
     if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
       base.resize(base.size() - 4);
@@ -106,26 +147,27 @@ Session::~Session() {
   close();
 }
 
-void Session::close() {
+std::vector<std::string> Session::close() {
+  std::vector<std::string> errors;
   if (vcd_ != nullptr) {
     sc_core::sc_close_vcd_trace_file(vcd_);
     vcd_ = nullptr;
     if (!config_.out_host_times) blank_vcd_date(config_.out_vcd);
+    if (std::string why = check_closed_output(config_.out_vcd); !why.empty())
+      errors.push_back(fmt::format("output.vcd: {}: {}", config_.out_vcd, why));
   }
-  util::events().close();
+  if (util::events().enabled()) {
+    if (std::string why = util::events().close(); !why.empty())
+      errors.push_back(fmt::format("output.events: {}: writing the event log failed: {}",
+                                   config_.out_events, why));
+  }
+  if (std::string why = platform_.serial.close_output(); !why.empty())
+    errors.push_back("devices.serial.output: " + why);
+  return errors;
 }
 
 RunResult Session::run(std::uint64_t until_ps, bool progress) {
   RunResult r;
-  g_signal.store(0);
-  hw::clear_stop_request();
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
 
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
@@ -137,7 +179,12 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   const char* fixed_slice = std::getenv("IOCOSIM_SLICE_PS");
   const std::uint64_t fixed = fixed_slice != nullptr ? std::strtoull(fixed_slice, nullptr, 10) : 0;
   if (fixed != 0) slice = fixed;
-  while (!platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
+  if (g_signal.load() != 0) {
+    // Ctrl-C during start-up: elaborate (so every output is well formed) and stop at once.
+    r.interrupted = true;
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);
+  }
+  while (!r.interrupted && !platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
     const auto t0 = clock::now();
     std::uint64_t step = std::min(slice, until_ps - hw::now_ps());
     platform_.cpu.set_run_limit(sc_core::sc_time_stamp() + hw::from_ps(step));
@@ -160,8 +207,6 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
                    std::chrono::duration<double>(clock::now() - start).count());
     }
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
   r.host_seconds = std::chrono::duration<double>(clock::now() - start).count();
   // A power-off (or bug check) from a context running ahead of the kernel happened at the
   // CPU's time, which the kernel's clock has not reached.
@@ -215,9 +260,9 @@ void Session::write_stats(const RunResult& result,
   platform_.write_stats(j);
   if (extra) extra(j);
   j.end_object();
-  std::ofstream out(config_.out_stats);
-  out << j.str() << '\n';
-  if (!out) throw ConfigError(fmt::format("{}: cannot write the statistics", config_.out_stats));
+  if (std::string why = write_file(config_.out_stats, j.str() + "\n"); !why.empty())
+    throw ConfigError(
+        fmt::format("output.stats: {}: writing the statistics failed: {}", config_.out_stats, why));
 }
 
 }  // namespace platform

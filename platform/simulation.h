@@ -23,6 +23,12 @@ enum ExitStatus : int {
   kExitInterrupted = 130,
 };
 
+// SIGINT and SIGTERM, for the whole process, only set a flag: a run stops at its next
+// synchronization (Session::run), and start-up and write-out finish what they are doing, so
+// the outputs are complete up to the stop and the command exits 130 (signalled()).
+void install_signal_handlers();
+bool signalled();
+
 // SystemC's warnings go to the log (and are counted); its errors are thrown as exceptions.
 void install_report_handler();
 // Fails with ConfigError unless SystemC's time resolution is 1 ps (hw/core/sim_time.h).
@@ -50,7 +56,8 @@ class Session {
   // Writes the statistics file (if configured) with `extra` adding workload sections.
   void write_stats(const RunResult& result,
                    const std::function<void(util::JsonWriter&)>& extra = {});
-  void close();
+  // Closes every output; returns what could not be written completely ("key: path: why").
+  std::vector<std::string> close();
 
  private:
   Platform& platform_;

@@ -1,5 +1,8 @@
 #include "util/event_log.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "util/json.h"
@@ -13,17 +16,21 @@ EventLog::~EventLog() {
 
 bool EventLog::open(const std::string& path) {
   close();
+  write_errno_ = 0;
   file_ = std::fopen(path.c_str(), "w");
   return file_ != nullptr;
 }
 
-void EventLog::close() {
-  if (file_) std::fclose(file_);
+std::string EventLog::close() {
+  if (!file_) return {};
+  if (std::fflush(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
+  if (std::fclose(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
   file_ = nullptr;
+  return write_errno_ != 0 ? std::strerror(write_errno_) : std::string();
 }
 
 void EventLog::flush() {
-  if (file_) std::fflush(file_);
+  if (file_ && std::fflush(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
 }
 
 void EventLog::emit(std::string_view src, std::string_view ev,
@@ -47,7 +54,7 @@ void EventLog::emit(std::string_view src, std::string_view ev,
         f.value);
   }
   line += "}\n";
-  std::fputs(line.c_str(), file_);
+  if (std::fputs(line.c_str(), file_) == EOF && write_errno_ == 0) write_errno_ = errno;
   ++count_;
 }
 

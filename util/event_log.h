@@ -31,7 +31,8 @@ class EventLog {
   ~EventLog();
   // Returns false (and leaves the log closed) if the file cannot be opened.
   bool open(const std::string& path);
-  void close();
+  // Closes the file. Returns "" if every line reached it, else why not (a full disk).
+  std::string close();
   bool enabled() const { return file_ != nullptr; }
   void flush();
   std::uint64_t count() const { return count_; }
@@ -42,6 +43,7 @@ class EventLog {
  private:
   std::FILE* file_ = nullptr;
   std::uint64_t count_ = 0;
+  int write_errno_ = 0;  // the first failed write's errno (0: none)
 };
 
 // The process-wide event log (one simulation per process).

@@ -45,6 +45,10 @@ std::string Bus::map(Space space, tlm::tlm_base_target_socket<>& target, std::ui
                      std::uint64_t size, const std::string& name) {
   if (size == 0) return fmt::format("{} has size 0", name);
   if (base + size < base) return fmt::format("{} wraps around the end of the address space", name);
+  const std::uint64_t limit = space == Space::io ? kIoSpaceSize : kMemorySpaceSize;
+  if (base + size > limit)
+    return fmt::format("{} [{:#x}, {:#x}) does not fit the {} space [0, {:#x})", name, base,
+                       base + size, space_name(space), limit);
   for (const auto& m : map_) {
     if (m.space == space && base < m.base + m.size && m.base < base + size)
       return fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x}) in {} space", name, base,

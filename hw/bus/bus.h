@@ -19,6 +19,11 @@
 
 namespace hw::bus {
 
+// The address spaces' sizes: 64 KiB of I/O ports (IN/OUT take a 16-bit port) and 4 GiB of
+// memory (the machine's physical addresses are 32-bit). Every window must fit its space.
+constexpr std::uint64_t kIoSpaceSize = 0x10000;
+constexpr std::uint64_t kMemorySpaceSize = 0x100000000ull;
+
 struct Mapping {
   Space space;
   std::uint64_t base, size;

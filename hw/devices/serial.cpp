@@ -1,6 +1,8 @@
 #include "hw/devices/serial.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -74,18 +76,28 @@ Serial::Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned
 }
 
 Serial::~Serial() {
-  flush();
-  if (out_ != nullptr) std::fclose(out_);
+  close_output();
   if (in_ != nullptr) std::fclose(in_);
 }
 
 void Serial::flush() {
-  if (out_ != nullptr) std::fflush(out_);
+  if (out_ != nullptr && std::fflush(out_) != 0 && out_errno_ == 0) out_errno_ = errno;
+}
+
+std::string Serial::close_output() {
+  if (out_ == nullptr) return {};
+  flush();
+  if (std::fclose(out_) != 0 && out_errno_ == 0) out_errno_ = errno;
+  out_ = nullptr;
+  if (out_errno_ == 0) return {};
+  return fmt::format("{}: writing the serial output failed: {}", out_path_,
+                     std::strerror(out_errno_));
 }
 
 std::string Serial::set_output_file(const std::string& path) {
   out_ = std::fopen(path.c_str(), "wb");
   if (out_ == nullptr) return fmt::format("{}: cannot write the serial output", path);
+  out_path_ = path;
   return {};
 }
 
@@ -249,7 +261,7 @@ void Serial::start_tx() {
 
 void Serial::tx_shift() {
   ++stats_.tx_chars;
-  if (out_ != nullptr) std::fputc(shifter_, out_);
+  if (out_ != nullptr && std::fputc(shifter_, out_) == EOF && out_errno_ == 0) out_errno_ = errno;
   if (!tx_.empty()) {
     shifter_ = tx_.front();
     tx_.pop_front();

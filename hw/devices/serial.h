@@ -63,6 +63,8 @@ class Serial : public sc_core::sc_module {
   std::string set_input_script(const std::string& path);
   std::string set_output_file(const std::string& path);
   void flush();
+  // Closes the output file: "" if every character reached it, else why not (naming the file).
+  std::string close_output();
 
   std::uint64_t char_ps() const { return char_ps_; }
   const Stats& stats() const { return stats_; }
@@ -105,6 +107,8 @@ class Serial : public sc_core::sc_module {
   bool shifting_ = false, overrun_ = false, tx_irq_ = false, irq_level_ = false;
   std::uint8_t control_ = 0;
   std::FILE* out_ = nullptr;
+  std::string out_path_;
+  int out_errno_ = 0;  // the first failed write's errno
   sc_core::sc_event rx_event_, tx_event_, drive_event_;
   Stats stats_;
 };

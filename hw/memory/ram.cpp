@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace hw::memory {
 
@@ -17,7 +20,9 @@ Ram::Ram(const sc_core::sc_module_name& name, std::uint64_t size, sc_core::sc_ti
       size_(size),
       latency_(latency),
       data_(static_cast<std::uint8_t*>(std::calloc(size, 1))) {
-  if (!data_) throw std::bad_alloc();
+  if (!data_)
+    throw std::runtime_error(
+        fmt::format("{}: cannot allocate {} bytes of host memory for the RAM", this->name(), size));
   in.register_b_transport(this, &Ram::b_transport);
   in.register_get_direct_mem_ptr(this, &Ram::get_direct_mem_ptr);
   in.register_transport_dbg(this, &Ram::transport_dbg);

@@ -447,6 +447,95 @@ with tempfile.TemporaryDirectory() as tmp:
                     r"devices\.serial\.input.*is a directory")
         expect_exit(["run", "--set", f"devices.serial.input_script={tmp}", "-q"], 2,
                     r"devices\.serial\.input_script.*is a directory")
+    elif CHECK == "lost_output":
+        # Output that cannot be written is never reported as success: each output on /dev/full
+        # (no space left) exits nonzero naming the key and the file; /dev/null is fine.
+        for args, key in ((["--vcd", "/dev/full"], "output.vcd"), (["--events", "/dev/full"], "output.events"),
+                          (["--stats", "/dev/full"], "output.stats"),
+                          (["--set", "devices.serial.output=/dev/full", "--set", "workload.io.serial_echo=true",
+                            "--set", "devices.serial.input=" + os.path.join(SRC, "README.md")], "devices.serial.output")):
+            expect_exit(["run", "--until", "2ms", "-q", *args], 2, rf"{re.escape(key)}.*/dev/full.*No space left")
+        expect_exit(["script", os.path.join(SCRIPTS, "pic_basic.scr"), "--stats", "/dev/full", "-q"], 2,
+                    r"output\.stats.*/dev/full")
+        expect_exit(["compare-dma", "--set", "workload.dma.bytes=4KiB", "--json", "/dev/full", "--svg", "", "-q"], 2,
+                    r"--json /dev/full.*No space left")
+        expect_exit(["run", "--until", "1ms", "--vcd", "/dev/null", "--events", "/dev/null", "--stats", "/dev/null",
+                     "-q"], 0)
+    elif CHECK == "output_conflicts":
+        # An output naming an input, or another output, is refused before anything is written.
+        img = os.path.join(tmp, "d.img")
+        rc, _, err = run("run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+                         "--set", "workload.kind=none", "--until", "1ms", "-q", "--set", "output.vcd=")
+        expect(rc == 0, err)
+        with open(img, "rb") as f:
+            before = f.read()
+        expect_exit(["run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+                     "--events", os.path.join(tmp, ".", "d.img"), "-q"], 2,
+                    r"key 'output\.events'.*is also devices\.disk\.image")
+        with open(img, "rb") as f:
+            expect(f.read() == before, "the disk image was changed")
+        expect_exit(["run", "--vcd", events, "--events", events, "-q"], 2, r"output\.events.*is also output\.vcd")
+        serial_in = os.path.join(tmp, "serial-in.txt")  # a copy: a faulty build would overwrite it
+        with open(serial_in, "w") as f:
+            f.write("1ms hello\n")
+        expect_exit(["run", "--set", "devices.serial.input=" + serial_in, "--stats", serial_in, "-q"], 2,
+                    r"output\.stats.*is also devices\.serial\.input")
+    elif CHECK == "config_errors":
+        # Bad configs get an error naming the file, line and key, exit 2, never a crash or an
+        # unnamed bug check.
+        deep = os.path.join(tmp, "deep.yaml")
+        with open(deep, "w") as f:
+            f.write("a: " + "[" * 5000 + "]" * 5000 + "\n")
+        expect_exit(["run", deep, "-q"], 2, r"deep\.yaml:1: nested too deeply")
+        nul = os.path.join(tmp, "nul.yaml")
+        with open(nul, "w") as f:
+            f.write('output:\n  vcd: "a\\0b"\n')
+        expect_exit(["run", nul, "-q"], 2, r"nul\.yaml:2: key 'output\.vcd': a path cannot contain a NUL byte")
+        expect_exit(["run", "--set", "devices.oneshot_port=0xfff0", "-q"], 2,
+                    r"key 'devices\.oneshot_port': oneshot1 .* does not fit the io space")
+        expect_exit(["run", "--set", "memory.ram.size=64GiB", "-q"], 2,
+                    r"key 'memory\.ram\.size'.*does not fit the 4 GiB memory space")
+    elif CHECK == "report_fields":
+        # iocosim report names the file and the field that is missing or of the wrong type.
+        rc, _, err = run("run", "--until", "10ms", "--stats", stats, "--set", "output.vcd=", "-q")
+        expect(rc == 0, err)
+        with open(stats) as f:
+            good = json.load(f)
+        def mutate(fn):
+            d = json.loads(json.dumps(good))
+            fn(d)
+            bad = os.path.join(tmp, "bad.json")
+            with open(bad, "w") as f:
+                json.dump(d, f)
+            return bad
+        cases = [
+            (lambda d: d["kernel"]["isrs"][0]["us"].__setitem__("mean_us", "fast"),
+             r"field 'kernel\.isrs\[0\]\.us\.mean_us' is not a number"),
+            (lambda d: d["kernel"]["dpcs"][0]["us"]["buckets"].pop("1-2"),
+             r"field 'kernel\.dpcs\[0\]\.us\.buckets\.1-2' is missing"),
+            (lambda d: d.pop("cpu0"), r"field 'cpu0' is missing"),
+            (lambda d: d.__setitem__("sim", 5), r"field 'sim' is not an object"),
+        ]
+        for fn, pattern in cases:
+            expect_exit(["report", mutate(fn)], 2, r"bad\.json: " + pattern)
+    elif CHECK == "startup_signal":
+        # Ctrl-C during start-up (here: reading a 14 MB serial script) exits 130 with the
+        # statistics written, not killed by the signal.
+        script = os.path.join(tmp, "script.txt")
+        with open(script, "w") as f:
+            for i in range(700000):
+                f.write(f"{i + 1}us hello world\n")
+        p = subprocess.Popen([IOCOSIM, "run", "--set", "devices.serial.input_script=" + script, "--stats", stats,
+                              "--set", "output.vcd=", "--until", "10s", "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.15)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        expect(p.returncode == 130, f"exit {p.returncode} after SIGINT during start-up: {err}")
+        with open(stats) as f:
+            s = json.load(f)
+        expect(s["sim"]["interrupted"] is True, f"stats: {s['sim']}")
+        print("stopped at", s["sim"]["t_ps"], "ps (0 = during start-up)")
     elif CHECK == "quantum":
         # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
         # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a
