@@ -12,6 +12,7 @@ void Kernel::initialize_dpc(Dpc& dpc, std::string name, DpcRoutine routine, void
   dpc.context = context;
   dpc.importance = DpcImportance::medium;
   dpc.inserted = false;
+  if (dpc.id == 0) dpc.id = ++dpc_ids_;
 }
 
 void Kernel::set_importance_dpc(Dpc& dpc, DpcImportance importance) {
@@ -81,8 +82,8 @@ void Kernel::drain_dpc_queue() {
     if (irql_ != kDispatchLevel)
       bug_check(
           kIrqlUnexpectedValue,
-          (static_cast<std::uint64_t>(irql_) << 16) | (kDispatchLevel << 8) | kUniqueDpcReturn,
-          reinterpret_cast<std::uintptr_t>(dpc->routine), reinterpret_cast<std::uintptr_t>(dpc), 0);
+          (static_cast<std::uint64_t>(irql_) << 16) | (kDispatchLevel << 8) | kUniqueDpcReturn, 0,
+          dpc->id, 0);  // Windows: the routine's and the DPC's addresses (host pointers here)
     pop_frame();
     stats_.dpc.add(cpu_.now_ps() - t0);
     dpc->time.add(cpu_.now_ps() - t0);

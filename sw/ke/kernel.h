@@ -181,6 +181,7 @@ class Kernel : public hw::TrapHandler {
   bool bug_checked_ = false;
   std::optional<BugCheckRecord> bug_check_;
   std::uint32_t spin_lock_ids_ = 0;  // numbers locks for bug-check parameters
+  std::uint32_t dpc_ids_ = 0;        // numbers DPC objects, likewise
   std::vector<const Interrupt*> interrupts_seen_;
   std::vector<const Dpc*> dpcs_seen_;
   KernelStats stats_;

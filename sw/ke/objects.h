@@ -33,6 +33,7 @@ struct Dpc {
   std::uint64_t origin_ps = 0;  // the interrupt that led to it (0 if none)
   Histogram time;               // execution time of each run, for the per-driver report
   bool seen = false;            // the kernel has it in its list of DPCs that ran
+  std::uint32_t id = 0;         // numbered by KeInitializeDpc (bug-check parameter 3)
 };
 
 struct SpinLock {
