@@ -38,6 +38,23 @@ int run_child(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Creates an output's folder and proves the file takes a write (a full disk, or /dev/full,
+// fails here, before the run, rather than silently at the end). "" or why not. The writer
+// truncates the file when it opens it, so the probe byte never survives.
+std::string prepare_output(const std::string& path) {
+  std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  if (std::filesystem::is_directory(p, ec)) return "is a directory";
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) return std::strerror(errno);
+  int err = 0;
+  if (std::fputc('\n', f) == EOF) err = errno;
+  if (std::fflush(f) != 0 && err == 0) err = errno;
+  if (std::fclose(f) != 0 && err == 0) err = errno;
+  return err != 0 ? std::strerror(err) : std::string();
+}
+
 std::string write_file(const std::string& path, const std::string& text) {
   std::filesystem::path p(path);
   std::error_code ec;

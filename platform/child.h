@@ -8,6 +8,8 @@ namespace platform {
 
 // This executable's path (for running itself).
 std::string self_exe();
+// Creates an output's folder and proves the file takes a write: "" or why not.
+std::string prepare_output(const std::string& path);
 // Writes an output file (creating its folder), checking every write and the close: "" on
 // success, else why not ("No space left on device").
 std::string write_file(const std::string& path, const std::string& text);

@@ -4,6 +4,7 @@
 
 #include "hw/core/sim_time.h"
 #include "hw/rtl/pic_rtl.h"
+#include "platform/child.h"
 
 namespace platform {
 
@@ -25,6 +26,12 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram",
                "memory.ram.base");
   if (config.pic_model == "rtl") {
+    if (!config.pic_rtl_vcd.empty()) {
+      if (std::string why = prepare_output(config.pic_rtl_vcd); !why.empty())
+        throw ConfigError(
+            fmt::format("{}: key 'interrupt_controller.rtl_vcd': {}: cannot write: {}",
+                        config_.where("interrupt_controller.rtl_vcd"), config.pic_rtl_vcd, why));
+    }
     intc = std::make_unique<hw::rtl::PicRtl>("pic_rtl", config.pic_cascade_irq, config.pic_rtl_vcd);
   } else {
     intc = std::make_unique<hw::intc::TlmPicPair>(config.pic_cascade_irq);

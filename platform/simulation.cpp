@@ -43,23 +43,6 @@ void report_handler(const sc_core::sc_report& report, const sc_core::sc_actions&
   sc_core::sc_report_handler::default_handler(report, actions & ~sc_core::SC_DISPLAY);
 }
 
-// Creates an output's folder and proves the file takes a write (a full disk, or /dev/full,
-// fails here, before the run, rather than silently at the end). "" or why not. The writer
-// truncates the file when it opens it, so the probe byte never survives.
-std::string prepare_output(const std::string& path) {
-  std::filesystem::path p(path);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  if (std::filesystem::is_directory(p, ec)) return "is a directory";
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (f == nullptr) return std::strerror(errno);
-  int err = 0;
-  if (std::fputc('\n', f) == EOF) err = errno;
-  if (std::fflush(f) != 0 && err == 0) err = errno;
-  if (std::fclose(f) != 0 && err == 0) err = errno;
-  return err != 0 ? std::strerror(err) : std::string();
-}
-
 // After a writer we cannot ask (SystemC's VCD) has closed its file: a regular file on a
 // file system with no space left may have lost its end.
 std::string check_closed_output(const std::string& path) {
@@ -172,6 +155,7 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   auto last_report = start;
+  auto signalled_at = start;
   // Slices grow while they are cheap and shrink when slow, so a signal is noticed within a
   // fraction of a second of host time whatever the simulation speed.
   std::uint64_t slice = std::min<std::uint64_t>(until_ps, 1'000'000'000);  // 1 ms
@@ -184,17 +168,25 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
     r.interrupted = true;
     sc_core::sc_start(sc_core::SC_ZERO_TIME);
   }
-  while (!r.interrupted && !platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
+  const bool stopped_in_start_up = r.interrupted;
+  while (!stopped_in_start_up && !platform_.cpu.powered_off() && hw::now_ps() < until_ps) {
     const auto t0 = clock::now();
     std::uint64_t step = std::min(slice, until_ps - hw::now_ps());
     platform_.cpu.set_run_limit(sc_core::sc_time_stamp() + hw::from_ps(step));
     sc_core::sc_start(hw::from_ps(step));
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    if (g_signal.load() != 0) {
+    if (g_signal.load() != 0 && !r.interrupted) {
       r.interrupted = true;
-      break;
+      signalled_at = clock::now();
     }
+    // A power-off, or the CPU stopping at a consistent point after Ctrl-C (hw::request_stop).
     if (sc_core::sc_get_status() == sc_core::SC_STOPPED) break;
+    if (r.interrupted) {
+      // The CPU stops itself at its next synchronization outside an interrupt handler; until
+      // it does (a slice can end inside a handler) the run goes on, for a bounded host time.
+      if (std::chrono::duration<double>(clock::now() - signalled_at).count() > 0.25) break;
+      continue;
+    }
     if (fixed == 0 && dt < 0.05 && slice < (1ull << 60))
       slice *= 2;
     else if (fixed == 0 && dt > 0.25 && slice > 1000)

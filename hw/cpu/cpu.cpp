@@ -146,15 +146,19 @@ void Cpu::settle_intr() {
 }
 
 void Cpu::sync() {
-  // A stop asked for from outside (Ctrl-C) ends the run here, outside interrupt handlers, so
-  // the statistics never show an interrupt accepted whose handler has not run.
+  if (local_ != sc_core::SC_ZERO_TIME) {
+    sc_core::sc_time t = local_;
+    local_ = sc_core::SC_ZERO_TIME;
+    kernel_wait(t);
+  }
+  // A stop asked for from outside (Ctrl-C) ends the run here, outside interrupt handlers, and
+  // this context goes no further: the statistics never show an interrupt accepted whose handler
+  // has not run, whatever the host's timing.
   if (interrupt_depth_ == 0 && hw::stop_requested() &&
-      sc_core::sc_get_status() == sc_core::SC_RUNNING)
+      sc_core::sc_get_status() == sc_core::SC_RUNNING) {
     sc_core::sc_stop();
-  if (local_ == sc_core::SC_ZERO_TIME) return;
-  sc_core::sc_time t = local_;
-  local_ = sc_core::SC_ZERO_TIME;
-  kernel_wait(t);
+    for (;;) sc_core::wait(never_);
+  }
 }
 
 bool Cpu::past_run_limit(const sc_core::sc_time& t) const {

@@ -467,6 +467,8 @@ with tempfile.TemporaryDirectory() as tmp:
                           (["--set", "devices.serial.output=/dev/full", "--set", "workload.io.serial_echo=true",
                             "--set", "devices.serial.input=" + os.path.join(SRC, "README.md")], "devices.serial.output")):
             expect_exit(["run", "--until", "2ms", "-q", *args], 2, rf"{re.escape(key)}.*/dev/full.*No space left")
+        expect_exit(["run", "--until", "1ms", "-q", "--set", "interrupt_controller.model=rtl",
+                     "--set", "interrupt_controller.rtl_vcd=/dev/full"], 2, r"interrupt_controller\.rtl_vcd.*/dev/full")
         expect_exit(["script", os.path.join(SCRIPTS, "pic_basic.scr"), "--stats", "/dev/full", "-q"], 2,
                     r"output\.stats.*/dev/full")
         expect_exit(["compare-dma", "--set", "workload.dma.bytes=4KiB", "--json", "/dev/full", "--svg", "", "-q"], 2,
