@@ -298,55 +298,53 @@ TEST(KernelThreads, EqualPriorityThreadsShareTheCpuByQuantum) {
       << "the other thread ran early";
 }
 
-TEST(KernelThreads, BugCheckStopsTheMachineWithStatus3AndAReport) {
-  Config c;
-  c.workload = "bugcheck";
-  c.workload_bugcheck = "wait-in-dpc";
-  c.out_vcd.clear();
-  util::set_log_level(util::Level::off);
-  platform::Platform p("platform", c);
-  auto workload = platform::Workload::create(p, c);
-  testing::internal::CaptureStderr();
+// A run of the bugcheck workload that breaks `kind`'s rule, to its stop.
+struct BugCheckRun {
+  std::unique_ptr<platform::Platform> p;
+  std::unique_ptr<platform::Workload> workload;
   platform::RunResult r;
-  {
-    platform::Session s(p, c);
-    r = s.run(10'000'000'000ull, false);
+  std::string report;  // stderr
+
+  explicit BugCheckRun(const std::string& kind) {
+    Config c;
+    c.workload = "bugcheck";
+    c.workload_bugcheck = kind;
+    c.out_vcd.clear();
+    util::set_log_level(util::Level::off);
+    p = std::make_unique<platform::Platform>("platform", c);
+    workload = platform::Workload::create(*p, c);
+    testing::internal::CaptureStderr();
+    {
+      platform::Session s(*p, c);
+      r = s.run(10'000'000'000ull, false);
+    }
+    report = testing::internal::GetCapturedStderr();
   }
-  std::string report = testing::internal::GetCapturedStderr();
-  EXPECT_EQ(r.exit_status, 3);
-  EXPECT_LT(r.sim_ps, 10'000'000'000ull) << "stopped at the bug check, not at the end";
-  EXPECT_NE(report.find("ATTEMPTED_SWITCH_FROM_DPC"), std::string::npos) << report;
-  EXPECT_NE(report.find("thread 'main'"), std::string::npos) << report;
-  EXPECT_NE(report.find("> DPC 'faulty'"), std::string::npos)
+};
+
+TEST(KernelThreads, BugCheckStopsTheMachineWithStatus3AndAReport) {
+  BugCheckRun run("wait-in-dpc");
+  EXPECT_EQ(run.r.exit_status, 3);
+  EXPECT_LT(run.r.sim_ps, 10'000'000'000ull) << "stopped at the bug check, not at the end";
+  EXPECT_NE(run.report.find("ATTEMPTED_SWITCH_FROM_DPC"), std::string::npos) << run.report;
+  EXPECT_NE(run.report.find("thread 'main'"), std::string::npos) << run.report;
+  EXPECT_NE(run.report.find("> DPC 'faulty'"), std::string::npos)
       << "the DPC ran on the main thread's stack";
 }
 
 // KeBugCheckEx's record is readable by a test: stop code, parameters (the same every run: a
 // spin lock is named by its number, not a host address), and the run ends at the stop's time.
 TEST(KernelThreads, BugCheckRecordIsReadableAndTheRunEndsAtTheStop) {
-  Config c;
-  c.workload = "bugcheck";
-  c.workload_bugcheck = "spin-lock-twice";
-  c.out_vcd.clear();
-  util::set_log_level(util::Level::off);
-  platform::Platform p("platform", c);
-  auto workload = platform::Workload::create(p, c);
-  testing::internal::CaptureStderr();
-  platform::RunResult r;
-  {
-    platform::Session s(p, c);
-    r = s.run(10'000'000'000ull, false);
-  }
-  testing::internal::GetCapturedStderr();
-  const ke::BugCheckRecord* b = workload->bug_check();
+  BugCheckRun run("spin-lock-twice");
+  const ke::BugCheckRecord* b = run.workload->bug_check();
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->code, ke::kSpinLockAlreadyOwned);
   EXPECT_EQ(b->p1, 1u) << "the first lock the kernel numbered, not a host address";
   EXPECT_EQ(b->cpu, 0u);
   EXPECT_EQ(b->irql, ke::kDispatchLevel);
   EXPECT_GT(b->time_ps, 100'000'000u) << "after the workload's 100 us of work";
-  EXPECT_EQ(r.sim_ps, b->time_ps) << "the run's end is the stop";
-  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_EQ(run.r.sim_ps, b->time_ps) << "the run's end is the stop";
+  EXPECT_EQ(run.r.exit_status, 3);
 }
 
 TEST(BugCheckNames, EveryStopCodeTheKernelRaisesHasItsWindowsName) {
