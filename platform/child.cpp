@@ -38,34 +38,34 @@ int run_child(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Creates an output's folder and proves the file takes a write (a full disk, or /dev/full,
-// fails here, before the run, rather than silently at the end). "" or why not. The writer
-// truncates the file when it opens it, so the probe byte never survives.
-std::string prepare_output(const std::string& path) {
+namespace {
+
+// Creates `path`'s folder, opens it with `mode`, writes `text`, and checks the write, the flush
+// and the close: "" or why the first of them failed.
+std::string write_checked(const std::string& path, const char* mode, const std::string& text) {
   std::filesystem::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
   if (std::filesystem::is_directory(p, ec)) return "is a directory";
-  std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (f == nullptr) return std::strerror(errno);
-  int err = 0;
-  if (std::fputc('\n', f) == EOF) err = errno;
-  if (std::fflush(f) != 0 && err == 0) err = errno;
-  if (std::fclose(f) != 0 && err == 0) err = errno;
-  return err != 0 ? std::strerror(err) : std::string();
-}
-
-std::string write_file(const std::string& path, const std::string& text) {
-  std::filesystem::path p(path);
-  std::error_code ec;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::FILE* f = std::fopen(path.c_str(), mode);
   if (f == nullptr) return std::strerror(errno);
   int err = 0;
   if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) err = errno;
   if (std::fflush(f) != 0 && err == 0) err = errno;
   if (std::fclose(f) != 0 && err == 0) err = errno;
   return err != 0 ? std::strerror(err) : std::string();
+}
+
+}  // namespace
+
+// A full disk, or /dev/full, fails here, before the run, rather than silently at the end. The
+// writer truncates the file when it opens it, so the probe byte never survives.
+std::string prepare_output(const std::string& path) {
+  return write_checked(path, "ab", "\n");
+}
+
+std::string write_file(const std::string& path, const std::string& text) {
+  return write_checked(path, "wb", text);
 }
 
 }  // namespace platform

@@ -43,10 +43,16 @@ struct Fields {
           fmt::format("{}: field '{}' is not a {}: '{}'", file, field, what<T>(), n.Scalar()));
     }
   }
-  YAML::Node sub(const YAML::Node& n, const std::string& key, const std::string& field) const {
-    if (!n) throw ConfigError(fmt::format("{}: field '{}' is missing", file, field));
-    if (!n.IsMap()) throw ConfigError(fmt::format("{}: field '{}' is not an object", file, field));
+  // `n`'s member `key`; `path` names `n` in messages ("" for the document).
+  YAML::Node sub(const YAML::Node& n, const std::string& key, const std::string& path) const {
+    if (!n) throw ConfigError(fmt::format("{}: field '{}' is missing", file, path));
+    if (!n.IsMap()) throw ConfigError(fmt::format("{}: field '{}' is not an object", file, path));
     return n[key];
+  }
+  // The value of `n`'s member `key`, named `path.key` in messages.
+  template <typename T>
+  T field(const YAML::Node& n, const std::string& key, const std::string& path) const {
+    return get<T>(sub(n, key, path), path.empty() ? key : path + "." + key);
   }
   template <typename T>
   static const char* what() {
@@ -59,20 +65,19 @@ Row row(const Fields& f, const std::string& kind, const YAML::Node& n, const std
         double sim_ms) {
   Row r;
   r.kind = kind;
-  r.name = f.get<std::string>(f.sub(n, "name", at), at + ".name");
+  r.name = f.field<std::string>(n, "name", at);
   const YAML::Node irq = f.sub(n, "irq", at);
   r.irq = irq ? f.get<std::string>(irq, at + ".irq") : "";
   const YAML::Node h = f.sub(n, "us", at);
   const std::string hat = at + ".us";
-  r.count = f.get<std::uint64_t>(f.sub(h, "count", hat), hat + ".count");
-  r.mean = f.get<double>(f.sub(h, "mean_us", hat), hat + ".mean_us");
-  r.max = f.get<double>(f.sub(h, "max_us", hat), hat + ".max_us");
+  r.count = f.field<std::uint64_t>(h, "count", hat);
+  r.mean = f.field<double>(h, "mean_us", hat);
+  r.max = f.field<double>(h, "max_us", hat);
   r.total_ms = r.mean * static_cast<double>(r.count) / 1000.0;
   r.cpu = sim_ms > 0 ? 100.0 * r.total_ms / sim_ms : 0;
   const YAML::Node buckets = f.sub(h, "buckets", hat);
   for (const char* b : kBuckets)
-    r.buckets.push_back(
-        f.get<std::uint64_t>(f.sub(buckets, b, hat + ".buckets"), hat + ".buckets." + b));
+    r.buckets.push_back(f.field<std::uint64_t>(buckets, b, hat + ".buckets"));
   return r;
 }
 
@@ -103,8 +108,7 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
     throw ConfigError(fmt::format(
         "{}: no kernel section (the report needs a run of a kernel workload with --stats)",
         stats_path));
-  const double sim_ms =
-      f.get<double>(f.sub(f.sub(root, "sim", ""), "t_ps", "sim"), "sim.t_ps") / 1e9;
+  const double sim_ms = f.field<double>(f.sub(root, "sim", ""), "t_ps", "sim") / 1e9;
   std::vector<Row> rows;
   for (const char* list : {"isrs", "dpcs"}) {
     const YAML::Node items = k[list];
@@ -122,18 +126,13 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
   auto latency = [&](const char* key) {
     const std::string at = std::string("kernel.") + key;
     const YAML::Node h = f.sub(k, key, "kernel");
-    return LatencyFigures{f.get<std::uint64_t>(f.sub(h, "count", at), at + ".count"),
-                          f.get<double>(f.sub(h, "mean_us", at), at + ".mean_us"),
-                          f.get<double>(f.sub(h, "max_us", at), at + ".max_us")};
+    return LatencyFigures{f.field<std::uint64_t>(h, "count", at), f.field<double>(h, "mean_us", at),
+                          f.field<double>(h, "max_us", at)};
   };
-  const double clock_hz =
-      f.get<double>(f.sub(f.sub(root, "cpu0", ""), "clock_hz", "cpu0"), "cpu0.clock_hz");
-  const std::string irql_mode =
-      f.get<std::string>(f.sub(k, "irql_mode", "kernel"), "kernel.irql_mode");
-  const auto interrupts =
-      f.get<std::uint64_t>(f.sub(k, "interrupts", "kernel"), "kernel.interrupts");
-  const auto dpcs =
-      f.get<std::uint64_t>(f.sub(k, "dpcs_executed", "kernel"), "kernel.dpcs_executed");
+  const double clock_hz = f.field<double>(f.sub(root, "cpu0", ""), "clock_hz", "cpu0");
+  const auto irql_mode = f.field<std::string>(k, "irql_mode", "kernel");
+  const auto interrupts = f.field<std::uint64_t>(k, "interrupts", "kernel");
+  const auto dpcs = f.field<std::uint64_t>(k, "dpcs_executed", "kernel");
   struct Lat {
     const char* label;
     const char* key;

@@ -486,7 +486,8 @@ class DmaTransferWorkload : public Workload {
   void write_stats(util::JsonWriter& j) const override {
     const auto& r = app_->result();
     const auto& d = platform_.dma.stats(channel_);
-    const double cycle_ps = static_cast<double>(hw::to_ps(platform_.bus.cycle()));
+    const std::uint64_t bus_cycle_ps = hw::to_ps(platform_.bus.cycle());
+    const auto cycle_ps = static_cast<double>(bus_cycle_ps);
     const double transfer_cycles = static_cast<double>(d.busy_ps) / cycle_ps;
     const double window_ps = static_cast<double>(r.end_ps - r.start_ps);
     const double capacity =
@@ -496,7 +497,6 @@ class DmaTransferWorkload : public Workload {
     // Whole bus cycles: the window covers every bus cycle it touches, from the one the channel
     // was enabled in to the one the interrupt handler saw the end in (masters are accounted in
     // whole cycles, so a fractional window would put the utilization above 1).
-    const auto bus_cycle_ps = static_cast<std::uint64_t>(cycle_ps);
     const std::uint64_t window_cycles =
         (r.end_ps + bus_cycle_ps - 1) / bus_cycle_ps - r.start_ps / bus_cycle_ps;
     const std::uint64_t stall_cycles = (end_.stall_ps - start_.stall_ps) / bus_cycle_ps;

@@ -14,9 +14,6 @@ void request_stop() {
 bool stop_requested() {
   return g_stop.load(std::memory_order_relaxed);
 }
-void clear_stop_request() {
-  g_stop.store(false, std::memory_order_relaxed);
-}
 
 void set_time_offset_source(const sc_core::sc_time* offset) {
   g_offset = offset;

@@ -37,7 +37,6 @@ inline void notify_after(sc_core::sc_event& e, const sc_core::sc_time& delay) {
 // sc_stop(), so Ctrl-C is honoured within host milliseconds whatever the slice length.
 void request_stop();
 bool stop_requested();
-void clear_stop_request();
 
 // The period of a clock, rounded to the picosecond.
 inline sc_core::sc_time period_of(std::uint64_t hz) {

@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <deque>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
@@ -75,7 +74,6 @@ class Serial : public sc_core::sc_module {
   // The next input character and its arrival time, generated as needed from the file and
   // then the script's lines; false when the input is exhausted.
   bool next_input(std::uint64_t& at_ps, std::uint8_t& c);
-  void schedule_arrival(std::uint64_t now);
   void rx_arrive();
   void tx_shift();
   void start_tx();

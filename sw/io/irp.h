@@ -152,9 +152,13 @@ struct DeviceObject {
   DpcForIsrRoutine dpc_for_isr = nullptr;
   // IoSetStartIoAttributes (the DOE_SIO_* flags of the device object extension).
   bool start_io_deferred = false, start_io_non_cancelable = false;
-  bool in_start_io = false, start_next_deferred = false;
-  std::optional<std::uint64_t> deferred_key;  // the key of a deferred start_next_packet_by_key
-  bool deferred_cancelable = false;
+  bool in_start_io = false;
+  // A start_next_packet(_by_key) that deferred StartIo holds until StartIo returns.
+  struct DeferredStartNext {
+    bool cancelable;
+    std::optional<std::uint64_t> key;
+  };
+  std::optional<DeferredStartNext> deferred_start_next;
   std::vector<std::uint8_t> extension;  // DeviceExtension
   void* context = nullptr;              // the driver's object for this device
   template <typename T>

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <utility>
 
 #include "sw/io/io_manager.h"
 #include "util/event_log.h"
@@ -75,10 +76,8 @@ void IoManager::start_io(DeviceObject& device, Irp& irp) {
     device.in_start_io = false;
     // Deferred StartIo: a start_next_packet the routine made itself runs now, not nested in it.
     current = nullptr;
-    if (device.start_next_deferred) {
-      device.start_next_deferred = false;
-      current = next_packet(device, device.deferred_cancelable, device.deferred_key);
-    }
+    if (const auto deferred = std::exchange(device.deferred_start_next, std::nullopt))
+      current = next_packet(device, deferred->cancelable, deferred->key);
   }
 }
 
@@ -132,9 +131,7 @@ Irp* IoManager::next_packet(DeviceObject& device, bool cancelable,
 void IoManager::start_next(DeviceObject& device, bool cancelable,
                            std::optional<std::uint64_t> key) {
   if (device.start_io_deferred && device.in_start_io) {
-    device.start_next_deferred = true;
-    device.deferred_cancelable = cancelable;
-    device.deferred_key = key;
+    device.deferred_start_next = DeviceObject::DeferredStartNext{cancelable, key};
     return;
   }
   if (Irp* next = next_packet(device, cancelable, key)) start_io(device, *next);
