@@ -91,17 +91,14 @@ void print_summary(const char* what, const std::string& source, const Platform& 
     dma_done += p.dma.stats(i).completed;
     dma_errors += p.dma.stats(i).errors;
   }
-  const auto& disk = p.disk.stats();
-  const auto& ser = p.serial.stats();
-  std::printf(
-      "  devices    dma: %llu bytes, %llu transfers, %llu errors; disk: %llu commands, %llu/%llu "
-      "sectors read/written; serial: %llu/%llu chars in/out, %llu overruns\n",
-      static_cast<unsigned long long>(dma_bytes), static_cast<unsigned long long>(dma_done),
-      static_cast<unsigned long long>(dma_errors), static_cast<unsigned long long>(disk.commands),
-      static_cast<unsigned long long>(disk.sectors_read),
-      static_cast<unsigned long long>(disk.sectors_written),
-      static_cast<unsigned long long>(ser.rx_chars), static_cast<unsigned long long>(ser.tx_chars),
-      static_cast<unsigned long long>(ser.rx_overruns));
+  std::printf("  dma        %llu bytes, %llu transfers, %llu errors\n",
+              static_cast<unsigned long long>(dma_bytes), static_cast<unsigned long long>(dma_done),
+              static_cast<unsigned long long>(dma_errors));
+  for (const auto& d : p.devices) {
+    const std::string line = d->summary();
+    if (!line.empty())
+      std::printf("  %-10s %s: %s\n", d->name().c_str(), d->instance().type.c_str(), line.c_str());
+  }
   std::printf("  outputs    %s\n", outputs_line(p.config()).c_str());
   std::fflush(stdout);
 }
@@ -190,7 +187,7 @@ int cmd_bench(const CommonOptions& o, const std::string& what, const std::string
   if (what == "idle") {
     opts.sets.insert(opts.sets.begin(), "workload.kind=idle");
   } else {
-    opts.sets.insert(opts.sets.begin(), "workload.period=10us");
+    opts.sets.insert(opts.sets.begin(), "workload.device_loop.period=10us");
     opts.sets.insert(opts.sets.begin(), "workload.kind=device-loop");
   }
   opts.sets.insert(opts.sets.begin(), "output.vcd=");
@@ -240,7 +237,15 @@ int cmd_bench(const CommonOptions& o, const std::string& what, const std::string
   return r.exit_status;
 }
 
-int cmd_keys() {
+int cmd_keys(bool markdown) {
+  if (markdown) {
+    // docs/config.md's reference table, generated (the cli.keys test compares them).
+    std::printf("| key | default | meaning |\n|---|---|---|\n");
+    for (const auto& k : config_keys())
+      std::printf("| `%s` | `%s` | %s |\n", k.path.c_str(),
+                  k.value.empty() ? "\"\"" : k.value.c_str(), k.help.c_str());
+    return kExitOk;
+  }
   for (const auto& k : config_keys())
     std::printf("%-36s %-16s %s\n", k.path.c_str(), k.value.empty() ? "\"\"" : k.value.c_str(),
                 k.help.c_str());

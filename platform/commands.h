@@ -18,7 +18,8 @@ int cmd_script(const CommonOptions& o, const std::string& script_path);
 // what: "idle" or "interrupt".
 int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,
               bool json);
-int cmd_keys();
+// markdown: the reference table of docs/config.md.
+int cmd_keys(bool markdown);
 // The DPC/ISR latency report of a run's statistics file, as text and optionally HTML.
 int cmd_report(const std::string& stats_path, const std::string& html_path);
 // Polling vs interrupt-driven disk and serial drivers, fast I/O vs the IRP path: a table and

@@ -33,12 +33,15 @@ struct Result {
   std::uint64_t bytes = 0, requests = 0, interrupts = 0, irps = 0, fast_io_hits = 0;
 };
 
-std::vector<Variant> variants(const std::string& echo_input) {
+// `disk` and `port`: the instances the io workload opens (workload.io.disk, .serial).
+std::vector<Variant> variants(const std::string& echo_input, const std::string& disk_name,
+                              const std::string& port) {
+  // The disk without its filter: every request reaches the driver under comparison.
   const std::vector<std::string> disk = {"workload.io.app=sequential", "workload.io.passes=2",
-                                         "workload.io.sectors=256", "drivers.filter.enabled=false",
-                                         "sim.until=10s"};
+                                         "workload.io.sectors=256",
+                                         "devices." + disk_name + ".filters=", "sim.until=10s"};
   const std::vector<std::string> serial = {"workload.io.app=none", "workload.io.serial_echo=true",
-                                           "devices.serial.input_script=" + echo_input,
+                                           "devices." + port + ".input_script=" + echo_input,
                                            "sim.until=20ms"};
   const std::vector<std::string> fast = {"workload.io.app=random", "workload.io.passes=4",
                                          "workload.io.sectors=48", "sim.until=10s"};
@@ -63,7 +66,7 @@ Result read_result(const Variant& v, const std::string& stats) {
   const double t_ps = root["sim"]["t_ps"].as<double>();
   r.sim_ms = t_ps / 1e9;
   const bool serial = v.comparison == "serial";
-  r.bytes = serial ? root["serial_driver"]["echoed"].as<std::uint64_t>()
+  r.bytes = serial ? root["workload"]["echoed"].as<std::uint64_t>()
                    : root["workload"]["bytes"].as<std::uint64_t>();
   r.requests = root["io"]["reads"].as<std::uint64_t>() + root["io"]["writes"].as<std::uint64_t>();
   r.mbps = t_ps > 0 ? static_cast<double>(r.bytes) / (t_ps * 1e-12) / 1e6 : 0;
@@ -95,7 +98,11 @@ int cmd_compare(const CommonOptions& o, const std::string& only, const std::stri
   }
   std::vector<Result> results;
   int n = 0;
-  for (const auto& v : variants(echo_input)) {
+  // The instances the comparison drives, from the config the runs use.
+  Config config = o.config.empty() ? Config{} : load_config(o.config);
+  for (const auto& s : o.sets) apply_override(config, s);
+  const Settings& io_keys = config.workload_keys("io");
+  for (const auto& v : variants(echo_input, io_keys.text("disk"), io_keys.text("serial"))) {
     if (!only.empty() && v.comparison != only) continue;
     const std::string stats = (tmp / fmt::format("{}.json", n++)).string();
     std::vector<std::string> args = {exe, "run"};

@@ -143,8 +143,9 @@ int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::st
   apply_override(c, "workload.dma.bytes=" + bytes);
   apply_override(c, "output.vcd=");
   // Room for the source and the destination.
-  if (2 * c.dma_bytes + 0x20000 > c.ram_size)
-    c.ram_size = (2 * c.dma_bytes + 0x20000 + 0xfffff) & ~std::uint64_t{0xfffff};
+  const std::uint64_t dma_bytes = c.workload_keys("dma").number("bytes");
+  if (2 * dma_bytes + 0x20000 > c.ram_size)
+    c.ram_size = (2 * dma_bytes + 0x20000 + 0xfffff) & ~std::uint64_t{0xfffff};
   for (const auto& s : o.sets) apply_override(c, s);
   apply_override(c, "sim.until=1000s");
   validate(c);
@@ -156,15 +157,16 @@ int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::st
   RunResult r = session.run(c.sim_until_ps, false);
   session.close();
   if (r.interrupted) return kExitInterrupted;
-  const auto& st = p.dma.stats(c.disk_dma_channel == 0 ? 2 : 0);
-  const double mb = static_cast<double>(c.dma_bytes) / (1 << 20);
+  const Settings& k = c.workload_keys("dma");
+  const auto& st = p.dma.stats(w->dma_channel());
+  const double mb = static_cast<double>(k.number("bytes")) / (1 << 20);
   if (json) {
     util::JsonWriter j(false);
     j.begin_object()
         .field("benchmark", "dma")
         .field("mode", mode)
-        .field("bytes", c.dma_bytes)
-        .field("cpu_bus_share", c.dma_cpu_bus_share)
+        .field("bytes", k.number("bytes"))
+        .field("cpu_bus_share", k.real("cpu_bus_share"))
         .field("sim_ps", r.sim_ps)
         .field("transfer_ps", st.busy_ps)
         .field("host_seconds", r.host_seconds)
@@ -177,7 +179,7 @@ int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::st
         "(transfer %s, %llu segments, CPU bus share %g)\n",
         mb, mode.c_str(), r.host_seconds, util::format_time(r.sim_ps).c_str(),
         util::format_time(st.busy_ps).c_str(), static_cast<unsigned long long>(st.segments),
-        c.dma_cpu_bus_share);
+        k.real("cpu_bus_share"));
   }
   std::fflush(stdout);
   if (r.exit_status == kExitOk && !w->healthy()) return kExitFailed;
@@ -225,10 +227,10 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
   }
   std::filesystem::remove_all(tmp);
 
-  const std::string title =
-      fmt::format("DMA modes: {} bytes {}, CPU bus share {}, bus {}", base.dma_bytes,
-                  base.dma_source == "disk" ? "disk to memory" : "memory to memory",
-                  base.dma_cpu_bus_share, util::format_hz(base.bus_clock_hz));
+  const std::string title = fmt::format(
+      "DMA modes: {} bytes {}, CPU bus share {}, bus {}", base.workload_keys("dma").number("bytes"),
+      base.workload_keys("dma").text("source") == "disk" ? "disk to memory" : "memory to memory",
+      base.workload_keys("dma").real("cpu_bus_share"), util::format_hz(base.bus_clock_hz));
   std::printf("%s\n", title.c_str());
   std::printf("%-15s %12s %12s %12s %12s %12s %9s %9s %8s\n", "mode", "transfer us", "bus cycles",
               "analytic", "CPU stall", "CPU work", "work rate", "bus util", "MB/s");
@@ -241,12 +243,13 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
       "work done / CPU capacity during the transfer; analytic = the mode's formula for a device "
       "that is not the bottleneck (docs/models.md)\n");
 
+  const Settings& k = base.workload_keys("dma");
   util::JsonWriter j(true);
   j.begin_object()
-      .field("bytes", base.dma_bytes)
-      .field("source", base.dma_source)
-      .field("width", base.dma_width)
-      .field("cpu_bus_share", base.dma_cpu_bus_share)
+      .field("bytes", k.number("bytes"))
+      .field("source", k.text("source"))
+      .field("width", k.number("width"))
+      .field("cpu_bus_share", k.real("cpu_bus_share"))
       .field("bus_clock_hz", base.bus_clock_hz)
       .field("steal_gap", base.bus_steal_gap);
   j.begin_array("modes");

@@ -143,20 +143,6 @@ Key path_key(std::string path, Acc acc, std::string help) {
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
-// A list value: a YAML sequence arrives joined with commas, as after --set. Empty items dropped.
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = util::trim(std::string_view(text).substr(start, end - start));
-    if (!item.empty()) out.push_back(item);
-    start = end + 1;
-  }
-  return out;
-}
-
 const std::vector<std::string> kTraceGroups = {"cpu",     "pic", "timer", "irq",
                                                "devices", "bus", "dma"};
 
@@ -212,25 +198,6 @@ const std::vector<Key>& schema() {
                                        true));
     k.push_back(integer<unsigned>("timer.irq", ACC(timer_irq), 0, 15, "IRQ driven by OUT0"));
     k.push_back(frequency("timer.clock", ACC(timer_clock_hz), "8254 input clock"));
-    k.push_back(integer<std::uint64_t>("devices.oneshot_port", ACC(oneshot_port), 0, 0xfff0,
-                                       "I/O port of one-shot device 0; device i is at +0x10*i",
-                                       true));
-    Key irqs{"devices.oneshot_irqs",
-             "IRQ of each one-shot interrupt source (hw/devices/oneshot.h); [] = none",
-             [](Config& c, const std::string& text) -> std::string {
-               std::vector<unsigned> out;
-               for (const auto& v : split_list(text)) {
-                 std::uint64_t n;
-                 if (!util::parse_u64(v, n) || n > 15)
-                   return fmt::format("'{}' is not an IRQ number 0..15", v);
-                 out.push_back(static_cast<unsigned>(n));
-               }
-               c.oneshot_irqs = out;
-               return {};
-             },
-             [](const Config& c) { return fmt::format("{}", fmt::join(c.oneshot_irqs, ",")); },
-             true};
-    k.push_back(irqs);
     k.push_back(integer<std::uint64_t>("dma.port", ACC(dma_port), 0, 0xfe00,
                                        "I/O port of the DMA controller's registers", true));
     k.push_back(integer<unsigned>("dma.irq", ACC(dma_irq), 0, 15,
@@ -240,56 +207,6 @@ const std::vector<Key>& schema() {
     k.push_back(size("dma.chunk", ACC(dma_chunk),
                      "most bytes a cycle-stealing or transparent segment moves before COUNT "
                      "and memory are updated (burst moves a whole block)"));
-    k.push_back(integer<std::uint64_t>("devices.disk.port", ACC(disk_port), 0, 0xfff0,
-                                       "I/O port of the block device", true));
-    k.push_back(integer<unsigned>("devices.disk.irq", ACC(disk_irq), 0, 15, "block device IRQ"));
-    k.push_back(path_key("devices.disk.image", ACC(disk_image),
-                         "disk-image file, created at devices.disk.size if missing; empty = a "
-                         "temporary image that vanishes after the run"));
-    k.push_back(size("devices.disk.size", ACC(disk_size), "disk size, a multiple of 512 bytes"));
-    k.push_back(integer<unsigned>("devices.disk.dma_channel", ACC(disk_dma_channel), 0,
-                                  hw::dma::kMaxChannels - 1,
-                                  "DMA channel wired to the block device's DREQ/DACK"));
-    k.push_back(duration("devices.disk.command_time", ACC(disk_timing.command_ps),
-                         "block device: command decode and setup"));
-    k.push_back(duration("devices.disk.seek_time", ACC(disk_timing.seek_ps),
-                         "block device: seek before a non-sequential LBA"));
-    k.push_back(duration("devices.disk.sector_time", ACC(disk_timing.sector_ps),
-                         "block device: media time per 512-byte sector"));
-    k.push_back(duration("devices.disk.flush_time", ACC(disk_timing.flush_ps),
-                         "block device: FLUSH command"));
-    k.push_back(integer<std::uint64_t>("devices.serial.port", ACC(serial_port), 0, 0xfffc,
-                                       "I/O port of the serial device", true));
-    k.push_back(integer<unsigned>("devices.serial.irq", ACC(serial_irq), 0, 15, "serial IRQ"));
-    k.push_back(integer<std::uint64_t>("devices.serial.baud", ACC(serial_baud), 50, 100'000'000,
-                                       "serial line rate in bit/s (10 bits per character)"));
-    k.push_back(integer<unsigned>("devices.serial.fifo", ACC(serial_fifo), 1, 4096,
-                                  "depth of each of the RX and TX FIFOs"));
-    k.push_back(path_key("devices.serial.input", ACC(serial_input),
-                         "file whose bytes arrive on RX from t = 0; empty = none"));
-    k.push_back(path_key("devices.serial.input_script", ACC(serial_input_script),
-                         "timed RX input, lines 'TIME TEXT' (docs/models.md); empty = none"));
-    k.push_back(path_key("devices.serial.output", ACC(serial_output),
-                         "file receiving every transmitted character; empty = none"));
-    k.push_back(choice("drivers.disk.transfer", ACC(disk_transfer), {"dma", "pio"},
-                       "disk driver: data through the DMA channel, or word by word through DATA"));
-    k.push_back(choice("drivers.disk.completion", ACC(disk_completion), {"interrupt", "polling"},
-                       "disk driver: ISR -> DPC -> completion, or the dispatch routine polling "
-                       "STATUS at PASSIVE_LEVEL"));
-    k.push_back(choice("drivers.disk.dma_mode", ACC(disk_dma_mode),
-                       {"burst", "cycle-stealing", "transparent"}, "disk driver: DMA mode"));
-    k.push_back(
-        choice("drivers.serial.completion", ACC(serial_completion), {"interrupt", "polling"},
-               "serial driver: ISR -> ring -> DPC, or the dispatch routines polling STATUS"));
-    k.push_back(boolean("drivers.filter.enabled", ACC(filter),
-                        "the filter driver over the disk: per-request statistics and a "
-                        "write-through read-ahead cache"));
-    k.push_back(boolean("drivers.filter.fast_io", ACC(filter_fast_io),
-                        "the filter answers reads from its cache by fast I/O, with no IRP"));
-    k.push_back(integer<std::uint64_t>("drivers.filter.cache_sectors", ACC(filter_cache_sectors), 0,
-                                       65536, "sectors the filter caches; 0 = no cache"));
-    k.push_back(integer<std::uint64_t>("drivers.filter.read_ahead", ACC(filter_read_ahead), 0, 1024,
-                                       "sectors read ahead after a read that missed"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));
@@ -309,55 +226,19 @@ const std::vector<Key>& schema() {
         "cycles of a thread switch in the scheduler (the CPU adds context save/restore)"));
     k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
                                   "cycles of the clock ISR's own work"));
-    k.push_back(choice(
-        "workload.kind", ACC(workload),
-        {"io", "system", "nested-interrupts", "device-loop", "bugcheck", "dma-transfer", "idle",
-         "none"},
-        "software run on the CPU: io = the kernel, I/O manager and drivers with applications "
-        "reading and writing the disk (workload.io.*) and compute threads; "
-        "system = kernel with a compute thread and a device "
-        "thread; nested-interrupts = the textbook nested ISR/DPC sequence; device-loop = "
-        "a thread computing while its device interrupts it every workload.period; "
-        "bugcheck = a driver that breaks an IRQL rule (workload.bugcheck); dma-transfer = "
-        "one DMA block transfer while the CPU computes, no kernel (workload.dma.*); idle = no "
-        "kernel, HAL timer ticks only; none = no software"));
-    k.push_back(duration("workload.period", ACC(workload_period_ps),
-                         "system, device-loop: time between the device's interrupts"));
-    k.push_back(choice("workload.bugcheck", ACC(workload_bugcheck), apps::Misbehave::kinds(),
-                       "bugcheck: which rule the misbehaving driver breaks"));
-    k.push_back(
-        choice("workload.io.app", ACC(io_app), {"sequential", "random", "copy", "none"},
-               "io: sequential = write a region, read it back, check it; random = the "
-               "same with random reads; copy = copy a region and check the copy; none = no disk "
-               "application"));
-    k.push_back(integer<std::uint64_t>("workload.io.first_lba", ACC(io_first_lba), 0, 0xffffffff,
-                                       "io: first sector of the region"));
-    k.push_back(integer<std::uint64_t>("workload.io.sectors", ACC(io_sectors), 1, 0xffffffff,
-                                       "io: sectors in the region"));
-    k.push_back(integer<std::uint64_t>("workload.io.request_sectors", ACC(io_request_sectors), 1,
-                                       0xffff, "io: sectors per request"));
-    k.push_back(integer<std::uint64_t>("workload.io.passes", ACC(io_passes), 0, 1'000'000'000,
-                                       "io: passes over the region; 0 = until sim.until"));
-    k.push_back(integer<unsigned>("workload.io.queue_depth", ACC(io_queue_depth), 1, 64,
-                                  "io: reads in flight at once (above 1: asynchronous requests, "
-                                  "queued by the disk's StartIo in LBA order)"));
-    k.push_back(boolean("workload.io.serial_echo", ACC(io_serial_echo),
-                        "io: a thread echoing what arrives on COM1 back to it"));
-    k.push_back(duration("workload.io.timer_period", ACC(io_timer_period_ps),
-                         "io: a thread waiting on the timer driver (IOCTL to \\Device\\Timer0 "
-                         "over one-shot device 0) this long, round after round; 0 = none"));
-    k.push_back(integer<unsigned>("workload.io.compute_threads", ACC(io_compute_threads), 0, 16,
-                                  "io: threads computing alongside the application"));
-    k.push_back(size("workload.dma.bytes", ACC(dma_bytes), "dma-transfer: bytes to move"));
-    k.push_back(choice("workload.dma.mode", ACC(dma_mode),
-                       {"burst", "cycle-stealing", "transparent"}, "dma-transfer: DMA mode"));
-    k.push_back(choice("workload.dma.source", ACC(dma_source), {"memory", "disk"},
-                       "dma-transfer: memory = memory to memory; disk = the block device's "
-                       "sectors to memory (fly-by)"));
-    k.push_back(fraction("workload.dma.cpu_bus_share", ACC(dma_cpu_bus_share),
-                         "dma-transfer: share of bus cycles the computing thread needs"));
-    k.push_back(integer<unsigned>("workload.dma.width", ACC(dma_width), 1, 4,
-                                  "dma-transfer: bytes per DMA unit (1, 2 or 4)"));
+    Key kind{"workload.kind",
+             "software run on the CPU, a registered workload type (`iocosim keys` lists them with "
+             "their keys): io, system, nested-interrupts, device-loop, bugcheck, dma-transfer, "
+             "idle, none",
+             [](Config& c, const std::string& text) -> std::string {
+               if (workload_types().find(text) == nullptr)
+                 return fmt::format("'{}' is not one of: {}", text,
+                                    fmt::join(workload_types().names(), ", "));
+               c.workload = text;
+               return {};
+             },
+             [](const Config& c) { return c.workload; }};
+    k.push_back(kind);
     k.push_back(frequency("workload.tick_rate", ACC(workload_tick_hz),
                           "timer interrupt rate the idle workload programs"));
     k.push_back(integer<std::uint64_t>(
@@ -402,13 +283,206 @@ const Key* find_key(const std::string& path) {
   return nullptr;
 }
 
+// "a.b.c" -> ("a", "b.c"); no dot -> (text, "").
+std::pair<std::string, std::string> split_first(const std::string& text) {
+  const auto dot = text.find('.');
+  if (dot == std::string::npos) return {text, ""};
+  return {text.substr(0, dot), text.substr(dot + 1)};
+}
+
+// A key a registered type declared, and where its value lives in a config.
+struct TypedKey {
+  Settings* settings = nullptr;
+  const KeySpec* spec = nullptr;
+  const DeviceInstance* instance = nullptr;  // for devices.<name>.<key>
+};
+
+const WorkloadType* workload_section(const std::string& section) {
+  for (const auto& w : workload_types().all()) {
+    if (!w.section.empty() && w.section == section) return &w;
+  }
+  return nullptr;
+}
+
+// drivers.<type>.<key>, workload.<section>.<key>, devices.<name>.<key>; null spec if not one.
+TypedKey registered_key(Config& c, const std::string& path) {
+  TypedKey out;
+  auto [root, rest] = split_first(path);
+  auto [first, key] = split_first(rest);
+  if (key.empty() || key.find('.') != std::string::npos) return out;
+  if (root == "drivers") {
+    if (const DriverType* t = driver_types().find(first)) {
+      out.settings = &c.drivers[first];
+      out.spec = find_spec(t->keys, key);
+    }
+  } else if (root == "workload") {
+    if (const WorkloadType* w = workload_section(first)) {
+      out.settings = &c.workloads[first];
+      out.spec = find_spec(w->keys, key);
+    }
+  } else if (root == "devices") {
+    for (auto& d : c.devices) {
+      if (d.name != first) continue;
+      if (const DeviceType* t = device_types().find(d.type)) {
+        out.settings = &d.settings;
+        out.spec = find_spec(t->keys, key);
+        out.instance = &d;
+      }
+    }
+  }
+  return out;
+}
+
 bool is_prefix(const std::string& path) {
   for (const auto& k : schema()) {
     if (k.path.size() > path.size() && k.path.compare(0, path.size(), path) == 0 &&
         k.path[path.size()] == '.')
       return true;
   }
+  auto [root, rest] = split_first(path);
+  if (root == "drivers") return rest.empty() || driver_types().find(rest) != nullptr;
+  if (root == "workload" && !rest.empty()) return workload_section(rest) != nullptr;
   return false;
+}
+
+// Input files that ship with a config are found beside it, wherever iocosim runs from
+// (outputs stay relative to the working directory).
+std::string beside(const std::string& file, const std::string& text) {
+  if (text.empty() || text[0] == '/') return text;
+  const auto dir = std::filesystem::path(file).parent_path();
+  return dir.empty() ? text : (dir / text).string();
+}
+
+// A scalar, or a sequence of scalars joined with commas (as after --set).
+std::string scalar_text(const std::string& file, int line, const std::string& path,
+                        const YAML::Node& value, bool list) {
+  std::string text;
+  if (value.IsSequence()) {
+    if (!list)
+      throw ConfigError(
+          fmt::format("{}:{}: key '{}' takes one value, not a list", file, line, path));
+    for (const auto& e : value) {
+      if (!e.IsScalar())
+        throw ConfigError(
+            fmt::format("{}:{}: key '{}': list items must be plain values", file, line, path));
+      text += (text.empty() ? "" : ",") + e.Scalar();
+    }
+  } else if (value.IsScalar()) {
+    text = value.Scalar();
+  } else if (value.IsMap()) {
+    throw ConfigError(
+        fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path));
+  } else if (!value.IsNull()) {
+    throw ConfigError(fmt::format("{}:{}: key '{}' has an unsupported value", file, line, path));
+  }
+  return util::trim(text);
+}
+
+std::string key_names(const std::vector<KeySpec>& keys) {
+  std::vector<std::string> names = {"type", "name", "driver", "filters"};
+  for (const auto& k : keys) names.push_back(k.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// The generic keys every instance has beside its type's: `driver` and `filters`.
+std::string set_generic(DeviceInstance& d, const std::string& key, const std::string& text) {
+  if (key == "driver") {
+    const DriverType* t = driver_types().find(text);
+    if (text != "none" && (t == nullptr || t->filter))
+      return fmt::format("'{}' is not a driver type (registered: {}; or none)", text,
+                         fmt::join(driver_types().names(), ", "));
+    d.driver = text;
+    return {};
+  }
+  std::vector<std::string> filters = split_list(text);
+  for (const auto& f : filters) {
+    const DriverType* t = driver_types().find(f);
+    if (t == nullptr || !t->filter) return fmt::format("'{}' is not a filter driver type", f);
+  }
+  d.filters = filters;
+  return {};
+}
+
+void parse_devices(Config& c, const std::string& file, const YAML::Node& list, int list_line) {
+  c.devices.clear();
+  c.origin["devices"] = fmt::format("{}:{}", file, list_line);
+  if (list.IsNull()) return;  // `devices: []` or empty: a machine with only the chipset
+  if (!list.IsSequence())
+    throw ConfigError(
+        fmt::format("{}:{}: key 'devices': expected a list of device instances, each "
+                    "{{type: ..., name: ..., <that type's keys>}} (device types: {})",
+                    file, list_line, fmt::join(device_types().names(), ", ")));
+  std::size_t index = 0;
+  for (const auto& entry : list) {
+    const int line = entry.Mark().line + 1;
+    const std::string at = fmt::format("devices[{}]", index++);
+    if (!entry.IsMap())
+      throw ConfigError(
+          fmt::format("{}:{}: key '{}': expected a mapping such as {{type: block, "
+                      "name: disk0, ...}}",
+                      file, line, at));
+    auto scalar = [&](const char* k) -> std::string {
+      const YAML::Node v = entry[k];
+      if (!v)
+        throw ConfigError(
+            fmt::format("{}:{}: key '{}.{}': missing (every instance has a type "
+                        "and a name; device types: {})",
+                        file, line, at, k, fmt::join(device_types().names(), ", ")));
+      return scalar_text(file, v.Mark().line + 1, at + "." + k, v, false);
+    };
+    DeviceInstance d;
+    d.type = scalar("type");
+    d.name = scalar("name");
+    d.where = fmt::format("{}:{}", file, line);
+    const DeviceType* type = device_types().find(d.type);
+    if (type == nullptr)
+      throw ConfigError(fmt::format(
+          "{}:{}: key '{}.type': unknown device type '{}' (registered: {})", file,
+          entry["type"].Mark().line + 1, at, d.type, fmt::join(device_types().names(), ", ")));
+    const KeySpec name_spec = name_key("name", "", "");
+    Settings probe;
+    if (std::string err = probe.set(name_spec, d.name, ""); !err.empty() || d.name.empty())
+      throw ConfigError(fmt::format("{}:{}: key '{}.name': {}", file, entry["name"].Mark().line + 1,
+                                    at, err.empty() ? "empty" : err));
+    for (const auto& other : c.devices) {
+      if (other.name == d.name)
+        throw ConfigError(
+            fmt::format("{}:{}: key '{}.name': '{}' is also the name of the instance "
+                        "at {}",
+                        file, entry["name"].Mark().line + 1, at, d.name, other.where));
+    }
+    d.driver = type->driver.empty() ? "none" : type->driver;
+    for (const auto& item : entry) {
+      const int kline = item.first.Mark().line + 1;
+      const std::string key = item.first.Scalar();
+      if (key == "type" || key == "name") continue;
+      const std::string path = d.key(key);
+      const KeySpec* spec = find_spec(type->keys, key);
+      const bool generic = key == "driver" || key == "filters";
+      if (spec == nullptr && !generic)
+        throw ConfigError(fmt::format("{}:{}: key '{}': unknown key for a {} device (its keys: {})",
+                                      file, kline, path, d.type, key_names(type->keys)));
+      std::string text =
+          scalar_text(file, kline, path, item.second,
+                      key == "filters" || (spec != nullptr && spec->kind == KeyKind::list));
+      std::string err;
+      if (generic) {
+        err = set_generic(d, key, text);
+      } else {
+        if (spec->beside_config) text = beside(file, text);
+        err = d.settings.set(*spec, text, fmt::format("{}:{}", file, kline));
+      }
+      if (!err.empty())
+        throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, kline, path, err));
+    }
+    for (const auto& spec : type->keys) {
+      if (spec.required && !d.settings.has(spec.name))
+        throw ConfigError(fmt::format("{}:{}: key '{}': missing (a {} device needs it: {})", file,
+                                      line, d.key(spec.name), d.type, spec.help));
+    }
+    d.settings.fill_defaults(type->keys);
+    c.devices.push_back(std::move(d));
+  }
 }
 
 void load_node(Config& c, const std::string& file, const YAML::Node& node,
@@ -420,63 +494,146 @@ void load_node(Config& c, const std::string& file, const YAML::Node& node,
     const std::string path =
         prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar();
     const YAML::Node& value = item.second;
+    if (path == "devices") {
+      parse_devices(c, file, value, line);
+      continue;
+    }
     if (value.IsMap()) {
       if (!is_prefix(path)) {
-        const Key* k = find_key(path);
+        const bool takes_value = find_key(path) != nullptr || registered_key(c, path).spec;
         throw ConfigError(
-            k ? fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path)
-              : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
+            takes_value
+                ? fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path)
+                : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
       }
       load_node(c, file, value, path);
       continue;
     }
     const Key* k = find_key(path);
-    if (k == nullptr) {
+    const TypedKey tk = k ? TypedKey{} : registered_key(c, path);
+    if (k == nullptr && tk.spec == nullptr) {
       throw ConfigError(
           is_prefix(path)
               ? fmt::format("{}:{}: key '{}' is a section; give it a mapping", file, line, path)
               : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
     }
-    std::string text;
-    if (value.IsSequence()) {
-      if (!k->list)
-        throw ConfigError(
-            fmt::format("{}:{}: key '{}' takes one value, not a list", file, line, path));
-      for (const auto& e : value) {
-        if (!e.IsScalar())
-          throw ConfigError(
-              fmt::format("{}:{}: key '{}': list items must be plain values", file, line, path));
-        text += (text.empty() ? "" : ",") + e.Scalar();
-      }
-    } else if (value.IsScalar()) {
-      text = value.Scalar();
-    } else if (!value.IsNull()) {
-      throw ConfigError(fmt::format("{}:{}: key '{}' has an unsupported value", file, line, path));
+    std::string text =
+        scalar_text(file, line, path, value, k ? k->list : tk.spec->kind == KeyKind::list);
+    std::string err;
+    if (k) {
+      err = k->set(c, text);
+    } else {
+      if (tk.spec->beside_config) text = beside(file, text);
+      err = tk.settings->set(*tk.spec, text, fmt::format("{}:{}", file, line));
     }
-    text = util::trim(text);
-    // Input files that ship with a config are found beside it, wherever iocosim runs from
-    // (outputs stay relative to the working directory).
-    if ((path == "devices.serial.input" || path == "devices.serial.input_script") &&
-        !text.empty() && text[0] != '/') {
-      const auto dir = std::filesystem::path(file).parent_path();
-      if (!dir.empty()) text = (dir / text).string();
-    }
-    std::string err = k->set(c, text);
     if (!err.empty()) throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, line, path, err));
     c.origin[path] = fmt::format("{}:{}", file, line);
   }
 }
 
+DeviceInstance make_instance(const std::string& type, const std::string& name,
+                             const std::vector<std::pair<std::string, std::string>>& values,
+                             std::vector<std::string> filters = {}) {
+  const DeviceType* t = device_types().find(type);
+  if (t == nullptr) throw std::logic_error("no built-in device type " + type);
+  DeviceInstance d;
+  d.type = type;
+  d.name = name;
+  d.where = "default";
+  d.driver = t->driver.empty() ? "none" : t->driver;
+  d.filters = std::move(filters);
+  for (const auto& [k, v] : values) {
+    const KeySpec* spec = find_spec(t->keys, k);
+    if (spec == nullptr || !d.settings.set(*spec, v, "default").empty())
+      throw std::logic_error("bad built-in default " + type + "." + k);
+  }
+  d.settings.fill_defaults(t->keys);
+  return d;
+}
+
 }  // namespace
+
+std::vector<DeviceInstance> default_devices() {
+  return {make_instance("block", "disk0", {{"port", "0x1f0"}, {"irq", "14"}, {"dma_channel", "1"}},
+                        {"filter"}),
+          make_instance("serial", "com1", {{"port", "0x3f8"}, {"irq", "4"}}),
+          make_instance("oneshot", "oneshot0", {{"port", "0x300"}, {"irq", "5"}}),
+          make_instance("oneshot", "oneshot1", {{"port", "0x310"}, {"irq", "3"}})};
+}
+
+std::map<std::string, Settings> default_driver_settings() {
+  std::map<std::string, Settings> out;
+  for (const auto& t : driver_types().all()) out[t.name].fill_defaults(t.keys);
+  return out;
+}
+
+std::map<std::string, Settings> default_workload_settings() {
+  std::map<std::string, Settings> out;
+  for (const auto& t : workload_types().all())
+    if (!t.section.empty()) out[t.section].fill_defaults(t.keys);
+  return out;
+}
 
 std::string Config::where(const std::string& key) const {
   auto it = origin.find(key);
-  return it == origin.end() ? std::string("default") : it->second;
+  if (it != origin.end()) return it->second;
+  // devices.<name>.<key>: where the instance's key was set, else where the instance is.
+  auto [root, rest] = split_first(key);
+  auto [first, sub] = split_first(rest);
+  if (root == "devices") {
+    if (const DeviceInstance* d = device(first)) {
+      const std::string w = d->settings.where(sub);
+      return w != "default" ? w : d->where;
+    }
+  }
+  if (root == "drivers" && drivers.count(first)) return drivers.at(first).where(sub);
+  if (root == "workload" && workloads.count(first)) return workloads.at(first).where(sub);
+  return "default";
+}
+
+const DeviceInstance* Config::device(const std::string& name) const {
+  for (const auto& d : devices) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+const Settings& Config::workload_keys(const std::string& section) const {
+  return workloads.at(section);
+}
+
+const Settings& Config::driver_keys(const std::string& type) const {
+  return drivers.at(type);
 }
 
 std::vector<KeyInfo> config_keys(const Config& config) {
   std::vector<KeyInfo> out;
   for (const auto& k : schema()) out.push_back({k.path, k.get(config), k.help});
+  const std::string types = fmt::format("{}", fmt::join(device_types().names(), ", "));
+  out.push_back({"devices[].type", "(required)",
+                 fmt::format("device instance: its registered type ({})", types)});
+  out.push_back({"devices[].name", "(required)",
+                 "device instance: its name, unique; the model's name in the VCD, the event "
+                 "log, the statistics and the summary, and in --set devices.NAME.KEY=VALUE"});
+  out.push_back({"devices[].driver", "(the type's)",
+                 fmt::format("device instance: the driver type bound to it, or none ({})",
+                             fmt::join(driver_types().names(), ", "))});
+  out.push_back({"devices[].filters", "[]",
+                 "device instance: filter driver types stacked over its device, bottom first"});
+  for (const auto& t : device_types().all()) {
+    for (const auto& k : t.keys)
+      out.push_back({fmt::format("devices[{}].{}", t.name, k.name), default_text(k),
+                     fmt::format("{}: {}", t.name, k.help)});
+  }
+  for (const auto& t : driver_types().all()) {
+    for (const auto& k : t.keys)
+      out.push_back({fmt::format("drivers.{}.{}", t.name, k.name), default_text(k), k.help});
+  }
+  for (const auto& t : workload_types().all()) {
+    for (const auto& k : t.keys)
+      out.push_back({fmt::format("workload.{}.{}", t.section, k.name), default_text(k),
+                     fmt::format("{}: {}", t.name, k.help)});
+  }
   return out;
 }
 
@@ -507,12 +664,34 @@ void apply_override(Config& c, const std::string& assignment) {
     throw ConfigError(fmt::format("--set {}: expected key=value", assignment));
   std::string key = util::trim(assignment.substr(0, eq));
   std::string value = util::trim(assignment.substr(eq + 1));
-  const Key* k = find_key(key);
-  if (k == nullptr)
-    throw ConfigError(
-        fmt::format("--set {}: unknown key '{}' (see `iocosim keys`)", assignment, key));
-  std::string err = k->set(c, value);
-  if (!err.empty()) throw ConfigError(fmt::format("--set {}: key '{}': {}", assignment, key, err));
+  auto fail = [&](const std::string& why) {
+    throw ConfigError(fmt::format("--set {}: key '{}': {}", assignment, key, why));
+  };
+  std::string err;
+  if (const Key* k = find_key(key)) {
+    err = k->set(c, value);
+  } else if (TypedKey tk = registered_key(c, key); tk.spec != nullptr) {
+    err = tk.settings->set(*tk.spec, value, "--set");
+  } else {
+    auto [root, rest] = split_first(key);
+    auto [name, sub] = split_first(rest);
+    if (root != "devices" || sub.empty())
+      throw ConfigError(
+          fmt::format("--set {}: unknown key '{}' (see `iocosim keys`)", assignment, key));
+    auto it = std::find_if(c.devices.begin(), c.devices.end(),
+                           [&](const DeviceInstance& d) { return d.name == name; });
+    if (it == c.devices.end()) {
+      std::vector<std::string> names;
+      for (const auto& d : c.devices) names.push_back(d.name);
+      fail(fmt::format("no device instance named '{}' (instances: {})", name,
+                       names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+    }
+    if (sub != "driver" && sub != "filters")
+      fail(fmt::format("unknown key for a {} device (its keys: {})", it->type,
+                       key_names(device_types().find(it->type)->keys)));
+    err = set_generic(*it, sub, value);
+  }
+  if (!err.empty()) fail(err);
   c.origin[key] = "--set";
 }
 
@@ -520,23 +699,24 @@ void validate(const Config& c) {
   auto fail = [&](const std::string& key, const std::string& msg) {
     throw ConfigError(fmt::format("{}: key '{}': {}", c.where(key), key, msg));
   };
-  // Files: an output must not name an input (the disk image, the serial input) or another
-  // output, however spelled, or one would overwrite the other (an event log written over the
-  // disk image). Devices such as /dev/null may be named more than once.
+  // Files: an output must not name an input (a disk image, a serial input) or another output,
+  // however spelled, or one would overwrite the other (an event log written over the disk
+  // image). Devices such as /dev/null may be named more than once.
   {
     struct File {
-      const char* key;
-      const std::string* path;
+      std::string key, path;
       bool output;
     };
-    const File files[] = {{"devices.disk.image", &c.disk_image, false},
-                          {"devices.serial.input", &c.serial_input, false},
-                          {"devices.serial.input_script", &c.serial_input_script, false},
-                          {"output.vcd", &c.out_vcd, true},
-                          {"output.events", &c.out_events, true},
-                          {"output.stats", &c.out_stats, true},
-                          {"devices.serial.output", &c.serial_output, true},
-                          {"interrupt_controller.rtl_vcd", &c.pic_rtl_vcd, true}};
+    std::vector<File> files = {{"output.vcd", c.out_vcd, true},
+                               {"output.events", c.out_events, true},
+                               {"output.stats", c.out_stats, true},
+                               {"interrupt_controller.rtl_vcd", c.pic_rtl_vcd, true}};
+    for (const auto& d : c.devices) {
+      for (const auto& spec : device_types().find(d.type)->keys) {
+        if ((spec.input_file || spec.output_file) && d.settings.has(spec.name))
+          files.push_back({d.key(spec.name), d.settings.text(spec.name), spec.output_file});
+      }
+    }
     auto same_file = [](const std::string& a, const std::string& b) {
       std::error_code ec;
       if (std::filesystem::is_character_file(a, ec) || std::filesystem::is_character_file(b, ec))
@@ -547,41 +727,24 @@ void validate(const Config& c) {
       const auto cb = std::filesystem::weakly_canonical(b, ec);
       return !ec && ca == cb;
     };
-    for (std::size_t i = 0; i < std::size(files); ++i) {
-      if (!files[i].output || files[i].path->empty()) continue;
-      for (std::size_t j = 0; j < std::size(files); ++j) {
-        if (j == i || files[j].path->empty() || (files[j].output && j > i)) continue;
-        if (same_file(*files[i].path, *files[j].path))
-          fail(files[i].key, fmt::format("{} is also {} ({}): refusing to overwrite it",
-                                         *files[i].path, files[j].key, c.where(files[j].key)));
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      for (std::size_t j = 0; j < files.size(); ++j) {
+        if (j == i || files[i].path.empty() || files[j].path.empty()) continue;
+        // Outputs against everything; two inputs (one image shared by two disks) too: both
+        // would write it.
+        if (!files[i].output && (files[j].output || j > i)) continue;
+        if (files[i].output && files[j].output && j > i) continue;
+        if (same_file(files[i].path, files[j].path))
+          fail(files[i].key, fmt::format("{} is also {} ({}): {}", files[i].path, files[j].key,
+                                         c.where(files[j].key),
+                                         files[i].output ? "refusing to overwrite it"
+                                                         : "two devices would write one file"));
       }
     }
   }
   if (c.timer_irq == c.pic_cascade_irq)
     fail("timer.irq",
          fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
-  for (std::size_t i = 0; i < c.oneshot_irqs.size(); ++i) {
-    const unsigned irq = c.oneshot_irqs[i];
-    if (irq == c.pic_cascade_irq)
-      fail("devices.oneshot_irqs", fmt::format("IRQ{} is the cascade input", irq));
-    if (irq == c.timer_irq) fail("devices.oneshot_irqs", fmt::format("IRQ{} is the timer's", irq));
-    for (std::size_t j = 0; j < i; ++j) {
-      if (c.oneshot_irqs[j] == irq)
-        fail("devices.oneshot_irqs", fmt::format("IRQ{} is listed twice", irq));
-    }
-  }
-  const bool needs_two = c.workload == "nested-interrupts";
-  const bool needs_one =
-      c.workload == "system" || c.workload == "bugcheck" || c.workload == "device-loop";
-  if ((needs_two && c.oneshot_irqs.size() < 2) || (needs_one && c.oneshot_irqs.empty()))
-    fail("devices.oneshot_irqs",
-         fmt::format("workload '{}' needs {} one-shot device(s)", c.workload, needs_two ? 2 : 1));
-  if (needs_two && ke::irql_of_irq(c.oneshot_irqs[1]) <= ke::irql_of_irq(c.oneshot_irqs[0]))
-    fail("devices.oneshot_irqs",
-         "nested-interrupts needs the second device on a higher-priority IRQ (lower number)");
-  if (c.workload_period_ps / 1000 > 0xffffffffull || c.workload_period_ps < 1000)
-    fail("workload.period",
-         "must be between 1ns and 4.29s (the device's 32-bit nanosecond register)");
   if (c.workload_vector_base % 8 != 0)
     fail("workload.vector_base",
          fmt::format("{:#x} is not a multiple of 8", c.workload_vector_base));
@@ -612,60 +775,74 @@ void validate(const Config& c) {
                      c.ram_base, c.ram_base + c.ram_size));
   util::Level level;
   if (!util::parse_level(c.sim_log_level, level)) fail("sim.log_level", "not a level");
-  // Every interrupt source on its own line.
-  const std::vector<std::pair<const char*, unsigned>> lines = {
-      {"timer.irq", c.timer_irq},
-      {"dma.irq", c.dma_irq},
-      {"devices.disk.irq", c.disk_irq},
-      {"devices.serial.irq", c.serial_irq}};
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].second == c.pic_cascade_irq)
-      fail(lines[i].first, fmt::format("IRQ{} is the cascade input", lines[i].second));
+
+  // Resources, generically across the chipset and every instance: I/O windows may not
+  // overlap, an IRQ line has one device (the HAL programs the 8259A edge-triggered, and an
+  // edge-triggered line cannot be shared), a DMA channel one device.
+  struct Claim {
+    std::string key;
+    Resource kind;
+    std::uint64_t lo, hi;  // [lo, hi)
+  };
+  std::vector<Claim> claims = {
+      {"interrupt_controller.master_port", Resource::io_window, c.pic_master_port,
+       c.pic_master_port + 2},
+      {"interrupt_controller.slave_port", Resource::io_window, c.pic_slave_port,
+       c.pic_slave_port + 2},
+      {"timer.port", Resource::io_window, c.timer_port, c.timer_port + 4},
+      {"dma.port", Resource::io_window, c.dma_port,
+       c.dma_port + hw::dma::window_size(c.dma_channels)},
+      {"interrupt_controller.cascade_irq", Resource::irq, c.pic_cascade_irq, c.pic_cascade_irq + 1},
+      {"timer.irq", Resource::irq, c.timer_irq, c.timer_irq + 1},
+      {"dma.irq", Resource::irq, c.dma_irq, c.dma_irq + 1}};
+  for (const auto& d : c.devices) {
+    const DeviceType* type = device_types().find(d.type);
+    for (const auto& spec : type->keys) {
+      if (spec.resource == Resource::none || !d.settings.has(spec.name)) continue;
+      const std::uint64_t v = d.settings.number(spec.name);
+      if (spec.resource == Resource::dma_channel && v >= c.dma_channels)
+        fail(d.key(spec.name),
+             fmt::format("channel {} does not exist: the controller has {} (dma.channels)", v,
+                         c.dma_channels));
+      claims.push_back({d.key(spec.name), spec.resource, v,
+                        v + (spec.resource == Resource::io_window ? spec.window : 1)});
+    }
+  }
+  for (std::size_t i = 0; i < claims.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
-      if (lines[j].second == lines[i].second)
-        fail(lines[i].first, fmt::format("IRQ{} is also {}", lines[i].second, lines[j].first));
-    }
-    for (unsigned o : c.oneshot_irqs) {
-      if (o == lines[i].second && i > 0)
-        fail(lines[i].first, fmt::format("IRQ{} is also a one-shot device's", o));
+      const bool swap = c.where(claims[i].key) == "default" && c.where(claims[j].key) != "default";
+      // Blame the key the user wrote, when only one of the two was written.
+      const Claim& a = swap ? claims[j] : claims[i];
+      const Claim& b = swap ? claims[i] : claims[j];
+      if (a.kind != b.kind || a.lo >= b.hi || b.lo >= a.hi) continue;
+      if (a.kind == Resource::io_window)
+        fail(a.key, fmt::format("ports [{:#x}, {:#x}) overlap [{:#x}, {:#x}) of {} ({})", a.lo,
+                                a.hi, b.lo, b.hi, b.key, c.where(b.key)));
+      if (a.kind == Resource::irq)
+        fail(a.key,
+             b.key == "interrupt_controller.cascade_irq"
+                 ? fmt::format("IRQ{} is the cascade input", a.lo)
+                 : fmt::format("IRQ{} is also {} ({}): an edge-triggered line has one device", a.lo,
+                               b.key, c.where(b.key)));
+      fail(a.key, fmt::format("DMA channel {} is also {} ({})", a.lo, b.key, c.where(b.key)));
     }
   }
-  if (c.disk_size % hw::devices::kSectorSize != 0)
-    fail("devices.disk.size", "not a multiple of 512 bytes");
-  if (c.disk_size / hw::devices::kSectorSize > 0xffffffffull)
-    fail("devices.disk.size", "more sectors than a 32-bit LBA reaches");
-  if (c.disk_dma_channel >= c.dma_channels)
-    fail("devices.disk.dma_channel",
-         fmt::format("the controller has {} channels (dma.channels)", c.dma_channels));
-  if (c.dma_width != 1 && c.dma_width != 2 && c.dma_width != 4)
-    fail("workload.dma.width", "must be 1, 2 or 4");
-  if (c.workload == "io") {
-    if (c.io_timer_period_ps != 0 && c.oneshot_irqs.empty())
-      fail("workload.io.timer_period", "the timer driver needs one-shot device 0");
-    if (c.io_timer_period_ps / 1000 > 0xffffffffull)
-      fail("workload.io.timer_period", "above 4.29 s (the device's 32-bit nanoseconds)");
-    const std::uint64_t sectors = c.disk_size / hw::devices::kSectorSize;
-    const std::uint64_t end =
-        c.io_app == "copy" ? c.io_first_lba + 2 * c.io_sectors : c.io_first_lba + c.io_sectors;
-    if (end > sectors)
-      fail("workload.io.sectors",
-           fmt::format("the region ends at sector {}, past the disk's {} (devices.disk.size){}",
-                       end, sectors, c.io_app == "copy" ? "; copy needs twice the region" : ""));
-    if (c.ram_size < (4ull << 20)) fail("memory.ram.size", "the io workload needs 4 MiB of RAM");
+  for (const auto& d : c.devices) {
+    const DeviceType* type = device_types().find(d.type);
+    if (type->check) {
+      if (std::string err = type->check(d); !err.empty()) {
+        const auto colon = err.find(": ");
+        fail(d.key(err.substr(0, colon)), err.substr(colon + 2));
+      }
+    }
   }
-  if (c.workload == "dma-transfer") {
-    if (c.dma_bytes % c.dma_width != 0)
-      fail("workload.dma.bytes", "not a multiple of workload.dma.width");
-    if (c.dma_bytes > 0xffffffffull) fail("workload.dma.bytes", "above the 32-bit COUNT register");
-    const std::uint64_t need =
-        c.dma_source == "memory" ? 2 * c.dma_bytes + 0x10000 : c.dma_bytes + 0x10000;
-    if (need > c.ram_size)
-      fail("workload.dma.bytes",
-           fmt::format("needs {} bytes of RAM (memory.ram.size is {})", need, c.ram_size));
-    if (c.dma_source == "disk" && c.dma_bytes > c.disk_size)
-      fail("workload.dma.bytes", "larger than the disk (devices.disk.size)");
-    if (c.dma_source == "disk" && c.dma_bytes % hw::devices::kSectorSize != 0)
-      fail("workload.dma.bytes", "the disk moves whole 512-byte sectors");
+  const WorkloadType* w = workload_types().find(c.workload);
+  if (w == nullptr) fail("workload.kind", "not a registered workload type");
+  if (w->check) {
+    if (std::string err = w->check(c); !err.empty()) {
+      const auto colon = err.find(": ");
+      fail(err.substr(0, colon), err.substr(colon + 2));
+    }
   }
 }
 

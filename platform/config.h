@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "hw/cpu/cpu.h"
-#include "hw/devices/block_device.h"
+#include "platform/registry.h"
+#include "platform/settings.h"
 #include "sw/ke/kernel.h"
 
 namespace platform {
@@ -18,6 +19,10 @@ class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+std::vector<DeviceInstance> default_devices();
+std::map<std::string, Settings> default_driver_settings();
+std::map<std::string, Settings> default_workload_settings();
 
 struct Config {
   hw::cpu::Timing cpu;
@@ -40,35 +45,18 @@ struct Config {
   unsigned timer_irq = 0;
   std::uint64_t timer_clock_hz = 1'193'182;
 
-  std::uint64_t oneshot_port = 0x300;  // device i at port + 0x10 * i
-  std::vector<unsigned> oneshot_irqs = {5, 3};
-
   std::uint64_t dma_port = 0xc00;
   unsigned dma_irq = 10;
   unsigned dma_channels = 4;
   std::uint64_t dma_chunk = 4096;
 
-  std::uint64_t disk_port = 0x1f0;
-  unsigned disk_irq = 14;
-  std::string disk_image;  // empty: a temporary image
-  std::uint64_t disk_size = 4ull << 20;
-  unsigned disk_dma_channel = 1;
-  hw::devices::BlockTiming disk_timing;
-
-  std::uint64_t serial_port = 0x3f8;
-  unsigned serial_irq = 4;
-  std::uint64_t serial_baud = 115200;
-  unsigned serial_fifo = 16;
-  std::string serial_input, serial_input_script, serial_output;
-
-  std::string disk_transfer = "dma";          // drivers.disk.transfer: dma | pio
-  std::string disk_completion = "interrupt";  // drivers.disk.completion: interrupt | polling
-  std::string disk_dma_mode = "burst";
-  std::string serial_completion = "interrupt";  // drivers.serial.completion
-  bool filter = true;  // drivers.filter.enabled: the statistics and read-ahead filter
-  bool filter_fast_io = true;
-  std::uint64_t filter_cache_sectors = 64;
-  std::uint64_t filter_read_ahead = 16;
+  // The device instances (`devices:`), each with its type's keys; the default is the default
+  // platform's list (platform/configs/default.yaml).
+  std::vector<DeviceInstance> devices = default_devices();
+  // drivers.<type>.<key> of every registered driver type by type, and workload.<section>.<key>
+  // of every registered workload type by section, defaulted.
+  std::map<std::string, Settings> drivers = default_driver_settings();
+  std::map<std::string, Settings> workloads = default_workload_settings();
 
   std::string kernel_irql_mode = "eager";
   unsigned kernel_quantum_ticks = 2;
@@ -76,25 +64,7 @@ struct Config {
 
   std::string workload = "io";
   std::uint64_t workload_tick_hz = 1000;
-  std::uint64_t workload_vector_base = 0x30;       // master's; the slave's follows at +8
-  std::uint64_t workload_period_ps = 500'000'000;  // system: between device interrupts
-  std::string workload_bugcheck = "wait-at-dispatch";
-  // io: applications over the I/O manager and the drivers.
-  std::string io_app = "sequential";
-  std::uint64_t io_sectors = 256;
-  std::uint64_t io_request_sectors = 8;
-  std::uint64_t io_passes = 0;
-  std::uint64_t io_first_lba = 0;
-  unsigned io_compute_threads = 1;
-  bool io_serial_echo = false;
-  unsigned io_queue_depth = 1;
-  std::uint64_t io_timer_period_ps = 0;  // 0 = no timer thread
-  // dma-transfer: one block transfer while a thread computes (what compare-dma runs).
-  std::uint64_t dma_bytes = 1ull << 20;
-  std::string dma_mode = "burst";
-  std::string dma_source = "memory";
-  double dma_cpu_bus_share = 0.6;
-  unsigned dma_width = 4;
+  std::uint64_t workload_vector_base = 0x30;  // master's; the slave's follows at +8
 
   std::uint64_t sim_until_ps = 100'000'000'000ull;  // 100 ms
   std::string sim_log_level = "warn";
@@ -108,6 +78,12 @@ struct Config {
   // Where each key was set ("file:line", or "--set"), for messages about combinations of keys.
   std::map<std::string, std::string> origin;
   std::string where(const std::string& key) const;
+
+  // The instance named `name`, or null.
+  const DeviceInstance* device(const std::string& name) const;
+  // The keys of workload section `section` (workload.io.* is workloads.at("io")).
+  const Settings& workload_keys(const std::string& section) const;
+  const Settings& driver_keys(const std::string& type) const;
 };
 
 // A key of the schema with its value in some config, for `iocosim keys` and the docs.

@@ -16,8 +16,6 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       ram("ram", config.ram_size, hw::from_ps(config.ram_latency_ps)),
       timer("timer", config.timer_clock_hz),
       dma("dma", config.dma_channels, config.dma_chunk),
-      disk("disk", config.disk_timing),
-      serial("serial", config.serial_baud, config.serial_fifo),
       external_(external_irqs),
       dreq_("dreq", config.dma_channels),
       dack_("dack", config.dma_channels) {
@@ -42,7 +40,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
                "interrupt_controller.slave_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
 
-  // The DMA controller: registers in I/O space, a bus master of its own for data.
+  // The DMA controller: registers in I/O space, a bus master of its own for data. Channels no
+  // device requests on keep their DREQ low.
   bus.attach_master(dma.out, dma.name(), /*dma=*/true);
   dma.bus.bind(bus.dma);
   map_or_throw(hw::Space::io, dma.in, config.dma_port, hw::dma::window_size(config.dma_channels),
@@ -52,50 +51,29 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     dma.dreq[i].bind(dreq_[i]);
     dma.dack[i].bind(dack_[i]);
   }
-  map_or_throw(hw::Space::io, disk.in, config.disk_port, hw::devices::kBlockWindow, "disk",
-               "devices.disk.port");
-  disk.irq.bind(disk_irq_);
-  disk.dreq.bind(dreq_[config.disk_dma_channel]);
-  dma.attach(config.disk_dma_channel, &disk);
-  if (std::string err = disk.open_image(config.disk_image, config.disk_size); !err.empty())
-    throw ConfigError(
-        fmt::format("{}: key 'devices.disk.image': {}", config_.where("devices.disk.image"), err));
-  map_or_throw(hw::Space::io, serial.in, config.serial_port, hw::devices::kSerialWindow, "serial",
-               "devices.serial.port");
-  serial.irq.bind(serial_irq_);
-  auto serial_file = [&](const std::string& key, const std::string& path,
-                         std::string (hw::devices::Serial::*set)(const std::string&)) {
-    if (path.empty()) return;
-    if (std::string err = (serial.*set)(path); !err.empty())
-      throw ConfigError(fmt::format("{}: key '{}': {}", config_.where(key), key, err));
-  };
-  serial_file("devices.serial.input", config.serial_input, &hw::devices::Serial::set_input_file);
-  serial_file("devices.serial.input_script", config.serial_input_script,
-              &hw::devices::Serial::set_input_script);
-  serial_file("devices.serial.output", config.serial_output, &hw::devices::Serial::set_output_file);
 
   cpu.intr.bind(intr_);
   cpu.inta.bind(intc->inta_export());
   intc->intr_output().bind(intr_);
   timer.out.bind(timer_out_);
+  line_drivers_[config.timer_irq].push_back(&timer_out_);
+  line_drivers_[config.dma_irq].push_back(&dma_irq_);
 
-  // Each IRQ line: its device drivers, plus an external driver when asked for.
-  std::array<std::vector<sc_core::sc_signal<bool>*>, kIrqLines> drivers;
-  drivers[config.timer_irq].push_back(&timer_out_);
-  drivers[config.dma_irq].push_back(&dma_irq_);
-  drivers[config.disk_irq].push_back(&disk_irq_);
-  drivers[config.serial_irq].push_back(&serial_irq_);
-  for (std::size_t i = 0; i < config.oneshot_irqs.size(); ++i) {
-    const std::string n = fmt::format("oneshot{}", i);
-    oneshots.push_back(std::make_unique<hw::devices::OneShot>(n.c_str()));
-    oneshot_out_.push_back(std::make_unique<sc_core::sc_signal<bool>>((n + "_irq").c_str()));
-    oneshots.back()->irq.bind(*oneshot_out_.back());
-    map_or_throw(hw::Space::io, oneshots.back()->in, config.oneshot_port + 0x10 * i, 8, n,
-                 "devices.oneshot_port");
-    drivers[config.oneshot_irqs[i]].push_back(oneshot_out_.back().get());
+  // The instances, as the module's children: their names are the instances' names.
+  for (const DeviceInstance& d : config.devices) {
+    const DeviceType* type = device_types().find(d.type);
+    if (type == nullptr)
+      throw ConfigError(fmt::format("{}: unknown device type '{}'", d.where, d.type));
+    devices.push_back(type->create(*this, d));
   }
+  wire_irq_lines();
+}
+
+void Platform::wire_irq_lines() {
+  // Each IRQ line: its device drivers, plus an external driver when asked for.
+  auto& drivers = line_drivers_;
   for (unsigned n = 0; n < kIrqLines; ++n) {
-    if (n == config.pic_cascade_irq) continue;
+    if (n == config_.pic_cascade_irq) continue;
     if (external_ || drivers[n].empty()) {
       external_line_[n] =
           std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}_ext", n).c_str());
@@ -103,7 +81,7 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     }
   }
   for (unsigned n = 0; n < kIrqLines; ++n) {
-    if (n == config.pic_cascade_irq) continue;  // wired inside the pair
+    if (n == config_.pic_cascade_irq) continue;  // wired inside the pair
     sc_core::sc_in<bool>& input = intc->irq_input(n);
     if (drivers[n].size() == 1) {
       input.bind(*drivers[n][0]);
@@ -117,6 +95,56 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     input.bind(*line_[n]);
     ors_.push_back(std::move(gate));
   }
+}
+
+std::string Platform::where(const DeviceInstance& d, const std::string& key) const {
+  const std::string w = d.settings.where(key);
+  return w == "default" ? d.where : w;
+}
+
+void Platform::map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstance& d,
+                      const std::string& key) {
+  const KeySpec* spec = find_spec(device_types().find(d.type)->keys, key);
+  const std::uint64_t size = spec ? spec->window : 0;
+  std::string err = bus.map(hw::Space::io, target, d.settings.number(key), size, d.name);
+  if (!err.empty())
+    throw ConfigError(fmt::format("{}: key '{}': {}", where(d, key), d.key(key), err));
+}
+
+void Platform::connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
+                           const std::string& key) {
+  const unsigned n = d.settings.u32(key);
+  if (n >= kIrqLines || n == config_.pic_cascade_irq)
+    throw ConfigError(
+        fmt::format("{}: key '{}': IRQ{} cannot be used", where(d, key), d.key(key), n));
+  device_irq_.push_back(std::make_unique<sc_core::sc_signal<bool>>((d.name + "_irq").c_str()));
+  irq.bind(*device_irq_.back());
+  line_drivers_[n].push_back(device_irq_.back().get());
+}
+
+void Platform::connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
+                           const DeviceInstance& d, const std::string& key) {
+  const unsigned ch = d.settings.u32(key);
+  if (ch >= dma.channels())
+    throw ConfigError(fmt::format("{}: key '{}': the controller has {} channels (dma.channels)",
+                                  where(d, key), d.key(key), dma.channels()));
+  dreq.bind(dreq_[ch]);
+  dma.attach(ch, device);
+}
+
+Device* Platform::device(const std::string& name) const {
+  for (const auto& d : devices) {
+    if (d->name() == name) return d.get();
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Platform::close_outputs() {
+  std::vector<std::string> errors;
+  for (auto& d : devices) {
+    if (std::string why = d->close(); !why.empty()) errors.push_back(why);
+  }
+  return errors;
 }
 
 void Platform::map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target,
@@ -141,9 +169,7 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   if (want("pic")) intc->trace(tf);
   if (want("timer")) timer.trace(tf);
   if (want("devices")) {
-    for (auto& d : oneshots) d->trace(tf);
-    disk.trace(tf);
-    serial.trace(tf);
+    for (auto& d : devices) d->trace(tf);
   }
   if (want("bus")) bus.trace(tf);
   if (want("dma")) dma.trace(tf);
@@ -215,27 +241,13 @@ void Platform::write_stats(util::JsonWriter& j) const {
         .end_object();
   }
   j.end_array();
-  const auto& ds = disk.stats();
-  j.begin_object("disk")
-      .field("image", disk.image().path())
-      .field("sectors", disk.sectors())
-      .field("commands", ds.commands)
-      .field("sectors_read", ds.sectors_read)
-      .field("sectors_written", ds.sectors_written)
-      .field("flushes", ds.flushes)
-      .field("errors", ds.errors)
-      .field("rejected_commands", ds.rejected)
-      .field("protocol_errors", ds.protocol_errors)
-      .field("interrupts", ds.interrupts)
-      .end_object();
-  const auto& ss = serial.stats();
-  j.begin_object("serial")
-      .field("rx_chars", ss.rx_chars)
-      .field("tx_chars", ss.tx_chars)
-      .field("rx_overruns", ss.rx_overruns)
-      .field("tx_dropped", ss.tx_dropped)
-      .field("interrupts", ss.interrupts)
-      .end_object();
+  j.begin_object("devices");
+  for (const auto& d : devices) {
+    j.begin_object(d->name()).field("type", d->instance().type);
+    d->write_stats(j);
+    j.end_object();
+  }
+  j.end_object();
   for (bool slave : {false, true}) {
     const auto s = intc->stats(slave);
     j.begin_object(slave ? "pic_slave" : "pic_master")
@@ -256,14 +268,6 @@ void Platform::write_stats(util::JsonWriter& j) const {
       .field("writes", t.writes)
       .field("unsupported", t.unsupported)
       .end_object();
-  j.begin_array("oneshots");
-  for (const auto& d : oneshots)
-    j.begin_object()
-        .field("name", d->basename())
-        .field("fired", d->stats().fired)
-        .field("acknowledged", d->stats().acknowledged)
-        .end_object();
-  j.end_array();
   j.begin_object("ram")
       .field("size", ram.size())
       .field("reads", ram.reads())

@@ -1,7 +1,10 @@
 #pragma once
-// The machine: every model a member, bound in the constructor from the config's map. IRQ n
-// (0..7 master, 8..15 slave) reaches the controller input through one signal per line; where
-// a line has more than one driver (a device and a script) a wired-OR joins them.
+// The machine: the chipset (CPU, bus, RAM, the 8259A pair, the 8254, the DMA controller) as
+// members, and the config's device instances built through the device registry
+// (platform/registry.h) and bound by their resources: each type's builder maps its window with
+// map_io, wires its interrupt with connect_irq and its DMA request with connect_dma. IRQ n
+// (0..7 master, 8..15 slave) reaches the controller input through one signal per line; where a
+// line has more than one driver (a device and a script) a wired-OR joins them.
 #include <array>
 #include <memory>
 #include <string>
@@ -12,14 +15,12 @@
 #include "hw/bus/bus.h"
 #include "hw/core/wired_or.h"
 #include "hw/cpu/cpu.h"
-#include "hw/devices/block_device.h"
-#include "hw/devices/oneshot.h"
-#include "hw/devices/serial.h"
 #include "hw/dma/dma.h"
 #include "hw/intc/controller.h"
 #include "hw/memory/ram.h"
 #include "hw/timer/pit8254.h"
 #include "platform/config.h"
+#include "platform/registry.h"
 #include "util/json.h"
 
 namespace platform {
@@ -37,9 +38,33 @@ class Platform : public sc_core::sc_module {
   bool external_irqs() const { return external_; }
   unsigned cascade_irq() const { return config_.pic_cascade_irq; }
 
+  // --- for device types' builders
+  // Maps `target` at the instance's I/O window `key` (its declared window size).
+  void map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstance& d,
+              const std::string& key = "port");
+  // Binds the device's interrupt output to the IRQ line the instance's `key` names.
+  void connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
+                   const std::string& key = "irq");
+  // Wires the device's DREQ to the DMA channel `key` names and gives the channel the device.
+  void connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
+                   const DeviceInstance& d, const std::string& key = "dma_channel");
+  // The config key's origin for messages ("file:line").
+  std::string where(const DeviceInstance& d, const std::string& key) const;
+
+  // The built instance named `name`, or null.
+  Device* device(const std::string& name) const;
+  // Its model, as type M, or null.
+  template <typename M>
+  M* model(const std::string& name) const {
+    Device* d = device(name);
+    return d ? dynamic_cast<M*>(d->model()) : nullptr;
+  }
+
   // Adds the configured signal groups to an open trace file.
   void trace(sc_core::sc_trace_file* tf, const std::vector<std::string>& groups);
   void write_stats(util::JsonWriter& json) const;
+  // Flushes and closes the instances' outputs; what could not be written ("key: why").
+  std::vector<std::string> close_outputs();
 
   const Config& config() const { return config_; }
 
@@ -52,21 +77,21 @@ class Platform : public sc_core::sc_module {
   // The 8259A pair: TLM chips or Verilated RTL (interrupt_controller.model).
   std::unique_ptr<hw::intc::InterruptController> intc;
   hw::timer::Pit8254 timer;
-  std::vector<std::unique_ptr<hw::devices::OneShot>> oneshots;  // devices.oneshot_irqs
   hw::dma::DmaController dma;
-  hw::devices::BlockDevice disk;
-  hw::devices::Serial serial;
+  std::vector<std::unique_ptr<Device>> devices;  // in the config's order
 
  private:
   void map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
                     std::uint64_t size, const std::string& name, const std::string& key);
+  void wire_irq_lines();
 
   bool external_;
   sc_core::sc_signal<bool> intr_{"intr"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
-  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> oneshot_out_;
-  sc_core::sc_signal<bool> dma_irq_{"dma_irq"}, disk_irq_{"disk_irq"}, serial_irq_{"serial_irq"};
+  sc_core::sc_signal<bool> dma_irq_{"dma_irq"};
+  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> device_irq_;
   sc_core::sc_vector<sc_core::sc_signal<bool>> dreq_, dack_;
+  std::array<std::vector<sc_core::sc_signal<bool>*>, kIrqLines> line_drivers_;
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs
   std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> external_line_;
   std::vector<std::unique_ptr<hw::WiredOr>> ors_;

@@ -144,8 +144,7 @@ std::vector<std::string> Session::close() {
       errors.push_back(fmt::format("output.events: {}: writing the event log failed: {}",
                                    config_.out_events, why));
   }
-  if (std::string why = platform_.serial.close_output(); !why.empty())
-    errors.push_back("devices.serial.output: " + why);
+  for (auto& e : platform_.close_outputs()) errors.push_back(std::move(e));
   return errors;
 }
 

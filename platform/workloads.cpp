@@ -3,21 +3,37 @@
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"
-#include "util/units.h"
-
+#include "hw/devices/block_device.h"
 #include "sw/apps/dma_transfer.h"
 #include "sw/apps/idle.h"
 #include "sw/apps/io_apps.h"
 #include "sw/apps/kernel_apps.h"
-#include "sw/drivers/disk/disk.h"
-#include "sw/drivers/filter/filter.h"
-#include "sw/drivers/serial/serial.h"
 #include "sw/drivers/timer/timer.h"
-#include "sw/hal/hal.h"
-#include "sw/io/io_manager.h"
-#include "sw/ke/kernel.h"
+#include "util/units.h"
 
 namespace platform {
+
+std::string require_instance(const Config& c, const std::string& section, const std::string& key,
+                             const std::string& type, const std::string& driver) {
+  const std::string path = fmt::format("workload.{}.{}", section, key);
+  const std::string& name = c.workload_keys(section).text(key);
+  const DeviceInstance* d = c.device(name);
+  if (d == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& i : c.devices) {
+      if (i.type == type) names.push_back(i.name);
+    }
+    return fmt::format("{}: no device instance named '{}' ({} instances: {})", path, name, type,
+                       names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
+  }
+  if (d->type != type)
+    return fmt::format("{}: '{}' is a {} device, not a {} device", path, name, d->type, type);
+  if (!driver.empty() && d->driver != driver)
+    return fmt::format("{}: '{}' has driver {}, not {} (devices.{}.driver)", path, name, d->driver,
+                       driver, name);
+  return {};
+}
+
 namespace {
 
 hal::PicPorts pic_ports(const Config& c) {
@@ -28,25 +44,24 @@ hal::PicPorts pic_ports(const Config& c) {
   return p;
 }
 
-drivers::OneShotDriver::Params oneshot(const Config& c, std::size_t i, const char* name) {
+// A one-shot instance programmed directly by a kernel workload (no driver bound to it).
+drivers::OneShotDriver::Params oneshot(const Config& c, const std::string& name) {
+  const DeviceInstance* d = c.device(name);
   drivers::OneShotDriver::Params p;
-  p.name = name;
-  p.port = static_cast<std::uint16_t>(c.oneshot_port + 0x10 * i);
-  p.irq = c.oneshot_irqs[i];
+  p.name = d->name.c_str();
+  p.port = static_cast<std::uint16_t>(d->settings.number("port"));
+  p.irq = d->settings.u32("irq");
   return p;
 }
 
-void histogram(util::JsonWriter& j, const char* key, const ke::Histogram& h) {
-  j.begin_object(key)
-      .field("count", h.count())
-      .field("min_us", static_cast<double>(h.min_ps()) / 1e6)
-      .field("mean_us", h.mean_ps() / 1e6)
-      .field("max_us", static_cast<double>(h.max_ps()) / 1e6);
-  j.begin_object("buckets");
-  static constexpr const char* kLabels[] = {"0-1",   "1-2",   "2-3",    "3-4",     "4-5", "5-10",
-                                            "10-25", "25-50", "50-100", "100-250", ">250"};
-  for (std::size_t b = 0; b < ke::Histogram::kBuckets; ++b) j.field(kLabels[b], h.buckets()[b]);
-  j.end_object().end_object();
+std::string period_check(const Config& c, const std::string& section) {
+  const std::uint64_t ps = c.workload_keys(section).number("period");
+  if (ps / 1000 > 0xffffffffull || ps < 1000)
+    return fmt::format(
+        "workload.{}.period: must be between 1ns and 4.29s (the device's 32-bit "
+        "nanosecond register)",
+        section);
+  return {};
 }
 
 class NoWorkload : public Workload {
@@ -95,302 +110,84 @@ class IdleWorkload : public Workload {
   std::unique_ptr<apps::IdleLoop> idle_;
 };
 
-class KernelWorkload : public Workload {
+// The I/O workload: applications over the I/O manager and the drivers the host booted from
+// the device list, with compute threads beside them.
+class IoWorkload : public HostedWorkload {
  public:
-  KernelWorkload(Platform& p, const Config& c) : platform_(p), kind_(c.workload), config_(c) {
-    hal::HalConfig hc;
-    hc.pic = pic_ports(c);
-    hc.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
-    hc.mode = c.kernel_irql_mode == "lazy" ? hal::IrqlMode::lazy : hal::IrqlMode::eager;
-    ke::KernelConfig kc;
-    kc.clock_irq = c.timer_irq;
-    kc.timer_port = static_cast<std::uint16_t>(c.timer_port);
-    kc.timer_clock_hz = c.timer_clock_hz;
-    kc.tick_hz = c.workload_tick_hz;
-    kc.quantum_ticks = static_cast<int>(c.kernel_quantum_ticks);
-    kc.costs = c.kernel_costs;
-    hal_ = std::make_unique<hal::Hal>(p.cpu, hc);
-    // The kernel is built on the boot context (its first thread is that context).
-    p.cpu.boot(
-        [this, &p, c, kc] {
-          kernel_ = std::make_unique<ke::Kernel>(p.cpu, *hal_, kc);
-          kernel_->initialize();
-          std::function<void()> main;
-          if (kind_ == "io") {
-            build_io(p, c);
-            main = [this] { io_main(); };
-          } else if (kind_ == "nested-interrupts") {
-            nested_ = std::make_unique<apps::NestedInterrupts>(*kernel_, oneshot(c, 0, "low"),
-                                                               oneshot(c, 1, "high"));
-            main = [this] { nested_->main(); };
-          } else if (kind_ == "device-loop") {
-            loop_ = std::make_unique<apps::DeviceLoop>(
-                *kernel_, oneshot(c, 0, "device"),
-                static_cast<std::uint32_t>(c.workload_period_ps / 1000));
-            main = [this] { loop_->main(); };
-          } else if (kind_ == "bugcheck") {
-            misbehave_ = std::make_unique<apps::Misbehave>(*kernel_, c.workload_bugcheck,
-                                                           oneshot(c, 0, "faulty"));
-            main = [this] { misbehave_->main(); };
-          } else {
-            apps::SystemWorkload::Params sp;
-            sp.device = oneshot(c, 0, "device");
-            sp.period_ns = static_cast<std::uint32_t>(c.workload_period_ps / 1000);
-            system_ = std::make_unique<apps::SystemWorkload>(*kernel_, sp);
-            main = [this] { system_->main(); };
-          }
-          kernel_->run("main", 8, main);
-        },
-        1 << 20);
-  }
-
-  void write_stats(util::JsonWriter& j) const override {
-    j.begin_object("workload").field("kind", kind_);
-    if (io_) {
-      const auto& a = app_counts();
-      j.field("app", config_.io_app)
-          .field("requests", a.requests)
-          .field("bytes", a.bytes)
-          .field("passes", a.passes)
-          .field("mismatches", a.mismatches)
-          .field("errors", a.errors)
-          .field("compute_chunks", compute_chunks_)
-          .field("timer_waits", ticks_);
-    }
-    if (system_) {
-      j.field("rounds", system_->counts().rounds)
-          .field("timeouts", system_->counts().timeouts)
-          .field("compute_chunks", system_->counts().compute_chunks)
-          .field("device_interrupts", system_->device().interrupts());
-    }
-    j.end_object();
-    if (!kernel_) return;
-    const auto& s = kernel_->stats();
-    const auto& h = hal_->stats();
-    j.begin_object("kernel")
-        .field("irql_mode", hal_->mode() == hal::IrqlMode::lazy ? "lazy" : "eager")
-        .field("interrupts", s.interrupts)
-        .field("spurious", s.spurious)
-        .field("deferred", s.deferred)
-        .field("replayed", s.replayed)
-        .field("dpcs_queued", s.dpcs_queued)
-        .field("dpcs_executed", s.dpcs_executed)
-        .field("context_switches", s.context_switches)
-        .field("irql_changes", s.irql_changes)
-        .field("clock_ticks", s.clock_ticks)
-        .field("pic_mask_programs", h.mask_programs)
-        .field("pic_accesses", pic_accesses());
-    histogram(j, "isr_us", s.isr);
-    histogram(j, "dpc_us", s.dpc);
-    histogram(j, "isr_to_dpc_us", s.isr_to_dpc);
-    histogram(j, "interrupt_to_thread_us", s.interrupt_to_thread);
-    // Per driver, as Windows' DPC/ISR analysis lists them: each ISR and DPC by name.
-    j.begin_array("isrs");
-    for (const ke::Interrupt* i : kernel_->interrupt_objects()) {
-      j.begin_object().field("name", i->name).field("irq", i->irq).field("count", i->count);
-      histogram(j, "us", i->time);
-      j.end_object();
-    }
-    j.end_array().begin_array("dpcs");
-    for (const ke::Dpc* d : kernel_->dpc_objects()) {
-      j.begin_object().field("name", d->name);
-      histogram(j, "us", d->time);
-      j.end_object();
-    }
-    j.end_array();
-    j.end_object();
-    if (!io_) return;
-    const auto& is = io_->stats();
-    j.begin_object("io")
-        .field("irps_allocated", is.irps_allocated)
-        .field("irps_completed", is.irps_completed)
-        .field("dispatches", is.dispatches)
-        .field("completion_routines", is.completion_routines)
-        .field("start_io", is.start_io)
-        .field("cancelled", is.cancelled)
-        .field("fast_io_hits", is.fast_io_hits)
-        .field("fast_io_misses", is.fast_io_misses)
-        .field("reads", is.reads)
-        .field("writes", is.writes)
-        .field("bytes_read", is.bytes_read)
-        .field("bytes_written", is.bytes_written)
-        .field("pool_peak", pool_->peak());
-    histogram(j, "request_us", is.request_latency);
-    j.end_object();
-    const auto& ds = disk_->stats();
-    j.begin_object("disk_driver")
-        .field("transfer", config_.disk_transfer)
-        .field("completion", config_.disk_completion)
-        .field("requests", ds.requests)
-        .field("sectors", ds.sectors)
-        .field("errors", ds.errors)
-        .field("interrupts", ds.interrupts)
-        .field("polls", ds.polls)
-        .end_object();
-    const auto& ss = serial_->stats();
-    j.begin_object("serial_driver")
-        .field("completion", config_.serial_completion)
-        .field("rx", ss.rx)
-        .field("tx", ss.tx)
-        .field("interrupts", ss.interrupts)
-        .field("polls", ss.polls)
-        .field("ring_overflows", ss.ring_overflows)
-        .field("echoed", echo_ ? echo_->counts().bytes : 0)
-        .end_object();
-    if (filter_) {
-      const auto& fs = filter_->stats();
-      j.begin_object("filter_driver")
-          .field("reads", fs.reads)
-          .field("writes", fs.writes)
-          .field("bytes", fs.bytes)
-          .field("errors", fs.errors)
-          .field("cache_hits", fs.cache_hits)
-          .field("cache_misses", fs.cache_misses)
-          .field("read_aheads", fs.read_aheads)
-          .field("read_ahead_discarded", fs.read_ahead_discarded);
-      histogram(j, "latency_us", fs.latency);
-      j.end_object();
-    }
-  }
-
-  const ke::BugCheckRecord* bug_check() const override {
-    return kernel_ && kernel_->last_bug_check() ? &*kernel_->last_bug_check() : nullptr;
-  }
-
-  void print_summary(std::FILE* out) const override {
-    if (!kernel_) return;
-    const auto& s = kernel_->stats();
-    std::fprintf(out,
-                 "  kernel     %s IRQL: %llu interrupts (%llu deferred, %llu spurious), %llu/%llu "
-                 "DPCs run/queued, "
-                 "%llu thread switches, %llu PIC accesses\n",
-                 hal_->mode() == hal::IrqlMode::lazy ? "lazy" : "eager",
-                 static_cast<unsigned long long>(s.interrupts),
-                 static_cast<unsigned long long>(s.deferred),
-                 static_cast<unsigned long long>(s.spurious),
-                 static_cast<unsigned long long>(s.dpcs_executed),
-                 static_cast<unsigned long long>(s.dpcs_queued),
-                 static_cast<unsigned long long>(s.context_switches),
-                 static_cast<unsigned long long>(pic_accesses()));
-    std::fprintf(out,
-                 "  latency    ISR %.2f us mean, DPC %.2f us mean, ISR->DPC %.2f us mean, "
-                 "interrupt->thread %.2f us mean (max %.2f)\n",
-                 s.isr.mean_ps() / 1e6, s.dpc.mean_ps() / 1e6, s.isr_to_dpc.mean_ps() / 1e6,
-                 s.interrupt_to_thread.mean_ps() / 1e6,
-                 static_cast<double>(s.interrupt_to_thread.max_ps()) / 1e6);
-    if (io_) {
-      const auto& a = app_counts();
-      const auto& is = io_->stats();
-      std::fprintf(
-          out,
-          "  workload   io (%s, %s %s): %llu requests, %llu bytes, %llu passes, %llu "
-          "mismatches, %llu errors; %llu compute chunks\n",
-          config_.io_app.c_str(), config_.disk_transfer.c_str(), config_.disk_completion.c_str(),
-          static_cast<unsigned long long>(a.requests), static_cast<unsigned long long>(a.bytes),
-          static_cast<unsigned long long>(a.passes), static_cast<unsigned long long>(a.mismatches),
-          static_cast<unsigned long long>(a.errors),
-          static_cast<unsigned long long>(compute_chunks_));
-      std::fprintf(out,
-                   "  io         %llu IRPs, %llu fast I/O hits (%llu misses), request %.1f us "
-                   "mean (max %.1f)\n",
-                   static_cast<unsigned long long>(is.irps_allocated),
-                   static_cast<unsigned long long>(is.fast_io_hits),
-                   static_cast<unsigned long long>(is.fast_io_misses),
-                   is.request_latency.mean_ps() / 1e6,
-                   static_cast<double>(is.request_latency.max_ps()) / 1e6);
-    }
-    if (system_) {
-      std::fprintf(out,
-                   "  workload   system: %llu device rounds (%llu timeouts), %llu compute chunks\n",
-                   static_cast<unsigned long long>(system_->counts().rounds),
-                   static_cast<unsigned long long>(system_->counts().timeouts),
-                   static_cast<unsigned long long>(system_->counts().compute_chunks));
-    }
+  IoWorkload(Platform& p, const Config& c) : HostedWorkload(p, c), keys_(c.workload_keys("io")) {
+    host().boot([this] { main(); }, /*with_io=*/true);
   }
 
   bool healthy() const override {
-    if (io_) return app_counts().mismatches == 0 && app_counts().errors == 0 && io_loaded_;
-    return !system_ || system_->counts().timeouts == 0;
+    return counts().mismatches == 0 && counts().errors == 0 && host().drivers_ready();
   }
-  std::uint64_t device_interrupts() const override {
-    if (system_) return system_->device().interrupts();
-    if (loop_) return loop_->device().interrupts();
-    return 0;
+
+ protected:
+  void workload_stats(util::JsonWriter& j) const override {
+    const auto& a = counts();
+    j.field("app", keys_.text("app"))
+        .field("disk", keys_.text("disk"))
+        .field("requests", a.requests)
+        .field("bytes", a.bytes)
+        .field("passes", a.passes)
+        .field("mismatches", a.mismatches)
+        .field("errors", a.errors)
+        .field("compute_chunks", compute_chunks_)
+        .field("timer_waits", ticks_)
+        .field("echoed", echo_ ? echo_->counts().bytes : 0);
+  }
+  void workload_summary(std::FILE* out) const override {
+    const auto& a = counts();
+    std::fprintf(
+        out,
+        "  workload   io (%s on %s): %llu requests, %llu bytes, %llu passes, %llu "
+        "mismatches, %llu errors; %llu compute chunks\n",
+        keys_.text("app").c_str(), keys_.text("disk").c_str(),
+        static_cast<unsigned long long>(a.requests), static_cast<unsigned long long>(a.bytes),
+        static_cast<unsigned long long>(a.passes), static_cast<unsigned long long>(a.mismatches),
+        static_cast<unsigned long long>(a.errors),
+        static_cast<unsigned long long>(compute_chunks_));
   }
 
  private:
-  std::uint64_t pic_accesses() const {
-    const auto m = platform_.intc->stats(false);
-    const auto s = platform_.intc->stats(true);
-    return m.reads + m.writes + s.reads + s.writes;
+  const apps::DiskAppCounts& counts() const {
+    static const apps::DiskAppCounts none;
+    return copy_ ? copy_->counts() : exerciser_ ? exerciser_->counts() : none;
   }
 
-  // The I/O stack: pool over the RAM above 1 MiB, the I/O manager, the disk driver with the
-  // filter over it, the application and compute threads.
-  void build_io(Platform& p, const Config& c) {
-    pool_ = std::make_unique<io::Pool>(c.ram_base + (1 << 20), c.ram_size - (1 << 20));
-    io_ = std::make_unique<io::IoManager>(*kernel_, *pool_);
-    drivers::DiskDriver::Params dp;
-    dp.port = static_cast<std::uint16_t>(c.disk_port);
-    dp.irq = c.disk_irq;
-    dp.sectors = c.disk_size / 512;
-    dp.dma = c.disk_transfer == "dma";
-    dp.polling = c.disk_completion == "polling";
-    dp.dma_port = static_cast<std::uint16_t>(c.dma_port);
-    dp.dma_channel = c.disk_dma_channel;
-    dp.dma_mode = c.disk_dma_mode == "burst" ? 0 : c.disk_dma_mode == "cycle-stealing" ? 1 : 2;
-    disk_ = std::make_unique<drivers::DiskDriver>(*io_, dp);
-    io_loaded_ = disk_->load();
-    if (io_loaded_ && c.filter) {
-      drivers::FilterDriver::Params fp;
-      fp.fast_io = c.filter_fast_io;
-      fp.cache_sectors = c.filter_cache_sectors;
-      fp.read_ahead_sectors = static_cast<std::uint32_t>(c.filter_read_ahead);
-      filter_ = std::make_unique<drivers::FilterDriver>(*io_, fp);
-      io_loaded_ = filter_->load(*disk_->device());
-    }
-    drivers::SerialDriver::Params sp;
-    sp.port = static_cast<std::uint16_t>(c.serial_port);
-    sp.irq = c.serial_irq;
-    sp.polling = c.serial_completion == "polling";
-    serial_ = std::make_unique<drivers::SerialDriver>(*io_, sp);
-    io_loaded_ = io_loaded_ && serial_->load();
-    if (c.io_serial_echo) echo_ = std::make_unique<apps::SerialEcho>(*io_);
-    if (c.io_timer_period_ps != 0) {
-      drivers::TimerDriver::Params tp;
-      tp.port = static_cast<std::uint16_t>(c.oneshot_port);
-      tp.irq = c.oneshot_irqs[0];
-      timer_ = std::make_unique<drivers::TimerDriver>(*io_, tp);
-      io_loaded_ = io_loaded_ && timer_->load();
-    }
+  void main() {
+    ke::Kernel& kernel = host().kernel();
+    io::IoManager& io = host().io();
+    hw::Processor& cpu = kernel.cpu();
     apps::DiskAppParams ap;
-    ap.first_lba = c.io_first_lba;
-    ap.sectors = c.io_sectors;
-    ap.request_sectors = static_cast<std::uint32_t>(c.io_request_sectors);
-    ap.passes = c.io_passes;
-    ap.random = c.io_app == "random";
-    ap.copy_to_lba = c.io_first_lba + c.io_sectors;
-    ap.queue_depth = c.io_queue_depth;
-    if (c.io_app == "copy") {
-      copy_ = std::make_unique<apps::FileCopy>(*io_, ap);
-    } else if (c.io_app != "none") {
-      exerciser_ = std::make_unique<apps::DiskExerciser>(*io_, ap);
+    ap.path = KernelHost::device_path(keys_.text("disk"));
+    ap.first_lba = keys_.number("first_lba");
+    ap.sectors = keys_.number("sectors");
+    ap.request_sectors = keys_.u32("request_sectors");
+    ap.passes = keys_.number("passes");
+    ap.random = keys_.text("app") == "random";
+    ap.queue_depth = keys_.u32("queue_depth");
+    const std::string& to = keys_.text("copy_to");
+    ap.copy_to_path = to.empty() ? "" : KernelHost::device_path(to);
+    ap.copy_to_lba = to.empty() ? ap.first_lba + ap.sectors : ap.first_lba;
+    if (keys_.text("app") == "copy") {
+      copy_ = std::make_unique<apps::FileCopy>(io, ap);
+    } else if (keys_.text("app") != "none") {
+      exerciser_ = std::make_unique<apps::DiskExerciser>(io, ap);
     }
-    (void)p;
-  }
-  void io_main() {
-    hw::Processor& cpu = kernel_->cpu();
-    for (unsigned i = 0; i < config_.io_compute_threads; ++i)
-      kernel_->create_thread(fmt::format("compute{}", i), 8, [this, &cpu] {
+    if (keys_.flag("serial_echo"))
+      echo_ = std::make_unique<apps::SerialEcho>(io, KernelHost::device_path(keys_.text("serial")));
+    for (unsigned i = 0; i < keys_.u32("compute_threads"); ++i)
+      kernel.create_thread(fmt::format("compute{}", i), 8, [this, &cpu] {
         for (;;) {
           cpu.consume(5000, 0.3);
           ++compute_chunks_;
         }
       });
-    if (echo_) kernel_->create_thread("echo", 13, [this] { echo_->main(); });
-    if (timer_) kernel_->create_thread("ticker", 14, [this] { ticker(); });
-    kernel_->set_priority_thread(*kernel_->current_thread(), 12);
-    if (!io_loaded_) {
+    if (echo_) kernel.create_thread("echo", 13, [this] { echo_->main(); });
+    if (keys_.number("timer_period") != 0) kernel.create_thread("ticker", 14, [this] { ticker(); });
+    kernel.set_priority_thread(*kernel.current_thread(), 12);
+    if (!host().drivers_ready()) {
       cpu.power_off(1);
       return;
     }
@@ -399,71 +196,157 @@ class KernelWorkload : public Workload {
     } else if (exerciser_) {
       exerciser_->main();
     } else {
-      for (;;) kernel_->delay_execution(1'000'000'000'000ull);  // no disk application
+      for (;;) kernel.delay_execution(1'000'000'000'000ull);  // no disk application
     }
     cpu.power_off(healthy() ? 0 : 1);
   }
+
   // Waits on the timer driver round after round: each wait an IRP through StartIo, the
   // one-shot's interrupt, the DPC and completion.
   void ticker() {
+    io::IoManager& io = host().io();
     io::Handle h;
-    if (io_->open("\\Device\\Timer0", h) != io::Status::success) return;
-    const std::uint64_t in = pool_->allocate(4);
-    kernel_->cpu().write32(in, static_cast<std::uint32_t>(config_.io_timer_period_ps / 1000));
+    if (io.open(KernelHost::device_path(keys_.text("timer")), h) != io::Status::success) return;
+    const std::uint64_t in = host().pool().allocate(4);
+    host().kernel().cpu().write32(in,
+                                  static_cast<std::uint32_t>(keys_.number("timer_period") / 1000));
     for (;;) {
       io::IoStatusBlock st;
-      if (io_->device_control(h, drivers::kIoctlTimerWait, in, 4, 0, 0, st) == io::Status::success)
+      if (io.device_control(h, drivers::kIoctlTimerWait, in, 4, 0, 0, st) == io::Status::success)
         ++ticks_;
     }
   }
-  const apps::DiskAppCounts& app_counts() const {
-    static const apps::DiskAppCounts none;
-    return copy_ ? copy_->counts() : exerciser_ ? exerciser_->counts() : none;
-  }
 
-  Platform& platform_;
-  std::string kind_;
-  Config config_;
-  std::unique_ptr<io::Pool> pool_;
-  std::unique_ptr<io::IoManager> io_;
-  std::unique_ptr<drivers::DiskDriver> disk_;
-  std::unique_ptr<drivers::FilterDriver> filter_;
+  Settings keys_;
   std::unique_ptr<apps::DiskExerciser> exerciser_;
   std::unique_ptr<apps::FileCopy> copy_;
-  std::unique_ptr<drivers::SerialDriver> serial_;
   std::unique_ptr<apps::SerialEcho> echo_;
-  std::unique_ptr<drivers::TimerDriver> timer_;
-  std::uint64_t ticks_ = 0;
-  bool io_loaded_ = false;
-  std::uint64_t compute_chunks_ = 0;
-  std::unique_ptr<hal::Hal> hal_;
-  std::unique_ptr<ke::Kernel> kernel_;
-  std::unique_ptr<apps::NestedInterrupts> nested_;
-  std::unique_ptr<apps::SystemWorkload> system_;
-  std::unique_ptr<apps::DeviceLoop> loop_;
-  std::unique_ptr<apps::Misbehave> misbehave_;
+  std::uint64_t ticks_ = 0, compute_chunks_ = 0;
+};
+
+// Kernel workloads that program one-shot devices themselves (no I/O manager, no drivers).
+class SystemWorkload : public HostedWorkload {
+ public:
+  SystemWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    host().boot(
+        [this] {
+          const Config& c = host().config();
+          const Settings& k = c.workload_keys("system");
+          apps::SystemWorkload::Params sp;
+          sp.device = oneshot(c, k.text("device"));
+          sp.period_ns = static_cast<std::uint32_t>(k.number("period") / 1000);
+          app_ = std::make_unique<apps::SystemWorkload>(host().kernel(), sp);
+          app_->main();
+        },
+        false);
+  }
+  bool healthy() const override { return !app_ || app_->counts().timeouts == 0; }
+  std::uint64_t device_interrupts() const override {
+    return app_ ? app_->device().interrupts() : 0;
+  }
+
+ protected:
+  void workload_stats(util::JsonWriter& j) const override {
+    if (!app_) return;
+    j.field("rounds", app_->counts().rounds)
+        .field("timeouts", app_->counts().timeouts)
+        .field("compute_chunks", app_->counts().compute_chunks)
+        .field("device_interrupts", app_->device().interrupts());
+  }
+  void workload_summary(std::FILE* out) const override {
+    if (!app_) return;
+    std::fprintf(out,
+                 "  workload   system: %llu device rounds (%llu timeouts), %llu compute chunks\n",
+                 static_cast<unsigned long long>(app_->counts().rounds),
+                 static_cast<unsigned long long>(app_->counts().timeouts),
+                 static_cast<unsigned long long>(app_->counts().compute_chunks));
+  }
+
+ private:
+  std::unique_ptr<apps::SystemWorkload> app_;
+};
+
+class NestedWorkload : public HostedWorkload {
+ public:
+  NestedWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    host().boot(
+        [this] {
+          const Config& c = host().config();
+          const Settings& k = c.workload_keys("nested");
+          app_ = std::make_unique<apps::NestedInterrupts>(
+              host().kernel(), oneshot(c, k.text("low")), oneshot(c, k.text("high")));
+          app_->main();
+        },
+        false);
+  }
+
+ private:
+  std::unique_ptr<apps::NestedInterrupts> app_;
+};
+
+class DeviceLoopWorkload : public HostedWorkload {
+ public:
+  DeviceLoopWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    host().boot(
+        [this] {
+          const Config& c = host().config();
+          const Settings& k = c.workload_keys("device_loop");
+          app_ = std::make_unique<apps::DeviceLoop>(
+              host().kernel(), oneshot(c, k.text("device")),
+              static_cast<std::uint32_t>(k.number("period") / 1000));
+          app_->main();
+        },
+        false);
+  }
+  std::uint64_t device_interrupts() const override {
+    return app_ ? app_->device().interrupts() : 0;
+  }
+
+ private:
+  std::unique_ptr<apps::DeviceLoop> app_;
+};
+
+class BugcheckWorkload : public HostedWorkload {
+ public:
+  BugcheckWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    host().boot(
+        [this] {
+          const Config& c = host().config();
+          const Settings& k = c.workload_keys("bugcheck");
+          app_ = std::make_unique<apps::Misbehave>(host().kernel(), k.text("rule"),
+                                                   oneshot(c, k.text("device")));
+          app_->main();
+        },
+        false);
+  }
+
+ private:
+  std::unique_ptr<apps::Misbehave> app_;
 };
 
 // One DMA block transfer while the CPU computes; statistics of the transfer's own window.
 class DmaTransferWorkload : public Workload {
  public:
-  DmaTransferWorkload(Platform& p, const Config& c) : platform_(p), config_(c) {
+  DmaTransferWorkload(Platform& p, const Config& c) : platform_(p), keys_(c.workload_keys("dma")) {
     apps::DmaTransferParams a;
     a.pic = pic_ports(c);
     a.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
     a.dma_port = static_cast<std::uint16_t>(c.dma_port);
     a.dma_irq = c.dma_irq;
-    a.from_disk = c.dma_source == "disk";
-    // The disk's channel is wired to its DREQ; memory to memory uses channel 0 (or 2).
-    a.channel = a.from_disk ? c.disk_dma_channel : (c.disk_dma_channel == 0 ? 2 : 0);
-    a.mode = c.dma_mode == "burst" ? 0 : c.dma_mode == "cycle-stealing" ? 1 : 2;
-    a.width = c.dma_width;
-    a.disk_port = static_cast<std::uint16_t>(c.disk_port);
-    a.bytes = static_cast<std::uint32_t>(c.dma_bytes);
+    a.from_disk = keys_.text("source") == "disk";
+    a.channel = channel(c);
+    const std::string& mode = keys_.text("mode");
+    a.mode = mode == "burst" ? 0 : mode == "cycle-stealing" ? 1 : 2;
+    a.width = keys_.u32("width");
+    if (a.from_disk)
+      a.disk_port =
+          static_cast<std::uint16_t>(c.device(keys_.text("disk"))->settings.number("port"));
+    a.bytes = static_cast<std::uint32_t>(keys_.number("bytes"));
     a.src = static_cast<std::uint32_t>(c.ram_base + 0x10000);
-    a.dst = static_cast<std::uint32_t>(c.ram_base + 0x10000 + (a.from_disk ? 0 : c.dma_bytes));
-    a.cpu_bus_share = c.dma_cpu_bus_share;
+    a.dst = static_cast<std::uint32_t>(c.ram_base + 0x10000 + (a.from_disk ? 0 : a.bytes));
+    a.cpu_bus_share = keys_.real("cpu_bus_share");
     channel_ = a.channel;
+    bus_steal_gap_ = c.bus_steal_gap;
     app_ = std::make_unique<apps::DmaTransfer>(p.cpu, a);
     p.cpu.boot([this] {
       app_->run([this] { start_ = snapshot(); }, [this] { end_ = snapshot(); });
@@ -471,21 +354,36 @@ class DmaTransferWorkload : public Workload {
     });
   }
 
+  // The channel: the disk's (wired to its DREQ) from the disk; memory to memory the first
+  // channel no device is wired to.
+  static unsigned channel(const Config& c) {
+    const Settings& k = c.workload_keys("dma");
+    if (k.text("source") == "disk") return c.device(k.text("disk"))->settings.u32("dma_channel");
+    for (unsigned ch = 0; ch < c.dma_channels; ++ch) {
+      bool used = false;
+      for (const auto& d : c.devices)
+        used = used || (d.settings.has("dma_channel") && d.settings.u32("dma_channel") == ch);
+      if (!used) return ch;
+    }
+    return c.dma_channels;  // none free: the check refuses the config
+  }
+
   // The analytic transfer time in bus cycles (hw/bus/arbiter.h), for a device that is not the
   // bottleneck: burst U*c, cycle-stealing U*(c+g), transparent U*c/(1-f).
   double expected_cycles() const {
-    const double units = static_cast<double>(config_.dma_bytes / config_.dma_width);
-    const double c = config_.dma_source == "memory" ? 2.0 : 1.0;
-    const double g = config_.bus_steal_gap;
-    if (config_.dma_mode == "burst") return units * c;
-    if (config_.dma_mode == "cycle-stealing") return units * (c + g);
-    const double f = config_.dma_cpu_bus_share;
+    const double units = static_cast<double>(keys_.number("bytes") / keys_.number("width"));
+    const double c = keys_.text("source") == "memory" ? 2.0 : 1.0;
+    const double g = bus_steal_gap_;
+    if (keys_.text("mode") == "burst") return units * c;
+    if (keys_.text("mode") == "cycle-stealing") return units * (c + g);
+    const double f = keys_.real("cpu_bus_share");
     return f >= 1.0 ? 0.0 : units * c / (1.0 - f);
   }
 
   void write_stats(util::JsonWriter& j) const override {
     const auto& r = app_->result();
     const auto& d = platform_.dma.stats(channel_);
+    const std::uint64_t bytes = keys_.number("bytes");
     const std::uint64_t bus_cycle_ps = hw::to_ps(platform_.bus.cycle());
     const auto cycle_ps = static_cast<double>(bus_cycle_ps);
     const double transfer_cycles = static_cast<double>(d.busy_ps) / cycle_ps;
@@ -502,18 +400,18 @@ class DmaTransferWorkload : public Workload {
     const std::uint64_t stall_cycles = (end_.stall_ps - start_.stall_ps) / bus_cycle_ps;
     j.begin_object("workload")
         .field("kind", "dma-transfer")
-        .field("mode", config_.dma_mode)
-        .field("source", config_.dma_source)
-        .field("bytes", config_.dma_bytes)
-        .field("width", config_.dma_width)
-        .field("cpu_bus_share", config_.dma_cpu_bus_share)
+        .field("mode", keys_.text("mode"))
+        .field("source", keys_.text("source"))
+        .field("bytes", bytes)
+        .field("width", keys_.number("width"))
+        .field("cpu_bus_share", keys_.real("cpu_bus_share"))
         .field("channel", channel_)
         .field("completed", r.completed)
         .field("verified", r.verified)
         .field("transfer_ps", d.busy_ps)
         .field("transfer_bus_cycles", transfer_cycles)
         .field("expected_bus_cycles", expected_cycles())
-        .field("throughput_MBps", d.busy_ps ? static_cast<double>(config_.dma_bytes) /
+        .field("throughput_MBps", d.busy_ps ? static_cast<double>(bytes) /
                                                   (static_cast<double>(d.busy_ps) * 1e-12) / 1e6
                                             : 0.0)
         .field("window_ps", r.end_ps - r.start_ps)
@@ -540,13 +438,14 @@ class DmaTransferWorkload : public Workload {
         out,
         "  workload   dma-transfer: %llu bytes %s, %s, in %s (%.0f bus cycles; "
         "analytic %.0f); CPU work %llu cycles; %s\n",
-        static_cast<unsigned long long>(config_.dma_bytes), config_.dma_source.c_str(),
-        config_.dma_mode.c_str(), util::format_time(d.busy_ps).c_str(),
+        static_cast<unsigned long long>(keys_.number("bytes")), keys_.text("source").c_str(),
+        keys_.text("mode").c_str(), util::format_time(d.busy_ps).c_str(),
         static_cast<double>(d.busy_ps) / static_cast<double>(hw::to_ps(platform_.bus.cycle())),
         expected_cycles(), static_cast<unsigned long long>(r.work_cycles),
         r.completed ? (r.verified ? "data verified" : "DATA MISMATCH") : "NOT COMPLETED");
   }
 
+  unsigned dma_channel() const override { return channel_; }
   bool healthy() const override {
     const auto& r = app_->result();
     return r.completed && r.verified && r.unexpected == 0 && r.bus_errors == 0;
@@ -563,20 +462,191 @@ class DmaTransferWorkload : public Workload {
   }
 
   Platform& platform_;
-  Config config_;
-  unsigned channel_ = 0;
+  Settings keys_;
+  unsigned channel_ = 0, bus_steal_gap_ = 1;
   std::unique_ptr<apps::DmaTransfer> app_;
   Snapshot start_, end_;
 };
 
+template <typename T>
+std::function<std::unique_ptr<Workload>(Platform&, const Config&)> make() {
+  return [](Platform& p, const Config& c) { return std::make_unique<T>(p, c); };
+}
+
+std::string check_io(const Config& c) {
+  const Settings& k = c.workload_keys("io");
+  if (std::string e = require_instance(c, "io", "disk", "block", "disk"); !e.empty()) return e;
+  const std::string& to = k.text("copy_to");
+  if (!to.empty()) {
+    if (std::string e = require_instance(c, "io", "copy_to", "block", "disk"); !e.empty()) return e;
+  }
+  if (k.flag("serial_echo")) {
+    if (std::string e = require_instance(c, "io", "serial", "serial", "serial"); !e.empty())
+      return e;
+  }
+  if (k.number("timer_period") != 0) {
+    if (std::string e = require_instance(c, "io", "timer", "oneshot", "timer"); !e.empty())
+      return e;
+    if (k.number("timer_period") / 1000 > 0xffffffffull)
+      return "workload.io.timer_period: above 4.29 s (the device's 32-bit nanoseconds)";
+  }
+  const bool copy = k.text("app") == "copy";
+  const bool same = to.empty() || to == k.text("disk");
+  auto sectors_of = [&](const std::string& name) {
+    return c.device(name)->settings.number("size") / hw::devices::kSectorSize;
+  };
+  const std::uint64_t first = k.number("first_lba"), n = k.number("sectors");
+  const std::uint64_t end = copy && same ? first + 2 * n : first + n;
+  if (end > sectors_of(k.text("disk")))
+    return fmt::format(
+        "workload.io.sectors: the region ends at sector {}, past the disk's {} "
+        "(devices.{}.size){}",
+        end, sectors_of(k.text("disk")), k.text("disk"),
+        copy && same ? "; a copy on one disk needs twice the region" : "");
+  if (copy && !same && first + n > sectors_of(to))
+    return fmt::format(
+        "workload.io.sectors: the copy ends at sector {}, past {}'s {} (devices.{}.size)",
+        first + n, to, sectors_of(to), to);
+  if (c.ram_size < (4ull << 20)) return "memory.ram.size: the io workload needs 4 MiB of RAM";
+  return {};
+}
+
+std::string check_dma(const Config& c) {
+  const Settings& k = c.workload_keys("dma");
+  const std::uint64_t bytes = k.number("bytes"), width = k.number("width");
+  if (width != 1 && width != 2 && width != 4) return "workload.dma.width: must be 1, 2 or 4";
+  if (bytes % width != 0) return "workload.dma.bytes: not a multiple of workload.dma.width";
+  if (bytes > 0xffffffffull) return "workload.dma.bytes: above the 32-bit COUNT register";
+  const bool disk = k.text("source") == "disk";
+  const std::uint64_t need = disk ? bytes + 0x10000 : 2 * bytes + 0x10000;
+  if (need > c.ram_size)
+    return fmt::format("workload.dma.bytes: needs {} bytes of RAM (memory.ram.size is {})", need,
+                       c.ram_size);
+  if (disk) {
+    if (std::string e = require_instance(c, "dma", "disk", "block"); !e.empty()) return e;
+    const std::string& name = k.text("disk");
+    if (bytes > c.device(name)->settings.number("size"))
+      return fmt::format("workload.dma.bytes: larger than the disk (devices.{}.size)", name);
+    if (bytes % hw::devices::kSectorSize != 0)
+      return "workload.dma.bytes: the disk moves whole 512-byte sectors";
+  } else if (DmaTransferWorkload::channel(c) >= c.dma_channels) {
+    return "workload.dma.source: every DMA channel is wired to a device; memory to memory needs "
+           "a free one (dma.channels)";
+  }
+  return {};
+}
+
 }  // namespace
 
 std::unique_ptr<Workload> Workload::create(Platform& platform, const Config& config) {
-  if (config.workload == "none") return std::make_unique<NoWorkload>();
-  if (config.workload == "idle") return std::make_unique<IdleWorkload>(platform, config);
-  if (config.workload == "dma-transfer")
-    return std::make_unique<DmaTransferWorkload>(platform, config);
-  return std::make_unique<KernelWorkload>(platform, config);
+  const WorkloadType* t = workload_types().find(config.workload);
+  if (t == nullptr) throw ConfigError(fmt::format("unknown workload type '{}'", config.workload));
+  return t->create(platform, config);
 }
 
+namespace builtin {
+
+void register_workloads(Registry<WorkloadType>& r) {
+  r.add({"io",
+         "the kernel host with the I/O manager and the drivers of the device list; an "
+         "application reading and writing a disk through the whole stack, compute threads",
+         "io",
+         {choice_key("app", {"sequential", "random", "copy", "none"},
+                     "sequential = write a region, read it back, check it; random = the same "
+                     "with random reads; copy = copy a region and check the copy; none = no "
+                     "disk application"),
+          name_key("disk", "disk0", "the block instance the application opens (\\??\\<name>)"),
+          name_key("copy_to", "",
+                   "copy: the block instance copied to, at the same sectors; empty = the same "
+                   "disk, the region after the source"),
+          integer_key("first_lba", 0, 0, 0xffffffff, "first sector of the region"),
+          integer_key("sectors", 256, 1, 0xffffffff, "sectors in the region"),
+          integer_key("request_sectors", 8, 1, 0xffff, "sectors per request"),
+          integer_key("passes", 0, 0, 1'000'000'000, "passes over the region; 0 = until sim.until"),
+          integer_key("queue_depth", 1, 1, 64,
+                      "reads in flight at once (above 1: asynchronous requests, queued by the "
+                      "disk's StartIo in LBA order)"),
+          integer_key("compute_threads", 1, 0, 16, "threads computing alongside the application"),
+          boolean_key("serial_echo", false,
+                      "a thread echoing what arrives on the serial instance back to it"),
+          name_key("serial", "com1", "the serial instance the echo thread opens"),
+          duration_key("timer_period", "0ns",
+                       "a thread waiting on the timer driver (IOCTL_TIMER_WAIT) this long, round "
+                       "after round; 0 = none"),
+          name_key("timer", "oneshot0", "the one-shot instance the timer thread waits on")},
+         check_io,
+         make<IoWorkload>()});
+  r.add({"system",
+         "the kernel with a compute thread and a device thread waiting on a one-shot device's "
+         "DPC round after round",
+         "system",
+         {duration_key("period", "500us", "time between the device's interrupts"),
+          name_key("device", "oneshot0", "the one-shot instance the device thread programs")},
+         [](const Config& c) {
+           std::string e = require_instance(c, "system", "device", "oneshot");
+           return e.empty() ? period_check(c, "system") : e;
+         },
+         make<SystemWorkload>()});
+  r.add(
+      {"nested-interrupts",
+       "the textbook nested ISR/DPC sequence: a higher-priority device interrupts a "
+       "lower one's ISR",
+       "nested",
+       {name_key("low", "oneshot0", "the lower-priority one-shot instance (interrupts first)"),
+        name_key("high", "oneshot1", "the higher-priority one-shot instance (a lower IRQ number)")},
+       [](const Config& c) -> std::string {
+         for (const char* k : {"low", "high"}) {
+           if (std::string e = require_instance(c, "nested", k, "oneshot"); !e.empty()) return e;
+         }
+         const Settings& k = c.workload_keys("nested");
+         const unsigned low = c.device(k.text("low"))->settings.u32("irq");
+         const unsigned high = c.device(k.text("high"))->settings.u32("irq");
+         if (ke::irql_of_irq(high) <= ke::irql_of_irq(low))
+           return fmt::format(
+               "workload.nested.high: IRQ{} does not have a higher priority than "
+               "IRQ{} (a lower number, on the master)",
+               high, low);
+         return {};
+       },
+       make<NestedWorkload>()});
+  r.add({"device-loop",
+         "a thread computing while its one-shot device interrupts it every period (what "
+         "`iocosim bench interrupt` runs)",
+         "device_loop",
+         {duration_key("period", "500us", "time between the device's interrupts"),
+          name_key("device", "oneshot0", "the one-shot instance")},
+         [](const Config& c) {
+           std::string e = require_instance(c, "device_loop", "device", "oneshot");
+           return e.empty() ? period_check(c, "device_loop") : e;
+         },
+         make<DeviceLoopWorkload>()});
+  KeySpec rule =
+      choice_key("rule", apps::Misbehave::kinds(), "which IRQL rule the misbehaving driver breaks");
+  r.add({"bugcheck",
+         "a driver that breaks an IRQL rule; the kernel stops with a bug check",
+         "bugcheck",
+         {rule, name_key("device", "oneshot0", "the one-shot instance the driver uses")},
+         [](const Config& c) { return require_instance(c, "bugcheck", "device", "oneshot"); },
+         make<BugcheckWorkload>()});
+  r.add({"dma-transfer",
+         "one DMA block transfer while the CPU computes, no kernel (what `iocosim compare-dma` "
+         "runs)",
+         "dma",
+         {size_key("bytes", "1MiB", "bytes to move"),
+          choice_key("mode", {"burst", "cycle-stealing", "transparent"}, "DMA mode"),
+          choice_key("source", {"memory", "disk"},
+                     "memory = memory to memory; disk = a block instance's sectors to memory "
+                     "(fly-by)"),
+          fraction_key("cpu_bus_share", "0.6", "share of bus cycles the computing thread needs"),
+          integer_key("width", 4, 1, 4, "bytes per DMA unit (1, 2 or 4)"),
+          name_key("disk", "disk0", "source disk: the block instance")},
+         check_dma,
+         make<DmaTransferWorkload>()});
+  r.add({"idle", "no kernel: the HAL's timer ticks only", "", {}, {}, make<IdleWorkload>()});
+  r.add({"none", "no software", "", {}, {}, [](Platform&, const Config&) {
+           return std::unique_ptr<Workload>(std::make_unique<NoWorkload>());
+         }});
+}
+
+}  // namespace builtin
 }  // namespace platform

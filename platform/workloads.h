@@ -1,29 +1,47 @@
 #pragma once
-// The software a platform runs, built from the config's workload.* and kernel.* keys: the
-// pre-kernel idle loop, or the kernel (HAL + ke) with one of the kernel workloads.
-#include <cstdio>
+// The built-in workload types (registered in platform/workloads.cpp): the pre-kernel idle loop,
+// the bare-metal DMA transfer, and the kernel workloads, which run on the kernel host
+// (platform/kernel_host.h) and are only their threads. Workload itself is in registry.h.
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "platform/config.h"
+#include "platform/kernel_host.h"
 #include "platform/platform.h"
-#include "sw/ke/bugcheck.h"
-#include "util/json.h"
+#include "platform/registry.h"
 
 namespace platform {
 
-class Workload {
+// A workload on the kernel host: the host's statistics and summary follow the workload's own.
+class HostedWorkload : public Workload {
  public:
-  // Builds the software for `config` and boots it on the platform's CPU.
-  static std::unique_ptr<Workload> create(Platform& platform, const Config& config);
-  virtual ~Workload() = default;
-  virtual void write_stats(util::JsonWriter& json) const = 0;
-  virtual void print_summary(std::FILE* out) const = 0;
-  // False if the software saw something it should never see (the run then exits 1).
-  virtual bool healthy() const { return true; }
-  // Device interrupts serviced, for benchmarks (0 where there is no device).
-  virtual std::uint64_t device_interrupts() const { return 0; }
-  // The bug check that stopped the run, or null (no kernel, or none happened).
-  virtual const ke::BugCheckRecord* bug_check() const { return nullptr; }
+  HostedWorkload(Platform& p, const Config& c) : host_(p, c) {}
+  void write_stats(util::JsonWriter& j) const override {
+    j.begin_object("workload").field("kind", host_.config().workload);
+    workload_stats(j);
+    j.end_object();
+    host_.write_stats(j);
+  }
+  void print_summary(std::FILE* out) const override {
+    host_.print_summary(out);
+    workload_summary(out);
+  }
+  const ke::BugCheckRecord* bug_check() const override { return host_.bug_check(); }
+
+ protected:
+  virtual void workload_stats(util::JsonWriter&) const {}
+  virtual void workload_summary(std::FILE*) const {}
+  KernelHost& host() { return host_; }
+  const KernelHost& host() const { return host_; }
+
+ private:
+  KernelHost host_;
 };
+
+// For workload checks: "" if key workload.<section>.<key> names an instance of `type` (bound
+// to driver type `driver` unless that is empty), else "workload.<section>.<key>: why".
+std::string require_instance(const Config& c, const std::string& section, const std::string& key,
+                             const std::string& type, const std::string& driver = "");
 
 }  // namespace platform

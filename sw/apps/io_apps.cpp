@@ -125,9 +125,15 @@ void DiskExerciser::main() {
 
 void FileCopy::main() {
   hw::Processor& cpu = io_.kernel().cpu();
-  io::Handle h;
+  io::Handle h, to;
   if (io_.open(p_.path, h) != io::Status::success) {
     ++counts_.errors;
+    return;
+  }
+  // The destination: another device, or the same one (a second handle to it).
+  if (io_.open(p_.copy_to_path.empty() ? p_.path : p_.copy_to_path, to) != io::Status::success) {
+    ++counts_.errors;
+    io_.close(h);
     return;
   }
   const std::uint32_t bytes = p_.request_sectors * kSector;
@@ -153,8 +159,8 @@ void FileCopy::main() {
       const std::uint64_t src = (p_.first_lba + s) * kSector, dst = (p_.copy_to_lba + s) * kSector;
       counts_.requests += 3;
       if (!io::nt_success(io_.read(h, a, n * kSector, src, st)) ||
-          !io::nt_success(io_.write(h, a, n * kSector, dst, st)) ||
-          !io::nt_success(io_.read(h, b, n * kSector, dst, st))) {
+          !io::nt_success(io_.write(to, a, n * kSector, dst, st)) ||
+          !io::nt_success(io_.read(to, b, n * kSector, dst, st))) {
         ++counts_.errors;
         continue;
       }
@@ -166,6 +172,7 @@ void FileCopy::main() {
   }
   io_.pool().free(a);
   io_.pool().free(b);
+  io_.close(to);
   io_.close(h);
 }
 

@@ -4,7 +4,8 @@
 //                  it back and checks every word (sequential), or reads random requests within
 //                  it (random); synchronous or with several asynchronous requests in flight
 //   FileCopy       writes a pattern to one region, copies it request by request to another
-//                  (read, write, read back), and checks the copy against the pattern
+//                  on the same or another disk (read, write, read back), and checks the copy
+//                  against the pattern
 // Buffers are in the simulated RAM (the I/O manager's pool); data moves through the CPU, the
 // disk controller and the DMA engine, so a pattern that comes back proves the whole path.
 #include <cstdint>
@@ -23,6 +24,7 @@ struct DiskAppParams {
   bool random = false;                // random reads after the first write pass
   std::uint32_t seed = 1;
   std::uint64_t copy_to_lba = 0;  // FileCopy's destination
+  std::string copy_to_path;       // FileCopy's destination device; empty = `path`
   std::uint32_t queue_depth = 1;  // reads in flight (above 1: asynchronous requests)
 };
 

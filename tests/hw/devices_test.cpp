@@ -49,6 +49,20 @@ Config quiet_config() {
   return c;
 }
 
+// The default platform's instances: disk0 and com1.
+constexpr std::uint16_t kDiskPort = 0x1f0, kSerialPort = 0x3f8;
+constexpr unsigned kDiskDmaChannel = 1;
+
+void set(Config& c, const std::string& assignment) {
+  platform::apply_override(c, assignment);
+}
+dev::BlockDevice& disk_of(Platform& p) {
+  return *p.model<dev::BlockDevice>("disk0");
+}
+dev::Serial& serial_of(Platform& p) {
+  return *p.model<dev::Serial>("com1");
+}
+
 // Runs `body` on the CPU and the simulation to its end.
 void run(Platform& p, std::function<void()> body, double seconds = 1.0) {
   p.cpu.boot([&p, body] {
@@ -279,8 +293,8 @@ struct DiskRegs {
 
 Config disk_config(const std::string& image) {
   Config c = quiet_config();
-  c.disk_image = image;
-  c.disk_size = 64 * 1024;
+  set(c, "devices.disk0.image=" + image);
+  set(c, "devices.disk0.size=64KiB");
   return c;
 }
 
@@ -289,20 +303,20 @@ TEST(BlockDevice, PioWriteLandsInTheImageFileAndReadsBack) {
   std::filesystem::remove(image);
   Config c = disk_config(image);
   Platform p("p", c);
-  DiskRegs r{p.cpu, static_cast<std::uint16_t>(c.disk_port)};
+  DiskRegs r{p.cpu, kDiskPort};
   std::vector<std::uint16_t> back;
   run(p, [&] {
     r.command(3, 2, dev::kCmdWrite);
     for (unsigned s = 0; s < 2; ++s) {
       EXPECT_EQ(r.wait_not_busy() & dev::kBlkDrq, dev::kBlkDrq);
       for (unsigned w = 0; w < 256; ++w)
-        p.cpu.outw(c.disk_port, static_cast<std::uint16_t>(s * 1000 + w));
+        p.cpu.outw(kDiskPort, static_cast<std::uint16_t>(s * 1000 + w));
     }
     EXPECT_EQ(r.wait_not_busy(), dev::kBlkDone);
     r.command(3, 2, dev::kCmdRead);
     for (unsigned s = 0; s < 2; ++s) {
       EXPECT_EQ(r.wait_not_busy() & dev::kBlkDrq, dev::kBlkDrq);
-      for (unsigned w = 0; w < 256; ++w) back.push_back(p.cpu.inw(c.disk_port));
+      for (unsigned w = 0; w < 256; ++w) back.push_back(p.cpu.inw(kDiskPort));
     }
     EXPECT_EQ(r.wait_not_busy(), dev::kBlkDone);
   });
@@ -319,22 +333,25 @@ TEST(BlockDevice, PioWriteLandsInTheImageFileAndReadsBack) {
   std::memcpy(&w, &bytes[4 * 512 + 2 * 7], 2);
   EXPECT_EQ(w, 1007u);
   EXPECT_EQ(bytes[2 * 512 + 100], 0) << "the sector before is untouched";
-  EXPECT_EQ(p.disk.stats().sectors_written, 2u);
-  EXPECT_EQ(p.disk.stats().sectors_read, 2u);
+  EXPECT_EQ(disk_of(p).stats().sectors_written, 2u);
+  EXPECT_EQ(disk_of(p).stats().sectors_read, 2u);
 }
 
 TEST(BlockDevice, PhasesAreTimedFromTheConfig) {
   Config c = quiet_config();
-  c.disk_timing = {2 * kUs, 100 * kUs, 10 * kUs, 1000 * kUs};
+  set(c, "devices.disk0.command_time=2us");
+  set(c, "devices.disk0.seek_time=100us");
+  set(c, "devices.disk0.sector_time=10us");
+  set(c, "devices.disk0.flush_time=1ms");
   Platform p("p", c);
-  DiskRegs r{p.cpu, static_cast<std::uint16_t>(c.disk_port)};
+  DiskRegs r{p.cpu, kDiskPort};
   std::uint64_t issued = 0, drq = 0, issued2 = 0, drq2 = 0;
   run(p, [&] {
     r.command(10, 1, dev::kCmdRead);  // not where the head is: seek
     issued = p.cpu.now_ps();
     r.wait_not_busy();
     drq = p.cpu.now_ps();
-    for (unsigned w = 0; w < 256; ++w) p.cpu.inw(c.disk_port);
+    for (unsigned w = 0; w < 256; ++w) p.cpu.inw(kDiskPort);
     r.command(11, 1, dev::kCmdRead);  // sequential: no seek
     issued2 = p.cpu.now_ps();
     r.wait_not_busy();
@@ -354,34 +371,34 @@ TEST(BlockDevice, OutOfRangeSetsErrorAndLeavesTheImageAlone) {
   }
   Config c = disk_config(image);
   Platform p("p", c);
-  DiskRegs r{p.cpu, static_cast<std::uint16_t>(c.disk_port)};
+  DiskRegs r{p.cpu, kDiskPort};
   std::uint8_t status = 0, error = 0, data = 0;
   bool line = false, line_after = true;
   run(p, [&] {
-    p.cpu.outb(c.disk_port + 0xa, dev::kBlkIe);
+    p.cpu.outb(kDiskPort + 0xa, dev::kBlkIe);
     r.command(127, 2, dev::kCmdWrite);  // sectors 127 and 128 of 128
     status = r.wait_not_busy();
     p.cpu.consume(10);
-    line = p.disk.irq.read();
-    error = p.cpu.inb(c.disk_port + 0xb);
-    p.cpu.inb(c.disk_port + 0x9);  // STATUS acknowledges
+    line = disk_of(p).irq.read();
+    error = p.cpu.inb(kDiskPort + 0xb);
+    p.cpu.inb(kDiskPort + 0x9);  // STATUS acknowledges
     p.cpu.consume(10);
-    line_after = p.disk.irq.read();
-    data = static_cast<std::uint8_t>(p.cpu.inw(c.disk_port));  // no DRQ: a protocol error
+    line_after = disk_of(p).irq.read();
+    data = static_cast<std::uint8_t>(p.cpu.inw(kDiskPort));  // no DRQ: a protocol error
   });
   EXPECT_EQ(status & (dev::kBlkError | dev::kBlkDone), dev::kBlkError | dev::kBlkDone);
   EXPECT_EQ(error, static_cast<std::uint8_t>(dev::BlockError::bad_range));
   EXPECT_TRUE(line);
   EXPECT_FALSE(line_after);
   EXPECT_EQ(data, 0xff);
-  EXPECT_EQ(p.disk.stats().protocol_errors, 1u);
+  EXPECT_EQ(disk_of(p).stats().protocol_errors, 1u);
   EXPECT_EQ(file_bytes(image), std::string(64 * 1024, '\x5a'));
 }
 
 TEST(BlockDevice, IdentifyFlushUnknownCommandsAndCommandsWhileBusy) {
   Config c = disk_config("");
   Platform p("p", c);
-  DiskRegs r{p.cpu, static_cast<std::uint16_t>(c.disk_port)};
+  DiskRegs r{p.cpu, kDiskPort};
   std::uint16_t lo = 0, hi = 0;
   std::uint8_t flush = 0, unknown = 0, unknown_error = 0;
   run(p, [&] {
@@ -389,7 +406,7 @@ TEST(BlockDevice, IdentifyFlushUnknownCommandsAndCommandsWhileBusy) {
     r.command(0, 1, dev::kCmdRead);  // while IDENTIFY runs: rejected
     r.wait_not_busy();
     for (unsigned w = 0; w < 256; ++w) {
-      const std::uint16_t v = p.cpu.inw(c.disk_port);
+      const std::uint16_t v = p.cpu.inw(kDiskPort);
       if (w == 60) lo = v;
       if (w == 61) hi = v;
     }
@@ -397,12 +414,12 @@ TEST(BlockDevice, IdentifyFlushUnknownCommandsAndCommandsWhileBusy) {
     flush = r.wait_not_busy();
     r.command(0, 0, 0x99);
     unknown = r.wait_not_busy();
-    unknown_error = p.cpu.inb(c.disk_port + 0xb);
+    unknown_error = p.cpu.inb(kDiskPort + 0xb);
   });
   EXPECT_EQ(lo | (hi << 16), 128u) << "sector count in words 60-61";
-  EXPECT_EQ(p.disk.stats().rejected, 1u);
+  EXPECT_EQ(disk_of(p).stats().rejected, 1u);
   EXPECT_EQ(flush, dev::kBlkDone);
-  EXPECT_EQ(p.disk.stats().flushes, 1u);
+  EXPECT_EQ(disk_of(p).stats().flushes, 1u);
   EXPECT_EQ(unknown & dev::kBlkError, dev::kBlkError);
   EXPECT_EQ(unknown_error, static_cast<std::uint8_t>(dev::BlockError::bad_command));
 }
@@ -412,13 +429,13 @@ TEST(BlockDevice, DmaReadAndWriteThroughTheChannel) {
   std::filesystem::remove(image);
   Config c = disk_config(image);
   Platform p("p", c);
-  DiskRegs r{p.cpu, static_cast<std::uint16_t>(c.disk_port)};
+  DiskRegs r{p.cpu, kDiskPort};
   DmaRegs d{p.cpu, static_cast<std::uint16_t>(c.dma_port)};
-  const unsigned ch = c.disk_dma_channel;
+  const unsigned ch = kDiskDmaChannel;
   std::uint32_t wstatus = 0, rstatus = 0;
   run(p, [&] {
     for (std::uint32_t i = 0; i < 256; ++i) p.cpu.write32(0x4000 + 4 * i, 0xa5000000u + i);
-    p.cpu.outb(c.disk_port + 0xa, dev::kBlkDma);
+    p.cpu.outb(kDiskPort + 0xa, dev::kBlkDma);
     // Memory -> device: two sectors to LBA 5.
     d.program(ch, 0x4000, 0, 1024);
     p.cpu.outl(d.ch(ch, 0x0c), DmaRegs::control(2, 0));
@@ -449,7 +466,7 @@ TEST(BlockDevice, AnImageOfTheWrongSizeIsAConfigErrorNamingTheKey) {
     Platform p("p", c);
     FAIL() << "no error";
   } catch (const platform::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("devices.disk.image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("devices.disk0.image"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("1000 bytes"), std::string::npos) << e.what();
   }
 }
@@ -459,24 +476,24 @@ TEST(BlockDevice, AnImageOfTheWrongSizeIsAConfigErrorNamingTheKey) {
 TEST(Serial, TransmitsAtTheBaudRateToTheOutputFile) {
   const std::string out = temp_path("tx.txt");
   Config c = quiet_config();
-  c.serial_baud = 100'000;  // 100 us a character
-  c.serial_fifo = 4;
-  c.serial_output = out;
+  set(c, "devices.com1.baud=100000");  // 100 us a character
+  set(c, "devices.com1.fifo=4");
+  set(c, "devices.com1.output=" + out);
   Platform p("p", c);
   std::uint8_t during = 0, after = 0;
   std::uint64_t t0 = 0, t_empty = 0;
   run(p, [&] {
     t0 = p.cpu.now_ps();
-    for (char ch : std::string("hello!")) p.cpu.outb(c.serial_port, static_cast<std::uint8_t>(ch));
-    during = p.cpu.inb(c.serial_port + 1);
-    while (!(p.cpu.inb(c.serial_port + 1) & dev::kSerTxEmpty)) p.cpu.consume(100);
+    for (char ch : std::string("hello!")) p.cpu.outb(kSerialPort, static_cast<std::uint8_t>(ch));
+    during = p.cpu.inb(kSerialPort + 1);
+    while (!(p.cpu.inb(kSerialPort + 1) & dev::kSerTxEmpty)) p.cpu.consume(100);
     t_empty = p.cpu.now_ps();
-    after = p.cpu.inb(c.serial_port + 1);
+    after = p.cpu.inb(kSerialPort + 1);
   });
-  p.serial.flush();
+  serial_of(p).flush();
   // The FIFO holds 4 and the shifter starts on the first: "hello" fits, "!" is dropped.
   EXPECT_EQ(file_bytes(out), "hello");
-  EXPECT_EQ(p.serial.stats().tx_dropped, 1u);
+  EXPECT_EQ(serial_of(p).stats().tx_dropped, 1u);
   EXPECT_EQ(during & dev::kSerTxEmpty, 0);
   EXPECT_EQ(after & dev::kSerTxEmpty, dev::kSerTxEmpty);
   EXPECT_NEAR(static_cast<double>(t_empty - t0), 5 * 100.0 * kUs, 3.0 * kUs);
@@ -486,45 +503,45 @@ TEST(Serial, ScriptedInputArrivesOnTimeAndOverrunIsCounted) {
   const std::string script = temp_path("rx.txt");
   { std::ofstream(script) << "# time text\n200us ab\\n\n1ms 0123456789\n"; }
   Config c = quiet_config();
-  c.serial_baud = 100'000;
-  c.serial_fifo = 4;
-  c.serial_input_script = script;
+  set(c, "devices.com1.baud=100000");
+  set(c, "devices.com1.fifo=4");
+  set(c, "devices.com1.input_script=" + script);
   Platform p("p", c);
   std::vector<std::uint8_t> got;
   std::uint64_t first = 0;
   std::uint8_t overrun = 0, overrun_again = 0;
   bool line = false;
   run(p, [&] {
-    p.cpu.outb(c.serial_port + 2, dev::kSerRxIe);
-    while (!(p.cpu.inb(c.serial_port + 1) & dev::kSerRxReady)) p.cpu.consume(100);
+    p.cpu.outb(kSerialPort + 2, dev::kSerRxIe);
+    while (!(p.cpu.inb(kSerialPort + 1) & dev::kSerRxReady)) p.cpu.consume(100);
     first = p.cpu.now_ps();
-    line = p.serial.irq.read();
+    line = serial_of(p).irq.read();
     p.cpu.consume(50'000);  // 500 us: "b" and "\n" arrive
-    while (p.cpu.inb(c.serial_port + 3) > 0) got.push_back(p.cpu.inb(c.serial_port));
+    while (p.cpu.inb(kSerialPort + 3) > 0) got.push_back(p.cpu.inb(kSerialPort));
     p.cpu.consume(200'000);  // 2 ms: ten characters into a FIFO of four, unread
-    overrun = p.cpu.inb(c.serial_port + 1);
-    overrun_again = p.cpu.inb(c.serial_port + 1);
+    overrun = p.cpu.inb(kSerialPort + 1);
+    overrun_again = p.cpu.inb(kSerialPort + 1);
   });
   EXPECT_EQ(std::string(got.begin(), got.end()), "ab\n");
   EXPECT_NEAR(static_cast<double>(first), 300.0 * kUs, 2.0 * kUs);  // 200 us + one character
   EXPECT_TRUE(line);
   EXPECT_EQ(overrun & dev::kSerOverrun, dev::kSerOverrun);
   EXPECT_EQ(overrun_again & dev::kSerOverrun, 0) << "reading STATUS clears OVERRUN";
-  EXPECT_EQ(p.serial.stats().rx_overruns, 6u);
-  EXPECT_EQ(p.serial.stats().rx_chars, 13u);
+  EXPECT_EQ(serial_of(p).stats().rx_overruns, 6u);
+  EXPECT_EQ(serial_of(p).stats().rx_chars, 13u);
 }
 
 TEST(Serial, ABadInputScriptNamesTheFileAndLine) {
   const std::string script = temp_path("bad.txt");
   { std::ofstream(script) << "1ms ok\nsoon broken\n"; }
   Config c = quiet_config();
-  c.serial_input_script = script;
+  set(c, "devices.com1.input_script=" + script);
   try {
     Platform p("p", c);
     FAIL() << "no error";
   } catch (const platform::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find(script + ":2:"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("devices.serial.input_script"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("devices.com1.input_script"), std::string::npos);
   }
 }
 

@@ -109,16 +109,26 @@ with tempfile.TemporaryDirectory() as tmp:
         expect_exit(["run", "--set", "cpu.clock=fast"], 2, r"--set cpu\.clock=fast: key 'cpu\.clock'")
         expect_exit(["run", "--until", "10 parsecs"], 2, r"key 'sim\.until'")
         expect_exit(["run", "/nonexistent.yaml"], 2, r"nonexistent")
-        expect_exit(["run", "--set", "timer.port=0x20"], 2, r"key 'timer\.port'.*overlaps")
+        expect_exit(["run", "--set", "timer.port=0x20"], 2, r"key 'timer\.port'.*overlap")
         expect_exit(["run", "--until", "1ms", "--vcd", "/proc/forbidden/x.vcd"], 2, r"cannot write the VCD")
-        expect_exit(["run", "--set", "dma.irq=14"], 2, r"key 'devices\.disk\.irq': IRQ14 is also dma\.irq")
-        expect_exit(["run", "--set", "devices.disk.size=1000"], 2, r"key 'devices\.disk\.size'")
-        expect_exit(["run", "--set", "devices.serial.port=0x1f8"], 2, r"key 'devices\.serial\.port'.*overlaps")
+        expect_exit(["run", "--set", "dma.irq=14"], 2,
+                    r"--set: key 'dma\.irq': IRQ14 is also devices\.disk0\.irq \(default\)")
+        expect_exit(["run", "--set", "devices.disk0.size=1000"], 2, r"key 'devices\.disk0\.size'")
+        expect_exit(["run", "--set", "devices.com1.port=0x1f8"], 2,
+                    r"key 'devices\.com1\.port': ports \[0x1f8, 0x1fc\) overlap .* of devices\.disk0\.port")
+        # The device list of a file: errors name the file, the line and the instance's key.
+        two = os.path.join(tmp, "two.yaml")
+        with open(two, "w") as f:
+            f.write("devices:\n  - {type: block, name: disk0, port: 0x1f0, irq: 14}\n"
+                    "  - {type: block, name: disk1, port: 0x170, irq: 14, dma_channel: 2}\n")
+        expect_exit(["run", two, "-q"], 2,
+                    r"two\.yaml:3: key 'devices\.disk1\.irq': IRQ14 is also devices\.disk0\.irq \(.*two\.yaml:2\)")
+        expect_exit(["run", "--set", "devices.tape0.size=1MiB"], 2, r"no device instance named 'tape0'")
         wrong = os.path.join(tmp, "wrong.img")
         with open(wrong, "wb") as f:
             f.write(b"x" * 1000)
-        expect_exit(["run", "--set", "devices.disk.image=" + wrong], 2,
-                    r"key 'devices\.disk\.image': .*wrong\.img is 1000 bytes")
+        expect_exit(["run", "--set", "devices.disk0.image=" + wrong], 2,
+                    r"key 'devices\.disk0\.image': .*wrong\.img is 1000 bytes")
         expect_exit(["compare-dma", "--set", "workload.dma.bytes=100MiB"], 2, r"workload\.dma\.bytes")
     elif CHECK == "bad_script":
         expect_exit(["script", os.path.join(SCRIPTS, "bad_syntax.scr.txt")], 2,
@@ -150,11 +160,13 @@ with tempfile.TemporaryDirectory() as tmp:
                 d = os.path.join(tmp, f"{cfg}.{i}")
                 os.makedirs(d)
                 env = dict(os.environ, IOCOSIM_SLICE_PS=slice_ps)
-                names = ("run.vcd", "events.jsonl", "stats.json", "serial.out")
+                with open(os.path.join(SRC, "platform", "configs", cfg)) as f:
+                    has_com1 = "name: com1" in f.read()
+                names = ("run.vcd", "events.jsonl", "stats.json") + (("serial.out",) if has_com1 else ())
+                serial = ["--set", "devices.com1.output=" + os.path.join(d, "serial.out")] if has_com1 else []
                 p = subprocess.run([IOCOSIM, "run", os.path.join(SRC, "platform", "configs", cfg),
                                     "--vcd", os.path.join(d, names[0]), "--events", os.path.join(d, names[1]),
-                                    "--stats", os.path.join(d, names[2]),
-                                    "--set", "devices.serial.output=" + os.path.join(d, names[3]),
+                                    "--stats", os.path.join(d, names[2]), *serial,
                                     "--set", "output.host_times=false", "-q"],
                                    capture_output=True, text=True, timeout=300, env=env, cwd=SRC)
                 expect(p.returncode == 0, f"{cfg}: exit {p.returncode}: {p.stderr}")
@@ -216,7 +228,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 "wait-in-dpc": "ATTEMPTED_SWITCH_FROM_DPC", "unexpected-interrupt": "TRAP_CAUSE_UNKNOWN",
                 "spin-lock-twice": "SPIN_LOCK_ALREADY_OWNED"}
         for kind, name in want.items():
-            rc, out, err = run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck={kind}",
+            rc, out, err = run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck.rule={kind}",
                                "--until", "1s", "--events", events, "--vcd", vcd)
             expect(rc == 3, f"{kind}: exit {rc}, expected 3\n{err}")
             expect(re.search(rf"\*\*\* STOP: 0x[0-9a-f]{{8}} .*\n\*\*\* {name}\n", err) is not None,
@@ -231,7 +243,7 @@ with tempfile.TemporaryDirectory() as tmp:
             runs = []
             for i in range(2):
                 st = os.path.join(tmp, f"bc{i}.json")
-                run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck={kind}", "--until", "1s",
+                run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck.rule={kind}", "--until", "1s",
                     "--stats", st, "--set", "output.host_times=false", "--set", "output.vcd=", "-q")
                 with open(st) as f:
                     runs.append(f.read())
@@ -297,6 +309,11 @@ with tempfile.TemporaryDirectory() as tmp:
     elif CHECK == "keys":
         rc, out, _ = run("keys")
         expect(rc == 0 and "cpu.quantum" in out and "timer.clock" in out, out)
+        # Every registered type's keys are listed (the built-in device, driver and workload types).
+        for key in ("devices[block].seek_time", "devices[serial].baud", "devices[oneshot].irq",
+                    "drivers.disk.transfer", "drivers.filter.read_ahead", "workload.io.disk",
+                    "workload.dma.bytes", "workload.nested.high"):
+            expect(key in out.split(), f"iocosim keys does not list {key}")
         # docs/config.md documents every key the program knows.
         with open(os.path.join(SRC, "docs", "config.md")) as f:
             doc = f.read()
@@ -304,10 +321,15 @@ with tempfile.TemporaryDirectory() as tmp:
         for key in sorted(known):
             expect(f"`{key}`" in doc, f"docs/config.md does not document {key}")
         # ... and documents no key the program does not know (the reference table's rows).
-        documented = set(re.findall(r"^\| `([a-z_0-9.]+)` \|", doc, re.M))
+        documented = set(re.findall(r"^\| `([a-z_0-9.\[\]-]+)` \|", doc, re.M))
         expect(len(documented) > 50, f"found only {len(documented)} keys in docs/config.md's tables")
         for key in sorted(documented - known):
             expect(False, f"docs/config.md documents {key}, which iocosim keys does not know")
+        # The reference table is the generated one, row for row (defaults and meanings too).
+        rc, table, _ = run("keys", "--markdown")
+        expect(rc == 0 and table.startswith("| key | default | meaning |"), table[:200])
+        expect(table in doc, "docs/config.md's reference table differs from `iocosim keys --markdown` "
+                             "(regenerate it)")
     elif CHECK == "compare_dma":
         # Three modes, a table, JSON and an SVG chart, ordered as the analysis says for f = 0.6.
         js, svg = os.path.join(tmp, "c.json"), os.path.join(tmp, "c.svg")
@@ -391,12 +413,12 @@ with tempfile.TemporaryDirectory() as tmp:
         html = os.path.join(tmp, "r.html")
         rc, out, err = run("report", stats, "--html", html)
         expect(rc == 0, f"report: exit {rc}\n{err}")
-        for pat in (r"^ISR\s+disk\s+14\s+\d+", r"^DPC\s+disk_dpc\s+\d+", r"^ISR\s+clock\s+0",
+        for pat in (r"^ISR\s+disk0\s+14\s+\d+", r"^DPC\s+disk0_dpc\s+\d+", r"^ISR\s+clock\s+0",
                     r"ISR to DPC start\s+\d+", r"interrupt to thread running\s+\d+"):
             expect(re.search(pat, out, re.M) is not None, f"report lacks /{pat}/:\n{out}")
         with open(html) as f:
             h = f.read()
-        expect("<table>" in h and "disk_dpc" in h and h.rstrip().endswith("</html>"), "HTML report")
+        expect("<table>" in h and "disk0_dpc" in h and h.rstrip().endswith("</html>"), "HTML report")
         expect_exit(["report", os.path.join(SRC, "README.md")], 2, r"README\.md")
         rc, _, _ = run("script", os.path.join(SCRIPTS, "serial.scr"), "--stats", stats, "-q")
         expect_exit(["report", stats], 2, r"no kernel section")
@@ -404,7 +426,7 @@ with tempfile.TemporaryDirectory() as tmp:
         out_file = os.path.join(tmp, "echo.out")
         for mode in ("interrupt", "polling"):
             rc, out, err = run("run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"),
-                               "--set", "devices.serial.output=" + out_file,
+                               "--set", "devices.com1.output=" + out_file,
                                "--set", "drivers.serial.completion=" + mode, "-q")
             expect(rc == 0, f"serial echo ({mode}): exit {rc}\n{err}")
             with open(out_file) as f:
@@ -420,14 +442,14 @@ with tempfile.TemporaryDirectory() as tmp:
     elif CHECK == "disk_image":
         # The image is created at the configured size and keeps what the DMA wrote across runs.
         img = os.path.join(tmp, "d.img")
-        rc, out, err = run("run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+        rc, out, err = run("run", "--set", "devices.disk0.image=" + img, "--set", "devices.disk0.size=64KiB",
                            "--set", "workload.kind=none", "--until", "1ms", "-q")
         expect(rc == 0 and os.path.getsize(img) == 65536, f"image not created: rc {rc} {err}")
         scr = os.path.join(tmp, "w.scr")
         with open(scr, "w") as f:
             f.write("outl 0x1f4 2\noutw 0x1f2 1\noutb 0x1f8 0x30\nwait 200us\ninb 0x1fc == 0x08\n")
             f.write("outw 0x1f0 0xbeef\n" + "outw 0x1f0 0\n" * 255 + "wait 50us\ninb 0x1fc == 0x04\n")
-        rc, out, err = run("script", scr, "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB")
+        rc, out, err = run("script", scr, "--set", "devices.disk0.image=" + img, "--set", "devices.disk0.size=64KiB")
         expect(rc == 0, f"write script: rc {rc}\n{out}{err}")
         with open(img, "rb") as f:
             data = f.read()
@@ -453,24 +475,24 @@ with tempfile.TemporaryDirectory() as tmp:
         for src in (big, "/dev/zero"):
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"),
-                             "--set", f"devices.serial.input={src}", "--until", "5ms", "--set", "output.vcd=",
-                             "--set", "devices.serial.output=" + os.path.join(tmp, "out.txt"), "-q")
+                             "--set", f"devices.com1.input={src}", "--until", "5ms", "--set", "output.vcd=",
+                             "--set", "devices.com1.output=" + os.path.join(tmp, "out.txt"), "-q")
             expect(rc == 0, f"input {src}: exit {rc}: {err}")
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             expect(peak < 150 * 1024, f"input {src}: peak resident {peak // 1024} MiB (before {before // 1024})")
-        expect_exit(["run", "--set", "devices.serial.input_script=/dev/zero", "-q"], 2,
-                    r"devices\.serial\.input_script.*/dev/zero:1: line longer than")
-        expect_exit(["run", "--set", f"devices.serial.input={tmp}", "-q"], 2,
-                    r"devices\.serial\.input.*is a directory")
-        expect_exit(["run", "--set", f"devices.serial.input_script={tmp}", "-q"], 2,
-                    r"devices\.serial\.input_script.*is a directory")
+        expect_exit(["run", "--set", "devices.com1.input_script=/dev/zero", "-q"], 2,
+                    r"devices\.com1\.input_script.*/dev/zero:1: line longer than")
+        expect_exit(["run", "--set", f"devices.com1.input={tmp}", "-q"], 2,
+                    r"devices\.com1\.input.*is a directory")
+        expect_exit(["run", "--set", f"devices.com1.input_script={tmp}", "-q"], 2,
+                    r"devices\.com1\.input_script.*is a directory")
     elif CHECK == "lost_output":
         # Output that cannot be written is never reported as success: each output on /dev/full
         # (no space left) exits nonzero naming the key and the file; /dev/null is fine.
         for args, key in ((["--vcd", "/dev/full"], "output.vcd"), (["--events", "/dev/full"], "output.events"),
                           (["--stats", "/dev/full"], "output.stats"),
-                          (["--set", "devices.serial.output=/dev/full", "--set", "workload.io.serial_echo=true",
-                            "--set", "devices.serial.input=" + os.path.join(SRC, "README.md")], "devices.serial.output")):
+                          (["--set", "devices.com1.output=/dev/full", "--set", "workload.io.serial_echo=true",
+                            "--set", "devices.com1.input=" + os.path.join(SRC, "README.md")], "devices.com1.output")):
             expect_exit(["run", "--until", "2ms", "-q", *args], 2, rf"{re.escape(key)}.*/dev/full.*No space left")
         expect_exit(["run", "--until", "1ms", "-q", "--set", "interrupt_controller.model=rtl",
                      "--set", "interrupt_controller.rtl_vcd=/dev/full"], 2, r"interrupt_controller\.rtl_vcd.*/dev/full")
@@ -483,22 +505,22 @@ with tempfile.TemporaryDirectory() as tmp:
     elif CHECK == "output_conflicts":
         # An output naming an input, or another output, is refused before anything is written.
         img = os.path.join(tmp, "d.img")
-        rc, _, err = run("run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+        rc, _, err = run("run", "--set", "devices.disk0.image=" + img, "--set", "devices.disk0.size=64KiB",
                          "--set", "workload.kind=none", "--until", "1ms", "-q", "--set", "output.vcd=")
         expect(rc == 0, err)
         with open(img, "rb") as f:
             before = f.read()
-        expect_exit(["run", "--set", "devices.disk.image=" + img, "--set", "devices.disk.size=64KiB",
+        expect_exit(["run", "--set", "devices.disk0.image=" + img, "--set", "devices.disk0.size=64KiB",
                      "--events", os.path.join(tmp, ".", "d.img"), "-q"], 2,
-                    r"key 'output\.events'.*is also devices\.disk\.image")
+                    r"key 'output\.events'.*is also devices\.disk0\.image")
         with open(img, "rb") as f:
             expect(f.read() == before, "the disk image was changed")
         expect_exit(["run", "--vcd", events, "--events", events, "-q"], 2, r"output\.events.*is also output\.vcd")
         serial_in = os.path.join(tmp, "serial-in.txt")  # a copy: a faulty build would overwrite it
         with open(serial_in, "w") as f:
             f.write("1ms hello\n")
-        expect_exit(["run", "--set", "devices.serial.input=" + serial_in, "--stats", serial_in, "-q"], 2,
-                    r"output\.stats.*is also devices\.serial\.input")
+        expect_exit(["run", "--set", "devices.com1.input=" + serial_in, "--stats", serial_in, "-q"], 2,
+                    r"output\.stats.*is also devices\.com1\.input")
     elif CHECK == "config_errors":
         # Bad configs get an error naming the file, line and key, exit 2, never a crash or an
         # unnamed bug check.
@@ -510,8 +532,8 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(nul, "w") as f:
             f.write('output:\n  vcd: "a\\0b"\n')
         expect_exit(["run", nul, "-q"], 2, r"nul\.yaml:2: key 'output\.vcd': a path cannot contain a NUL byte")
-        expect_exit(["run", "--set", "devices.oneshot_port=0xfff0", "-q"], 2,
-                    r"key 'devices\.oneshot_port': oneshot1 .* does not fit the io space")
+        expect_exit(["run", "--set", "devices.oneshot1.port=0xfffc", "-q"], 2,
+                    r"--set devices\.oneshot1\.port=0xfffc: key 'devices\.oneshot1\.port': 0xfffc is outside \[0x0, 0xfff8\]")
         expect_exit(["run", "--set", "memory.ram.size=64GiB", "-q"], 2,
                     r"key 'memory\.ram\.size'.*does not fit the 4 GiB memory space")
     elif CHECK == "report_fields":
@@ -544,7 +566,7 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(script, "w") as f:
             for i in range(700000):
                 f.write(f"{i + 1}us hello world\n")
-        p = subprocess.Popen([IOCOSIM, "run", "--set", "devices.serial.input_script=" + script, "--stats", stats,
+        p = subprocess.Popen([IOCOSIM, "run", "--set", "devices.com1.input_script=" + script, "--stats", stats,
                               "--set", "output.vcd=", "--until", "10s", "-q"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Signal once the process is reading the script (it has its handlers by then): poll its

@@ -29,13 +29,15 @@ struct Outcome {
 Outcome run(const std::string& mode, const std::string& source, double share) {
   platform::Config c;
   c.workload = "dma-transfer";
-  c.dma_mode = mode;
-  c.dma_source = source;
-  c.dma_cpu_bus_share = share;
-  c.dma_bytes = 512 * 1024;  // U = 131072 four-byte units
-  c.dma_width = 4;
-  c.disk_size = 1 << 20;
-  c.disk_timing = {0, 0, 0, 0};  // the device is never the bottleneck
+  for (const std::string& kv :
+       {"workload.dma.mode=" + mode, "workload.dma.source=" + source,
+        "workload.dma.cpu_bus_share=" + std::to_string(share),
+        std::string("workload.dma.bytes=512KiB"),  // U = 131072 four-byte units
+        std::string("workload.dma.width=4"), std::string("devices.disk0.size=1MiB"),
+        // the device is never the bottleneck
+        std::string("devices.disk0.command_time=0"), std::string("devices.disk0.seek_time=0"),
+        std::string("devices.disk0.sector_time=0"), std::string("devices.disk0.flush_time=0")})
+    platform::apply_override(c, kv);
   platform::validate(c);
   platform::Platform p("p", c);
   auto w = platform::Workload::create(p, c);

@@ -23,12 +23,16 @@ namespace {
 
 using platform::Config;
 
+void set(Config& c, const std::string& assignment) {
+  platform::apply_override(c, assignment);
+}
+
 Config io_config() {
   Config c;
   c.workload = "io";
-  c.io_passes = 1;
-  c.io_sectors = 64;
-  c.disk_size = 256 * 1024;
+  set(c, "workload.io.passes=1");
+  set(c, "workload.io.sectors=64");
+  set(c, "devices.disk0.size=256KiB");
   c.out_vcd.clear();
   return c;
 }
@@ -65,7 +69,7 @@ std::vector<YAML::Node> read_events(const std::string& path) {
 TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
   const std::string events = testing::TempDir() + "io_path.jsonl";
   Config c = io_config();
-  c.io_sectors = 128;  // twice the filter's cache: the read pass starts with misses
+  set(c, "workload.io.sectors=128");  // twice the filter's cache: the read pass starts with misses
   YAML::Node st = run(c, events);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
   const auto ev = read_events(events);
@@ -99,11 +103,11 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
     }
   }
   const std::vector<std::string> want = {"dispatch \\Driver\\DiskFilter",
-                                         "dispatch \\Device\\Disk0",
-                                         "start_io \\Device\\Disk0",
+                                         "dispatch \\Device\\Harddisk0",
+                                         "start_io \\Device\\Harddisk0",
                                          "program",  // the controller and DMA channel
-                                         "isr_enter disk",
-                                         "dpc_enter disk_dpc",
+                                         "isr_enter disk0",
+                                         "dpc_enter disk0_dpc",
                                          "complete_request",
                                          "completion_routine \\Driver\\DiskFilter",
                                          "request_done",
@@ -114,14 +118,15 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
 
 TEST(IoPath, WrittenDataIsInTheImageFileAndReadsBackIdentical) {
   Config c = io_config();
-  c.disk_image = testing::TempDir() + "io_path.img";
-  std::remove(c.disk_image.c_str());
+  const std::string image = testing::TempDir() + "io_path.img";
+  set(c, "devices.disk0.image=" + image);
+  std::remove(image.c_str());
   YAML::Node st = run(c);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["bytes"].as<std::uint64_t>(), 2u * 64 * 512);
   // The application's pattern (sw/apps/io_apps.cpp): word i of the disk, pass 0, seed 1.
-  std::ifstream f(c.disk_image, std::ios::binary);
+  std::ifstream f(image, std::ios::binary);
   std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   ASSERT_EQ(data.size(), 256u * 1024);
   for (std::uint64_t off : {0ull, 4ull, 512ull * 17 + 8, 512ull * 63 + 508}) {
@@ -143,18 +148,18 @@ class IoModes : public ::testing::TestWithParam<Mode> {};
 
 TEST_P(IoModes, EveryDriverModeMovesTheDataIntact) {
   Config c = io_config();
-  c.disk_transfer = GetParam().transfer;
-  c.disk_completion = GetParam().completion;
-  c.filter = GetParam().filter;
-  c.io_app = "random";
+  set(c, std::string("drivers.disk.transfer=") + GetParam().transfer);
+  set(c, std::string("drivers.disk.completion=") + GetParam().completion);
+  if (!GetParam().filter) set(c, "devices.disk0.filters=");
+  set(c, "workload.io.app=random");
   YAML::Node st = run(c);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
   EXPECT_TRUE(st["healthy"].as<bool>());
   EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["passes"].as<int>(), 1);
   const bool polling = std::string(GetParam().completion) == "polling";
-  EXPECT_EQ(st["disk_driver"]["interrupts"].as<int>() == 0, polling);
-  EXPECT_EQ(st["disk_driver"]["polls"].as<int>() > 0, polling);
+  EXPECT_EQ(st["drivers"]["disk"]["interrupts"].as<int>() == 0, polling);
+  EXPECT_EQ(st["drivers"]["disk"]["polls"].as<int>() > 0, polling);
   const bool dma = std::string(GetParam().transfer) == "dma";
   EXPECT_EQ(st["bus"]["masters"][1]["bus_cycles"].as<std::uint64_t>() > 0, dma);
 }
@@ -176,28 +181,28 @@ INSTANTIATE_TEST_SUITE_P(Drivers, IoModes,
 TEST(IoPath, FastIoCopiesAndReadAheadCompletionsShareTheCacheSafely) {
   Config c;
   c.workload = "io";
-  c.io_app = "random";
-  c.io_passes = 3;
+  set(c, "workload.io.app=random");
+  set(c, "workload.io.passes=3");
   c.out_vcd.clear();
   YAML::Node a = run(c);
   ASSERT_EQ(a["exit_status"].as<int>(), 0);
   EXPECT_TRUE(a["healthy"].as<bool>());
   EXPECT_EQ(a["workload"]["mismatches"].as<int>(), 0);
   EXPECT_GT(a["io"]["fast_io_hits"].as<int>(), 0);
-  EXPECT_GT(a["filter_driver"]["read_aheads"].as<int>(), 0);
-  EXPECT_GT(a["filter_driver"]["cache_hits"].as<int>(), 0);
+  EXPECT_GT(a["drivers"]["filter"]["devices"]["disk0"]["read_aheads"].as<int>(), 0);
+  EXPECT_GT(a["drivers"]["filter"]["devices"]["disk0"]["cache_hits"].as<int>(), 0);
 }
 
 TEST(IoPath, FastIoServesCachedReadsWithoutIrps) {
   Config with = io_config();
-  with.io_sectors = 32;  // fits the cache: the read pass hits the written sectors
+  set(with, "workload.io.sectors=32");  // fits the cache: the read pass hits the written sectors
   YAML::Node a = run(with);
   ASSERT_EQ(a["exit_status"].as<int>(), 0);
   EXPECT_EQ(a["io"]["fast_io_hits"].as<int>(), 4) << "every read of the pass from the cache";
   EXPECT_EQ(a["workload"]["mismatches"].as<int>(), 0);
   // 4 writes + create + close go down as IRPs; the reads do not.
   EXPECT_EQ(a["io"]["irps_allocated"].as<int>(), 6);
-  EXPECT_EQ(a["disk"]["sectors_read"].as<int>(), 0);
+  EXPECT_EQ(a["devices"]["disk0"]["sectors_read"].as<int>(), 0);
 }
 
 }  // namespace
@@ -206,13 +211,13 @@ namespace {
 
 TEST(IoPath, TheTimerDriverCompletesEachWaitWhenItsDeviceFires) {
   Config c = io_config();
-  c.io_timer_period_ps = 200'000'000;  // 200 us
+  set(c, "workload.io.timer_period=200us");
   YAML::Node st = run(c);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
   const auto waits = st["workload"]["timer_waits"].as<std::uint64_t>();
   EXPECT_GT(waits, 10u);
   // One device interrupt per completed wait (the last one may still be in flight).
-  const auto fired = st["oneshots"][0]["fired"].as<std::uint64_t>();
+  const auto fired = st["devices"]["oneshot0"]["fired"].as<std::uint64_t>();
   EXPECT_GE(fired, waits);
   EXPECT_LE(fired, waits + 1);
 }
@@ -237,9 +242,9 @@ std::uint64_t most_in_flight(const std::string& events) {
 
 TEST(IoPath, AsynchronousReadsQueueAtTheDriverAndStayIntact) {
   Config c = io_config();
-  c.io_app = "random";
-  c.filter = false;
-  c.io_queue_depth = 4;
+  set(c, "workload.io.app=random");
+  set(c, "devices.disk0.filters=");
+  set(c, "workload.io.queue_depth=4");
   const std::string events = testing::TempDir() + "io_async.jsonl";
   YAML::Node st = run(c, events);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
@@ -249,8 +254,8 @@ TEST(IoPath, AsynchronousReadsQueueAtTheDriverAndStayIntact) {
 
 TEST(IoPath, SynchronousReadsNeverOverlap) {
   Config c = io_config();
-  c.io_app = "random";
-  c.filter = false;
+  set(c, "workload.io.app=random");
+  set(c, "devices.disk0.filters=");
   const std::string events = testing::TempDir() + "io_sync.jsonl";
   YAML::Node st = run(c, events);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
@@ -263,14 +268,14 @@ namespace {
 
 TEST(IoPath, FileCopyCopiesARegionAndTheCopyReadsBackTheSame) {
   Config c = io_config();
-  c.io_app = "copy";
+  set(c, "workload.io.app=copy");
   YAML::Node st = run(c);
   ASSERT_EQ(st["exit_status"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["passes"].as<int>(), 1);
   EXPECT_EQ(st["workload"]["errors"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
   EXPECT_EQ(st["workload"]["bytes"].as<std::uint64_t>(), 2u * 64 * 512);
-  EXPECT_EQ(st["disk"]["sectors_written"].as<std::uint64_t>(), 2u * 64)
+  EXPECT_EQ(st["devices"]["disk0"]["sectors_written"].as<std::uint64_t>(), 2u * 64)
       << "the source's pattern, then the copy";
 }
 

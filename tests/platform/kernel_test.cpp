@@ -201,7 +201,7 @@ TEST_P(HeldOffInterrupts, RunInPriorityOrderWhenIrqlDrops) {
         deferred = k.stats().deferred;
       },
       [&](Config& c) {
-        c.oneshot_irqs = {5, 6};
+        platform::apply_override(c, "devices.oneshot1.irq=6");
         c.kernel_irql_mode = mode;
         c.pic_model = model;
       });
@@ -308,7 +308,7 @@ struct BugCheckRun {
   explicit BugCheckRun(const std::string& kind) {
     Config c;
     c.workload = "bugcheck";
-    c.workload_bugcheck = kind;
+    platform::apply_override(c, "workload.bugcheck.rule=" + kind);
     c.out_vcd.clear();
     util::set_log_level(util::Level::off);
     p = std::make_unique<platform::Platform>("platform", c);
@@ -328,7 +328,7 @@ TEST(KernelThreads, BugCheckStopsTheMachineWithStatus3AndAReport) {
   EXPECT_LT(run.r.sim_ps, 10'000'000'000ull) << "stopped at the bug check, not at the end";
   EXPECT_NE(run.report.find("ATTEMPTED_SWITCH_FROM_DPC"), std::string::npos) << run.report;
   EXPECT_NE(run.report.find("thread 'main'"), std::string::npos) << run.report;
-  EXPECT_NE(run.report.find("> DPC 'faulty'"), std::string::npos)
+  EXPECT_NE(run.report.find("> DPC 'oneshot0'"), std::string::npos)
       << "the DPC ran on the main thread's stack";
 }
 

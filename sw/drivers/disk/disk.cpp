@@ -1,5 +1,7 @@
 #include "sw/drivers/disk/disk.h"
 
+#include <fmt/format.h>
+
 #include "sw/hal/device_regs.h"
 #include "util/event_log.h"
 
@@ -11,9 +13,8 @@ using namespace hal::disk;
 DiskDriver::DiskDriver(io::IoManager& io, Params params)
     : io_(io), kernel_(io.kernel()), params_(params) {}
 
-bool DiskDriver::load() {
-  io::DriverObject& drv = io_.load_driver("\\Driver\\Disk", [this](io::DriverObject& d) {
-    d.context = this;
+io::DriverObject& DiskDriver::driver_entry(io::IoManager& io) {
+  return io.load_driver("\\Driver\\Disk", [](io::DriverObject& d) {
     d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &DiskDriver::dispatch_rw;
@@ -21,15 +22,22 @@ bool DiskDriver::load() {
     d.start_io = &DiskDriver::start_io;
     return io::Status::success;
   });
-  device_ = io_.create_device(drv, "\\Device\\Disk0", this);
+}
+
+bool DiskDriver::add_device(io::DriverObject& drv) {
+  const std::string device = fmt::format("\\Device\\Harddisk{}", params_.unit);
+  const std::string name =
+      params_.name.empty() ? fmt::format("disk{}", params_.unit) : params_.name;
+  device_ = io_.create_device(drv, device, this);
   if (device_ == nullptr) return false;
-  io_.create_symbolic_link("\\??\\PhysicalDrive0", "\\Device\\Disk0");
-  kernel_.initialize_event(lock_, "disk_lock", ke::EventType::synchronization, true);
-  io_.initialize_dpc_request(*device_, &DiskDriver::dpc, "disk_dpc");
+  io_.create_symbolic_link(fmt::format("\\??\\PhysicalDrive{}", params_.unit), device);
+  if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
+  kernel_.initialize_event(lock_, name + "_lock", ke::EventType::synchronization, true);
+  io_.initialize_dpc_request(*device_, &DiskDriver::dpc, name + "_dpc");
   if (!params_.polling) {
     const io::InterruptResource r =
         io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-    if (io_.connect_interrupt(interrupt_, "disk", &DiskDriver::isr, this, r) != io::Status::success)
+    if (io_.connect_interrupt(interrupt_, name, &DiskDriver::isr, this, r) != io::Status::success)
       return false;
   }
   device_->flags = io::kDoDirectIo;  // initialized: DO_DEVICE_INITIALIZING cleared

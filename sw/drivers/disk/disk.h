@@ -1,6 +1,8 @@
 #pragma once
-// The block device's driver (\Driver\Disk, \Device\Disk0, linked as \??\PhysicalDrive0), in
-// the shape of a Windows storage port driver of the PIO/8237 era:
+// The block device's driver (\Driver\Disk; one device object per disk, \Device\HarddiskN,
+// linked as \??\PhysicalDriveN and \??\<instance name>), in the shape of a Windows storage
+// port driver of the PIO/8237 era. One DriverObject serves every disk; this class is one
+// device's extension (its registers, its interrupt, its statistics):
 //   dispatch   IRP_MJ_READ/WRITE: checks the range, marks the IRP pending, IoStartPacket keyed
 //              by LBA (StartIo serves them in an elevator sweep)
 //   StartIo    programs the controller (and, for DMA, the DMA channel over the IRP's MDL, which
@@ -22,6 +24,8 @@ namespace drivers {
 class DiskDriver {
  public:
   struct Params {
+    unsigned unit = 0;  // N of \Device\HarddiskN
+    std::string name;   // also linked as \??\<name> when not empty
     std::uint16_t port = 0x1f0;
     unsigned irq = 14;
     std::uint64_t sectors = 8192;
@@ -38,8 +42,11 @@ class DiskDriver {
   };
 
   DiskDriver(io::IoManager& io, Params params);
-  // DriverEntry: creates the device and connects the interrupt. False on failure.
-  bool load();
+  // DriverEntry: loads \Driver\Disk and fills its dispatch table. Once per boot.
+  static io::DriverObject& driver_entry(io::IoManager& io);
+  // AddDevice + START: creates this disk's device object and connects its interrupt. False on
+  // failure.
+  bool add_device(io::DriverObject& driver);
   const Stats& stats() const { return stats_; }
   const Params& params() const { return params_; }
   io::DeviceObject* device() const { return device_; }

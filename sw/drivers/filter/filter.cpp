@@ -9,15 +9,17 @@ constexpr std::uint64_t kSector = 512;
 
 FilterDriver::FilterDriver(io::IoManager& io, Params params) : io_(io), params_(params) {}
 
-bool FilterDriver::load(io::DeviceObject& disk) {
-  io::DriverObject& drv = io_.load_driver("\\Driver\\DiskFilter", [this](io::DriverObject& d) {
-    d.context = this;
+io::DriverObject& FilterDriver::driver_entry(io::IoManager& io, const Params& params) {
+  return io.load_driver("\\Driver\\DiskFilter", [params](io::DriverObject& d) {
     for (auto& f : d.major_function) f = &FilterDriver::dispatch_pass;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &FilterDriver::dispatch_rw;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &FilterDriver::dispatch_rw;
-    if (params_.fast_io && params_.cache_sectors > 0) d.fast_io.read = &FilterDriver::fast_read;
+    if (params.fast_io && params.cache_sectors > 0) d.fast_io.read = &FilterDriver::fast_read;
     return io::Status::success;
   });
+}
+
+bool FilterDriver::attach(io::DriverObject& drv, io::DeviceObject& disk) {
   device_ = io_.create_device(drv, "", this);
   if (device_ == nullptr) return false;
   lower_ = io_.attach_device_to_device_stack(*device_, disk);

@@ -31,9 +31,14 @@ class FilterDriver {
   };
 
   FilterDriver(io::IoManager& io, Params params);
+  // DriverEntry: loads \Driver\DiskFilter (with the fast I/O read path if `params` cache and
+  // allow it). Once per boot; every filter device shares the driver object.
+  static io::DriverObject& driver_entry(io::IoManager& io, const Params& params);
+  // AddDevice: creates this filter's device and attaches it over `disk`. False on failure.
+  bool attach(io::DriverObject& driver, io::DeviceObject& disk);
   // DriverEntry + AddDevice: attaches over `disk`'s stack. False on failure.
-  bool load(io::DeviceObject& disk);
   const Stats& stats() const { return stats_; }
+  io::DeviceObject* device() const { return device_; }
 
  private:
   static io::Status dispatch_pass(io::DeviceObject* d, io::Irp* irp);

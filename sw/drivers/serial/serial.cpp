@@ -1,5 +1,7 @@
 #include "sw/drivers/serial/serial.h"
 
+#include <fmt/format.h>
+
 namespace drivers {
 namespace {
 constexpr std::uint16_t kData = 0, kStatus = 1, kControl = 2, kRxLevel = 3;
@@ -10,24 +12,29 @@ constexpr std::uint8_t kRxIe = 0x01, kTxIe = 0x02;
 SerialDriver::SerialDriver(io::IoManager& io, Params params)
     : io_(io), kernel_(io.kernel()), params_(params) {}
 
-bool SerialDriver::load() {
-  io::DriverObject& drv = io_.load_driver("\\Driver\\Serial", [this](io::DriverObject& d) {
-    d.context = this;
+io::DriverObject& SerialDriver::driver_entry(io::IoManager& io) {
+  return io.load_driver("\\Driver\\Serial", [](io::DriverObject& d) {
     d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &SerialDriver::dispatch_read;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &SerialDriver::dispatch_write;
     return io::Status::success;
   });
-  device_ = io_.create_device(drv, "\\Device\\Serial0", this);
+}
+
+bool SerialDriver::add_device(io::DriverObject& drv) {
+  const std::string device = fmt::format("\\Device\\Serial{}", params_.unit);
+  const std::string name =
+      params_.name.empty() ? fmt::format("serial{}", params_.unit) : params_.name;
+  device_ = io_.create_device(drv, device, this);
   if (device_ == nullptr) return false;
-  io_.create_symbolic_link("\\??\\COM1", "\\Device\\Serial0");
-  io_.initialize_dpc_request(*device_, &SerialDriver::dpc, "serial_dpc");
+  io_.create_symbolic_link(fmt::format("\\??\\COM{}", params_.unit + 1), device);
+  if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
+  io_.initialize_dpc_request(*device_, &SerialDriver::dpc, name + "_dpc");
   if (!params_.polling) {
     const io::InterruptResource r =
         io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-    if (io_.connect_interrupt(interrupt_, "serial", &SerialDriver::isr, this, r) !=
-        io::Status::success)
+    if (io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r) != io::Status::success)
       return false;
     device_irql_ = r.irql;
     kernel_.cpu().outb(params_.port + kControl, kRxIe);

@@ -8,6 +8,7 @@
 // spin on STATUS at PASSIVE_LEVEL. Register layout: docs/models.md.
 #include <cstdint>
 #include <deque>
+#include <string>
 
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
@@ -17,6 +18,8 @@ namespace drivers {
 class SerialDriver {
  public:
   struct Params {
+    unsigned unit = 0;  // \Device\SerialN, linked as \??\COM<N+1>
+    std::string name;   // also linked as \??\<name> when not empty
     std::uint16_t port = 0x3f8;
     unsigned irq = 4;
     bool polling = false;
@@ -29,8 +32,12 @@ class SerialDriver {
   };
 
   SerialDriver(io::IoManager& io, Params params);
-  bool load();
+  // DriverEntry: loads \Driver\Serial and fills its dispatch table. Once per boot.
+  static io::DriverObject& driver_entry(io::IoManager& io);
+  // AddDevice + START for this port. False on failure.
+  bool add_device(io::DriverObject& driver);
   const Stats& stats() const { return stats_; }
+  io::DeviceObject* device() const { return device_; }
 
  private:
   static io::Status dispatch_read(io::DeviceObject* d, io::Irp* irp);

@@ -1,5 +1,7 @@
 #include "sw/drivers/timer/timer.h"
 
+#include <fmt/format.h>
+
 namespace drivers {
 namespace {
 constexpr std::uint16_t kDelay = 0, kStatus = 4, kAck = 5;  // hw/devices/oneshot.h
@@ -9,9 +11,8 @@ constexpr std::uint8_t kPending = 1;
 TimerDriver::TimerDriver(io::IoManager& io, Params params)
     : io_(io), kernel_(io.kernel()), params_(params) {}
 
-bool TimerDriver::load() {
-  io::DriverObject& drv = io_.load_driver("\\Driver\\Timer", [this](io::DriverObject& d) {
-    d.context = this;
+io::DriverObject& TimerDriver::driver_entry(io::IoManager& io) {
+  return io.load_driver("\\Driver\\Timer", [](io::DriverObject& d) {
     d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::device_control)] =
@@ -19,13 +20,19 @@ bool TimerDriver::load() {
     d.start_io = &TimerDriver::start_io;
     return io::Status::success;
   });
-  device_ = io_.create_device(drv, "\\Device\\Timer0", this);
+}
+
+bool TimerDriver::add_device(io::DriverObject& drv) {
+  const std::string device = fmt::format("\\Device\\Timer{}", params_.unit);
+  const std::string name =
+      params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
+  device_ = io_.create_device(drv, device, this);
   if (device_ == nullptr) return false;
-  io_.initialize_dpc_request(*device_, &TimerDriver::dpc, "timer0_dpc");
+  if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
+  io_.initialize_dpc_request(*device_, &TimerDriver::dpc, name + "_dpc");
   const io::InterruptResource r =
       io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-  if (io_.connect_interrupt(interrupt_, "timer0", &TimerDriver::isr, this, r) !=
-      io::Status::success)
+  if (io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this, r) != io::Status::success)
     return false;
   device_->flags = io::kDoBufferedIo;
   return true;

@@ -4,6 +4,7 @@
 // IoStartPacket; StartIo arms the device; the ISR acknowledges it and queues the DPC; the DPC
 // completes the request and starts the next one. The smallest whole IRP-driven driver.
 #include <cstdint>
+#include <string>
 
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
@@ -15,6 +16,8 @@ constexpr std::uint32_t kIoctlTimerWait = 0x00220001;  // CTL_CODE(FILE_DEVICE_U
 class TimerDriver {
  public:
   struct Params {
+    unsigned unit = 0;  // \Device\TimerN
+    std::string name;   // also linked as \??\<name> when not empty
     std::uint16_t port = 0x300;
     unsigned irq = 5;
   };
@@ -23,8 +26,12 @@ class TimerDriver {
   };
 
   TimerDriver(io::IoManager& io, Params params);
-  bool load();
+  // DriverEntry: loads \Driver\Timer and fills its dispatch table. Once per boot.
+  static io::DriverObject& driver_entry(io::IoManager& io);
+  // AddDevice + START for this one-shot device. False on failure.
+  bool add_device(io::DriverObject& driver);
   const Stats& stats() const { return stats_; }
+  io::DeviceObject* device() const { return device_; }
 
  private:
   static io::Status dispatch_ioctl(io::DeviceObject* d, io::Irp* irp);

@@ -1,0 +1,68 @@
+#pragma once
+// The kernel host: what every kernel workload runs on, booted from the config once per CPU —
+// the HAL, the kernel, the pool, the I/O manager and the drivers of the device list (one
+// driver object per driver type, one device object per instance bound to it, filters stacked
+// over the instances that list them). A workload is then only its threads.
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "platform/registry.h"
+#include "sw/hal/hal.h"
+#include "sw/io/io_manager.h"
+#include "sw/io/pool.h"
+#include "sw/ke/kernel.h"
+
+namespace platform {
+
+class KernelHost {
+ public:
+  KernelHost(Platform& platform, const Config& config);
+  ~KernelHost();
+  KernelHost(const KernelHost&) = delete;
+  KernelHost& operator=(const KernelHost&) = delete;
+
+  // Boots on the CPU's boot context: the kernel, then (with `with_io`) the pool, the I/O
+  // manager and the drivers, then runs `main` as the system thread. `raw`: instances the
+  // workload programs itself, with no driver bound.
+  void boot(std::function<void()> main, bool with_io, std::vector<std::string> raw = {});
+
+  Platform& platform() { return platform_; }
+  const Config& config() const { return config_; }
+  hal::Hal& hal() { return *hal_; }
+  ke::Kernel& kernel() { return *kernel_; }
+  io::IoManager& io() { return *io_; }
+  io::Pool& pool() { return *pool_; }
+  bool booted() const { return kernel_ != nullptr; }
+  // False if a driver failed to load or to add a device.
+  bool drivers_ready() const { return drivers_ready_; }
+  // The name an application opens an instance by (\??\<name>).
+  static std::string device_path(const std::string& instance) { return "\\??\\" + instance; }
+
+  // "kernel", "io" and "drivers" objects.
+  void write_stats(util::JsonWriter& j) const;
+  void print_summary(std::FILE* out) const;
+  const ke::BugCheckRecord* bug_check() const;
+
+ private:
+  void load_drivers(const std::vector<std::string>& raw);
+
+  Platform& platform_;
+  Config config_;
+  std::unique_ptr<hal::Hal> hal_;
+  std::unique_ptr<ke::Kernel> kernel_;
+  std::unique_ptr<io::Pool> pool_;
+  std::unique_ptr<io::IoManager> io_;
+  std::vector<std::pair<std::string, std::unique_ptr<Driver>>> drivers_;  // by type, load order
+  bool drivers_ready_ = true;
+};
+
+// A ke::Histogram as the statistics write it.
+void write_histogram(util::JsonWriter& j, const char* key, const ke::Histogram& h);
+
+}  // namespace platform
