@@ -61,7 +61,7 @@ class DiskDriverType : public Driver {
     for (const auto& [n, e] : devices_)
       s += fmt::format("{}{} {} requests, {} sectors", s.empty() ? "" : "; ", n,
                        e->stats().requests, e->stats().sectors);
-    return fmt::format("{} {}: {}", keys_.text("transfer"), keys_.text("completion"), s);
+    return fmt::format("{} ({}, {})", s, keys_.text("transfer"), keys_.text("completion"));
   }
 
  private:

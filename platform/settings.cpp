@@ -84,6 +84,9 @@ KeySpec path_key(std::string name, std::string help, bool input, bool output) {
 KeySpec name_key(std::string name, std::string def, std::string help) {
   return spec(std::move(name), KeyKind::name, std::move(def), std::move(help));
 }
+KeySpec text_key(std::string name, std::string def, std::string help) {
+  return spec(std::move(name), KeyKind::text, std::move(def), std::move(help));
+}
 KeySpec list_key(std::string name, std::string def, std::string help) {
   return spec(std::move(name), KeyKind::list, std::move(def), std::move(help));
 }
@@ -154,6 +157,7 @@ std::string Settings::set(const KeySpec& spec, const std::string& raw, const std
           return fmt::format("'{}' is not a name (letters, digits, _ and -)", t);
       }
       break;
+    case KeyKind::text:
     case KeyKind::list:
       break;
   }

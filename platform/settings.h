@@ -20,6 +20,7 @@ enum class KeyKind {
   boolean,
   path,
   name,
+  text,
   list
 };
 
@@ -57,6 +58,7 @@ KeySpec boolean_key(std::string name, bool def, std::string help);
 // `input`: a file shipped with a config, found beside it; `output`: a file the run writes.
 KeySpec path_key(std::string name, std::string help, bool input, bool output);
 KeySpec name_key(std::string name, std::string def, std::string help);  // an instance's name
+KeySpec text_key(std::string name, std::string def, std::string help);  // any string
 KeySpec list_key(std::string name, std::string def, std::string help);
 
 // The values of declared keys, each parsed when set and remembered with where it was set.

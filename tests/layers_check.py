@@ -3,6 +3,7 @@
   sw/  includes no SystemC/TLM and, of hw/, only hw/cpu/processor.h;
   hw/  includes nothing from sw/ or platform/;
   util/ includes nothing from hw/, sw/ or platform/, and no SystemC.
+The example projects under examples/ follow the same rules in their own hw/ and sw/.
 Prints each violation as file:line and exits 1 if there is any."""
 import os
 import re
@@ -24,8 +25,9 @@ def check(layer, path, line_no, inc):
         if systemc.match(inc) or inc.split("/")[0] in ("hw", "sw", "platform"):
             bad.append(f"{path}:{line_no}: util/ may not include {inc}")
 
-for layer in ("sw", "hw", "util"):
-    for dirpath, _, files in os.walk(os.path.join(root, layer)):
+trees = [root] + [os.path.join(root, "examples", e) for e in sorted(os.listdir(os.path.join(root, "examples")))]
+for tree, layer in [(t, l) for t in trees for l in ("sw", "hw", "util")]:
+    for dirpath, _, files in os.walk(os.path.join(tree, layer)):
         for name in files:
             if not name.endswith((".h", ".cpp", ".hpp", ".cc")):
                 continue

@@ -330,6 +330,41 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(rc == 0 and table.startswith("| key | default | meaning |"), table[:200])
         expect(table in doc, "docs/config.md's reference table differs from `iocosim keys --markdown` "
                              "(regenerate it)")
+    elif CHECK == "two_disks":
+        # Two block instances, one disk driver object: the copy lands on disk1 as on disk0, and
+        # the outputs name both disks.
+        img0, img1 = os.path.join(tmp, "a.img"), os.path.join(tmp, "b.img")
+        vcd = os.path.join(tmp, "two.vcd")
+        rc, out, err = run("run", os.path.join(SRC, "platform", "configs", "two-disks.yaml"),
+                           "--set", "devices.disk0.image=" + img0, "--set", "devices.disk1.image=" + img1,
+                           "--vcd", vcd, "--stats", stats)
+        expect(rc == 0, f"two-disks: exit {rc}\n{out}{err}")
+        with open(img0, "rb") as f:
+            a = f.read()
+        with open(img1, "rb") as f:
+            b = f.read()
+        expect(len(a) == 4 << 20 and len(b) == 1 << 20, f"image sizes {len(a)} {len(b)}")
+        # The copy application's pattern for pass 0 (sw/apps/io_apps.cpp), word by word.
+        region = 128 * 512
+        want = b"".join(((((o // 4 + 7) * 0x01000193) ^ 0x27d4eb2f) & 0xffffffff).to_bytes(4, "little")
+                        for o in range(0, region, 4))
+        expect(a[:region] == want, "disk0 does not hold the pattern in sectors 0-127")
+        expect(b[:region] == want, "disk1 does not hold the copy in sectors 0-127")
+        expect(b[region:] == bytes(len(b) - region), "disk1 was written outside the copy")
+        with open(stats) as f:
+            st = json.load(f)
+        expect(st["workload"]["mismatches"] == 0 and st["workload"]["passes"] == 1, st["workload"])
+        for name, read, written in (("disk0", 128, 128), ("disk1", 128, 128)):
+            d = st["devices"].get(name, {})
+            expect(d.get("type") == "block" and d.get("sectors_written") == written and d.get("sectors_read") == read,
+                   f"statistics of {name}: {d}")
+            expect(st["drivers"]["disk"]["devices"][name]["requests"] > 0, f"driver statistics of {name}")
+        expect(list(st["drivers"]["filter"]["devices"]) == ["disk0"], "the filter is over disk0 only")
+        scopes = {tuple(s) + (n,) for s, n, _, _ in vcd_vars(vcd)}
+        for name in ("disk0", "disk1"):
+            expect(("SystemC", "platform", name, "status") in scopes, f"the VCD has no platform.{name}.status")
+        expect(re.search(r"^  disk1 +block: 16 commands, 128/128 sectors read/written", out, re.M) is not None,
+               f"the summary has no disk1 line:\n{out}")
     elif CHECK == "compare_dma":
         # Three modes, a table, JSON and an SVG chart, ordered as the analysis says for f = 0.6.
         js, svg = os.path.join(tmp, "c.json"), os.path.join(tmp, "c.svg")
