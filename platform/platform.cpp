@@ -30,13 +30,13 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
             fmt::format("{}: key 'interrupt_controller.rtl_vcd': {}: cannot write: {}",
                         config_.where("interrupt_controller.rtl_vcd"), config.pic_rtl_vcd, why));
     }
-    intc = std::make_unique<hw::rtl::PicRtl>("pic_rtl", config.pic_cascade_irq, config.pic_rtl_vcd);
+    intc = std::make_unique<hw::rtl::PicRtl>("pic", config.pic_cascade_irq, config.pic_rtl_vcd);
   } else {
-    intc = std::make_unique<hw::intc::TlmPicPair>(config.pic_cascade_irq);
+    intc = std::make_unique<hw::intc::TlmPicPair>("pic", config.pic_cascade_irq);
   }
-  map_or_throw(hw::Space::io, intc->socket(false), config.pic_master_port, 2, "pic_master",
+  map_or_throw(hw::Space::io, intc->socket(false), config.pic_master_port, 2, "pic.master",
                "interrupt_controller.master_port");
-  map_or_throw(hw::Space::io, intc->socket(true), config.pic_slave_port, 2, "pic_slave",
+  map_or_throw(hw::Space::io, intc->socket(true), config.pic_slave_port, 2, "pic.slave",
                "interrupt_controller.slave_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
 

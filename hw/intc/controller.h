@@ -27,15 +27,16 @@ class InterruptController {
   virtual void trace(sc_core::sc_trace_file* tf) = 0;
 };
 
-// The TLM pair: two Pic8259 chips, the slave's INT on the master's cascade input. Not a module
-// of its own: built inside its owner's constructor, the chips are the owner's children
-// ("platform.pic_master"), as they were before there was a choice of models.
-class TlmPicPair : public InterruptController {
+// The TLM pair: a module holding two Pic8259 chips ("platform.pic.master", "platform.pic.slave"),
+// the slave's INT on the master's cascade input. The RTL pair, named alike, traces the same
+// names ("platform.pic.master.irr"), so one GTKWave save file serves both.
+class TlmPicPair : public sc_core::sc_module, public InterruptController {
  public:
-  Pic8259 master{"pic_master", true};
-  Pic8259 slave{"pic_slave", false};
+  Pic8259 master{"master", true};
+  Pic8259 slave{"slave", false};
 
-  explicit TlmPicPair(unsigned cascade) : cascade_(cascade) {
+  TlmPicPair(const sc_core::sc_module_name& name, unsigned cascade)
+      : sc_module(name), cascade_(cascade) {
     slave.intr.bind(slave_int_);
     master.ir[cascade].bind(slave_int_);
     master.cascade.bind(slave.cascade_target);

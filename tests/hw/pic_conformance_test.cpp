@@ -27,7 +27,7 @@ struct Bench {
       rtl = std::make_unique<hw::rtl::PicRtl>("rtl", kCascade);
       pic = rtl.get();
     } else {
-      tlm = std::make_unique<hw::intc::TlmPicPair>(kCascade);
+      tlm = std::make_unique<hw::intc::TlmPicPair>("tlm", kCascade);
       pic = tlm.get();
     }
     for (unsigned n = 0; n < 16; ++n)

@@ -23,7 +23,7 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 }
 
 struct SideBySide {
-  hw::intc::TlmPicPair tlm{kCascade};
+  hw::intc::TlmPicPair tlm{"tlm", kCascade};
   hw::rtl::PicRtl rtl{"rtl", kCascade};
   sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
   sc_core::sc_signal<bool> tlm_int{"tlm_int"}, rtl_int{"rtl_int"};

@@ -179,7 +179,7 @@ TEST(Config, OverlappingPortWindowsAreAConfigErrorNamingTheKey) {
   platform::apply_override(c, "timer.port=0x20");
   std::string msg = error_of([&] { platform::Platform p("p", c); });
   EXPECT_NE(msg.find("key 'timer.port'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("overlaps pic_master"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("overlaps pic.master"), std::string::npos) << msg;
   // The generic pass finds it before anything is built, naming the other window's key.
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
             "--set: key 'timer.port': ports [0x20, 0x24) overlap [0x20, 0x22) of "
