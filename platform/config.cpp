@@ -1,5 +1,6 @@
 #include "platform/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -331,6 +332,14 @@ TypedKey registered_key(Config& c, const std::string& path) {
     }
   }
   return out;
+}
+
+// A type's check result, "key: why"; a message without a key is the whole type's.
+std::pair<std::string, std::string> split_check(const std::string& err) {
+  const auto colon = err.find(": ");
+  const std::string key = colon == std::string::npos ? "" : err.substr(0, colon);
+  if (key.empty() || key.find(' ') != std::string::npos) return {"", err};
+  return {key, err.substr(colon + 2)};
 }
 
 bool is_prefix(const std::string& path) {
@@ -701,20 +710,22 @@ void validate(const Config& c) {
   };
   // Files: an output must not name an input (a disk image, a serial input) or another output,
   // however spelled, or one would overwrite the other (an event log written over the disk
-  // image). Devices such as /dev/null may be named more than once.
+  // image); a file written in place (a disk image) is one key's alone. Inputs may be shared.
+  // Devices such as /dev/null may be named more than once.
   {
     struct File {
       std::string key, path;
-      bool output;
+      bool output, in_place;
     };
-    std::vector<File> files = {{"output.vcd", c.out_vcd, true},
-                               {"output.events", c.out_events, true},
-                               {"output.stats", c.out_stats, true},
-                               {"interrupt_controller.rtl_vcd", c.pic_rtl_vcd, true}};
+    std::vector<File> files = {{"output.vcd", c.out_vcd, true, false},
+                               {"output.events", c.out_events, true, false},
+                               {"output.stats", c.out_stats, true, false},
+                               {"interrupt_controller.rtl_vcd", c.pic_rtl_vcd, true, false}};
     for (const auto& d : c.devices) {
       for (const auto& spec : device_types().find(d.type)->keys) {
-        if ((spec.input_file || spec.output_file) && d.settings.has(spec.name))
-          files.push_back({d.key(spec.name), d.settings.text(spec.name), spec.output_file});
+        if ((spec.input_file || spec.output_file || spec.in_place) && d.settings.has(spec.name))
+          files.push_back(
+              {d.key(spec.name), d.settings.text(spec.name), spec.output_file, spec.in_place});
       }
     }
     auto same_file = [](const std::string& a, const std::string& b) {
@@ -722,23 +733,27 @@ void validate(const Config& c) {
       if (std::filesystem::is_character_file(a, ec) || std::filesystem::is_character_file(b, ec))
         return false;
       if (std::filesystem::equivalent(a, b, ec) && !ec) return true;
-      const auto ca = std::filesystem::weakly_canonical(a, ec);
+      // Absolute first: weakly_canonical leaves a relative path none of which exists relative
+      // ("x.img" and "./x.img" would differ).
+      const auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec);
       if (ec) return false;
-      const auto cb = std::filesystem::weakly_canonical(b, ec);
+      const auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
       return !ec && ca == cb;
     };
     for (std::size_t i = 0; i < files.size(); ++i) {
       for (std::size_t j = 0; j < files.size(); ++j) {
-        if (j == i || files[i].path.empty() || files[j].path.empty()) continue;
-        // Outputs against everything; two inputs (one image shared by two disks) too: both
-        // would write it.
-        if (!files[i].output && (files[j].output || j > i)) continue;
-        if (files[i].output && files[j].output && j > i) continue;
-        if (same_file(files[i].path, files[j].path))
-          fail(files[i].key, fmt::format("{} is also {} ({}): {}", files[i].path, files[j].key,
-                                         c.where(files[j].key),
-                                         files[i].output ? "refusing to overwrite it"
-                                                         : "two devices would write one file"));
+        const File& a = files[i];
+        const File& b = files[j];
+        if (j == i || a.path.empty() || b.path.empty()) continue;
+        // Blame the writer: an output before a file written in place, either before an input;
+        // between two of a kind, the later key.
+        if (!a.output && !a.in_place) continue;
+        if (a.output && b.output && j > i) continue;
+        if (a.in_place && (b.output || (b.in_place && j > i))) continue;
+        if (same_file(a.path, b.path))
+          fail(a.key, fmt::format("{} is also {} ({}): {}", a.path, b.key, c.where(b.key),
+                                  a.output ? "refusing to overwrite it"
+                                           : "a file written in place is one key's alone"));
       }
     }
   }
@@ -829,10 +844,29 @@ void validate(const Config& c) {
   }
   for (const auto& d : c.devices) {
     const DeviceType* type = device_types().find(d.type);
+    // The driver an instance names (a type's default too) is a registered driver type that
+    // serves its device type; so are its filters.
+    if (d.driver != "none") {
+      const DriverType* drv = driver_types().find(d.driver);
+      if (drv == nullptr || drv->filter)
+        fail(d.key("driver"),
+             fmt::format("'{}' is not a registered driver type (a {} device's default driver; "
+                         "driver types: {})",
+                         d.driver, d.type, fmt::join(driver_types().names(), ", ")));
+      if (std::find(drv->serves.begin(), drv->serves.end(), d.type) == drv->serves.end())
+        fail(d.key("driver"), fmt::format("driver {} serves {} devices, not {}", d.driver,
+                                          fmt::join(drv->serves, ", "), d.type));
+    }
+    for (const auto& f : d.filters) {
+      const DriverType* drv = driver_types().find(f);
+      if (std::find(drv->serves.begin(), drv->serves.end(), d.type) == drv->serves.end())
+        fail(d.key("filters"), fmt::format("filter {} stacks over {} devices, not {}", f,
+                                           fmt::join(drv->serves, ", "), d.type));
+    }
     if (type->check) {
       if (std::string err = type->check(d); !err.empty()) {
-        const auto colon = err.find(": ");
-        fail(d.key(err.substr(0, colon)), err.substr(colon + 2));
+        auto [key, why] = split_check(err);
+        fail(key.empty() ? d.key("type") : d.key(key), why);
       }
     }
   }
@@ -840,8 +874,8 @@ void validate(const Config& c) {
   if (w == nullptr) fail("workload.kind", "not a registered workload type");
   if (w->check) {
     if (std::string err = w->check(c); !err.empty()) {
-      const auto colon = err.find(": ");
-      fail(err.substr(0, colon), err.substr(colon + 2));
+      auto [key, why] = split_check(err);
+      fail(key.empty() ? "workload.kind" : key, why);
     }
   }
 }

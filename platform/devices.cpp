@@ -15,9 +15,9 @@ using hw::devices::BlockDevice;
 using hw::devices::OneShot;
 using hw::devices::Serial;
 
-class BlockInstance : public Device {
+class BlockInstance : public ModelDevice<BlockDevice> {
  public:
-  BlockInstance(Platform& p, const DeviceInstance& d) : Device(d) {
+  BlockInstance(Platform& p, const DeviceInstance& d) : ModelDevice(d) {
     const Settings& s = d.settings;
     hw::devices::BlockTiming timing;
     timing.command_ps = s.number("command_time");
@@ -31,8 +31,6 @@ class BlockInstance : public Device {
     if (std::string err = model_->open_image(s.text("image"), s.number("size")); !err.empty())
       throw ConfigError(fmt::format("{}: key '{}': {}", p.where(d, "image"), d.key("image"), err));
   }
-  sc_core::sc_object* model() override { return model_.get(); }
-  void trace(sc_core::sc_trace_file* tf) override { model_->trace(tf); }
   void write_stats(util::JsonWriter& j) const override {
     const auto& s = model_->stats();
     j.field("image", model_->image().path())
@@ -51,14 +49,11 @@ class BlockInstance : public Device {
     return fmt::format("{} commands, {}/{} sectors read/written, {} errors", s.commands,
                        s.sectors_read, s.sectors_written, s.errors);
   }
-
- private:
-  std::unique_ptr<BlockDevice> model_;
 };
 
-class SerialInstance : public Device {
+class SerialInstance : public ModelDevice<Serial> {
  public:
-  SerialInstance(Platform& p, const DeviceInstance& d) : Device(d) {
+  SerialInstance(Platform& p, const DeviceInstance& d) : ModelDevice(d) {
     const Settings& s = d.settings;
     model_ = std::make_unique<Serial>(d.name.c_str(), s.number("baud"), s.u32("fifo"));
     p.map_io(model_->in, d);
@@ -73,8 +68,6 @@ class SerialInstance : public Device {
     file("input_script", &Serial::set_input_script);
     file("output", &Serial::set_output_file);
   }
-  sc_core::sc_object* model() override { return model_.get(); }
-  void trace(sc_core::sc_trace_file* tf) override { model_->trace(tf); }
   void write_stats(util::JsonWriter& j) const override {
     const auto& s = model_->stats();
     j.field("rx_chars", s.rx_chars)
@@ -91,20 +84,15 @@ class SerialInstance : public Device {
     std::string why = model_->close_output();
     return why.empty() ? why : instance().key("output") + ": " + why;
   }
-
- private:
-  std::unique_ptr<Serial> model_;
 };
 
-class OneShotInstance : public Device {
+class OneShotInstance : public ModelDevice<OneShot> {
  public:
-  OneShotInstance(Platform& p, const DeviceInstance& d) : Device(d) {
+  OneShotInstance(Platform& p, const DeviceInstance& d) : ModelDevice(d) {
     model_ = std::make_unique<OneShot>(d.name.c_str());
     p.map_io(model_->in, d);
     p.connect_irq(model_->irq, d);
   }
-  sc_core::sc_object* model() override { return model_.get(); }
-  void trace(sc_core::sc_trace_file* tf) override { model_->trace(tf); }
   void write_stats(util::JsonWriter& j) const override {
     j.field("fired", model_->stats().fired).field("acknowledged", model_->stats().acknowledged);
   }
@@ -112,9 +100,6 @@ class OneShotInstance : public Device {
     return fmt::format("{} fired, {} acknowledged", model_->stats().fired,
                        model_->stats().acknowledged);
   }
-
- private:
-  std::unique_ptr<OneShot> model_;
 };
 
 template <typename T>
@@ -145,7 +130,7 @@ void register_devices(Registry<DeviceType>& r) {
       duration_key("sector_time", "10.24us", "media time per 512-byte sector (50 MB/s)"),
       duration_key("flush_time", "1ms", "FLUSH command")};
   // The image is read and written in place: another key writing it would corrupt it.
-  block.keys[3].input_file = true;
+  block.keys[3].in_place = true;
   block.check = [](const DeviceInstance& d) -> std::string {
     const std::uint64_t size = d.settings.number("size");
     if (size % hw::devices::kSectorSize != 0) return "size: not a multiple of 512 bytes";

@@ -12,9 +12,16 @@
 namespace platform {
 namespace {
 
-// The per-device extensions a driver type created, by instance name, in the config's order.
-template <typename Ext>
-using Devices = std::vector<std::pair<std::string, std::unique_ptr<Ext>>>;
+// The fields every built-in driver's per-device Params has, from the instance.
+template <typename Params>
+Params device_params(const DeviceInstance& d, unsigned ordinal) {
+  Params p;
+  p.unit = ordinal;
+  p.name = d.name;
+  p.port = static_cast<std::uint16_t>(d.settings.number("port"));
+  p.irq = d.settings.u32("irq");
+  return p;
+}
 
 class DiskDriverType : public Driver {
  public:
@@ -22,11 +29,7 @@ class DiskDriverType : public Driver {
       : host_(host), keys_(keys), object_(drivers::DiskDriver::driver_entry(host.io())) {}
 
   io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
-    drivers::DiskDriver::Params p;
-    p.unit = ordinal;
-    p.name = d.name;
-    p.port = static_cast<std::uint16_t>(d.settings.number("port"));
-    p.irq = d.settings.u32("irq");
+    auto p = device_params<drivers::DiskDriver::Params>(d, ordinal);
     p.sectors = d.settings.number("size") / 512;
     p.dma = keys_.text("transfer") == "dma";
     p.polling = keys_.text("completion") == "polling";
@@ -34,14 +37,11 @@ class DiskDriverType : public Driver {
     p.dma_channel = d.settings.u32("dma_channel");
     const std::string& mode = keys_.text("dma_mode");
     p.dma_mode = mode == "burst" ? 0 : mode == "cycle-stealing" ? 1 : 2;
-    auto ext = std::make_unique<drivers::DiskDriver>(host_.io(), p);
-    if (!ext->add_device(object_)) return nullptr;
-    devices_.emplace_back(d.name, std::move(ext));
-    return devices_.back().second->device();
+    return devices_.add(object_, d.name, std::make_unique<drivers::DiskDriver>(host_.io(), p));
   }
   void write_stats(util::JsonWriter& j) const override {
     drivers::DiskDriver::Stats t;
-    for (const auto& [n, e] : devices_) {
+    for (const auto& [n, e] : devices_.all()) {
       const auto& s = e->stats();
       t.requests += s.requests, t.sectors += s.sectors, t.errors += s.errors;
       t.interrupts += s.interrupts, t.polls += s.polls;
@@ -49,7 +49,7 @@ class DiskDriverType : public Driver {
     j.field("transfer", keys_.text("transfer")).field("completion", keys_.text("completion"));
     fields(j, t);
     j.begin_object("devices");
-    for (const auto& [n, e] : devices_) {
+    for (const auto& [n, e] : devices_.all()) {
       j.begin_object(n);
       fields(j, e->stats());
       j.end_object();
@@ -58,7 +58,7 @@ class DiskDriverType : public Driver {
   }
   std::string summary() const override {
     std::string s;
-    for (const auto& [n, e] : devices_)
+    for (const auto& [n, e] : devices_.all())
       s += fmt::format("{}{} {} requests, {} sectors", s.empty() ? "" : "; ", n,
                        e->stats().requests, e->stats().sectors);
     return fmt::format("{} ({}, {})", s, keys_.text("transfer"), keys_.text("completion"));
@@ -75,7 +75,7 @@ class DiskDriverType : public Driver {
   KernelHost& host_;
   Settings keys_;
   io::DriverObject& object_;
-  Devices<drivers::DiskDriver> devices_;
+  DeviceExtensions<drivers::DiskDriver> devices_;
 };
 
 class SerialDriverType : public Driver {
@@ -84,21 +84,14 @@ class SerialDriverType : public Driver {
       : host_(host), keys_(keys), object_(drivers::SerialDriver::driver_entry(host.io())) {}
 
   io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
-    drivers::SerialDriver::Params p;
-    p.unit = ordinal;
-    p.name = d.name;
-    p.port = static_cast<std::uint16_t>(d.settings.number("port"));
-    p.irq = d.settings.u32("irq");
+    auto p = device_params<drivers::SerialDriver::Params>(d, ordinal);
     p.polling = keys_.text("completion") == "polling";
-    auto ext = std::make_unique<drivers::SerialDriver>(host_.io(), p);
-    if (!ext->add_device(object_)) return nullptr;
-    devices_.emplace_back(d.name, std::move(ext));
-    return devices_.back().second->device();
+    return devices_.add(object_, d.name, std::make_unique<drivers::SerialDriver>(host_.io(), p));
   }
   void write_stats(util::JsonWriter& j) const override {
     j.field("completion", keys_.text("completion"));
     j.begin_object("devices");
-    for (const auto& [n, e] : devices_) {
+    for (const auto& [n, e] : devices_.all()) {
       const auto& s = e->stats();
       j.begin_object(n)
           .field("rx", s.rx)
@@ -115,7 +108,7 @@ class SerialDriverType : public Driver {
   KernelHost& host_;
   Settings keys_;
   io::DriverObject& object_;
-  Devices<drivers::SerialDriver> devices_;
+  DeviceExtensions<drivers::SerialDriver> devices_;
 };
 
 class TimerDriverType : public Driver {
@@ -124,19 +117,13 @@ class TimerDriverType : public Driver {
       : host_(host), object_(drivers::TimerDriver::driver_entry(host.io())) {}
 
   io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
-    drivers::TimerDriver::Params p;
-    p.unit = ordinal;
-    p.name = d.name;
-    p.port = static_cast<std::uint16_t>(d.settings.number("port"));
-    p.irq = d.settings.u32("irq");
-    auto ext = std::make_unique<drivers::TimerDriver>(host_.io(), p);
-    if (!ext->add_device(object_)) return nullptr;
-    devices_.emplace_back(d.name, std::move(ext));
-    return devices_.back().second->device();
+    return devices_.add(object_, d.name,
+                        std::make_unique<drivers::TimerDriver>(
+                            host_.io(), device_params<drivers::TimerDriver::Params>(d, ordinal)));
   }
   void write_stats(util::JsonWriter& j) const override {
     j.begin_object("devices");
-    for (const auto& [n, e] : devices_)
+    for (const auto& [n, e] : devices_.all())
       j.begin_object(n)
           .field("waits", e->stats().waits)
           .field("interrupts", e->stats().interrupts)
@@ -147,7 +134,7 @@ class TimerDriverType : public Driver {
  private:
   KernelHost& host_;
   io::DriverObject& object_;
-  Devices<drivers::TimerDriver> devices_;
+  DeviceExtensions<drivers::TimerDriver> devices_;
 };
 
 class FilterDriverType : public Driver {
@@ -193,7 +180,8 @@ class FilterDriverType : public Driver {
   KernelHost& host_;
   drivers::FilterDriver::Params params_;
   io::DriverObject& object_;
-  Devices<drivers::FilterDriver> devices_;
+  // By the instance each is stacked over (a filter attaches, it adds no device of its own).
+  std::vector<std::pair<std::string, std::unique_ptr<drivers::FilterDriver>>> devices_;
 };
 
 template <typename T>
@@ -216,20 +204,23 @@ void register_drivers(Registry<DriverType>& r) {
                      "PASSIVE_LEVEL"),
           choice_key("dma_mode", {"burst", "cycle-stealing", "transparent"}, "DMA mode")},
          false,
-         make<DiskDriverType>()});
+         make<DiskDriverType>(),
+         {"block"}});
   r.add({"serial",
          "the serial device's driver: \\Device\\SerialN linked as \\??\\COM<N+1>, buffered I/O "
          "through software rings",
          {choice_key("completion", {"interrupt", "polling"},
                      "ISR -> ring -> DPC, or the dispatch routines polling STATUS")},
          false,
-         make<SerialDriverType>()});
+         make<SerialDriverType>(),
+         {"serial"}});
   r.add({"timer",
          "the one-shot device's driver: \\Device\\TimerN; IOCTL_TIMER_WAIT pends until the "
          "device fires",
          {},
          false,
-         make<TimerDriverType>()});
+         make<TimerDriverType>(),
+         {"oneshot"}});
   r.add({"filter",
          "a filter over a disk (`filters: [filter]` on the instance): per-request statistics "
          "and a write-through read-ahead cache",
@@ -237,7 +228,8 @@ void register_drivers(Registry<DriverType>& r) {
           integer_key("cache_sectors", 64, 0, 65536, "sectors cached; 0 = no cache"),
           integer_key("read_ahead", 16, 0, 1024, "sectors read ahead after a read that missed")},
          true,
-         make<FilterDriverType>()});
+         make<FilterDriverType>(),
+         {"block"}});
 }
 
 }  // namespace builtin

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "util/log.h"
+
 namespace platform {
 
 void write_histogram(util::JsonWriter& j, const char* key, const ke::Histogram& h) {
@@ -57,6 +59,7 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
 }
 
 void KernelHost::load_drivers(const std::vector<std::string>& raw) {
+  static util::Logger log("platform.host");
   auto driver = [&](const std::string& type) -> Driver* {
     for (auto& [name, d] : drivers_) {
       if (name == type) return d.get();
@@ -74,6 +77,10 @@ void KernelHost::load_drivers(const std::vector<std::string>& raw) {
     io::DeviceObject* top =
         drv && model ? drv->add_device(d, *model, ordinals[d.driver]++) : nullptr;
     if (top == nullptr) {
+      // The run goes on (a workload that needs the device reports itself unhealthy), but
+      // never silently.
+      log.error("driver {} could not add device {} ({}): AddDevice failed", d.driver, d.name,
+                d.where);
       drivers_ready_ = false;
       continue;
     }
@@ -81,6 +88,7 @@ void KernelHost::load_drivers(const std::vector<std::string>& raw) {
       Driver* filter = driver(f);
       io::DeviceObject* above = filter ? filter->attach(d, *top) : nullptr;
       if (above == nullptr) {
+        log.error("filter {} could not attach over device {} ({})", f, d.name, d.where);
         drivers_ready_ = false;
         break;
       }

@@ -18,7 +18,8 @@
 
 namespace io {
 struct DeviceObject;
-}
+struct DriverObject;
+}  // namespace io
 namespace ke {
 struct BugCheckRecord;
 }
@@ -60,6 +61,19 @@ class Device {
   DeviceInstance instance_;
 };
 
+// The common Device: one SystemC model of type M (with trace(tf)), built by the derived
+// constructor into model_.
+template <typename M>
+class ModelDevice : public Device {
+ public:
+  using Device::Device;
+  sc_core::sc_object* model() override { return model_.get(); }
+  void trace(sc_core::sc_trace_file* tf) override { model_->trace(tf); }
+
+ protected:
+  std::unique_ptr<M> model_;
+};
+
 struct DeviceType {
   std::string name, help;
   std::vector<KeySpec> keys;
@@ -92,11 +106,30 @@ class Driver {
   virtual std::string summary() const { return {}; }
 };
 
+// A driver type's device extensions (Ext: the driver's per-device class, with
+// add_device(io::DriverObject&) and device()), kept by instance name in the config's order.
+template <typename Ext>
+class DeviceExtensions {
+ public:
+  // AddDevice for `ext`; its device object, or null (and `ext` is dropped) on failure.
+  io::DeviceObject* add(io::DriverObject& object, const std::string& instance,
+                        std::unique_ptr<Ext> ext) {
+    if (!ext->add_device(object)) return nullptr;
+    list_.emplace_back(instance, std::move(ext));
+    return list_.back().second->device();
+  }
+  const std::vector<std::pair<std::string, std::unique_ptr<Ext>>>& all() const { return list_; }
+
+ private:
+  std::vector<std::pair<std::string, std::unique_ptr<Ext>>> list_;
+};
+
 struct DriverType {
   std::string name, help;
   std::vector<KeySpec> keys;  // drivers.<name>.<key>
   bool filter = false;        // stacked over instances listed with `filters: [name]`
   std::function<std::unique_ptr<Driver>(KernelHost&, const Settings&)> create;
+  std::vector<std::string> serves;  // the device types it binds to (or stacks over)
 };
 
 // What a run executes on the CPU; the platform reports it after the run.

@@ -38,7 +38,8 @@ struct KeySpec {
   std::vector<std::string> choices;
   Resource resource = Resource::none;
   std::uint64_t window = 0;    // io_window: ports from the key's value
-  bool input_file = false;     // path: read (or updated in place); no output may name it
+  bool input_file = false;     // path: read only; no output may name it (inputs may share)
+  bool in_place = false;       // path: read and written in place (a disk image); no other key
   bool output_file = false;    // path: written; may not name an input or another output
   bool beside_config = false;  // path: relative to the config file's folder, not the cwd
 };

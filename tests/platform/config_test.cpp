@@ -298,6 +298,28 @@ TEST(DeviceList, ConflictingResourcesAcrossInstancesNameBothKeys) {
             "line has one device");
 }
 
+TEST(DeviceList, ADiskImageIsOneInstancesButAnInputMayBeShared) {
+  const std::string path = write_temp(
+      "shared.yaml",
+      device_list("  - {type: block, name: disk0, port: 0x1f0, irq: 14, image: same.img}\n"
+                  "  - {type: block, name: disk1, port: 0x170, irq: 15, dma_channel: 2, image: "
+                  "./same.img}\n"
+                  "  - {type: serial, name: com1, port: 0x3f8, irq: 4, input: in.txt}\n"
+                  "  - {type: serial, name: com2, port: 0x2f8, irq: 3, input: in.txt}\n"));
+  auto c = platform::load_config(path);
+  c.workload = "none";
+  EXPECT_EQ(error_of([&] { platform::validate(c); }),
+            path + ":3: key 'devices.disk1.image': ./same.img is also devices.disk0.image (" +
+                path + ":2): a file written in place is one key's alone");
+  platform::apply_override(c, "devices.disk1.image=other.img");
+  platform::validate(c);  // two serial ports reading one file is fine
+  platform::apply_override(c, "devices.com2.output=" + c.device("com1")->settings.text("input"));
+  EXPECT_NE(error_of([&] { platform::validate(c); })
+                .find("key 'devices.com2.output': " + c.device("com1")->settings.text("input") +
+                      " is also devices.com1.input"),
+            std::string::npos);
+}
+
 TEST(DeviceList, OverridesNameAnInstanceThatExists) {
   platform::Config c;
   EXPECT_EQ(error_of([&] { platform::apply_override(c, "devices.disk9.size=1MiB"); }),
@@ -337,6 +359,25 @@ TEST(DeviceList, EveryInstanceIsBuiltUnderItsName) {
   EXPECT_EQ(p.model<hw::devices::BlockDevice>("disk1")->sectors(), 2048u);
   EXPECT_EQ(p.model<hw::devices::BlockDevice>("disk0")->sectors(), 8192u);
   EXPECT_EQ(p.model<hw::devices::BlockDevice>("com1"), nullptr) << "a serial device";
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DeviceList, ADriverBindsOnlyToTheDevicesItServes) {
+  platform::Config c;
+  platform::apply_override(c, "devices.com1.driver=disk");
+  EXPECT_EQ(error_of([&] { platform::validate(c); }),
+            "--set: key 'devices.com1.driver': driver disk serves block devices, not serial");
+  platform::apply_override(c, "devices.com1.driver=serial");
+  platform::apply_override(c, "devices.com1.filters=filter");
+  EXPECT_EQ(error_of([&] { platform::validate(c); }),
+            "--set: key 'devices.com1.filters': filter filter stacks over block devices, not "
+            "serial");
+  platform::apply_override(c, "devices.com1.filters=");
+  platform::apply_override(c, "devices.com1.driver=none");
+  platform::validate(c);  // no driver at all is fine
 }
 
 }  // namespace

@@ -17,9 +17,9 @@ namespace {
 using platform::DeviceInstance;
 using platform::Settings;
 
-class KeyboardInstance : public platform::Device {
+class KeyboardInstance : public platform::ModelDevice<kbd::Keyboard> {
  public:
-  KeyboardInstance(platform::Platform& p, const DeviceInstance& d) : Device(d) {
+  KeyboardInstance(platform::Platform& p, const DeviceInstance& d) : ModelDevice(d) {
     const Settings& s = d.settings;
     kbd::Keyboard::Timing t;
     t.interval = sc_core::sc_time(static_cast<double>(s.number("interval")), sc_core::SC_PS);
@@ -28,8 +28,6 @@ class KeyboardInstance : public platform::Device {
     p.map_io(model_->in, d);
     p.connect_irq(model_->irq, d);
   }
-  sc_core::sc_object* model() override { return model_.get(); }
-  void trace(sc_core::sc_trace_file* tf) override { model_->trace(tf); }
   void write_stats(util::JsonWriter& j) const override {
     const auto& s = model_->stats();
     j.field("typed", s.typed)
@@ -42,9 +40,6 @@ class KeyboardInstance : public platform::Device {
     const auto& s = model_->stats();
     return fmt::format("{} typed, {} taken, {} overruns", s.typed, s.taken, s.overruns);
   }
-
- private:
-  std::unique_ptr<kbd::Keyboard> model_;
 };
 
 class KeyboardDriverType : public platform::Driver {
@@ -58,15 +53,13 @@ class KeyboardDriverType : public platform::Driver {
     p.name = d.name;
     p.port = static_cast<std::uint16_t>(d.settings.number("port"));
     p.irq = d.settings.u32("irq");
-    devices_.push_back(std::make_unique<kbd::KeyboardDriver>(host_.io(), p));
-    names_.push_back(d.name);
-    return devices_.back()->add_device(object_) ? devices_.back()->device() : nullptr;
+    return devices_.add(object_, d.name, std::make_unique<kbd::KeyboardDriver>(host_.io(), p));
   }
   void write_stats(util::JsonWriter& j) const override {
     j.begin_object("devices");
-    for (std::size_t i = 0; i < devices_.size(); ++i) {
-      const auto& s = devices_[i]->stats();
-      j.begin_object(names_[i])
+    for (const auto& [name, ext] : devices_.all()) {
+      const auto& s = ext->stats();
+      j.begin_object(name)
           .field("bytes", s.bytes)
           .field("interrupts", s.interrupts)
           .field("completed", s.completed)
@@ -79,8 +72,7 @@ class KeyboardDriverType : public platform::Driver {
  private:
   platform::KernelHost& host_;
   io::DriverObject& object_;
-  std::vector<std::unique_ptr<kbd::KeyboardDriver>> devices_;
-  std::vector<std::string> names_;
+  platform::DeviceExtensions<kbd::KeyboardDriver> devices_;
 };
 
 // Reads the keyboard through the I/O manager until it has every byte the instance types, and
@@ -162,7 +154,8 @@ const bool registered = [] {
        false,
        [](platform::KernelHost& h, const Settings&) {
          return std::make_unique<KeyboardDriverType>(h);
-       }});
+       },
+       {"kbd"}});
   platform::workload_types().add(
       {"kbd-read",
        "reads a keyboard instance through the I/O manager until it has its input",
