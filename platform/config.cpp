@@ -144,6 +144,19 @@ Key path_key(std::string path, Acc acc, std::string help) {
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
+// "a = what a is; b = ...", from a registry's help texts, for the keys that name a type.
+template <typename T>
+std::string type_list(const Registry<T>& r) {
+  std::string s;
+  for (const auto& t : r.all()) {
+    std::string help = t.help;  // the list's own separator stays unambiguous
+    for (auto at = help.find("; "); at != std::string::npos; at = help.find("; ", at))
+      help.replace(at, 1, ",");
+    s += fmt::format("{}{} = {}", s.empty() ? "" : "; ", t.name, help);
+  }
+  return s;
+}
+
 const std::vector<std::string> kTraceGroups = {"cpu",     "pic", "timer", "irq",
                                                "devices", "bus", "dma"};
 
@@ -228,9 +241,7 @@ const std::vector<Key>& schema() {
     k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
                                   "cycles of the clock ISR's own work"));
     Key kind{"workload.kind",
-             "software run on the CPU, a registered workload type (`iocosim keys` lists them with "
-             "their keys): io, system, nested-interrupts, device-loop, bugcheck, dma-transfer, "
-             "idle, none",
+             "software run on the CPU, a registered workload type: " + type_list(workload_types()),
              [](Config& c, const std::string& text) -> std::string {
                if (workload_types().find(text) == nullptr)
                  return fmt::format("'{}' is not one of: {}", text,
@@ -618,15 +629,14 @@ const Settings& Config::driver_keys(const std::string& type) const {
 std::vector<KeyInfo> config_keys(const Config& config) {
   std::vector<KeyInfo> out;
   for (const auto& k : schema()) out.push_back({k.path, k.get(config), k.help});
-  const std::string types = fmt::format("{}", fmt::join(device_types().names(), ", "));
   out.push_back({"devices[].type", "(required)",
-                 fmt::format("device instance: its registered type ({})", types)});
+                 "device instance: its registered type: " + type_list(device_types())});
   out.push_back({"devices[].name", "(required)",
                  "device instance: its name, unique; the model's name in the VCD, the event "
                  "log, the statistics and the summary, and in --set devices.NAME.KEY=VALUE"});
-  out.push_back({"devices[].driver", "(the type's)",
-                 fmt::format("device instance: the driver type bound to it, or none ({})",
-                             fmt::join(driver_types().names(), ", "))});
+  out.push_back(
+      {"devices[].driver", "(the type's)",
+       "device instance: the driver type bound to it, or none: " + type_list(driver_types())});
   out.push_back({"devices[].filters", "[]",
                  "device instance: filter driver types stacked over its device, bottom first"});
   for (const auto& t : device_types().all()) {
