@@ -1,7 +1,9 @@
 #include "platform/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
@@ -423,6 +425,25 @@ std::string set_generic(DeviceInstance& d, const std::string& key, const std::st
   return {};
 }
 
+// Instances are children of the platform module beside the chipset and the wiring, whose
+// names they may not take ("" or why not).
+std::string reserved_name(const std::string& name) {
+  static const char* const kChipset[] = {"cpu0", "bus",  "ram",  "pic",       "timer",  "dma",
+                                         "intr", "dreq", "dack", "timer_out", "dma_irq"};
+  for (const char* r : kChipset) {
+    if (name == r) return "is the name of a part of the chipset";
+  }
+  auto ends_with = [&](const char* suffix) {
+    const std::size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  if (ends_with("_irq")) return "ends in _irq, which names the platform's interrupt wires";
+  if (name.size() > 3 && name.compare(0, 3, "irq") == 0 &&
+      std::isdigit(static_cast<unsigned char>(name[3])))
+    return "is the name of an IRQ line's wiring (irqN, irqN_ext, irqN_or)";
+  return {};
+}
+
 void parse_devices(Config& c, const std::string& file, const YAML::Node& list, int list_line) {
   c.devices.clear();
   c.origin["devices"] = fmt::format("{}:{}", file, list_line);
@@ -464,6 +485,9 @@ void parse_devices(Config& c, const std::string& file, const YAML::Node& list, i
     if (std::string err = probe.set(name_spec, d.name, ""); !err.empty() || d.name.empty())
       throw ConfigError(fmt::format("{}:{}: key '{}.name': {}", file, entry["name"].Mark().line + 1,
                                     at, err.empty() ? "empty" : err));
+    if (std::string why = reserved_name(d.name); !why.empty())
+      throw ConfigError(fmt::format("{}:{}: key '{}.name': '{}' {}", file,
+                                    entry["name"].Mark().line + 1, at, d.name, why));
     for (const auto& other : c.devices) {
       if (other.name == d.name)
         throw ConfigError(

@@ -381,3 +381,20 @@ TEST(DeviceList, ADriverBindsOnlyToTheDevicesItServes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DeviceList, ANameMayNotBeThePlatformsOwn) {
+  for (const std::string name : {"dma", "cpu0", "disk0_irq", "irq5"}) {
+    const std::string path =
+        write_temp("reserved.yaml",
+                   device_list("  - {type: serial, name: " + name + ", port: 0x2f8, irq: 3}\n"));
+    EXPECT_NE(error_of([&] {
+                platform::load_config(path);
+              }).find(path + ":2: key 'devices[0].name': '" + name + "' "),
+              std::string::npos)
+        << name;
+  }
+}
+
+}  // namespace
