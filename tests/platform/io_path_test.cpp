@@ -102,16 +102,17 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
       break;
     }
   }
-  const std::vector<std::string> want = {"dispatch \\Driver\\DiskFilter",
-                                         "dispatch \\Device\\Harddisk0",
-                                         "start_io \\Device\\Harddisk0",
-                                         "program",  // the controller and DMA channel
-                                         "isr_enter disk0",
-                                         "dpc_enter disk0_dpc",
-                                         "complete_request",
-                                         "completion_routine \\Driver\\DiskFilter",
-                                         "request_done",
-                                         "thread_resumed main"};
+  const std::vector<std::string> want = {
+      "dispatch \\Driver\\DiskFilter",
+      "dispatch \\Device\\Harddisk0",
+      "start_io \\Device\\Harddisk0",
+      "program \\Device\\Harddisk0",  // the controller and DMA channel
+      "isr_enter disk0",
+      "dpc_enter disk0_dpc",
+      "complete_request",
+      "completion_routine \\Driver\\DiskFilter",
+      "request_done",
+      "thread_resumed main"};
   // Other requests' events are not in the story; a read-ahead IRP the filter starts is its own.
   EXPECT_EQ(story, want);
 }

@@ -88,6 +88,7 @@ void DiskDriver::program(io::Irp& irp, bool interrupts) {
   if (util::events().enabled())
     util::events().emit("disk", "program",
                         {{"irp", irp.id},
+                         {"device", device_->name},
                          {"write", write},
                          {"lba", sl.rw.offset / kSector},
                          {"sectors", sl.rw.length / kSector},
