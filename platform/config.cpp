@@ -202,6 +202,11 @@ const std::vector<Key>& schema() {
                                        true));
     k.push_back(integer<std::uint64_t>("interrupt_controller.slave_port", ACC(pic_slave_port), 0,
                                        0xfffe, "I/O port of the slave 8259A", true));
+    k.push_back(integer<std::uint64_t>(
+        "interrupt_controller.elcr_port", ACC(pic_elcr_port), 0, 0xfffe,
+        "I/O port of the edge/level control registers (ELCR1: IRQ0-7, ELCR2 at +1: IRQ8-15; "
+        "bit set = level-triggered)",
+        true));
     k.push_back(integer<unsigned>("interrupt_controller.cascade_irq", ACC(pic_cascade_irq), 0, 7,
                                   "master input the slave's INT is wired to"));
     k.push_back(choice("interrupt_controller.model", ACC(pic_model), {"tlm", "rtl"},
@@ -838,6 +843,7 @@ void validate(const Config& c) {
        c.pic_master_port + 2},
       {"interrupt_controller.slave_port", Resource::io_window, c.pic_slave_port,
        c.pic_slave_port + 2},
+      {"interrupt_controller.elcr_port", Resource::io_window, c.pic_elcr_port, c.pic_elcr_port + 2},
       {"timer.port", Resource::io_window, c.timer_port, c.timer_port + 4},
       {"dma.port", Resource::io_window, c.dma_port,
        c.dma_port + hw::dma::window_size(c.dma_channels)},

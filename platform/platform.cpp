@@ -38,6 +38,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
                "interrupt_controller.master_port");
   map_or_throw(hw::Space::io, intc->socket(true), config.pic_slave_port, 2, "pic.slave",
                "interrupt_controller.slave_port");
+  map_or_throw(hw::Space::io, intc->elcr_socket(), config.pic_elcr_port, 2, "pic.elcr",
+               "interrupt_controller.elcr_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
 
   // The DMA controller: registers in I/O space, a bus master of its own for data. Channels no

@@ -3,9 +3,11 @@
 // (TlmPicPair) or the Verilated RTL behind its bridge (hw/rtl/pic_rtl.h).
 #include <cstdint>
 
+#include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/register_bank.h"
 #include "hw/intc/inta_if.h"
 #include "hw/intc/pic8259.h"
 
@@ -16,6 +18,11 @@ class InterruptController {
   virtual ~InterruptController() = default;
   virtual const char* model_name() const = 0;
   virtual tlm::tlm_base_target_socket<>& socket(bool slave) = 0;
+  // The edge/level control registers (ELCR, as the PC chipsets place at 0x4D0/0x4D1): offset 0
+  // the master's inputs, 1 the slave's; bit n set = IR n level-sensitive (shareable). The
+  // master's cascade input stays edge-sensitive (its bit reads 0). Reset: all edge.
+  virtual tlm::tlm_base_target_socket<>& elcr_socket() = 0;
+  virtual std::uint8_t elcr(bool slave) const = 0;
   // IRQ n's input (0..7 master, 8..15 slave); the cascade input is wired inside the pair.
   virtual sc_core::sc_in<bool>& irq_input(unsigned n) = 0;
   virtual sc_core::sc_out<bool>& intr_output() = 0;
@@ -36,13 +43,26 @@ class TlmPicPair : public sc_core::sc_module, public InterruptController {
   Pic8259 slave{"slave", false};
 
   TlmPicPair(const sc_core::sc_module_name& name, unsigned cascade)
-      : sc_module(name), cascade_(cascade) {
+      : sc_module(name), cascade_(cascade), elcr_regs_(std::string(this->name()) + ".elcr") {
     slave.intr.bind(slave_int_);
     master.ir[cascade].bind(slave_int_);
     master.cascade.bind(slave.cascade_target);
+    elcr_in.register_b_transport(this, &TlmPicPair::b_transport_elcr);
+    for (bool s : {false, true}) {
+      Register& r = elcr_regs_.add(s ? "elcr2" : "elcr1", s ? 1 : 0, 1, 0, Access::read_write);
+      r.on_read = [this, s] { return std::uint32_t{(s ? slave : master).elcr()}; };
+      r.on_write = [this, s](std::uint32_t v) {
+        const auto bits = static_cast<std::uint8_t>(s ? v : v & ~(1u << cascade_));
+        (s ? slave : master).set_elcr(bits);
+      };
+    }
   }
+  tlm_utils::simple_target_socket<TlmPicPair> elcr_in{"elcr"};
+
   const char* model_name() const override { return "tlm"; }
   tlm::tlm_base_target_socket<>& socket(bool s) override { return s ? slave.in : master.in; }
+  tlm::tlm_base_target_socket<>& elcr_socket() override { return elcr_in; }
+  std::uint8_t elcr(bool s) const override { return (s ? slave : master).elcr(); }
   sc_core::sc_in<bool>& irq_input(unsigned n) override {
     return n < 8 ? master.ir[n] : slave.ir[n - 8];
   }
@@ -59,7 +79,12 @@ class TlmPicPair : public sc_core::sc_module, public InterruptController {
   unsigned cascade() const { return cascade_; }
 
  private:
+  void b_transport_elcr(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
+    elcr_regs_.transport(tx);
+  }
+
   unsigned cascade_;
+  RegisterBank elcr_regs_;
   sc_core::sc_signal<bool> slave_int_{"slave_int"};
 };
 

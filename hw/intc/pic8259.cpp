@@ -310,7 +310,15 @@ bool Pic8259::cascade_acknowledge(unsigned cas, std::uint8_t& vector) {
 }
 
 std::uint8_t Pic8259::live_irr() const {
-  return level_triggered() ? line_ : static_cast<std::uint8_t>(edge_ & line_);
+  // Level-sensitive inputs request while high; edge-sensitive ones from a rising edge until
+  // acknowledged (or the line drops). LTIM makes every input level-sensitive.
+  const std::uint8_t level = level_triggered() ? 0xff : elcr_;
+  return static_cast<std::uint8_t>((line_ & level) | (edge_ & line_ & ~level));
+}
+
+void Pic8259::set_elcr(std::uint8_t level_inputs) {
+  elcr_ = level_inputs;
+  update();
 }
 
 void Pic8259::update() {

@@ -78,6 +78,10 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
 
   bool initialized() const { return initialized_; }
   bool is_master() const;
+  // The chipset's edge/level control for this chip's inputs (ELCR, TlmPicPair): bit n set
+  // makes IR n level-sensitive, as LTIM does for all of them. Not changed by ICW1.
+  void set_elcr(std::uint8_t level_inputs);
+  std::uint8_t elcr() const { return elcr_; }
   std::uint8_t irr() const { return irr_; }
   std::uint8_t isr() const { return isr_; }
   std::uint8_t imr() const { return imr_; }
@@ -139,6 +143,7 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   std::uint8_t line_ = 0;  // IR input levels
   std::uint8_t edge_ = 0;  // edge-sense latches (edge mode)
   std::uint8_t irr_ = 0, isr_ = 0, imr_ = 0;
+  std::uint8_t elcr_ = 0;        // power-on: every input edge-sensitive
   std::uint8_t frozen_irr_ = 0;  // IRR as the poll command found it
   unsigned lowest_ = 7;          // the lowest-priority level; rotation moves it
   bool read_isr_ = false, poll_ = false, special_mask_ = false, rotate_aeoi_ = false;

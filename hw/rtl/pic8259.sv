@@ -20,6 +20,7 @@ module pic8259 (
     input  logic [7:0]  din,
     output logic [7:0]  dout,
     input  logic [7:0]  ir,
+    input  logic [7:0]  elcr,           // the chipset's edge/level control: 1 = level-sensitive
     output logic        int_o,
     input  logic        inta1,          // INTA pulses as the master (from the CPU)
     input  logic        inta2,
@@ -60,7 +61,9 @@ module pic8259 (
   logic       is_master;
   logic [7:0] irr, live_irr;
   assign is_master = icw1[Sngl] ? 1'b1 : (icw4[Buf] ? icw4[Ms] : sp_en);
-  assign live_irr = icw1[Ltim] ? line : (edge_q & line);
+  // Level-sensitive inputs (LTIM: all; else those ELCR marks) request while high, the others
+  // from a rising edge.
+  assign live_irr = icw1[Ltim] ? line : ((line & elcr) | (edge_q & line & ~elcr));
   assign irr = poll ? irr_frz : live_irr;
 
   function automatic logic [2:0] prio(input logic [2:0] level, input logic [2:0] low);

@@ -16,13 +16,15 @@ PicRtl::PicRtl(const sc_core::sc_module_name& name, unsigned cascade, const std:
     : sc_module(name),
       master_in("master_in"),
       slave_in("slave_in"),
+      elcr_in("elcr_in"),
       irq("irq", 16),
       intr("intr"),
       inta("inta"),
       context_(std::make_unique<VerilatedContext>()),
       cascade_(cascade),
       master_regs_(std::string(this->name()) + ".master"),
-      slave_regs_(std::string(this->name()) + ".slave") {
+      slave_regs_(std::string(this->name()) + ".slave"),
+      elcr_regs_(std::string(this->name()) + ".elcr") {
   if (!vcd.empty()) context_->traceEverOn(true);
   model_ = std::make_unique<Vpic_pair>(context_.get(), "pic_pair");
   if (!vcd.empty()) {
@@ -45,6 +47,14 @@ PicRtl::PicRtl(const sc_core::sc_module_name& name, unsigned cascade, const std:
     };
     a0_1.on_write = [this, slave](std::uint32_t v) {
       write(slave, true, static_cast<std::uint8_t>(v));
+    };
+  }
+  elcr_in.register_b_transport(this, &PicRtl::b_transport_elcr);
+  for (bool a0 : {false, true}) {
+    Register& r = elcr_regs_.add(a0 ? "elcr2" : "elcr1", a0 ? 1 : 0, 1, 0, Access::read_write);
+    r.on_read = [this, a0] { return read(false, a0, /*elcr=*/true); };
+    r.on_write = [this, a0](std::uint32_t v) {
+      write(false, a0, static_cast<std::uint8_t>(v), /*elcr=*/true);
     };
   }
   // Power-on reset: one clock with rst high.
@@ -142,12 +152,17 @@ void PicRtl::b_transport_slave(tlm::tlm_generic_payload& tx, sc_core::sc_time&) 
   transport(true, tx);
 }
 
+void PicRtl::b_transport_elcr(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
+  elcr_regs_.transport(tx);
+}
+
 void PicRtl::transport(bool slave, tlm::tlm_generic_payload& tx) {
   (slave ? slave_regs_ : master_regs_).transport(tx);
   if (tx.is_response_ok()) ++(tx.is_read() ? access_[slave].reads : access_[slave].writes);
 }
 
-std::uint32_t PicRtl::read(bool slave, bool a0) {
+std::uint32_t PicRtl::read(bool slave, bool a0, bool elcr) {
+  model_->sel_elcr = elcr;
   model_->sel_slave = slave;
   model_->a0 = a0;
   model_->rd = 1;
@@ -163,7 +178,8 @@ std::uint32_t PicRtl::read(bool slave, bool a0) {
   return v;
 }
 
-void PicRtl::write(bool slave, bool a0, std::uint8_t v) {
+void PicRtl::write(bool slave, bool a0, std::uint8_t v, bool elcr) {
+  model_->sel_elcr = elcr;
   model_->sel_slave = slave;
   model_->a0 = a0;
   model_->din = v;
@@ -215,6 +231,10 @@ std::uint8_t PicRtl::isr(bool slave) const {
 }
 std::uint8_t PicRtl::imr(bool slave) const {
   return slave ? model_->s_imr : model_->m_imr;
+}
+
+std::uint8_t PicRtl::elcr(bool slave) const {
+  return slave ? model_->s_elcr : model_->m_elcr;
 }
 
 intc::Pic8259::Stats PicRtl::stats(bool slave) const {

@@ -28,7 +28,8 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
  public:
   tlm_utils::simple_target_socket<PicRtl> master_in;  // offsets 0/1, as a Pic8259's `in`
   tlm_utils::simple_target_socket<PicRtl> slave_in;
-  sc_core::sc_vector<sc_core::sc_in<bool>> irq;  // IRQ0..15; the cascade input is unused
+  tlm_utils::simple_target_socket<PicRtl> elcr_in;  // offsets 0/1: ELCR1, ELCR2
+  sc_core::sc_vector<sc_core::sc_in<bool>> irq;     // IRQ0..15; the cascade input is unused
   sc_core::sc_out<bool> intr;
   sc_core::sc_export<intc::inta_if> inta;
 
@@ -43,6 +44,8 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   tlm::tlm_base_target_socket<>& socket(bool slave) override {
     return slave ? slave_in : master_in;
   }
+  tlm::tlm_base_target_socket<>& elcr_socket() override { return elcr_in; }
+  std::uint8_t elcr(bool slave) const override;
   sc_core::sc_in<bool>& irq_input(unsigned n) override { return irq[n]; }
   sc_core::sc_out<bool>& intr_output() override { return intr; }
   sc_core::sc_export<intc::inta_if>& inta_export() override { return inta; }
@@ -59,9 +62,11 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
  private:
   void b_transport_master(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void b_transport_slave(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
+  void b_transport_elcr(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   void transport(bool slave, tlm::tlm_generic_payload& tx);
-  std::uint32_t read(bool slave, bool a0);
-  void write(bool slave, bool a0, std::uint8_t v);
+  // A register access as a one-cycle strobe: a chip's (`slave`), or the ELCR pair's (`elcr`).
+  std::uint32_t read(bool slave, bool a0, bool elcr = false);
+  void write(bool slave, bool a0, std::uint8_t v, bool elcr = false);
   void on_irq();
   void cycle();  // one clock: rising edge, then falling
   void settle();
@@ -74,7 +79,7 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   std::unique_ptr<VerilatedVcdC> vcd_;
   std::uint64_t vcd_time_ = 0;
   unsigned cascade_;
-  RegisterBank master_regs_, slave_regs_;
+  RegisterBank master_regs_, slave_regs_, elcr_regs_;
   sc_core::sc_event drive_event_;
   bool int_ = false;
   std::uint64_t cycles_ = 0;

@@ -20,7 +20,7 @@ struct Bench {
   hw::intc::InterruptController* pic = nullptr;
   sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
   sc_core::sc_signal<bool> intr{"intr"};
-  tests::Initiator io_m{"io_m"}, io_s{"io_s"};
+  tests::Initiator io_m{"io_m"}, io_s{"io_s"}, io_elcr{"io_elcr"};
 
   explicit Bench(const std::string& model) {
     if (model == "rtl") {
@@ -35,6 +35,7 @@ struct Bench {
     pic->intr_output().bind(intr);
     io_m.out.bind(pic->socket(false));
     io_s.out.bind(pic->socket(true));
+    io_elcr.out.bind(pic->elcr_socket());
     tests::settle();
   }
   void init(std::uint8_t master_icw4 = 0x01, std::uint8_t slave_icw4 = 0x01) {
@@ -53,6 +54,15 @@ struct Bench {
   }
   std::uint8_t read(bool slave, unsigned a0) {
     auto v = static_cast<std::uint8_t>((slave ? io_s : io_m).read(a0));
+    tests::settle();
+    return v;
+  }
+  void write_elcr(unsigned a0, std::uint8_t v) {
+    io_elcr.write(a0, v);
+    tests::settle();
+  }
+  std::uint8_t read_elcr(unsigned a0) {
+    auto v = static_cast<std::uint8_t>(io_elcr.read(a0));
     tests::settle();
     return v;
   }
@@ -175,6 +185,44 @@ TEST_P(PicConformance, AutoEoiSlaveSecondRequestWaitsForTheMastersEoi) {
   b.write(false, 0, 0x20);
   EXPECT_TRUE(b.int_line());
   EXPECT_EQ(b.inta(), kSlaveBase + 3);
+}
+
+// The chipset's edge/level control (ELCR, PC chipsets' ports 0x4D0/0x4D1): an input marked
+// level-sensitive requests while its line is high, so after the EOI a line still held high
+// interrupts again (the shared, level-triggered PCI line); an edge-sensitive one needs a new
+// rising edge. The master's cascade input stays edge-sensitive; ICW1 leaves ELCR alone.
+TEST_P(PicConformance, ElcrMakesAnInputLevelSensitive) {
+  Bench b(GetParam());
+  b.init();
+  EXPECT_EQ(b.read_elcr(0), 0x00) << "power-on: all edge";
+  b.write_elcr(0, 0xff);
+  EXPECT_EQ(b.read_elcr(0), 0xff & ~(1u << kCascade)) << "the cascade input stays edge";
+  b.write_elcr(0, 0x08);  // IR3 level, IR4 edge
+  b.set(3, true);
+  b.set(4, true);
+  EXPECT_EQ(b.inta(), kMasterBase + 3);
+  b.write(false, 0, 0x20);  // EOI with IR3 still high
+  EXPECT_TRUE(b.int_line());
+  EXPECT_EQ(b.inta(), kMasterBase + 3) << "a level input held high requests again";
+  b.write(false, 0, 0x20);
+  b.set(3, false);
+  EXPECT_EQ(b.inta(), kMasterBase + 4);
+  b.write(false, 0, 0x20);  // EOI with IR4 still high
+  EXPECT_FALSE(b.int_line()) << "an edge input needs a new rising edge";
+  b.write(false, 0, 0x11);  // ICW1 again
+  EXPECT_EQ(b.read_elcr(0), 0x08) << "ICW1 does not reset ELCR";
+  b.write(false, 1, kMasterBase);
+  b.write(false, 1, 1u << kCascade);
+  b.write(false, 1, 0x01);
+  // The slave's inputs through ELCR2: slave IR3 (IRQ11) level.
+  b.write_elcr(1, 0x08);
+  EXPECT_EQ(b.read_elcr(1), 0x08);
+  EXPECT_EQ(b.pic->elcr(true), 0x08);
+  b.set(11, true);
+  EXPECT_EQ(b.inta(), kSlaveBase + 3);
+  b.write(true, 0, 0x20);
+  b.write(false, 0, 0x20);
+  EXPECT_EQ(b.inta(), kSlaveBase + 3) << "the slave's level input requests again";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, PicConformance, ::testing::Values("tlm", "rtl"),

@@ -28,6 +28,7 @@ struct SideBySide {
   sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
   sc_core::sc_signal<bool> tlm_int{"tlm_int"}, rtl_int{"rtl_int"};
   tests::Initiator tlm_m{"tlm_m"}, tlm_s{"tlm_s"}, rtl_m{"rtl_m"}, rtl_s{"rtl_s"};
+  tests::Initiator tlm_e{"tlm_e"}, rtl_e{"rtl_e"};  // the ELCR pair
 
   SideBySide() {
     for (unsigned n = 0; n < 16; ++n) {
@@ -41,6 +42,8 @@ struct SideBySide {
     tlm_s.out.bind(tlm.socket(true));
     rtl_m.out.bind(rtl.socket(false));
     rtl_s.out.bind(rtl.socket(true));
+    tlm_e.out.bind(tlm.elcr_socket());
+    rtl_e.out.bind(rtl.elcr_socket());
   }
 
   std::string state() const {
@@ -50,7 +53,8 @@ struct SideBySide {
       s << (slave ? " | slave" : " | master") << " IRR " << unsigned(tlm.irr(slave)) << "/"
         << unsigned(rtl.irr(slave)) << " ISR " << unsigned(tlm.isr(slave)) << "/"
         << unsigned(rtl.isr(slave)) << " IMR " << unsigned(tlm.imr(slave)) << "/"
-        << unsigned(rtl.imr(slave));
+        << unsigned(rtl.imr(slave)) << " ELCR " << unsigned(tlm.elcr(slave)) << "/"
+        << unsigned(rtl.elcr(slave));
     }
     return s.str();
   }
@@ -58,7 +62,7 @@ struct SideBySide {
     if (tlm_int.read() != rtl_int.read()) return false;
     for (bool slave : {false, true}) {
       if (tlm.irr(slave) != rtl.irr(slave) || tlm.isr(slave) != rtl.isr(slave) ||
-          tlm.imr(slave) != rtl.imr(slave))
+          tlm.imr(slave) != rtl.imr(slave) || tlm.elcr(slave) != rtl.elcr(slave))
         return false;
     }
     return true;
@@ -129,6 +133,19 @@ TEST(PicEquivalence, RtlMatchesTlmUnderRandomStimulus) {
       const auto v = static_cast<std::uint8_t>(pick(4) == 0 ? 0 : rng());
       write(slave, 1, v);
       what = "ocw1 " + std::to_string(v);
+    } else if (r < 75) {  // ELCR: an input's edge/level control, written or read back
+      const unsigned a0 = pick(2);
+      if (pick(2) == 0) {
+        const auto v = static_cast<std::uint8_t>(rng());
+        b.tlm_e.write(a0, v);
+        b.rtl_e.write(a0, v);
+        what = "elcr" + std::to_string(a0 + 1) + " " + std::to_string(v);
+      } else {
+        tv = b.tlm_e.read(a0);
+        rv = b.rtl_e.read(a0);
+        compare_value = true;
+        what = "read elcr" + std::to_string(a0 + 1);
+      }
     } else if (r < 86) {  // read either register (a poll read acknowledges)
       const unsigned a0 = pick(2);
       tv = (slave ? b.tlm_s : b.tlm_m).read(a0);
