@@ -18,7 +18,7 @@ Params device_params(const DeviceInstance& d, unsigned ordinal) {
   Params p;
   p.unit = ordinal;
   p.name = d.name;
-  p.port = static_cast<std::uint16_t>(d.settings.number("port"));
+  p.base = d.settings.number("port");
   p.irq = d.settings.u32("irq");
   return p;
 }

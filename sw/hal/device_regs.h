@@ -15,6 +15,7 @@ constexpr std::uint32_t kDirMemToMem = 0, kDirDevToMem = 1, kDirMemToDev = 2;
 // STATUS: write 1 to clear TC and ERROR.
 constexpr std::uint32_t kTc = 1u << 1, kError = 1u << 2;
 
+constexpr std::uint64_t kChannelWindow = 0x20;  // one channel's registers
 inline std::uint16_t channel_port(std::uint16_t base, unsigned channel) {
   return static_cast<std::uint16_t>(base + 0x20 * (channel + 1));
 }
@@ -37,5 +38,6 @@ constexpr std::uint8_t kIe = 0x01, kDma = 0x02, kReset = 0x04;
 // COMMAND.
 constexpr std::uint8_t kRead = 0x20, kWrite = 0x30, kFlush = 0xe7, kIdentify = 0xec;
 constexpr std::uint64_t kSector = 512;
+constexpr std::uint64_t kWindow = 0x10;  // bytes of registers
 
 }  // namespace hal::disk

@@ -8,7 +8,10 @@ constexpr std::size_t kRing = 256;
 }  // namespace
 
 KeyboardDriver::KeyboardDriver(io::IoManager& io, Params params)
-    : io_(io), kernel_(io.kernel()), params_(std::move(params)) {}
+    : io_(io),
+      kernel_(io.kernel()),
+      params_(std::move(params)),
+      regs_(io.kernel().cpu(), hw::Space::io, params_.port, 4) {}
 
 io::DriverObject& KeyboardDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Kbd", [](io::DriverObject& d) {
@@ -31,7 +34,7 @@ bool KeyboardDriver::add_device(io::DriverObject& driver) {
       io::Status::success)
     return false;
   device_irql_ = r.irql;
-  kernel_.cpu().outb(params_.port + kControl, kIe);
+  regs_.write8(kControl, kIe);
   device_->flags = io::kDoBufferedIo;  // initialized
   return true;
 }
@@ -78,9 +81,9 @@ void KeyboardDriver::cancel_read(io::DeviceObject* d, io::Irp* irp) {
 bool KeyboardDriver::isr(ke::Interrupt*, void* context) {
   KeyboardDriver& self = *static_cast<KeyboardDriver*>(context);
   hw::Processor& cpu = self.kernel_.cpu();
-  if (!(cpu.inb(self.params_.port + kStatus) & kObf)) return false;  // not ours
+  if (!(self.regs_.read8(kStatus) & kObf)) return false;  // not ours
   ++self.stats_.interrupts;
-  const std::uint8_t c = cpu.inb(self.params_.port + kData);  // lowers the line
+  const std::uint8_t c = self.regs_.read8(kData);  // lowers the line
   if (self.ring_.size() < kRing) {
     self.ring_.push_back(c);
   } else {

@@ -13,6 +13,7 @@
 #include <deque>
 #include <string>
 
+#include "sw/hal/window.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
 
@@ -48,6 +49,7 @@ class KeyboardDriver {
   io::IoManager& io_;
   ke::Kernel& kernel_;
   Params params_;
+  hal::RegisterWindow regs_;  // DATA, STATUS, CONTROL
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
   ke::Irql device_irql_ = 0;

@@ -11,7 +11,13 @@ using namespace hal::disk;
 }  // namespace
 
 DiskDriver::DiskDriver(io::IoManager& io, Params params)
-    : io_(io), kernel_(io.kernel()), params_(params) {}
+    : io_(io),
+      kernel_(io.kernel()),
+      params_(params),
+      regs_(io.kernel().cpu(), params.space, params.base, kWindow),
+      dma_regs_(io.kernel().cpu(), hw::Space::io,
+                hal::dma::channel_port(params.dma_port, params.dma_channel),
+                hal::dma::kChannelWindow) {}
 
 io::DriverObject& DiskDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Disk", [](io::DriverObject& d) {
@@ -64,25 +70,23 @@ io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
 }
 
 void DiskDriver::program(io::Irp& irp, bool interrupts) {
-  hw::Processor& cpu = kernel_.cpu();
   const io::IoStackLocation& sl = irp.current();
   const bool write = sl.major == io::Major::write;
-  const auto p = params_.port;
-  cpu.outb(p + kControl,
-           static_cast<std::uint8_t>((interrupts ? kIe : 0) | (params_.dma ? kDma : 0)));
-  cpu.outl(p + kLba, static_cast<std::uint32_t>(sl.rw.offset / kSector));
-  cpu.outw(p + kCount, static_cast<std::uint16_t>(sl.rw.length / kSector));
+  regs_.write8(kControl,
+               static_cast<std::uint8_t>((interrupts ? kIe : 0) | (params_.dma ? kDma : 0)));
+  regs_.write32(kLba, static_cast<std::uint32_t>(sl.rw.offset / kSector));
+  regs_.write16(kCount, static_cast<std::uint16_t>(sl.rw.length / kSector));
   if (params_.dma) {
     namespace dma = hal::dma;
-    const std::uint16_t ch = dma::channel_port(params_.dma_port, params_.dma_channel);
-    cpu.outl(ch + dma::kStatus, dma::kTc | dma::kError);  // clear the last transfer's status
-    cpu.outl(ch + dma::kSrc, static_cast<std::uint32_t>(irp.mdl_address));
-    cpu.outl(ch + dma::kDst, static_cast<std::uint32_t>(irp.mdl_address));
-    cpu.outl(ch + dma::kCount, sl.rw.length);
+    dma_regs_.write32(dma::kStatus, dma::kTc | dma::kError);  // clear the last transfer's status
+    dma_regs_.write32(dma::kSrc, static_cast<std::uint32_t>(irp.mdl_address));
+    dma_regs_.write32(dma::kDst, static_cast<std::uint32_t>(irp.mdl_address));
+    dma_regs_.write32(dma::kCount, sl.rw.length);
     const std::uint32_t dir = write ? dma::kDirMemToDev : dma::kDirDevToMem;
-    cpu.outl(ch + dma::kControl,
-             dma::kEnable | (dir << dma::kDirShift) | (write ? dma::kSrcInc : dma::kDstInc) |
-                 (params_.dma_mode << dma::kModeShift) | (dma::width_code(4) << dma::kWidthShift));
+    dma_regs_.write32(dma::kControl, dma::kEnable | (dir << dma::kDirShift) |
+                                         (write ? dma::kSrcInc : dma::kDstInc) |
+                                         (params_.dma_mode << dma::kModeShift) |
+                                         (dma::width_code(4) << dma::kWidthShift));
   }
   sectors_done_ = 0;
   if (util::events().enabled())
@@ -93,7 +97,7 @@ void DiskDriver::program(io::Irp& irp, bool interrupts) {
                          {"lba", sl.rw.offset / kSector},
                          {"sectors", sl.rw.length / kSector},
                          {"dma", params_.dma}});
-  cpu.outb(p + kCommand, write ? kWrite : kRead);
+  regs_.write8(kCommand, write ? kWrite : kRead);
 }
 
 void DiskDriver::start_io(io::DeviceObject* d, io::Irp* irp) {
@@ -105,7 +109,7 @@ void DiskDriver::start_io(io::DeviceObject* d, io::Irp* irp) {
 bool DiskDriver::isr(ke::Interrupt*, void* context) {
   DiskDriver& self = *static_cast<DiskDriver*>(context);
   hw::Processor& cpu = self.kernel_.cpu();
-  const std::uint8_t status = cpu.inb(self.params_.port + kStatus);  // acknowledges
+  const std::uint8_t status = self.regs_.read8(kStatus);  // acknowledges
   if (!(status & kIrq)) return false;
   ++self.stats_.interrupts;
   self.saved_status_ = status;
@@ -118,10 +122,9 @@ void DiskDriver::pio_sector(bool write, std::uint64_t address) {
   hw::Processor& cpu = kernel_.cpu();
   for (std::uint64_t i = 0; i < kSector; i += 2) {
     if (write) {
-      cpu.outw(params_.port + kData,
-               static_cast<std::uint16_t>(cpu.read(hw::Space::memory, address + i, 2)));
+      regs_.write16(kData, static_cast<std::uint16_t>(cpu.read(hw::Space::memory, address + i, 2)));
     } else {
-      cpu.write(hw::Space::memory, address + i, 2, cpu.inw(params_.port + kData));
+      cpu.write(hw::Space::memory, address + i, 2, regs_.read16(kData));
     }
   }
 }
@@ -164,7 +167,7 @@ io::Status DiskDriver::polled_transfer(io::Irp& irp) {
   const bool write = irp.current().major == io::Major::write;
   std::uint8_t status = 0;
   for (;;) {
-    status = cpu.inb(params_.port + kAltStatus);
+    status = regs_.read8(kAltStatus);
     ++stats_.polls;
     if (status & kBusy) {
       cpu.consume(params_.poll_interval_cycles, 0.3);

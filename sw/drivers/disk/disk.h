@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sw/hal/window.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
 
@@ -24,9 +25,10 @@ namespace drivers {
 class DiskDriver {
  public:
   struct Params {
-    unsigned unit = 0;  // N of \Device\HarddiskN
-    std::string name;   // also linked as \??\<name> when not empty
-    std::uint16_t port = 0x1f0;
+    unsigned unit = 0;                // N of \Device\HarddiskN
+    std::string name;                 // also linked as \??\<name> when not empty
+    hw::Space space = hw::Space::io;  // where the controller's registers are
+    std::uint64_t base = 0x1f0;
     unsigned irq = 14;
     std::uint64_t sectors = 8192;
     bool dma = true;       // false: PIO through DATA
@@ -67,6 +69,7 @@ class DiskDriver {
   io::IoManager& io_;
   ke::Kernel& kernel_;
   Params params_;
+  hal::RegisterWindow regs_, dma_regs_;  // the controller's; its DMA channel's
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
   ke::Event lock_;  // polling mode: one transfer at a time

@@ -7,10 +7,14 @@ namespace {
 constexpr std::uint16_t kData = 0, kStatus = 1, kControl = 2, kRxLevel = 3;
 constexpr std::uint8_t kRxReady = 0x01, kTxEmpty = 0x02, kTxFull = 0x04, kIrq = 0x10;
 constexpr std::uint8_t kRxIe = 0x01, kTxIe = 0x02;
+constexpr std::uint64_t kWindow = 4;
 }  // namespace
 
 SerialDriver::SerialDriver(io::IoManager& io, Params params)
-    : io_(io), kernel_(io.kernel()), params_(params) {}
+    : io_(io),
+      kernel_(io.kernel()),
+      params_(params),
+      regs_(io.kernel().cpu(), params.space, params.base, kWindow) {}
 
 io::DriverObject& SerialDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Serial", [](io::DriverObject& d) {
@@ -37,7 +41,7 @@ bool SerialDriver::add_device(io::DriverObject& drv) {
     if (io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r) != io::Status::success)
       return false;
     device_irql_ = r.irql;
-    kernel_.cpu().outb(params_.port + kControl, kRxIe);
+    regs_.write8(kControl, kRxIe);
   }
   device_->flags = io::kDoBufferedIo;
   return true;
@@ -61,13 +65,13 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
   const std::uint32_t length = irp->current().rw.length;
   if (self.params_.polling) {
     // Spin until something arrives, then take what is there.
-    while (!(cpu.inb(self.params_.port + kStatus) & kRxReady)) {
+    while (!(self.regs_.read8(kStatus) & kRxReady)) {
       ++self.stats_.polls;
       cpu.consume(self.params_.poll_interval_cycles, 0.3);
     }
     std::uint32_t n = 0;
-    while (n < length && (cpu.inb(self.params_.port + kStatus) & kRxReady)) {
-      cpu.write(hw::Space::memory, irp->system_buffer + n, 1, cpu.inb(self.params_.port + kData));
+    while (n < length && (self.regs_.read8(kStatus) & kRxReady)) {
+      cpu.write(hw::Space::memory, irp->system_buffer + n, 1, self.regs_.read8(kData));
       ++n;
     }
     self.stats_.rx += n;
@@ -107,12 +111,12 @@ io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
   const std::uint32_t length = irp->current().rw.length;
   if (self.params_.polling) {
     for (std::uint32_t i = 0; i < length; ++i) {
-      while (cpu.inb(self.params_.port + kStatus) & kTxFull) {
+      while (self.regs_.read8(kStatus) & kTxFull) {
         ++self.stats_.polls;
         cpu.consume(self.params_.poll_interval_cycles, 0.3);
       }
-      cpu.outb(self.params_.port + kData,
-               static_cast<std::uint8_t>(cpu.read(hw::Space::memory, irp->system_buffer + i, 1)));
+      self.regs_.write8(
+          kData, static_cast<std::uint8_t>(cpu.read(hw::Space::memory, irp->system_buffer + i, 1)));
     }
     self.stats_.tx += length;
     irp->io_status = {io::Status::success, length};
@@ -136,14 +140,13 @@ io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
 }
 
 void SerialDriver::fill_tx() {
-  hw::Processor& cpu = kernel_.cpu();
-  while (!tx_.empty() && !(cpu.inb(params_.port + kStatus) & kTxFull)) {
-    cpu.outb(params_.port + kData, tx_.front());
+  while (!tx_.empty() && !(regs_.read8(kStatus) & kTxFull)) {
+    regs_.write8(kData, tx_.front());
     tx_.pop_front();
     ++stats_.tx;
   }
   // Interrupt when the transmitter drains: then there is room again (or the write is done).
-  cpu.outb(params_.port + kControl, static_cast<std::uint8_t>(kRxIe | kTxIe));
+  regs_.write8(kControl, static_cast<std::uint8_t>(kRxIe | kTxIe));
   if (tx_.empty() && pending_write_ != nullptr) {
     io::Irp* w = pending_write_;
     pending_write_ = nullptr;
@@ -155,18 +158,18 @@ void SerialDriver::fill_tx() {
 bool SerialDriver::isr(ke::Interrupt*, void* context) {
   SerialDriver& self = *static_cast<SerialDriver*>(context);
   hw::Processor& cpu = self.kernel_.cpu();
-  const std::uint8_t status = cpu.inb(self.params_.port + kStatus);
+  const std::uint8_t status = self.regs_.read8(kStatus);
   if (!(status & kIrq)) return false;
   ++self.stats_.interrupts;
-  for (unsigned n = cpu.inb(self.params_.port + kRxLevel); n > 0; --n) {
-    const std::uint8_t c = cpu.inb(self.params_.port + kData);
+  for (unsigned n = self.regs_.read8(kRxLevel); n > 0; --n) {
+    const std::uint8_t c = self.regs_.read8(kData);
     if (self.rx_.size() < self.params_.ring) {
       self.rx_.push_back(c);
     } else {
       ++self.stats_.ring_overflows;
     }
   }
-  if (status & kTxEmpty) cpu.outb(self.params_.port + kControl, kRxIe);  // TX interrupt seen
+  if (status & kTxEmpty) self.regs_.write8(kControl, kRxIe);  // TX interrupt seen
   cpu.consume(self.params_.isr_cycles, 0.1);
   self.io_.request_dpc(*self.device_, nullptr, nullptr);
   return true;

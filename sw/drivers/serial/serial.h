@@ -10,6 +10,7 @@
 #include <deque>
 #include <string>
 
+#include "sw/hal/window.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
 
@@ -18,9 +19,10 @@ namespace drivers {
 class SerialDriver {
  public:
   struct Params {
-    unsigned unit = 0;  // \Device\SerialN, linked as \??\COM<N+1>
-    std::string name;   // also linked as \??\<name> when not empty
-    std::uint16_t port = 0x3f8;
+    unsigned unit = 0;                // \Device\SerialN, linked as \??\COM<N+1>
+    std::string name;                 // also linked as \??\<name> when not empty
+    hw::Space space = hw::Space::io;  // where the UART's registers are
+    std::uint64_t base = 0x3f8;
     unsigned irq = 4;
     bool polling = false;
     std::size_t ring = 1024;  // bytes in each software ring
@@ -54,6 +56,7 @@ class SerialDriver {
   io::IoManager& io_;
   ke::Kernel& kernel_;
   Params params_;
+  hal::RegisterWindow regs_;
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
   ke::Irql device_irql_ = ke::kPassiveLevel;  // the interrupt's IRQL: guards the receive ring

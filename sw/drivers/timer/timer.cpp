@@ -6,10 +6,14 @@ namespace drivers {
 namespace {
 constexpr std::uint16_t kDelay = 0, kStatus = 4, kAck = 5;  // hw/devices/oneshot.h
 constexpr std::uint8_t kPending = 1;
+constexpr std::uint64_t kWindow = 8;
 }  // namespace
 
 TimerDriver::TimerDriver(io::IoManager& io, Params params)
-    : io_(io), kernel_(io.kernel()), params_(params) {}
+    : io_(io),
+      kernel_(io.kernel()),
+      params_(params),
+      regs_(io.kernel().cpu(), params.space, params.base, kWindow) {}
 
 io::DriverObject& TimerDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Timer", [](io::DriverObject& d) {
@@ -55,14 +59,13 @@ io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
 void TimerDriver::start_io(io::DeviceObject* d, io::Irp* irp) {
   TimerDriver& self = d->ext<TimerDriver>();
   hw::Processor& cpu = self.kernel_.cpu();
-  cpu.outl(self.params_.port + kDelay, cpu.read32(irp->system_buffer));
+  self.regs_.write32(kDelay, cpu.read32(irp->system_buffer));
 }
 
 bool TimerDriver::isr(ke::Interrupt*, void* context) {
   TimerDriver& self = *static_cast<TimerDriver*>(context);
-  hw::Processor& cpu = self.kernel_.cpu();
-  if (!(cpu.inb(self.params_.port + kStatus) & kPending)) return false;
-  cpu.outb(self.params_.port + kAck, kPending);
+  if (!(self.regs_.read8(kStatus) & kPending)) return false;
+  self.regs_.write8(kAck, kPending);
   ++self.stats_.interrupts;
   self.io_.request_dpc(*self.device_, self.device_->current_irp, nullptr);
   return true;

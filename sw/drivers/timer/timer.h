@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sw/hal/window.h"
 #include "sw/io/io_manager.h"
 #include "sw/ke/kernel.h"
 
@@ -16,9 +17,10 @@ constexpr std::uint32_t kIoctlTimerWait = 0x00220001;  // CTL_CODE(FILE_DEVICE_U
 class TimerDriver {
  public:
   struct Params {
-    unsigned unit = 0;  // \Device\TimerN
-    std::string name;   // also linked as \??\<name> when not empty
-    std::uint16_t port = 0x300;
+    unsigned unit = 0;                // \Device\TimerN
+    std::string name;                 // also linked as \??\<name> when not empty
+    hw::Space space = hw::Space::io;  // where the device's registers are
+    std::uint64_t base = 0x300;
     unsigned irq = 5;
   };
   struct Stats {
@@ -42,6 +44,7 @@ class TimerDriver {
   io::IoManager& io_;
   ke::Kernel& kernel_;
   Params params_;
+  hal::RegisterWindow regs_;
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
   Stats stats_;
