@@ -207,6 +207,25 @@ const std::vector<Key>& schema() {
         "I/O port of the edge/level control registers (ELCR1: IRQ0-7, ELCR2 at +1: IRQ8-15; "
         "bit set = level-triggered)",
         true));
+    Key level{"interrupt_controller.level_irqs",
+              "IRQs made level-triggered (ELCR) by the HAL at boot, as firmware does for the "
+              "lines PCI devices share: several device instances may use one; [] = all edge",
+              [](Config& c, const std::string& text) -> std::string {
+                std::vector<unsigned> out;
+                for (const auto& v : split_list(text)) {
+                  std::uint64_t n;
+                  if (!util::parse_u64(v, n) || n > 15)
+                    return fmt::format("'{}' is not an IRQ number 0..15", v);
+                  if (std::find(out.begin(), out.end(), n) != out.end())
+                    return fmt::format("IRQ{} is listed twice", n);
+                  out.push_back(static_cast<unsigned>(n));
+                }
+                c.pic_level_irqs = out;
+                return {};
+              },
+              [](const Config& c) { return fmt::format("{}", fmt::join(c.pic_level_irqs, ",")); },
+              true};
+    k.push_back(level);
     k.push_back(integer<unsigned>("interrupt_controller.cascade_irq", ACC(pic_cascade_irq), 0, 7,
                                   "master input the slave's INT is wired to"));
     k.push_back(choice("interrupt_controller.model", ACC(pic_model), {"tlm", "rtl"},
@@ -796,6 +815,16 @@ void validate(const Config& c) {
       }
     }
   }
+  for (unsigned irq : c.pic_level_irqs) {
+    if (irq == c.pic_cascade_irq)
+      fail("interrupt_controller.level_irqs",
+           fmt::format("IRQ{} is the cascade input, which stays edge-triggered", irq));
+    if (irq == c.timer_irq)
+      fail("interrupt_controller.level_irqs",
+           fmt::format("IRQ{} is the timer's: OUT0 is high between its pulses, so a level "
+                       "input would interrupt without end",
+                       irq));
+  }
   if (c.timer_irq == c.pic_cascade_irq)
     fail("timer.irq",
          fmt::format("IRQ{} is the cascade input (interrupt_controller.cascade_irq)", c.timer_irq));
@@ -873,12 +902,22 @@ void validate(const Config& c) {
       if (a.kind == Resource::io_window)
         fail(a.key, fmt::format("ports [{:#x}, {:#x}) overlap [{:#x}, {:#x}) of {} ({})", a.lo,
                                 a.hi, b.lo, b.hi, b.key, c.where(b.key)));
-      if (a.kind == Resource::irq)
-        fail(a.key,
-             b.key == "interrupt_controller.cascade_irq"
-                 ? fmt::format("IRQ{} is the cascade input", a.lo)
-                 : fmt::format("IRQ{} is also {} ({}): an edge-triggered line has one device", a.lo,
-                               b.key, c.where(b.key)));
+      if (a.kind == Resource::irq) {
+        // Devices may share a level-triggered line (each ISR checks its own device); the
+        // chipset's lines are never shared.
+        const bool level = std::find(c.pic_level_irqs.begin(), c.pic_level_irqs.end(), a.lo) !=
+                           c.pic_level_irqs.end();
+        const bool devices = a.key.rfind("devices.", 0) == 0 && b.key.rfind("devices.", 0) == 0;
+        if (level && devices) continue;
+        fail(a.key, b.key == "interrupt_controller.cascade_irq"
+                        ? fmt::format("IRQ{} is the cascade input", a.lo)
+                        : fmt::format("IRQ{} is also {} ({}): an edge-triggered line has one "
+                                      "device{}",
+                                      a.lo, b.key, c.where(b.key),
+                                      devices ? " (interrupt_controller.level_irqs makes a line "
+                                                "level-triggered and shareable)"
+                                              : ""));
+      }
       fail(a.key, fmt::format("DMA channel {} is also {} ({})", a.lo, b.key, c.where(b.key)));
     }
   }

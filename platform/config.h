@@ -37,7 +37,8 @@ struct Config {
 
   std::uint64_t pic_master_port = 0x20;
   std::uint64_t pic_slave_port = 0xa0;
-  std::uint64_t pic_elcr_port = 0x4d0;  // ELCR1; ELCR2 at +1
+  std::uint64_t pic_elcr_port = 0x4d0;   // ELCR1; ELCR2 at +1
+  std::vector<unsigned> pic_level_irqs;  // level-triggered, shareable lines (ELCR)
   unsigned pic_cascade_irq = 2;
   std::string pic_model = "tlm";
   std::string pic_rtl_vcd;

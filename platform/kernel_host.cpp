@@ -26,6 +26,8 @@ KernelHost::KernelHost(Platform& platform, const Config& c) : platform_(platform
   hc.pic.master = static_cast<std::uint16_t>(c.pic_master_port);
   hc.pic.slave = static_cast<std::uint16_t>(c.pic_slave_port);
   hc.pic.cascade = c.pic_cascade_irq;
+  hc.pic.elcr = static_cast<std::uint16_t>(c.pic_elcr_port);
+  for (unsigned irq : c.pic_level_irqs) hc.level_irqs |= static_cast<std::uint16_t>(1u << irq);
   hc.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
   hc.mode = c.kernel_irql_mode == "lazy" ? hal::IrqlMode::lazy : hal::IrqlMode::eager;
   hal_ = std::make_unique<hal::Hal>(platform.cpu, hc);

@@ -8,6 +8,7 @@ Hal::Hal(hw::Processor& cpu, HalConfig config) : config_(config), pic_(cpu, conf
 
 void Hal::initialize() {
   pic_.initialize(config_.vector_base, static_cast<std::uint8_t>(config_.vector_base + 8));
+  if (config_.level_irqs != 0) pic_.set_level_triggered(config_.level_irqs);
   program(level_);
 }
 

@@ -23,6 +23,9 @@ struct HalConfig {
   PicPorts pic;
   std::uint8_t vector_base = 0x30;  // master; the slave uses +8
   IrqlMode mode = IrqlMode::eager;
+  // IRQs that are level-triggered (bit n = IRQ n), shareable by several devices; programmed
+  // into ELCR at initialization when not empty (the power-on value is all edge).
+  std::uint16_t level_irqs = 0;
 };
 
 enum class Begin { service, spurious, deferred };
@@ -61,6 +64,7 @@ class Hal {
     return static_cast<std::uint8_t>(config_.vector_base + irq);
   }
   IrqlMode mode() const { return config_.mode; }
+  bool level_triggered(unsigned irq) const { return irq < 16 && (config_.level_irqs >> irq & 1); }
   PicPair& pic() { return pic_; }
   const Stats& stats() const { return stats_; }
   // The PIC mask that hides every IRQ at or below `level`, and every IRQ not enabled.

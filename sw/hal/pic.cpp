@@ -27,6 +27,12 @@ void PicPair::initialize(std::uint8_t master_base, std::uint8_t slave_base) {
   set_mask(static_cast<std::uint16_t>(0xffff & ~(1u << ports_.cascade)));
 }
 
+void PicPair::set_level_triggered(std::uint16_t level_irqs) {
+  cpu_.outb(ports_.elcr, static_cast<std::uint8_t>(level_irqs));
+  cpu_.outb(static_cast<std::uint16_t>(ports_.elcr + 1),
+            static_cast<std::uint8_t>(level_irqs >> 8));
+}
+
 void PicPair::set_mask(std::uint16_t mask) {
   std::uint16_t changed = mask ^ mask_;
   mask_ = mask;

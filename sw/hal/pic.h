@@ -11,7 +11,8 @@ namespace hal {
 struct PicPorts {
   std::uint16_t master = 0x20;
   std::uint16_t slave = 0xa0;
-  unsigned cascade = 2;  // master input the slave is wired to
+  unsigned cascade = 2;        // master input the slave is wired to
+  std::uint16_t elcr = 0x4d0;  // edge/level control: ELCR1, ELCR2 at +1
 };
 
 class PicPair {
@@ -21,6 +22,9 @@ class PicPair {
   // Edge-triggered, cascaded, 8086 mode, normal EOI; every IRQ masked except the cascade.
   // Vector bases must be multiples of 8.
   void initialize(std::uint8_t master_base, std::uint8_t slave_base);
+  // Makes the IRQs of `level_irqs` (bit n = IRQ n) level-triggered and the rest edge, through
+  // the chipset's ELCR — what the firmware does for the lines PCI devices share.
+  void set_level_triggered(std::uint16_t level_irqs);
 
   // bit n set = IRQ n masked. Only the chips whose byte changed are written.
   void set_mask(std::uint16_t mask);

@@ -17,8 +17,9 @@ InterruptResource IoManager::translate_interrupt(unsigned irq, ke::InterruptMode
   InterruptResource r;
   r.vector = kernel_.hal().vector_of_irq(irq);
   r.irql = ke::irql_of_irq(irq);
-  r.mode = mode;
-  r.shared = shared;
+  const bool level = kernel_.hal().level_triggered(irq);
+  r.mode = level ? ke::InterruptMode::level_sensitive : mode;
+  r.shared = level || shared;
   return r;
 }
 

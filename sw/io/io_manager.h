@@ -132,6 +132,8 @@ class IoManager {
   // --- interrupts and DPCs for drivers (interrupt.cpp)
   // HalGetInterruptVector on the PIC HAL: the translated interrupt resource of a bus IRQ
   // (vector = base + IRQ, IRQL = 27 - IRQ). What a driver finds in its translated resources.
+  // A line the HAL made level-triggered (HalConfig::level_irqs) is level-sensitive and shared
+  // whatever `mode` and `shared` ask: the platform decides a line's trigger mode, not a driver.
   InterruptResource translate_interrupt(unsigned irq, ke::InterruptMode mode, bool shared) const;
   // IoConnectInterrupt: creates an interrupt object for the translated resource and connects
   // `isr` to it. STATUS_INVALID_PARAMETER if the vector and IRQL do not name one of the HAL's

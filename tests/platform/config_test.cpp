@@ -276,9 +276,11 @@ TEST(DeviceList, ConflictingResourcesAcrossInstancesNameBothKeys) {
                                           "  - {type: serial, name: com3, port: 0x3e8, irq: 4}\n"));
   c = platform::load_config(irqs);
   c.workload = "none";
-  EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            irqs + ":3: key 'devices.com3.irq': IRQ4 is also devices.com1.irq (" + irqs +
-                ":2): an edge-triggered line has one device");
+  EXPECT_EQ(
+      error_of([&] { platform::validate(c); }),
+      irqs + ":3: key 'devices.com3.irq': IRQ4 is also devices.com1.irq (" + irqs +
+          ":2): an edge-triggered line has one device (interrupt_controller.level_irqs makes a "
+          "line level-triggered and shareable)");
   const std::string channels = write_temp(
       "dma.yaml",
       device_list("  - {type: block, name: disk0, port: 0x1f0, irq: 14, dma_channel: 2}\n"
@@ -395,6 +397,40 @@ TEST(DeviceList, ANameMayNotBeThePlatformsOwn) {
               std::string::npos)
         << name;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DeviceList, DevicesShareALineOnlyWhenItIsLevelTriggered) {
+  platform::Config c;
+  platform::apply_override(c, "devices.oneshot1.irq=5");
+  EXPECT_NE(error_of([&] { platform::validate(c); })
+                .find("key 'devices.oneshot1.irq': IRQ5 is also devices.oneshot0.irq (default): an "
+                      "edge-triggered line has one device (interrupt_controller.level_irqs"),
+            std::string::npos);
+  platform::apply_override(c, "interrupt_controller.level_irqs=5,9");
+  platform::validate(c);  // shared, level-triggered
+  // The chipset's own lines are never shared, nor made level-triggered where that cannot work.
+  platform::apply_override(c, "interrupt_controller.level_irqs=0");
+  EXPECT_NE(error_of([&] {
+              platform::validate(c);
+            }).find("key 'interrupt_controller.level_irqs': IRQ0 is the timer's"),
+            std::string::npos);
+  platform::apply_override(c, "interrupt_controller.level_irqs=2");
+  EXPECT_NE(error_of([&] { platform::validate(c); }).find("IRQ2 is the cascade input"),
+            std::string::npos);
+  platform::apply_override(c, "interrupt_controller.level_irqs=5,10");
+  platform::apply_override(c, "devices.oneshot1.irq=10");
+  EXPECT_NE(error_of([&] {
+              platform::validate(c);
+            }).find("key 'devices.oneshot1.irq': IRQ10 is also dma.irq"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              platform::apply_override(c, "interrupt_controller.level_irqs=5,5");
+            }).find("IRQ5 is listed twice"),
+            std::string::npos);
 }
 
 }  // namespace

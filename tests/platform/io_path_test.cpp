@@ -5,6 +5,7 @@
 // mode moves the data intact; fast I/O answers from the filter's cache with no IRP.
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -279,5 +280,62 @@ TEST(IoPath, FileCopyCopiesARegionAndTheCopyReadsBackTheSame) {
   EXPECT_EQ(st["devices"]["disk0"]["sectors_written"].as<std::uint64_t>(), 2u * 64)
       << "the source's pattern, then the copy";
 }
+
+}  // namespace
+
+namespace {
+
+// Two disks on one IRQ, made level-triggered (interrupt_controller.level_irqs): the HAL
+// programs ELCR at boot, both drivers' interrupts connect level-sensitive and shared on one
+// vector, each ISR checks its own controller and declines the other's interrupts, and the copy
+// from one disk to the other is intact — on either interrupt controller model.
+class SharedLine : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SharedLine, TwoDisksOnOneLevelTriggeredIrqCopyIntact) {
+  Config c = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/two-disks.yaml");
+  for (const std::string kv : {"devices.disk0.image=", "devices.disk1.image=",
+                               "devices.disk1.irq=14", "interrupt_controller.level_irqs=14"})
+    set(c, kv);
+  set(c, "interrupt_controller.model=" + GetParam());
+  c.out_vcd.clear();
+  c.out_events = testing::TempDir() + "shared_" + GetParam() + ".jsonl";
+  util::set_log_level(util::Level::warn);
+  platform::validate(c);
+  platform::Platform p("platform", c);
+  auto w = platform::Workload::create(p, c);
+  platform::RunResult r;
+  {
+    platform::Session s(p, c);
+    r = s.run(1'000'000'000'000ull, false);
+  }
+  util::JsonWriter j(false);
+  j.begin_object();
+  w->write_stats(j);
+  j.end_object();
+  const YAML::Node st = YAML::Load(j.str());
+  ASSERT_EQ(r.exit_status, 0);
+  EXPECT_TRUE(w->healthy());
+  EXPECT_EQ(st["workload"]["passes"].as<int>(), 1);
+  EXPECT_EQ(st["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_EQ(p.intc->elcr(true), 0x40) << "IRQ14, the slave's IR6, level-triggered";
+  EXPECT_EQ(p.intc->elcr(false), 0x00);
+  std::map<std::string, unsigned> irq_of;
+  for (const auto& i : st["kernel"]["isrs"])
+    irq_of[i["name"].as<std::string>()] = i["irq"].as<unsigned>();
+  EXPECT_EQ(irq_of["disk0"], 14u);
+  EXPECT_EQ(irq_of["disk1"], 14u);
+  unsigned declined = 0, claimed = 0;
+  for (const auto& e : read_events(c.out_events)) {
+    if (e["ev"].as<std::string>() != "isr_exit") continue;
+    const auto name = e["name"].as<std::string>();
+    if (name != "disk0" && name != "disk1") continue;
+    (e["claimed"].as<bool>() ? claimed : declined)++;
+  }
+  EXPECT_EQ(claimed, 32u) << "one claim per disk command (16 each)";
+  EXPECT_GT(declined, 0u) << "the first ISR on the line looked at the other disk's interrupts";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, SharedLine, ::testing::Values("tlm", "rtl"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace

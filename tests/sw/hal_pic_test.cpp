@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "sw/hal/hal.h"
 #include "sw/hal/pit.h"
 #include "tests/support/fake_processor.h"
 
@@ -97,6 +100,34 @@ TEST(HalPit, StartPeriodicWritesControlWordThenLsbMsb) {
   hal::pit_start_periodic(cpu, 0x40, 0x10000);
   Writes want = {{0x43, 0x34}, {0x40, 0x00}, {0x40, 0x00}};
   EXPECT_EQ(cpu.port_writes(), want);
+}
+
+}  // namespace
+
+namespace {
+
+// Level-triggered lines: the HAL writes ELCR (master's byte, then the slave's) after the ICWs,
+// as firmware would, and translates those lines as level-sensitive and shareable; with none it
+// leaves ELCR at its power-on value.
+TEST(HalPic, LevelTriggeredLinesAreWrittenToElcrAfterInitialization) {
+  tests::FakeProcessor cpu;
+  hal::HalConfig hc;
+  hc.level_irqs = (1u << 5) | (1u << 11);
+  hal::Hal hal(cpu, hc);
+  hal.initialize();
+  const Writes writes = cpu.port_writes();
+  const auto elcr1 = std::find(writes.begin(), writes.end(),
+                               std::make_pair<std::uint16_t, std::uint8_t>(0x4d0, 0x20));
+  ASSERT_NE(elcr1, writes.end());
+  ASSERT_NE(elcr1 + 1, writes.end());
+  EXPECT_EQ(*(elcr1 + 1), (std::pair<std::uint16_t, std::uint8_t>{0x4d1, 0x08}));
+  EXPECT_TRUE(hal.level_triggered(11));
+  EXPECT_FALSE(hal.level_triggered(4));
+
+  tests::FakeProcessor plain;
+  hal::Hal edge(plain, hal::HalConfig{});
+  edge.initialize();
+  for (const auto& [port, value] : plain.port_writes()) EXPECT_NE(port & 0xfffe, 0x4d0);
 }
 
 }  // namespace
