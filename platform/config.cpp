@@ -32,18 +32,25 @@ struct Key {
   bool list = false;  // accepts a YAML sequence (or a comma-separated string)
 };
 
+// A schema key's setter: the value parsed by parse_value (settings.cpp), as every declared key's
+// is, then stored in its Config member.
+Setter parsed(KeySpec spec, std::function<void(Config&, const Settings::Value&)> store) {
+  return [spec = std::move(spec), store = std::move(store)](
+             Config& c, const std::string& text) -> std::string {
+    Settings::Value v;
+    if (std::string err = parse_value(spec, text, v); !err.empty()) return err;
+    store(c, v);
+    return {};
+  };
+}
+
+// `hex` is how the value is shown; range errors are written in decimal.
 template <typename T, typename Acc>
 Key integer(std::string path, Acc acc, std::uint64_t min, std::uint64_t max, std::string help,
             bool hex = false) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            std::uint64_t v;
-            if (!util::parse_u64(text, v))
-              return fmt::format("expected an integer, got '{}'", text);
-            if (v < min || v > max) return fmt::format("{} is outside [{}, {}]", text, min, max);
-            acc(c) = static_cast<T>(v);
-            return {};
-          },
+          parsed(integer_key("", 0, min, max, ""),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = static_cast<T>(v.number); }),
           [=](const Config& c) {
             auto v = static_cast<std::uint64_t>(acc(const_cast<Config&>(c)));
             return hex ? fmt::format("{:#x}", v) : fmt::format("{}", v);
@@ -53,68 +60,40 @@ Key integer(std::string path, Acc acc, std::uint64_t min, std::uint64_t max, std
 template <typename Acc>
 Key frequency(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            std::uint64_t v;
-            if (!util::parse_frequency_hz(text, v))
-              return fmt::format("expected a frequency such as 100MHz, got '{}'", text);
-            acc(c) = v;
-            return {};
-          },
+          parsed(frequency_key("", "", ""),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = v.number; }),
           [=](const Config& c) { return util::format_hz(acc(const_cast<Config&>(c))); }};
 }
 
 template <typename Acc>
 Key duration(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            std::uint64_t v;
-            if (!util::parse_duration_ps(text, v))
-              return fmt::format("expected a duration such as 250ns or 10ms, got '{}'", text);
-            acc(c) = v;
-            return {};
-          },
+          parsed(duration_key("", "", ""),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = v.number; }),
           [=](const Config& c) { return util::format_time(acc(const_cast<Config&>(c))); }};
 }
 
 template <typename Acc>
 Key size(std::string path, Acc acc, std::string help) {
-  return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            std::uint64_t v;
-            if (!util::parse_size(text, v) || v == 0)
-              return fmt::format("expected a size such as 16MiB, got '{}'", text);
-            acc(c) = v;
-            return {};
-          },
-          [=](const Config& c) { return fmt::format("{:#x}", acc(const_cast<Config&>(c))); }};
+  return {
+      std::move(path), std::move(help),
+      parsed(size_key("", "", ""), [=](Config& c, const Settings::Value& v) { acc(c) = v.number; }),
+      [=](const Config& c) { return fmt::format("{:#x}", acc(const_cast<Config&>(c))); }};
 }
 
 template <typename Acc>
 Key choice(std::string path, Acc acc, std::vector<std::string> allowed, std::string help) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            for (const auto& a : allowed) {
-              if (text == a) {
-                acc(c) = text;
-                return {};
-              }
-            }
-            return fmt::format("'{}' is not one of: {}", text, fmt::join(allowed, ", "));
-          },
+          parsed(choice_key("", std::move(allowed), ""),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = v.text; }),
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
 template <typename Acc>
 Key fraction(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            char* end = nullptr;
-            const double v = std::strtod(text.c_str(), &end);
-            if (text.empty() || end == nullptr || *end != '\0' || !(v >= 0.0 && v <= 1.0))
-              return fmt::format("expected a fraction between 0 and 1, got '{}'", text);
-            acc(c) = v;
-            return {};
-          },
+          parsed(fraction_key("", "", ""),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = v.real; }),
           [=](const Config& c) { return fmt::format("{}", acc(const_cast<Config&>(c))); }};
 }
 
@@ -122,27 +101,16 @@ template <typename Acc>
 Key boolean(std::string path, Acc acc, std::string help) {
   return {
       std::move(path), std::move(help),
-      [=](Config& c, const std::string& text) -> std::string {
-        if (text == "true" || text == "on" || text == "yes") {
-          acc(c) = true;
-        } else if (text == "false" || text == "off" || text == "no") {
-          acc(c) = false;
-        } else {
-          return fmt::format("expected true or false, got '{}'", text);
-        }
-        return {};
-      },
+      parsed(boolean_key("", false, ""),
+             [=](Config& c, const Settings::Value& v) { acc(c) = v.number != 0; }),
       [=](const Config& c) { return std::string(acc(const_cast<Config&>(c)) ? "true" : "false"); }};
 }
 
 template <typename Acc>
 Key path_key(std::string path, Acc acc, std::string help) {
   return {std::move(path), std::move(help),
-          [=](Config& c, const std::string& text) -> std::string {
-            if (text.find('\0') != std::string::npos) return "a path cannot contain a NUL byte";
-            acc(c) = text;
-            return {};
-          },
+          parsed(platform::path_key("", "", false, false),
+                 [=](Config& c, const Settings::Value& v) { acc(c) = v.text; }),
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 

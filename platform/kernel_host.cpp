@@ -103,12 +103,17 @@ const ke::BugCheckRecord* KernelHost::bug_check() const {
   return kernel_ && kernel_->last_bug_check() ? &*kernel_->last_bug_check() : nullptr;
 }
 
+// Programming accesses to the 8259A pair (what lazy IRQL saves).
+std::uint64_t KernelHost::pic_accesses() const {
+  const auto m = platform_.intc->stats(false);
+  const auto sl = platform_.intc->stats(true);
+  return m.reads + m.writes + sl.reads + sl.writes;
+}
+
 void KernelHost::write_stats(util::JsonWriter& j) const {
   if (!kernel_) return;
   const auto& s = kernel_->stats();
   const auto& h = hal_->stats();
-  const auto m = platform_.intc->stats(false);
-  const auto sl = platform_.intc->stats(true);
   j.begin_object("kernel")
       .field("irql_mode", hal_->mode() == hal::IrqlMode::lazy ? "lazy" : "eager")
       .field("interrupts", s.interrupts)
@@ -121,7 +126,7 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
       .field("irql_changes", s.irql_changes)
       .field("clock_ticks", s.clock_ticks)
       .field("pic_mask_programs", h.mask_programs)
-      .field("pic_accesses", m.reads + m.writes + sl.reads + sl.writes);
+      .field("pic_accesses", pic_accesses());
   write_histogram(j, "isr_us", s.isr);
   write_histogram(j, "dpc_us", s.dpc);
   write_histogram(j, "isr_to_dpc_us", s.isr_to_dpc);
@@ -171,8 +176,6 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
 void KernelHost::print_summary(std::FILE* out) const {
   if (!kernel_) return;
   const auto& s = kernel_->stats();
-  const auto m = platform_.intc->stats(false);
-  const auto sl = platform_.intc->stats(true);
   std::fprintf(
       out,
       "  kernel     %s IRQL: %llu interrupts (%llu deferred, %llu spurious), %llu/%llu "
@@ -182,7 +185,7 @@ void KernelHost::print_summary(std::FILE* out) const {
       static_cast<unsigned long long>(s.spurious), static_cast<unsigned long long>(s.dpcs_executed),
       static_cast<unsigned long long>(s.dpcs_queued),
       static_cast<unsigned long long>(s.context_switches),
-      static_cast<unsigned long long>(m.reads + m.writes + sl.reads + sl.writes));
+      static_cast<unsigned long long>(pic_accesses()));
   std::fprintf(out,
                "  latency    ISR %.2f us mean, DPC %.2f us mean, ISR->DPC %.2f us mean, "
                "interrupt->thread %.2f us mean (max %.2f)\n",

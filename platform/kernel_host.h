@@ -51,6 +51,7 @@ class KernelHost {
 
  private:
   void load_drivers(const std::vector<std::string>& raw);
+  std::uint64_t pic_accesses() const;
 
   Platform& platform_;
   Config config_;

@@ -100,8 +100,7 @@ void Platform::wire_irq_lines() {
 }
 
 std::string Platform::where(const DeviceInstance& d, const std::string& key) const {
-  const std::string w = d.settings.where(key);
-  return w == "default" ? d.where : w;
+  return config_.where(d.key(key));
 }
 
 void Platform::map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstance& d,

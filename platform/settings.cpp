@@ -104,11 +104,9 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-std::string Settings::set(const KeySpec& spec, const std::string& raw, const std::string& origin) {
-  Value v;
+std::string parse_value(const KeySpec& spec, const std::string& raw, Settings::Value& v) {
   v.kind = spec.kind;
   v.text = util::trim(raw);
-  v.origin = origin;
   const std::string& t = v.text;
   switch (spec.kind) {
     case KeyKind::integer:
@@ -142,12 +140,16 @@ std::string Settings::set(const KeySpec& spec, const std::string& raw, const std
       if (!ok) return fmt::format("'{}' is not one of: {}", t, fmt::join(spec.choices, ", "));
       break;
     }
-    case KeyKind::boolean: {
-      bool b = false;
-      if (!util::parse_bool(t, b)) return fmt::format("expected true or false, got '{}'", t);
-      v.number = b ? 1 : 0;
+    case KeyKind::boolean:
+      // The words a YAML user writes; not util::parse_bool's 1 and 0.
+      if (t == "true" || t == "on" || t == "yes") {
+        v.number = 1;
+      } else if (t == "false" || t == "off" || t == "no") {
+        v.number = 0;
+      } else {
+        return fmt::format("expected true or false, got '{}'", t);
+      }
       break;
-    }
     case KeyKind::path:
       if (t.find('\0') != std::string::npos) return "a path cannot contain a NUL byte";
       break;
@@ -161,6 +163,13 @@ std::string Settings::set(const KeySpec& spec, const std::string& raw, const std
     case KeyKind::list:
       break;
   }
+  return {};
+}
+
+std::string Settings::set(const KeySpec& spec, const std::string& raw, const std::string& origin) {
+  Value v;
+  if (std::string err = parse_value(spec, raw, v); !err.empty()) return err;
+  v.origin = origin;
   values_[spec.name] = std::move(v);
   return {};
 }

@@ -95,6 +95,10 @@ class Settings {
   std::map<std::string, Value> values_;
 };
 
+// Parses `text` (trimmed) as `spec` says into `out`: "" or why not. The one parser of every
+// key's value, declared by a type or in the platform's own schema (config.cpp).
+std::string parse_value(const KeySpec& spec, const std::string& text, Settings::Value& out);
+
 const KeySpec* find_spec(const std::vector<KeySpec>& specs, const std::string& name);
 // How a key's default reads in `iocosim keys` and docs/config.md.
 std::string default_text(const KeySpec& spec);

@@ -53,6 +53,8 @@ TEST(Settings, ChoicesBooleansNamesTextAndLists) {
   EXPECT_TRUE(s.flag("b"));
   EXPECT_EQ(set(s, platform::boolean_key("b", false, ""), "maybe"),
             "expected true or false, got 'maybe'");
+  EXPECT_EQ(set(s, platform::boolean_key("b", false, ""), "0"), "expected true or false, got '0'")
+      << "the words, as the platform's own keys take them";
   EXPECT_EQ(set(s, platform::name_key("n", "", ""), "disk.1"),
             "'disk.1' is not a name (letters, digits, _ and -)");
   EXPECT_EQ(set(s, platform::text_key("t", "", ""), "hello, world."), "");
