@@ -206,6 +206,35 @@ const std::vector<Key>& schema() {
                                        true));
     k.push_back(integer<unsigned>("timer.irq", ACC(timer_irq), 0, 15, "IRQ driven by OUT0"));
     k.push_back(frequency("timer.clock", ACC(timer_clock_hz), "8254 input clock"));
+    k.push_back(integer<std::uint64_t>("pci.io_window", ACC(pci_io_base), 0, 0xfffc,
+                                       "I/O aperture of the PCI host bridge: where Plug and Play "
+                                       "places I/O BARs",
+                                       true));
+    k.push_back(size("pci.io_size", ACC(pci_io_size), "size of the I/O aperture"));
+    k.push_back(integer<std::uint64_t>("pci.memory_window", ACC(pci_memory_base), 0, 0xfffffff0,
+                                       "memory aperture of the PCI host bridge: where Plug and "
+                                       "Play places memory BARs",
+                                       true));
+    k.push_back(size("pci.memory_size", ACC(pci_memory_size), "size of the memory aperture"));
+    Key pirq{"pci.irqs",
+             "IRQs the PCI interrupt router can drive (PIRQA-D route registers); Plug and Play "
+             "picks among those no legacy device holds, sharing lines when they run out",
+             [](Config& c, const std::string& text) -> std::string {
+               std::vector<unsigned> out;
+               for (const auto& v : split_list(text)) {
+                 std::uint64_t n;
+                 if (!util::parse_u64(v, n) || n > 15 || n == 0)
+                   return fmt::format("'{}' is not an IRQ number 1..15", v);
+                 if (std::find(out.begin(), out.end(), n) != out.end())
+                   return fmt::format("IRQ{} is listed twice", n);
+                 out.push_back(static_cast<unsigned>(n));
+               }
+               if (out.empty()) return "at least one IRQ";
+               c.pci_irqs = out;
+               return {};
+             },
+             [](const Config& c) { return fmt::format("{}", fmt::join(c.pci_irqs, ",")); }, true};
+    k.push_back(pirq);
     k.push_back(integer<std::uint64_t>("dma.port", ACC(dma_port), 0, 0xfe00,
                                        "I/O port of the DMA controller's registers", true));
     k.push_back(integer<unsigned>("dma.irq", ACC(dma_irq), 0, 15,
@@ -393,13 +422,43 @@ std::string scalar_text(const std::string& file, int line, const std::string& pa
 }
 
 std::string key_names(const std::vector<KeySpec>& keys) {
-  std::vector<std::string> names = {"type", "name", "driver", "filters"};
+  std::vector<std::string> names = {"type", "name", "driver", "filters",
+                                    "bus",  "bar",  "slot",   "remove_at"};
   for (const auto& k : keys) names.push_back(k.name);
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// The generic keys every instance has beside its type's: `driver` and `filters`.
+bool generic_key(const std::string& key) {
+  return key == "driver" || key == "filters" || key == "bus" || key == "bar" || key == "slot" ||
+         key == "remove_at";
+}
+
+// The generic keys every instance has beside its type's: `driver`, `filters`, and where it
+// sits (`bus`, `bar`, `slot`, `remove_at`).
 std::string set_generic(DeviceInstance& d, const std::string& key, const std::string& text) {
+  Settings::Value v;
+  if (key == "bus") {
+    if (auto err = parse_value(choice_key("", {"isa", "pci"}, ""), text, v); !err.empty())
+      return err;
+    d.bus = v.text;
+    return {};
+  }
+  if (key == "bar") {
+    if (auto err = parse_value(choice_key("", {"io", "memory"}, ""), text, v); !err.empty())
+      return err;
+    d.bar = v.text;
+    return {};
+  }
+  if (key == "slot") {
+    if (auto err = parse_value(integer_key("", 0, 0, 31, ""), text, v); !err.empty()) return err;
+    d.slot = static_cast<unsigned>(v.number);
+    return {};
+  }
+  if (key == "remove_at") {
+    if (auto err = parse_value(duration_key("", "0", ""), text, v); !err.empty()) return err;
+    d.remove_at_ps = v.number;
+    return {};
+  }
   if (key == "driver") {
     const DriverType* t = driver_types().find(text);
     if (text != "none" && (t == nullptr || t->filter))
@@ -494,7 +553,7 @@ void parse_devices(Config& c, const std::string& file, const YAML::Node& list, i
       if (key == "type" || key == "name") continue;
       const std::string path = d.key(key);
       const KeySpec* spec = find_spec(type->keys, key);
-      const bool generic = key == "driver" || key == "filters";
+      const bool generic = generic_key(key);
       if (spec == nullptr && !generic)
         throw ConfigError(fmt::format("{}:{}: key '{}': unknown key for a {} device (its keys: {})",
                                       file, kline, path, d.type, key_names(type->keys)));
@@ -512,7 +571,14 @@ void parse_devices(Config& c, const std::string& file, const YAML::Node& list, i
         throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, kline, path, err));
     }
     for (const auto& spec : type->keys) {
-      if (spec.required && !d.settings.has(spec.name))
+      const bool placed = spec.resource == Resource::io_window || spec.resource == Resource::irq;
+      if (d.bus == "pci" && placed && d.settings.has(spec.name))
+        throw ConfigError(fmt::format(
+            "{}: key '{}': a PCI device's {} is assigned by Plug and Play; remove the key "
+            "(or put the device on bus: isa)",
+            d.settings.where(spec.name), d.key(spec.name),
+            spec.resource == Resource::irq ? "interrupt" : "register window (its BAR)"));
+      if (spec.required && !d.settings.has(spec.name) && !(d.bus == "pci" && placed))
         throw ConfigError(fmt::format("{}:{}: key '{}': missing (a {} device needs it: {})", file,
                                       line, d.key(spec.name), d.type, spec.help));
     }
@@ -610,6 +676,26 @@ std::map<std::string, Settings> default_workload_settings() {
   return out;
 }
 
+std::map<std::string, unsigned> pci_slots(const Config& c) {
+  std::map<std::string, unsigned> out;
+  std::vector<bool> taken(32, false);
+  taken[0] = true;  // the host bridge
+  for (const auto& d : c.devices)
+    if (d.bus == "pci" && d.slot != 0) {
+      out[d.name] = d.slot;
+      taken[d.slot] = true;
+    }
+  unsigned next = 1;
+  for (const auto& d : c.devices) {
+    if (d.bus != "pci" || d.slot != 0) continue;
+    while (next < 32 && taken[next]) ++next;
+    if (next >= 32) break;  // validate reports the bus full
+    out[d.name] = next;
+    taken[next] = true;
+  }
+  return out;
+}
+
 std::string Config::where(const std::string& key) const {
   auto it = origin.find(key);
   if (it != origin.end()) return it->second;
@@ -655,6 +741,18 @@ std::vector<KeyInfo> config_keys(const Config& config) {
        "device instance: the driver type bound to it, or none: " + type_list(driver_types())});
   out.push_back({"devices[].filters", "[]",
                  "device instance: filter driver types stacked over its device, bottom first"});
+  out.push_back({"devices[].bus", "isa",
+                 "device instance: isa = a legacy device at the window and IRQ its keys fix, "
+                 "reported by the root enumerator; pci = a function on the PCI bus, whose BAR "
+                 "and interrupt Plug and Play assigns (give no port or irq)"});
+  out.push_back({"devices[].bar", "io",
+                 "device instance on PCI: its registers in an I/O BAR (io) or a memory BAR "
+                 "(memory); the driver runs unchanged on either"});
+  out.push_back({"devices[].slot", "0",
+                 "device instance on PCI: its device number 1..31; 0 = the next free one"});
+  out.push_back({"devices[].remove_at", "0",
+                 "device instance on PCI: surprise removal at this simulated time (the function "
+                 "leaves the bus; the bus driver learns it by the hot-plug interrupt); 0 = never"});
   for (const auto& t : device_types().all()) {
     for (const auto& k : t.keys)
       out.push_back({fmt::format("devices[{}].{}", t.name, k.name), default_text(k),
@@ -721,10 +819,18 @@ void apply_override(Config& c, const std::string& assignment) {
       fail(fmt::format("no device instance named '{}' (instances: {})", name,
                        names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
     }
-    if (sub != "driver" && sub != "filters")
+    if (!generic_key(sub))
       fail(fmt::format("unknown key for a {} device (its keys: {})", it->type,
                        key_names(device_types().find(it->type)->keys)));
     err = set_generic(*it, sub, value);
+    if (err.empty() && sub == "bus") {
+      // Moving an instance between buses: on PCI its window and IRQ are Plug and Play's; back
+      // on ISA it needs them given (validate names what is missing).
+      for (const auto& spec : device_types().find(it->type)->keys) {
+        if (spec.resource != Resource::io_window && spec.resource != Resource::irq) continue;
+        if (it->bus == "pci") it->settings.erase(spec.name);
+      }
+    }
   }
   if (!err.empty()) fail(err);
   c.origin[key] = "--set";
@@ -836,6 +942,8 @@ void validate(const Config& c) {
     std::uint64_t lo, hi;  // [lo, hi)
   };
   std::vector<Claim> claims = {
+      {"pci.config", Resource::io_window, 0xcf8, 0xd00},
+      {"pci.io_window", Resource::io_window, c.pci_io_base, c.pci_io_base + c.pci_io_size},
       {"interrupt_controller.master_port", Resource::io_window, c.pic_master_port,
        c.pic_master_port + 2},
       {"interrupt_controller.slave_port", Resource::io_window, c.pic_slave_port,
@@ -847,6 +955,60 @@ void validate(const Config& c) {
       {"interrupt_controller.cascade_irq", Resource::irq, c.pic_cascade_irq, c.pic_cascade_irq + 1},
       {"timer.irq", Resource::irq, c.timer_irq, c.timer_irq + 1},
       {"dma.irq", Resource::irq, c.dma_irq, c.dma_irq + 1}};
+  // PCI: the apertures fit their spaces and miss RAM; each instance on the bus can be there.
+  if (c.pci_io_size == 0 || c.pci_io_base + c.pci_io_size > hw::bus::kIoSpaceSize)
+    fail("pci.io_size", fmt::format("the I/O aperture [{:#x}, {:#x}) does not fit the 64 KiB port "
+                                    "space",
+                                    c.pci_io_base, c.pci_io_base + c.pci_io_size));
+  if (c.pci_memory_size == 0 || c.pci_memory_base + c.pci_memory_size > hw::bus::kMemorySpaceSize)
+    fail("pci.memory_size", "the memory aperture does not fit the 4 GiB memory space");
+  if (c.pci_memory_base < c.ram_base + c.ram_size &&
+      c.ram_base < c.pci_memory_base + c.pci_memory_size)
+    fail("pci.memory_window",
+         fmt::format("the memory aperture [{:#x}, {:#x}) overlaps the RAM [{:#x}, {:#x})",
+                     c.pci_memory_base, c.pci_memory_base + c.pci_memory_size, c.ram_base,
+                     c.ram_base + c.ram_size));
+  for (unsigned irq : c.pci_irqs) {
+    if (irq == c.pic_cascade_irq || irq == c.timer_irq)
+      fail("pci.irqs",
+           fmt::format("IRQ{} is the {}", irq, irq == c.timer_irq ? "timer's" : "cascade input"));
+  }
+  {
+    std::map<unsigned, std::string> slots;
+    unsigned on_pci = 0;
+    for (const auto& d : c.devices) {
+      const DeviceType* type = device_types().find(d.type);
+      if (d.bus != "pci") {
+        if (d.slot != 0) fail(d.key("slot"), "only a device on bus: pci has a slot");
+        if (d.bar != "io") fail(d.key("bar"), "only a device on bus: pci has a BAR");
+        if (d.remove_at_ps != 0)
+          fail(d.key("remove_at"),
+               "only a device on bus: pci can be removed from the running machine");
+        for (const auto& spec : type->keys)
+          if (spec.required && !d.settings.has(spec.name))
+            fail(d.key(spec.name),
+                 fmt::format("missing (a {} device on ISA needs it: {})", d.type, spec.help));
+        continue;
+      }
+      ++on_pci;
+      if (type->pci_device == 0)
+        fail(d.key("bus"), fmt::format("a {} device has no PCI identity (its type declares no "
+                                       "PCI device ID)",
+                                       d.type));
+      for (const auto& spec : type->keys)
+        if ((spec.resource == Resource::io_window || spec.resource == Resource::irq) &&
+            d.settings.has(spec.name))
+          fail(d.key(spec.name),
+               "a PCI device's window and interrupt are assigned by Plug and "
+               "Play; remove the key (or put the device on bus: isa)");
+      if (d.slot != 0) {
+        if (slots.count(d.slot))
+          fail(d.key("slot"), fmt::format("slot {} is also {}'s", d.slot, slots[d.slot]));
+        slots[d.slot] = d.name;
+      }
+    }
+    if (on_pci > 31) fail("devices", "more than 31 devices on the PCI bus");
+  }
   for (const auto& d : c.devices) {
     const DeviceType* type = device_types().find(d.type);
     for (const auto& spec : type->keys) {

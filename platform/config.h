@@ -47,6 +47,12 @@ struct Config {
   unsigned timer_irq = 0;
   std::uint64_t timer_clock_hz = 1'193'182;
 
+  // The PCI host bridge: configuration mechanism #1 at 0xCF8, the apertures it forwards to the
+  // functions' BARs, the IRQs its interrupt router can drive.
+  std::uint64_t pci_io_base = 0xc000, pci_io_size = 0x4000;
+  std::uint64_t pci_memory_base = 0xfe000000, pci_memory_size = 0x1000000;
+  std::vector<unsigned> pci_irqs = {3, 4, 5, 7, 9, 10, 11, 12, 14, 15};
+
   std::uint64_t dma_port = 0xc00;
   unsigned dma_irq = 10;
   unsigned dma_channels = 4;
@@ -93,6 +99,10 @@ struct KeyInfo {
   std::string path, value, help;
 };
 std::vector<KeyInfo> config_keys(const Config& config = Config{});
+
+// The PCI slot of each instance on the PCI bus (its `slot`, or the next free one in the list's
+// order), by instance name.
+std::map<std::string, unsigned> pci_slots(const Config& config);
 
 // Loads a YAML file over the defaults. Throws ConfigError.
 Config load_config(const std::string& path);

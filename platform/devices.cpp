@@ -116,6 +116,9 @@ void register_devices(Registry<DeviceType>& r) {
   block.name = "block";
   block.help = "a block device backed by a disk-image file: PIO through DATA or DMA";
   block.driver = "disk";
+  block.pci_device = 0x0002;
+  block.pci_class = 0x018000;    // mass storage, other
+  block.legacy_id = "*PNP0600";  // an AT disk controller
   block.keys = {
       port_key("port", hw::devices::kBlockWindow, "I/O port of the controller's 16 registers"),
       irq_key("irq", "IRQ line of the controller"),
@@ -145,6 +148,9 @@ void register_devices(Registry<DeviceType>& r) {
   serial.name = "serial";
   serial.help = "a character device: RX/TX FIFOs at a baud rate, input from a file or a script";
   serial.driver = "serial";
+  serial.pci_device = 0x0003;
+  serial.pci_class = 0x070002;  // serial controller, 16550-compatible
+  serial.legacy_id = "*PNP0501";
   serial.keys = {
       port_key("port", hw::devices::kSerialWindow, "I/O port of the 4 registers"),
       irq_key("irq", "IRQ line"),
@@ -161,6 +167,9 @@ void register_devices(Registry<DeviceType>& r) {
   oneshot.name = "oneshot";
   oneshot.help = "a one-shot interrupt source: armed with a delay, raises its IRQ once";
   oneshot.driver = "timer";
+  oneshot.pci_device = 0x0004;
+  oneshot.pci_class = 0x088000;  // system peripheral, other
+  oneshot.legacy_id = "*IOC0004";
   oneshot.keys = {port_key("port", 8, "I/O port of the 8 register bytes"),
                   irq_key("irq", "IRQ line")};
   oneshot.create = build<OneShotInstance>();

@@ -12,14 +12,13 @@
 namespace platform {
 namespace {
 
-// The fields every built-in driver's per-device Params has, from the instance.
+// The fields every built-in driver's per-device Params has, from the instance. The register
+// window, the interrupt and the DMA channel are not among them: they come with START_DEVICE.
 template <typename Params>
 Params device_params(const DeviceInstance& d, unsigned ordinal) {
   Params p;
   p.unit = ordinal;
   p.name = d.name;
-  p.base = d.settings.number("port");
-  p.irq = d.settings.u32("irq");
   return p;
 }
 
@@ -28,16 +27,17 @@ class DiskDriverType : public Driver {
   DiskDriverType(KernelHost& host, const Settings& keys)
       : host_(host), keys_(keys), object_(drivers::DiskDriver::driver_entry(host.io())) {}
 
-  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
+  io::DriverObject* object() override { return &object_; }
+  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal,
+                               io::DeviceObject& pdo) override {
     auto p = device_params<drivers::DiskDriver::Params>(d, ordinal);
     p.sectors = d.settings.number("size") / 512;
     p.dma = keys_.text("transfer") == "dma";
     p.polling = keys_.text("completion") == "polling";
     p.dma_port = static_cast<std::uint16_t>(host_.config().dma_port);
-    p.dma_channel = d.settings.u32("dma_channel");
     const std::string& mode = keys_.text("dma_mode");
     p.dma_mode = mode == "burst" ? 0 : mode == "cycle-stealing" ? 1 : 2;
-    return devices_.add(object_, d.name, std::make_unique<drivers::DiskDriver>(host_.io(), p));
+    return devices_.add(object_, d.name, std::make_unique<drivers::DiskDriver>(host_.io(), p), pdo);
   }
   void write_stats(util::JsonWriter& j) const override {
     drivers::DiskDriver::Stats t;
@@ -83,10 +83,13 @@ class SerialDriverType : public Driver {
   SerialDriverType(KernelHost& host, const Settings& keys)
       : host_(host), keys_(keys), object_(drivers::SerialDriver::driver_entry(host.io())) {}
 
-  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
+  io::DriverObject* object() override { return &object_; }
+  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal,
+                               io::DeviceObject& pdo) override {
     auto p = device_params<drivers::SerialDriver::Params>(d, ordinal);
     p.polling = keys_.text("completion") == "polling";
-    return devices_.add(object_, d.name, std::make_unique<drivers::SerialDriver>(host_.io(), p));
+    return devices_.add(object_, d.name, std::make_unique<drivers::SerialDriver>(host_.io(), p),
+                        pdo);
   }
   void write_stats(util::JsonWriter& j) const override {
     j.field("completion", keys_.text("completion"));
@@ -116,10 +119,13 @@ class TimerDriverType : public Driver {
   TimerDriverType(KernelHost& host, const Settings&)
       : host_(host), object_(drivers::TimerDriver::driver_entry(host.io())) {}
 
-  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal) override {
+  io::DriverObject* object() override { return &object_; }
+  io::DeviceObject* add_device(const DeviceInstance& d, Device&, unsigned ordinal,
+                               io::DeviceObject& pdo) override {
     return devices_.add(object_, d.name,
                         std::make_unique<drivers::TimerDriver>(
-                            host_.io(), device_params<drivers::TimerDriver::Params>(d, ordinal)));
+                            host_.io(), device_params<drivers::TimerDriver::Params>(d, ordinal)),
+                        pdo);
   }
   void write_stats(util::JsonWriter& j) const override {
     j.begin_object("devices");
@@ -144,6 +150,7 @@ class FilterDriverType : public Driver {
         params_(params(keys)),
         object_(drivers::FilterDriver::driver_entry(host.io(), params_)) {}
 
+  io::DriverObject* object() override { return &object_; }
   io::DeviceObject* attach(const DeviceInstance& d, io::DeviceObject& target) override {
     auto ext = std::make_unique<drivers::FilterDriver>(host_.io(), params_);
     if (!ext->attach(object_, target)) return nullptr;
@@ -205,7 +212,8 @@ void register_drivers(Registry<DriverType>& r) {
           choice_key("dma_mode", {"burst", "cycle-stealing", "transparent"}, "DMA mode")},
          false,
          make<DiskDriverType>(),
-         {"block"}});
+         {"block"},
+         {}});
   r.add({"serial",
          "the serial device's driver: \\Device\\SerialN linked as \\??\\COM<N+1>, buffered I/O "
          "through software rings",
@@ -213,14 +221,16 @@ void register_drivers(Registry<DriverType>& r) {
                      "ISR -> ring -> DPC, or the dispatch routines polling STATUS")},
          false,
          make<SerialDriverType>(),
-         {"serial"}});
+         {"serial"},
+         {}});
   r.add({"timer",
          "the one-shot device's driver: \\Device\\TimerN; IOCTL_TIMER_WAIT pends until the "
          "device fires",
          {},
          false,
          make<TimerDriverType>(),
-         {"oneshot"}});
+         {"oneshot"},
+         {}});
   r.add({"filter",
          "a filter over a disk (`filters: [filter]` on the instance): per-request statistics "
          "and a write-through read-ahead cache",
@@ -229,7 +239,8 @@ void register_drivers(Registry<DriverType>& r) {
           integer_key("read_ahead", 16, 0, 1024, "sectors read ahead after a read that missed")},
          true,
          make<FilterDriverType>(),
-         {"block"}});
+         {"block"},
+         {}});
 }
 
 }  // namespace builtin

@@ -1,9 +1,11 @@
 #include "platform/kernel_host.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "hw/dma/dma.h"
 #include "util/log.h"
 
 namespace platform {
@@ -53,49 +55,215 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
           pool_ = std::make_unique<io::Pool>(config_.ram_base + (1 << 20),
                                              config_.ram_size - (1 << 20));
           io_ = std::make_unique<io::IoManager>(*kernel_, *pool_);
-          load_drivers(raw);
+          start_pnp(raw);
         }
         kernel_->run("main", 8, main);
       },
       1 << 20);
 }
 
-void KernelHost::load_drivers(const std::vector<std::string>& raw) {
-  static util::Logger log("platform.host");
-  auto driver = [&](const std::string& type) -> Driver* {
-    for (auto& [name, d] : drivers_) {
-      if (name == type) return d.get();
-    }
-    const DriverType* t = driver_types().find(type);
-    if (t == nullptr) return nullptr;
-    drivers_.emplace_back(type, t->create(*this, config_.driver_keys(type)));
-    return drivers_.back().second.get();
+Driver* KernelHost::driver(const std::string& type) {
+  for (auto& [name, d] : drivers_) {
+    if (name == type) return d.get();
+  }
+  const DriverType* t = driver_types().find(type);
+  if (t == nullptr) return nullptr;
+  drivers_.emplace_back(type, t->create(*this, config_.driver_keys(type)));
+  Driver* drv = drivers_.back().second.get();
+  io::DriverObject* object = drv->object();
+  if (object == nullptr) return drv;
+  // DriverExtension->AddDevice: the instance the driver table matched this PDO to.
+  object->add_device = [this, drv, type, filter = t->filter](io::DriverObject&,
+                                                             io::DeviceObject& pdo) {
+    auto it = pdo_instance_.find(&pdo);
+    Device* model = it == pdo_instance_.end() ? nullptr : platform_.device(it->second->name);
+    if (model == nullptr) return io::Status::no_such_device;
+    io::DeviceObject* added = filter ? drv->attach(*it->second, *io_->get_attached_device(pdo))
+                                     : drv->add_device(*it->second, *model, ordinals_[type]++, pdo);
+    return added ? io::Status::success : io::Status::insufficient_resources;
   };
-  std::map<std::string, unsigned> ordinals;
-  for (const DeviceInstance& d : config_.devices) {
-    if (d.driver == "none" || std::find(raw.begin(), raw.end(), d.name) != raw.end()) continue;
-    Driver* drv = driver(d.driver);
-    Device* model = platform_.device(d.name);
-    io::DeviceObject* top =
-        drv && model ? drv->add_device(d, *model, ordinals[d.driver]++) : nullptr;
-    if (top == nullptr) {
-      // The run goes on (a workload that needs the device reports itself unhealthy), but
-      // never silently.
-      log.error("driver {} could not add device {} ({}): AddDevice failed", d.driver, d.name,
-                d.where);
-      drivers_ready_ = false;
+  return drv;
+}
+
+const DeviceInstance* KernelHost::instance_of(const io::DevNode& n) const {
+  if (n.parent == nullptr) return nullptr;
+  if (!n.tag.empty()) return config_.device(n.tag);
+  // A PCI function: its instance ID is its slot.
+  const std::size_t cut = n.instance_path.rfind('\\');
+  if (n.instance_path.rfind("PCI\\", 0) != 0 || cut == std::string::npos) return nullptr;
+  const unsigned slot =
+      static_cast<unsigned>(std::strtoul(n.instance_path.c_str() + cut + 1, nullptr, 10));
+  for (const auto& d : config_.devices)
+    if (d.bus == "pci" && platform_.pci_slot(d.name) == slot) return config_.device(d.name);
+  return nullptr;
+}
+
+const io::DevNode* KernelHost::node(const std::string& name) const {
+  if (!pnp_) return nullptr;
+  for (const auto& n : pnp_->nodes()) {
+    const DeviceInstance* d = instance_of(*n);
+    if (d && d->name == name && n->state != io::DevNodeState::removed) return n.get();
+  }
+  for (const auto& n : pnp_->nodes()) {
+    const DeviceInstance* d = instance_of(*n);
+    if (d && d->name == name) return n.get();
+  }
+  return nullptr;
+}
+
+io::DriverBinding KernelHost::bind(const io::DevNode& n, const std::vector<std::string>& raw) {
+  io::DriverBinding b;
+  auto has_id = [&](const std::string& id) {
+    return std::find(n.hardware_ids.begin(), n.hardware_ids.end(), id) != n.hardware_ids.end();
+  };
+  if (has_id("*PNP0A03")) {
+    b.function = pci_ ? pci_->driver() : nullptr;
+    return b;
+  }
+  if (n.tag.rfind("chipset.", 0) == 0) {
+    b.raw = true;  // the HAL's: no driver
+    return b;
+  }
+  const DeviceInstance* d = instance_of(n);
+  if (d == nullptr) {
+    b.problem = "no device instance of this machine is at this location";
+    return b;
+  }
+  pdo_instance_[n.pdo] = d;
+  if (d->driver == "none" || std::find(raw.begin(), raw.end(), d->name) != raw.end()) {
+    b.raw = true;  // the workload programs it itself
+    return b;
+  }
+  // The driver table: the instance's driver (its type's default, or the one it names) is
+  // installed for the IDs of the types it serves; the node must carry one of them.
+  const DriverType* t = driver_types().find(d->driver);
+  std::vector<std::string> ids = t ? t->hardware_ids : std::vector<std::string>{};
+  if (t && ids.empty()) {
+    for (const auto& served : t->serves) {
+      const DeviceType* dt = device_types().find(served);
+      if (dt == nullptr) continue;
+      if (dt->pci_device != 0)
+        ids.push_back(
+            fmt::format("PCI\\VEN_{:04X}&DEV_{:04X}", hw::bus::kPciVendor, dt->pci_device));
+      ids.push_back(dt->legacy_id.empty() ? "IOCOSIM\\" + dt->name : dt->legacy_id);
+    }
+  }
+  const bool match = std::any_of(ids.begin(), ids.end(), has_id);
+  Driver* drv = match ? driver(d->driver) : nullptr;
+  if (drv == nullptr || drv->object() == nullptr) {
+    b.problem = fmt::format("driver {} is not installed for {}", d->driver,
+                            n.hardware_ids.empty() ? "(no ID)" : n.hardware_ids.front());
+    return b;
+  }
+  b.function = drv->object();
+  for (const auto& f : d->filters) {
+    Driver* filter = driver(f);
+    if (filter && filter->object()) b.upper_filters.push_back(filter->object());
+  }
+  return b;
+}
+
+void KernelHost::start_pnp(const std::vector<std::string>& raw) {
+  static util::Logger log("platform.host");
+  const Config& c = config_;
+  pnp_ = std::make_unique<io::PnpManager>(*io_);
+  auto ports = [](std::uint64_t base, std::uint64_t length) {
+    io::ResourceRequirement r;
+    r.type = io::ResourceType::port;
+    r.length = length;
+    r.minimum = base;
+    r.maximum = base + length - 1;
+    return r;
+  };
+  auto irq = [&](unsigned n) {
+    io::ResourceRequirement r;
+    r.type = io::ResourceType::interrupt;
+    r.level =
+        std::find(c.pic_level_irqs.begin(), c.pic_level_irqs.end(), n) != c.pic_level_irqs.end();
+    r.share = r.level ? io::Share::shared : io::Share::exclusive;
+    r.choices = {n};
+    return r;
+  };
+  // The root enumerator's devices: the chipset, then the legacy (ISA) instances, each at the
+  // resources it is wired to.
+  pnp_->add_root_device({"*PNP0000",
+                         "8259A programmable interrupt controller pair",
+                         {"*PNP0000"},
+                         {ports(c.pic_master_port, 2), ports(c.pic_slave_port, 2),
+                          ports(c.pic_elcr_port, 2), irq(c.pic_cascade_irq)},
+                         true,
+                         "chipset.pic"});
+  pnp_->add_root_device({"*PNP0100",
+                         "8254 programmable interval timer",
+                         {"*PNP0100"},
+                         {ports(c.timer_port, 4), irq(c.timer_irq)},
+                         true,
+                         "chipset.timer"});
+  pnp_->add_root_device({"*PNP0200",
+                         "DMA controller",
+                         {"*PNP0200"},
+                         {ports(c.dma_port, hw::dma::window_size(c.dma_channels)), irq(c.dma_irq)},
+                         true,
+                         "chipset.dma"});
+  io::ResourceRequirements bridge = {ports(hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow)};
+  if (platform_.pci_used()) {
+    // The bridge's own INTA# (hot-plug events) goes through the router like a function's.
+    io::ResourceRequirement hotplug;
+    hotplug.type = io::ResourceType::interrupt;
+    hotplug.share = io::Share::shared;
+    hotplug.level = true;
+    hotplug.choices = c.pci_irqs;
+    bridge.push_back(hotplug);
+  }
+  pnp_->add_root_device(
+      {"*PNP0A03", "PCI host bridge", {"*PNP0A03"}, bridge, false, "chipset.pci"});
+  drivers::PciDriver::Params pp;
+  pp.config_port = static_cast<std::uint16_t>(hw::bus::kPciConfigPort);
+  pp.io_base = c.pci_io_base;
+  pp.io_size = c.pci_io_size;
+  pp.memory_base = c.pci_memory_base;
+  pp.memory_size = c.pci_memory_size;
+  pp.irqs = c.pci_irqs;
+  for (const DeviceInstance& d : c.devices) {
+    const DeviceType* type = device_types().find(d.type);
+    if (d.bus == "pci") {
+      // The board's wiring the PCI bus cannot describe: an ISA DMA channel (firmware's table).
+      for (const auto& spec : type->keys)
+        if (spec.resource == Resource::dma_channel && d.settings.has(spec.name))
+          pp.dma[platform_.pci_slot(d.name)] = d.settings.u32(spec.name);
       continue;
     }
-    for (const auto& f : d.filters) {
-      Driver* filter = driver(f);
-      io::DeviceObject* above = filter ? filter->attach(d, *top) : nullptr;
-      if (above == nullptr) {
-        log.error("filter {} could not attach over device {} ({})", f, d.name, d.where);
-        drivers_ready_ = false;
-        break;
+    io::RootDevice rd;
+    rd.id = type->legacy_id.empty() ? "IOCOSIM\\" + type->name : type->legacy_id;
+    rd.hardware_ids = {rd.id};
+    rd.description = d.name + ": " + type->help;
+    rd.tag = d.name;
+    for (const auto& spec : type->keys) {
+      if (!d.settings.has(spec.name)) continue;
+      if (spec.resource == Resource::io_window)
+        rd.requirements.push_back(ports(d.settings.number(spec.name), spec.window));
+      else if (spec.resource == Resource::irq)
+        rd.requirements.push_back(irq(d.settings.u32(spec.name)));
+      else if (spec.resource == Resource::dma_channel) {
+        io::ResourceRequirement dma;
+        dma.type = io::ResourceType::dma;
+        dma.choices = {d.settings.u32(spec.name)};
+        rd.requirements.push_back(dma);
       }
-      top = above;
     }
+    pnp_->add_root_device(rd);
+  }
+  pci_ = std::make_unique<drivers::PciDriver>(*io_, *pnp_, pp);
+  pci_->driver_entry();
+  pnp_->set_driver_table([this, raw](const io::DevNode& n) { return bind(n, raw); });
+  pnp_->enumerate();
+  // Every instance with a driver must have started; say which did not, and why.
+  for (const DeviceInstance& d : c.devices) {
+    const io::DevNode* n = node(d.name);
+    if (n != nullptr && n->state == io::DevNodeState::started) continue;
+    log.error("device {} ({}) was not started: {}", d.name, d.where,
+              n ? n->problem : "its bus did not report it");
+    if (!(n && n->raw)) drivers_ready_ = false;
   }
 }
 
@@ -164,6 +332,30 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
       .field("pool_peak", pool_->peak());
   write_histogram(j, "request_us", is.request_latency);
   j.end_object();
+  if (pnp_) {
+    const auto& ps = pnp_->stats();
+    j.begin_object("pnp")
+        .field("enumerations", ps.enumerations)
+        .field("started", ps.started)
+        .field("not_started", ps.not_started)
+        .field("removed", ps.removed)
+        .field("drivers_unloaded", ps.unloaded)
+        .field("irps", ps.irps);
+    j.begin_array("nodes");
+    for (const auto& n : pnp_->nodes()) {
+      const DeviceInstance* d = instance_of(*n);
+      j.begin_object()
+          .field("path", n->instance_path)
+          .field("instance", d ? d->name : "")
+          .field("state", io::to_string(n->state))
+          .field("driver", n->service)
+          .field("problem", n->problem);
+      j.begin_array("resources");
+      for (const auto& r : n->raw_resources) j.value(io::describe(r));
+      j.end_array().end_object();
+    }
+    j.end_array().end_object();
+  }
   j.begin_object("drivers");
   for (const auto& [name, d] : drivers_) {
     j.begin_object(name);
@@ -202,6 +394,17 @@ void KernelHost::print_summary(std::FILE* out) const {
                  static_cast<unsigned long long>(is.fast_io_misses),
                  is.request_latency.mean_ps() / 1e6,
                  static_cast<double>(is.request_latency.max_ps()) / 1e6);
+    if (pnp_) {
+      const auto& ps = pnp_->stats();
+      std::string failed;
+      for (const auto& n : pnp_->nodes())
+        if (n->state == io::DevNodeState::not_started)
+          failed += fmt::format("; {} not started: {}", n->instance_path, n->problem);
+      std::fprintf(out, "  pnp        %llu devices started, %llu not started, %llu removed%s\n",
+                   static_cast<unsigned long long>(ps.started),
+                   static_cast<unsigned long long>(ps.not_started),
+                   static_cast<unsigned long long>(ps.removed), failed.c_str());
+    }
     for (const auto& [name, d] : drivers_) {
       const std::string line = d->summary();
       if (!line.empty()) std::fprintf(out, "  driver     %s: %s\n", name.c_str(), line.c_str());

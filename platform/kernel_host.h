@@ -1,8 +1,13 @@
 #pragma once
 // The kernel host: what every kernel workload runs on, booted from the config once per CPU —
-// the HAL, the kernel, the pool, the I/O manager and the drivers of the device list (one
-// driver object per driver type, one device object per instance bound to it, filters stacked
-// over the instances that list them). A workload is then only its threads.
+// the HAL, the kernel, the pool, the I/O manager and the Plug and Play manager, which finds
+// the device list's instances (the root enumerator reports the chipset and the ISA instances
+// with their fixed resources; the PCI bus driver finds the PCI ones), loads the driver each
+// one's hardware IDs match (one driver object per driver type), calls its AddDevice and the
+// upper filters' the instance lists, assigns resources and starts it. This file is also the
+// driver table (an INF's models section and the registry's Root\ keys): which driver type
+// serves which hardware ID, and which instance a device node is. A workload is then only its
+// threads.
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -13,8 +18,10 @@
 #include "platform/config.h"
 #include "platform/platform.h"
 #include "platform/registry.h"
+#include "sw/drivers/pci/pci.h"
 #include "sw/hal/hal.h"
 #include "sw/io/io_manager.h"
+#include "sw/io/pnp.h"
 #include "sw/io/pool.h"
 #include "sw/ke/kernel.h"
 
@@ -38,7 +45,13 @@ class KernelHost {
   ke::Kernel& kernel() { return *kernel_; }
   io::IoManager& io() { return *io_; }
   io::Pool& pool() { return *pool_; }
+  io::PnpManager& pnp() { return *pnp_; }
+  bool has_pnp() const { return pnp_ != nullptr; }
   bool booted() const { return kernel_ != nullptr; }
+  // The device node of instance `name`, or null (not found, or no I/O booted).
+  const io::DevNode* node(const std::string& name) const;
+  // The instance a device node is, or null (the chipset's nodes, the root, the bus).
+  const DeviceInstance* instance_of(const io::DevNode& node) const;
   // False if a driver failed to load or to add a device.
   bool drivers_ready() const { return drivers_ready_; }
   // The name an application opens an instance by (\??\<name>).
@@ -50,7 +63,9 @@ class KernelHost {
   const ke::BugCheckRecord* bug_check() const;
 
  private:
-  void load_drivers(const std::vector<std::string>& raw);
+  void start_pnp(const std::vector<std::string>& raw);
+  io::DriverBinding bind(const io::DevNode& node, const std::vector<std::string>& raw);
+  Driver* driver(const std::string& type);
   std::uint64_t pic_accesses() const;
 
   Platform& platform_;
@@ -59,6 +74,10 @@ class KernelHost {
   std::unique_ptr<ke::Kernel> kernel_;
   std::unique_ptr<io::Pool> pool_;
   std::unique_ptr<io::IoManager> io_;
+  std::unique_ptr<io::PnpManager> pnp_;
+  std::unique_ptr<drivers::PciDriver> pci_;
+  std::map<const io::DeviceObject*, const DeviceInstance*> pdo_instance_;
+  std::map<std::string, unsigned> ordinals_;  // per driver type: device objects added
   std::vector<std::pair<std::string, std::unique_ptr<Driver>>> drivers_;  // by type, load order
   bool drivers_ready_ = true;
 };

@@ -13,6 +13,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       config_(config),
       cpu("cpu0", 0, config.cpu),
       bus("bus", config.bus_clock_hz, config.bus_io_wait_states, config.bus_steal_gap),
+      pci("pci", config.pci_io_base, config.pci_io_size, config.pci_memory_base,
+          config.pci_memory_size, config.pci_irqs),
       ram("ram", config.ram_size, hw::from_ps(config.ram_latency_ps)),
       timer("timer", config.timer_clock_hz),
       dma("dma", config.dma_channels, config.dma_chunk),
@@ -41,6 +43,14 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   map_or_throw(hw::Space::io, intc->elcr_socket(), config.pic_elcr_port, 2, "pic.elcr",
                "interrupt_controller.elcr_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
+  // The PCI host bridge: configuration ports and its two apertures.
+  map_or_throw(hw::Space::io, pci.config, hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow,
+               "pci.config", "pci.io_window");
+  map_or_throw(hw::Space::io, pci.io, config.pci_io_base, config.pci_io_size, "pci.io",
+               "pci.io_window");
+  map_or_throw(hw::Space::memory, pci.memory, config.pci_memory_base, config.pci_memory_size,
+               "pci.memory", "pci.memory_window");
+  pci_slots_ = pci_slots(config);
 
   // The DMA controller: registers in I/O space, a bus master of its own for data. Channels no
   // device requests on keep their DREQ low.
@@ -67,7 +77,13 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     if (type == nullptr)
       throw ConfigError(fmt::format("{}: unknown device type '{}'", d.where, d.type));
     devices.push_back(type->create(*this, d));
+    if (d.bus == "pci" && d.remove_at_ps != 0)
+      pci.eject_at(pci_slot(d.name), hw::from_ps(d.remove_at_ps));
   }
+  // The interrupt router drives the PIC inputs it can reach, when there is a PCI device to
+  // route (a machine without one keeps its lines as they were).
+  if (pci_used())
+    for (unsigned irq : config.pci_irqs) line_drivers_[irq].push_back(&pci.line(irq));
   wire_irq_lines();
 }
 
@@ -103,10 +119,33 @@ std::string Platform::where(const DeviceInstance& d, const std::string& key) con
   return config_.where(d.key(key));
 }
 
+unsigned Platform::pci_slot(const std::string& name) const {
+  auto it = pci_slots_.find(name);
+  return it == pci_slots_.end() ? 0 : it->second;
+}
+
 void Platform::map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstance& d,
                       const std::string& key) {
-  const KeySpec* spec = find_spec(device_types().find(d.type)->keys, key);
+  const DeviceType* type = device_types().find(d.type);
+  const KeySpec* spec = find_spec(type->keys, key);
   const std::uint64_t size = spec ? spec->window : 0;
+  if (d.bus == "pci") {
+    if (std::find(pci_mapped_.begin(), pci_mapped_.end(), d.name) != pci_mapped_.end())
+      throw ConfigError(
+          fmt::format("{}: device {}: a PCI function here has one BAR", d.where, d.name));
+    pci_mapped_.push_back(d.name);
+    hw::bus::PciFunctionInfo info;
+    info.name = d.name;
+    info.device = type->pci_device;
+    info.class_code = type->pci_class;
+    info.memory_bar = d.bar == "memory";
+    std::uint32_t bar = info.memory_bar ? 16 : 4;
+    while (bar < size) bar <<= 1;
+    info.bar_size = bar;
+    if (std::string err = pci.add_function(pci_slot(d.name), info, target); !err.empty())
+      throw ConfigError(fmt::format("{}: key '{}': {}", where(d, "bus"), d.key("bus"), err));
+    return;
+  }
   std::string err = bus.map(hw::Space::io, target, d.settings.number(key), size, d.name);
   if (!err.empty())
     throw ConfigError(fmt::format("{}: key '{}': {}", where(d, key), d.key(key), err));
@@ -114,6 +153,10 @@ void Platform::map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstanc
 
 void Platform::connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
                            const std::string& key) {
+  if (d.bus == "pci") {
+    irq.bind(pci.pin(pci_slot(d.name)));
+    return;
+  }
   const unsigned n = d.settings.u32(key);
   if (n >= kIrqLines || n == config_.pic_cascade_irq)
     throw ConfigError(
@@ -174,6 +217,7 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   }
   if (want("bus")) bus.trace(tf);
   if (want("dma")) dma.trace(tf);
+  if (want("irq") && pci_used()) pci.trace(tf);
   if (want("irq")) {
     for (unsigned n = 0; n < kIrqLines; ++n)
       sc_core::sc_trace(tf, intc->irq_input(n), fmt::format("{}.irq.{}", name(), n));
@@ -244,7 +288,9 @@ void Platform::write_stats(util::JsonWriter& j) const {
   j.end_array();
   j.begin_object("devices");
   for (const auto& d : devices) {
-    j.begin_object(d->name()).field("type", d->instance().type);
+    j.begin_object(d->name()).field("type", d->instance().type).field("bus", d->instance().bus);
+    if (d->instance().bus == "pci")
+      j.field("slot", pci_slot(d->name())).field("bar", d->instance().bar);
     d->write_stats(j);
     j.end_object();
   }
@@ -262,6 +308,14 @@ void Platform::write_stats(util::JsonWriter& j) const {
     for (auto v : s.per_ir) j.value(v);
     j.end_array().end_object();
   }
+  const auto& ps = pci.stats();
+  j.begin_object("pci")
+      .field("config_reads", ps.config_reads)
+      .field("config_writes", ps.config_writes)
+      .field("forwarded", ps.forwarded)
+      .field("master_aborts", ps.master_aborts)
+      .field("ejected", ps.ejected)
+      .end_object();
   const auto& t = timer.stats();
   j.begin_object("timer")
       .field("periods", t.out_rising)

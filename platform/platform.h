@@ -6,6 +6,7 @@
 // (0..7 master, 8..15 slave) reaches the controller input through one signal per line; where a
 // line has more than one driver (a device and a script) a wired-OR joins them.
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <systemc>
 
 #include "hw/bus/bus.h"
+#include "hw/bus/pci.h"
 #include "hw/core/wired_or.h"
 #include "hw/cpu/cpu.h"
 #include "hw/dma/dma.h"
@@ -39,10 +41,13 @@ class Platform : public sc_core::sc_module {
   unsigned cascade_irq() const { return config_.pic_cascade_irq; }
 
   // --- for device types' builders
-  // Maps `target` at the instance's I/O window `key` (its declared window size).
+  // Maps `target` at the instance's I/O window `key` (its declared window size). For an
+  // instance on PCI the window is the function's BAR0 instead (I/O or memory, as `bar` says;
+  // its declared size rounded up to a power of two), placed by Plug and Play.
   void map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstance& d,
               const std::string& key = "port");
-  // Binds the device's interrupt output to the IRQ line the instance's `key` names.
+  // Binds the device's interrupt output to the IRQ line the instance's `key` names (on PCI:
+  // to its INTA#, which the interrupt router takes to whatever IRQ software routes it).
   void connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
                    const std::string& key = "irq");
   // Wires the device's DREQ to the DMA channel `key` names and gives the channel the device.
@@ -50,6 +55,11 @@ class Platform : public sc_core::sc_module {
                    const DeviceInstance& d, const std::string& key = "dma_channel");
   // The config key's origin for messages ("file:line").
   std::string where(const DeviceInstance& d, const std::string& key) const;
+
+  // The PCI slot of an instance on the PCI bus, or 0.
+  unsigned pci_slot(const std::string& name) const;
+  // Whether any instance sits on PCI (the router's outputs are wired only then).
+  bool pci_used() const { return !pci_slots_.empty(); }
 
   // The built instance named `name`, or null.
   Device* device(const std::string& name) const;
@@ -73,6 +83,7 @@ class Platform : public sc_core::sc_module {
   Config config_;
   hw::cpu::Cpu cpu;
   hw::bus::Bus bus;
+  hw::bus::PciHost pci;
   hw::memory::Ram ram;
   // The 8259A pair: TLM chips or Verilated RTL (interrupt_controller.model).
   std::unique_ptr<hw::intc::InterruptController> intc;
@@ -86,6 +97,8 @@ class Platform : public sc_core::sc_module {
   void wire_irq_lines();
 
   bool external_;
+  std::map<std::string, unsigned> pci_slots_;  // instance -> slot
+  std::vector<std::string> pci_mapped_;        // instances whose BAR0 is bound
   sc_core::sc_signal<bool> intr_{"intr"};
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
   sc_core::sc_signal<bool> dma_irq_{"dma_irq"};

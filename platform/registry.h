@@ -36,7 +36,14 @@ struct DeviceInstance {
   std::string where;                 // "file:line" of the entry, or "default"
   std::string driver;                // driver type bound to it; "none" = no driver
   std::vector<std::string> filters;  // filter driver types stacked over it, bottom first
-  Settings settings;                 // the type's keys
+  // Where it sits: "isa" (a legacy device at the resources its keys fix, reported by the root
+  // enumerator) or "pci" (a function on the PCI bus: Plug and Play places its register window
+  // - an I/O or a memory BAR - and its interrupt).
+  std::string bus = "isa";
+  std::string bar = "io";          // pci: BAR0 in I/O space or in memory space
+  unsigned slot = 0;               // pci: device number 1..31; 0 = the next free one
+  std::uint64_t remove_at_ps = 0;  // pci: surprise removal at this time; 0 = never
+  Settings settings;               // the type's keys
   std::string key(const std::string& k) const { return "devices." + name + "." + k; }
 };
 
@@ -78,6 +85,12 @@ struct DeviceType {
   std::string name, help;
   std::vector<KeySpec> keys;
   std::string driver;  // the driver type bound by default ("" = none)
+  // Plug and Play identity. On PCI: the device ID (with hw::bus::kPciVendor) and the class
+  // code its configuration space reports (pci_device 0: the type cannot sit on PCI). On the
+  // root bus (isa): its hardware ID, as the root enumerator reports it (*PNP0501 style).
+  std::uint16_t pci_device = 0;
+  std::uint32_t pci_class = 0;
+  std::string legacy_id;
   // The type's own cross-key checks: returns "" or "<key>: why".
   std::function<std::string(const DeviceInstance&)> check;
   // Builds the model and binds it through the platform (Platform::map_io, connect_irq, ...).
@@ -89,11 +102,15 @@ struct DeviceType {
 class Driver {
  public:
   virtual ~Driver() = default;
-  // AddDevice for `instance` (its model built as `device`); `ordinal` counts the instances this
-  // driver serves, from 0, and names their device objects (\Device\Harddisk1). Null on failure.
+  // The driver object DriverEntry made; the kernel host points its AddDevice at add_device.
+  virtual io::DriverObject* object() = 0;
+  // AddDevice for `instance` (its model built as `device`): creates the FDO and attaches it
+  // over `pdo`, the bus driver's device object; the resources come later, with START_DEVICE.
+  // `ordinal` counts the instances this driver serves, from 0, and names their device objects
+  // (\Device\Harddisk1). Null on failure.
   virtual io::DeviceObject* add_device(const DeviceInstance& instance, Device& device,
-                                       unsigned ordinal) {
-    (void)instance, (void)device, (void)ordinal;
+                                       unsigned ordinal, io::DeviceObject& pdo) {
+    (void)instance, (void)device, (void)ordinal, (void)pdo;
     return nullptr;
   }
   // Filter drivers: attaches over `target`, the top of the instance's stack. Null on failure.
@@ -107,14 +124,15 @@ class Driver {
 };
 
 // A driver type's device extensions (Ext: the driver's per-device class, with
-// add_device(io::DriverObject&) and device()), kept by instance name in the config's order.
+// add_device(io::DriverObject&, io::DeviceObject& pdo) and device()), kept by instance name in
+// the order their devices were added.
 template <typename Ext>
 class DeviceExtensions {
  public:
-  // AddDevice for `ext`; its device object, or null (and `ext` is dropped) on failure.
+  // AddDevice for `ext` over `pdo`; its device object, or null (and `ext` is dropped) on failure.
   io::DeviceObject* add(io::DriverObject& object, const std::string& instance,
-                        std::unique_ptr<Ext> ext) {
-    if (!ext->add_device(object)) return nullptr;
+                        std::unique_ptr<Ext> ext, io::DeviceObject& pdo) {
+    if (!ext->add_device(object, pdo)) return nullptr;
     list_.emplace_back(instance, std::move(ext));
     return list_.back().second->device();
   }
@@ -130,6 +148,9 @@ struct DriverType {
   bool filter = false;        // stacked over instances listed with `filters: [name]`
   std::function<std::unique_ptr<Driver>(KernelHost&, const Settings&)> create;
   std::vector<std::string> serves;  // the device types it binds to (or stacks over)
+  // The driver table's entry (an INF's models section): the hardware IDs it is installed for.
+  // Empty: the IDs of the device types it serves (PCI\VEN_v&DEV_d and their legacy IDs).
+  std::vector<std::string> hardware_ids;
 };
 
 // What a run executes on the CPU; the platform reports it after the run.

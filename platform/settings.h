@@ -79,6 +79,7 @@ class Settings {
   void fill_defaults(const std::vector<KeySpec>& specs);
 
   bool has(const std::string& key) const { return values_.count(key) != 0; }
+  void erase(const std::string& key) { values_.erase(key); }
   // Typed reads of a declared key; reading an undeclared key is a programming error in the
   // component that declared the keys (it throws std::logic_error naming the key).
   std::uint64_t number(const std::string& key) const;

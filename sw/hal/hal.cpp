@@ -12,6 +12,12 @@ void Hal::initialize() {
   program(level_);
 }
 
+void Hal::set_level_triggered(unsigned irq) {
+  if (irq >= 16 || level_triggered(irq)) return;
+  config_.level_irqs = static_cast<std::uint16_t>(config_.level_irqs | 1u << irq);
+  pic_.set_level_triggered(config_.level_irqs);
+}
+
 void Hal::rebuild_masks() {
   for (unsigned level = 0; level < masks_.size(); ++level) {
     std::uint16_t mask = static_cast<std::uint16_t>(~enabled_);

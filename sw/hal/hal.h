@@ -64,6 +64,9 @@ class Hal {
     return static_cast<std::uint8_t>(config_.vector_base + irq);
   }
   IrqlMode mode() const { return config_.mode; }
+  // The interrupt arbiter's half of translation: makes `irq` level-triggered (ELCR) before a
+  // device that asked for a level-sensitive, shared line gets it. Idempotent.
+  void set_level_triggered(unsigned irq);
   bool level_triggered(unsigned irq) const { return irq < 16 && (config_.level_irqs >> irq & 1); }
   PicPair& pic() { return pic_; }
   const Stats& stats() const { return stats_; }

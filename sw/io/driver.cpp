@@ -20,7 +20,11 @@ DriverObject& IoManager::load_driver(const std::string& name,
 }
 
 void IoManager::unload_driver(DriverObject& driver) {
+  if (driver.unloaded) return;
   if (driver.unload) driver.unload(driver);
+  driver.unloaded = true;
+  if (util::events().enabled())
+    util::events().emit("io", "driver_unloaded", {{"driver", driver.name}});
 }
 
 DeviceObject* IoManager::create_device(DriverObject& driver, const std::string& name,

@@ -6,6 +6,7 @@ namespace io {
 using detail::logger;
 
 Status IoManager::simple_request(FileObject& f, Major major) {
+  if (f.device->removed) return major == Major::close ? Status::success : Status::no_such_device;
   DeviceObject* top = get_attached_device(*f.device);
   Irp* irp = allocate_irp(top->stack_size);
   irp->io_manager_owned = true;
@@ -72,6 +73,12 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
                      std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
+  // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
+  // and every request on it fails, as on Windows after a surprise removal.
+  if (f->device->removed) {
+    iosb = {Status::no_such_device, 0};
+    return Status::no_such_device;
+  }
   kernel_.cpu().consume(costs_.system_service);
   const bool is_read = major == Major::read;
   ++(is_read ? stats_.reads : stats_.writes);
@@ -157,6 +164,12 @@ Status IoManager::device_control(Handle handle, std::uint32_t code, std::uint64_
                                  std::uint32_t out_length, IoStatusBlock& iosb) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
+  // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
+  // and every request on it fails, as on Windows after a surprise removal.
+  if (f->device->removed) {
+    iosb = {Status::no_such_device, 0};
+    return Status::no_such_device;
+  }
   kernel_.cpu().consume(costs_.system_service);
   DeviceObject* top = get_attached_device(*f->device);
   Irp* irp = allocate_irp(top->stack_size);

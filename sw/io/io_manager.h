@@ -49,6 +49,7 @@ struct IoStats {
   std::uint64_t start_io = 0, cancelled = 0, fast_io_hits = 0, fast_io_misses = 0;
   std::uint64_t reads = 0, writes = 0, bytes_read = 0, bytes_written = 0;
   std::uint64_t buffered_copies = 0;
+  std::uint64_t pnp_irps = 0;     // IRP_MJ_PNP, not in the counts above
   ke::Histogram request_latency;  // issue to completion, per request
 };
 
@@ -86,7 +87,8 @@ class IoManager {
   DeviceObject* find_device(const std::string& path);
 
   // --- IRPs (irp.cpp)
-  Irp* allocate_irp(int stack_size);                   // IoAllocateIrp
+  // IoAllocateIrp. `pnp`: the PnP manager's (counted apart from the I/O requests' IRPs).
+  Irp* allocate_irp(int stack_size, bool pnp = false);
   void free_irp(Irp* irp);                             // IoFreeIrp
   Status call_driver(DeviceObject& device, Irp& irp);  // IoCallDriver
   void complete_request(Irp& irp);                     // IoCompleteRequest
@@ -101,6 +103,21 @@ class IoManager {
   // A dispatch routine that completes with STATUS_SUCCESS: create and close for drivers with
   // nothing to do on them.
   static Status succeed_request(DeviceObject* device, Irp* irp);
+
+  // --- Plug and Play, for drivers (pnp_dispatch.cpp)
+  // IoForwardIrpSynchronously: sends the IRP's current location down to `lower` and waits
+  // until the lower drivers complete it; the IRP is the caller's again (to complete).
+  Status forward_irp_synchronously(DeviceObject& lower, Irp& irp);
+  // IoSkipCurrentIrpStackLocation + IoCallDriver(lower).
+  Status pass_down(DeviceObject& device, Irp& irp);
+  // The IRP_MJ_PNP dispatch routine of a function or filter driver whose device objects have a
+  // PnpDevice (DeviceObject::pnp): START_DEVICE goes down first and PnpDevice::start runs on
+  // the way up; SURPRISE_REMOVAL and REMOVE_DEVICE call their hook, go down, and REMOVE then
+  // detaches and deletes the device object; every other minor is passed down untouched.
+  static Status dispatch_pnp(DeviceObject* device, Irp* irp);
+  // The HAL's translation of raw resources for START_DEVICE: an interrupt gets the vector and
+  // IRQL of its IRQ (HalGetInterruptVector); ports and memory are the same on x86.
+  ResourceList translate_resources(const ResourceList& raw) const;
 
   // --- device queues and StartIo (queue.cpp)
   // KeInsertDeviceQueue / KeInsertByKeyDeviceQueue: false (and the queue is now busy) if it was
@@ -135,6 +152,8 @@ class IoManager {
   // A line the HAL made level-triggered (HalConfig::level_irqs) is level-sensitive and shared
   // whatever `mode` and `shared` ask: the platform decides a line's trigger mode, not a driver.
   InterruptResource translate_interrupt(unsigned irq, ke::InterruptMode mode, bool shared) const;
+  // The translated resource as IoConnectInterrupt takes it from START_DEVICE's list.
+  static InterruptResource interrupt_resource(const Resource& translated);
   // IoConnectInterrupt: creates an interrupt object for the translated resource and connects
   // `isr` to it. STATUS_INVALID_PARAMETER if the vector and IRQL do not name one of the HAL's
   // interrupts, or the vector is taken by an object that does not share it in the same mode.

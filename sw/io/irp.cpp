@@ -19,6 +19,12 @@ const char* to_string(Status s) {
       return "STATUS_MORE_PROCESSING_REQUIRED";
     case Status::invalid_parameter:
       return "STATUS_INVALID_PARAMETER";
+    case Status::no_such_device:
+      return "STATUS_NO_SUCH_DEVICE";
+    case Status::delete_pending:
+      return "STATUS_DELETE_PENDING";
+    case Status::not_supported:
+      return "STATUS_NOT_SUPPORTED";
     case Status::invalid_device_request:
       return "STATUS_INVALID_DEVICE_REQUEST";
     case Status::object_name_not_found:
@@ -34,10 +40,22 @@ const char* to_string(Status s) {
 }
 
 const char* to_string(Major m) {
-  static constexpr const char* kNames[] = {"IRP_MJ_CREATE", "IRP_MJ_CLOSE", "IRP_MJ_READ",
-                                           "IRP_MJ_WRITE", "IRP_MJ_DEVICE_CONTROL"};
+  static constexpr const char* kNames[] = {"IRP_MJ_CREATE", "IRP_MJ_CLOSE",          "IRP_MJ_READ",
+                                           "IRP_MJ_WRITE",  "IRP_MJ_DEVICE_CONTROL", "IRP_MJ_PNP"};
   const auto i = static_cast<unsigned>(m);
   return i < kMajorCount ? kNames[i] : "IRP_MJ_?";
+}
+
+const char* to_string(Minor m) {
+  static constexpr const char* kNames[] = {"-",
+                                           "IRP_MN_START_DEVICE",
+                                           "IRP_MN_QUERY_RESOURCE_REQUIREMENTS",
+                                           "IRP_MN_QUERY_ID",
+                                           "IRP_MN_QUERY_DEVICE_RELATIONS",
+                                           "IRP_MN_REMOVE_DEVICE",
+                                           "IRP_MN_SURPRISE_REMOVAL"};
+  const auto i = static_cast<unsigned>(m);
+  return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "IRP_MN_?";
 }
 
 IoManager::IoManager(ke::Kernel& kernel, Pool& pool, IoCosts costs)
@@ -45,7 +63,7 @@ IoManager::IoManager(ke::Kernel& kernel, Pool& pool, IoCosts costs)
 
 IoManager::~IoManager() = default;
 
-Irp* IoManager::allocate_irp(int stack_size) {
+Irp* IoManager::allocate_irp(int stack_size, bool pnp) {
   kernel_.cpu().consume(costs_.allocate_irp);
   Irp* irp;
   if (!free_list_.empty()) {
@@ -60,7 +78,8 @@ Irp* IoManager::allocate_irp(int stack_size) {
   irp->stack.resize(static_cast<std::size_t>(std::max(stack_size, 1)));
   irp->current_location = irp->stack_count() + 1;
   irp->issued_ps = kernel_.cpu().now_ps();
-  ++stats_.irps_allocated;
+  irp->pnp = pnp;
+  ++(pnp ? stats_.pnp_irps : stats_.irps_allocated);
   return irp;
 }
 
@@ -82,7 +101,7 @@ Status IoManager::call_driver(DeviceObject& device, Irp& irp) {
   }
   IoStackLocation& sl = irp.current();
   sl.device = &device;
-  ++stats_.dispatches;
+  if (!irp.pnp) ++stats_.dispatches;
   if (util::events().enabled())
     util::events().emit("io", "dispatch",
                         {{"irp", irp.id},
@@ -186,10 +205,10 @@ void IoManager::complete_request(Irp& irp) {
 }
 
 void IoManager::finish(Irp& irp) {
-  ++stats_.irps_completed;
+  if (!irp.pnp) ++stats_.irps_completed;
   irp.done = true;
   const std::uint64_t now = kernel_.cpu().now_ps();
-  stats_.request_latency.add(now - irp.issued_ps);
+  if (!irp.pnp) stats_.request_latency.add(now - irp.issued_ps);
   if (irp.copy_back && nt_success(irp.io_status.status) && irp.io_status.information > 0)
     copy_memory(irp.user_buffer, irp.system_buffer, irp.io_status.information);
   if (irp.user_iosb != nullptr) *irp.user_iosb = irp.io_status;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sw/io/resources.h"
 #include "sw/ke/objects.h"
 
 namespace io {
@@ -22,6 +23,9 @@ enum class Status : std::uint32_t {
   end_of_file = 0xC0000011,
   more_processing_required = 0xC0000016,
   invalid_parameter = 0xC000000D,
+  no_such_device = 0xC000000E,
+  delete_pending = 0xC0000056,
+  not_supported = 0xC00000BB,
   invalid_device_request = 0xC0000010,
   object_name_not_found = 0xC0000034,
   insufficient_resources = 0xC000009A,
@@ -34,8 +38,21 @@ inline bool nt_success(Status s) {
 }
 const char* to_string(Status s);
 
-enum class Major : std::uint8_t { create, close, read, write, device_control, count };
+enum class Major : std::uint8_t { create, close, read, write, device_control, pnp, count };
 const char* to_string(Major m);
+// IRP_MJ_PNP's minor functions the PnP manager sends (wdm.h's IRP_MN_*).
+enum class Minor : std::uint8_t {
+  none,
+  start_device,
+  query_resource_requirements,
+  query_id,
+  query_device_relations,
+  remove_device,
+  surprise_removal,
+};
+const char* to_string(Minor m);
+// IRP_MN_QUERY_ID's BUS_QUERY_ID_TYPE.
+enum class IdType : std::uint8_t { device_id, hardware_ids, compatible_ids, instance_id };
 constexpr unsigned kMajorCount = static_cast<unsigned>(Major::count);
 
 class IoManager;
@@ -43,6 +60,14 @@ struct Irp;
 struct DeviceObject;
 struct DriverObject;
 struct FileObject;
+
+// What a PnP query returns (NT returns it through IoStatus.Information as a pointer to pool the
+// caller frees): the IDs, the child PDOs (BusRelations), the resource requirements.
+struct PnpResult {
+  std::vector<std::string> ids;
+  std::vector<DeviceObject*> relations;
+  ResourceRequirements requirements;
+};
 
 struct IoStatusBlock {
   Status status = Status::success;
@@ -79,6 +104,12 @@ struct IoStackLocation {
   struct {
     std::uint32_t code = 0, input_length = 0, output_length = 0;
   } ioctl;
+  struct {
+    Minor minor = Minor::none;
+    IdType id_type = IdType::device_id;
+    const ResourceList* raw = nullptr;         // START_DEVICE: AllocatedResources
+    const ResourceList* translated = nullptr;  // START_DEVICE: AllocatedResourcesTranslated
+  } pnp;
   DeviceObject* device = nullptr;
   FileObject* file = nullptr;
   CompletionRoutine completion = nullptr;
@@ -111,6 +142,8 @@ struct Irp {
   // Device queue linkage (KDEVICE_QUEUE_ENTRY).
   std::uint64_t sort_key = 0;
   bool queued = false;
+  bool pnp = false;                 // sent by the PnP manager (not a request: no latency)
+  PnpResult* pnp_result = nullptr;  // IRP_MJ_PNP queries: where the answer goes
   // Driver-private scratch (Tail.Overlay.DriverContext).
   std::array<std::uint64_t, 4> driver_context{};
 
@@ -139,6 +172,23 @@ enum DeviceFlags : std::uint32_t {
   kDoDeviceInitializing = 0x80,
 };
 
+// A function or filter driver's Plug and Play half for one device object (what a KMDF driver's
+// EvtDevicePrepareHardware / EvtDeviceSurpriseRemoval / cleanup would be): the I/O manager's
+// IoManager::dispatch_pnp sends START_DEVICE down first and calls start() on the way up, and
+// calls the removal hooks before passing those IRPs down, as Microsoft's rules for function
+// drivers order them.
+class PnpDevice {
+ public:
+  virtual ~PnpDevice() = default;
+  // The resources assigned (raw, as the bus sees them, and translated): connect the interrupt,
+  // map the registers. A failure status leaves the device stopped.
+  virtual Status start(const ResourceList& raw, const ResourceList& translated) = 0;
+  // The hardware is gone: fail every queued and in-progress request, touch no register.
+  virtual void surprise_removal() {}
+  // Before the device object is detached and deleted: disconnect the interrupt.
+  virtual void remove() {}
+};
+
 struct DeviceObject {
   std::string name;  // "\Device\Disk0", or "" for an unnamed filter device
   DriverObject* driver = nullptr;
@@ -161,6 +211,9 @@ struct DeviceObject {
   std::optional<DeferredStartNext> deferred_start_next;
   std::vector<std::uint8_t> extension;  // DeviceExtension
   void* context = nullptr;              // the driver's object for this device
+  PnpDevice* pnp = nullptr;             // its PnP half (function and filter devices)
+  bool pdo = false;                     // a physical device object (made by a bus driver)
+  bool removed = false;                 // REMOVE_DEVICE has been processed: deleted
   template <typename T>
   T& ext() {
     return *static_cast<T*>(context);
@@ -177,6 +230,9 @@ struct DriverObject {
   std::array<DispatchRoutine, kMajorCount> major_function{};
   StartIoRoutine start_io = nullptr;
   std::function<void(DriverObject&)> unload;
+  // DriverExtension->AddDevice: creates the FDO (or filter DO) for `pdo` and attaches it.
+  std::function<Status(DriverObject&, DeviceObject& pdo)> add_device;
+  bool unloaded = false;  // its Unload has run
   FastIoDispatch fast_io;
   std::vector<DeviceObject*> devices;
   IoManager* io = nullptr;  // the I/O manager that loaded it

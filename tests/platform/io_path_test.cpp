@@ -78,7 +78,7 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
   std::uint64_t irp = 0;
   for (const auto& e : ev) {
     if (e["ev"].as<std::string>() == "dispatch" && e["major"].as<std::string>() == "IRP_MJ_READ" &&
-        e["location"].as<int>() == 1) {
+        e["device"].as<std::string>() == "\\Device\\Harddisk0") {
       irp = e["irp"].as<std::uint64_t>();
       break;
     }
@@ -230,14 +230,15 @@ namespace {
 
 // Asynchronous reads in flight: the disk driver's queue holds several IRPs at once (StartIo
 // serving one at a time), and the data stays intact. Synchronous reads never overlap.
+// The disk driver's stack location is 2: the bus driver's PDO below it has location 1.
 std::uint64_t most_in_flight(const std::string& events) {
   std::uint64_t now = 0, most = 0;
   for (const auto& e : read_events(events)) {
     const std::string ev = e["ev"].as<std::string>();
-    if (ev == "dispatch" && e["location"].as<int>() == 1 &&
+    if (ev == "dispatch" && e["location"].as<int>() == 2 &&
         e["major"].as<std::string>() == "IRP_MJ_READ")
       most = std::max(most, ++now);
-    if (ev == "complete_request" && e["location"].as<int>() == 1 && now > 0) --now;
+    if (ev == "complete_request" && e["location"].as<int>() == 2 && now > 0) --now;
   }
   return most;
 }

@@ -46,14 +46,13 @@ class KeyboardDriverType : public platform::Driver {
  public:
   explicit KeyboardDriverType(platform::KernelHost& host)
       : host_(host), object_(kbd::KeyboardDriver::driver_entry(host.io())) {}
-  io::DeviceObject* add_device(const DeviceInstance& d, platform::Device&,
-                               unsigned ordinal) override {
+  io::DriverObject* object() override { return &object_; }
+  io::DeviceObject* add_device(const DeviceInstance& d, platform::Device&, unsigned ordinal,
+                               io::DeviceObject& pdo) override {
     kbd::KeyboardDriver::Params p;
     p.unit = ordinal;
     p.name = d.name;
-    p.port = static_cast<std::uint16_t>(d.settings.number("port"));
-    p.irq = d.settings.u32("irq");
-    return devices_.add(object_, d.name, std::make_unique<kbd::KeyboardDriver>(host_.io(), p));
+    return devices_.add(object_, d.name, std::make_unique<kbd::KeyboardDriver>(host_.io(), p), pdo);
   }
   void write_stats(util::JsonWriter& j) const override {
     j.begin_object("devices");
@@ -131,6 +130,9 @@ platform::DeviceType keyboard_type() {
   t.name = "kbd";
   t.help = "a keyboard-controller-like device: DATA/STATUS/CONTROL, an input FIFO, an IRQ";
   t.driver = "kbd";
+  t.legacy_id = "*PNP0303";  // the hardware ID of a PC keyboard controller
+  t.pci_device = 0x1001;     // on PCI: PCI\VEN_1CC5&DEV_1001, class 09 80 00 (other input)
+  t.pci_class = 0x098000;
   t.keys = {platform::port_key("port", kbd::kWindow, "I/O port of DATA; STATUS +1, CONTROL +2"),
             platform::irq_key("irq", "IRQ line, raised while a byte waits (edge per byte)"),
             platform::text_key("input", "", "the bytes typed, one per interval from t = interval"),
@@ -155,7 +157,8 @@ const bool registered = [] {
        [](platform::KernelHost& h, const Settings&) {
          return std::make_unique<KeyboardDriverType>(h);
        },
-       {"kbd"}});
+       {"kbd"},
+       {}});
   platform::workload_types().add(
       {"kbd-read",
        "reads a keyboard instance through the I/O manager until it has its input",

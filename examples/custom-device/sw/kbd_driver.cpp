@@ -8,35 +8,51 @@ constexpr std::size_t kRing = 256;
 }  // namespace
 
 KeyboardDriver::KeyboardDriver(io::IoManager& io, Params params)
-    : io_(io),
-      kernel_(io.kernel()),
-      params_(std::move(params)),
-      regs_(io.kernel().cpu(), hw::Space::io, params_.port, 4) {}
+    : io_(io), kernel_(io.kernel()), params_(std::move(params)) {}
 
 io::DriverObject& KeyboardDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Kbd", [](io::DriverObject& d) {
     d.major_function[static_cast<unsigned>(io::Major::create)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &KeyboardDriver::dispatch_read;
+    d.major_function[static_cast<unsigned>(io::Major::pnp)] = &io::IoManager::dispatch_pnp;
     return io::Status::success;
   });
 }
 
-bool KeyboardDriver::add_device(io::DriverObject& driver) {
+bool KeyboardDriver::add_device(io::DriverObject& driver, io::DeviceObject& pdo) {
   const std::string name = "\\Device\\Keyboard" + std::to_string(params_.unit);
   device_ = io_.create_device(driver, name, this);
   if (device_ == nullptr) return false;
   io_.create_symbolic_link("\\??\\" + params_.name, name);
   io_.initialize_dpc_request(*device_, &KeyboardDriver::dpc, params_.name + "_dpc");
-  const io::InterruptResource r =
-      io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-  if (io_.connect_interrupt(interrupt_, params_.name, &KeyboardDriver::isr, this, r) !=
-      io::Status::success)
-    return false;
-  device_irql_ = r.irql;
-  regs_.write8(kControl, kIe);
+  device_->pnp = this;
+  if (io_.attach_device_to_device_stack(*device_, pdo) == nullptr) return false;
   device_->flags = io::kDoBufferedIo;  // initialized
   return true;
+}
+
+io::Status KeyboardDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
+  // Ports or memory: the window runs the same on either.
+  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
+  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
+  const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
+  if (window == nullptr || irq == nullptr) return io::Status::insufficient_resources;
+  regs_ = hal::RegisterWindow(
+      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
+      window->start, window->length);
+  const io::InterruptResource r = io::IoManager::interrupt_resource(*irq);
+  const io::Status s =
+      io_.connect_interrupt(interrupt_, params_.name, &KeyboardDriver::isr, this, r);
+  if (s != io::Status::success) return s;
+  device_irql_ = r.irql;
+  regs_.write8(kControl, kIe);
+  return io::Status::success;
+}
+
+void KeyboardDriver::remove() {
+  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
+  interrupt_ = nullptr;
 }
 
 std::uint32_t KeyboardDriver::take(io::Irp& irp) {

@@ -2,8 +2,10 @@
 // The keyboard's driver (\Driver\Kbd; \Device\KeyboardN per instance, linked as \??\<name>),
 // in the NT shape, written only against iocosim's software stack (no SystemC):
 //   DriverEntry  fills the dispatch table: CREATE/CLOSE succeed, READ is dispatch_read
-//   AddDevice    creates the device object (buffered I/O), connects the ISR to the HAL's
-//                translation of the IRQ, enables the controller's interrupt
+//   AddDevice    creates the device object (buffered I/O) and attaches it over the PDO
+//   START        (IRP_MN_START_DEVICE, through io::IoManager::dispatch_pnp) maps the register
+//                window it was given, connects the ISR to the translated interrupt, enables
+//                the controller's interrupt
 //   dispatch     READ: bytes already in the ring complete the IRP at once; otherwise it is
 //                marked pending (cancelable) until the DPC has bytes for it
 //   ISR          reads STATUS (not ours: returns false), takes DATA into the ring (which
@@ -19,13 +21,11 @@
 
 namespace kbd {
 
-class KeyboardDriver {
+class KeyboardDriver : public io::PnpDevice {
  public:
   struct Params {
     unsigned unit = 0;  // N of \Device\KeyboardN
     std::string name;   // linked as \??\<name>
-    std::uint16_t port = 0x60;
-    unsigned irq = 1;
     unsigned isr_cycles = 60, dpc_cycles = 120;
   };
   struct Stats {
@@ -34,7 +34,9 @@ class KeyboardDriver {
 
   KeyboardDriver(io::IoManager& io, Params params);
   static io::DriverObject& driver_entry(io::IoManager& io);
-  bool add_device(io::DriverObject& driver);
+  bool add_device(io::DriverObject& driver, io::DeviceObject& pdo);
+  io::Status start(const io::ResourceList& raw, const io::ResourceList& translated) override;
+  void remove() override;
   io::DeviceObject* device() const { return device_; }
   const Stats& stats() const { return stats_; }
 

@@ -11,13 +11,7 @@ using namespace hal::disk;
 }  // namespace
 
 DiskDriver::DiskDriver(io::IoManager& io, Params params)
-    : io_(io),
-      kernel_(io.kernel()),
-      params_(params),
-      regs_(io.kernel().cpu(), params.space, params.base, kWindow),
-      dma_regs_(io.kernel().cpu(), hw::Space::io,
-                hal::dma::channel_port(params.dma_port, params.dma_channel),
-                hal::dma::kChannelWindow) {}
+    : io_(io), kernel_(io.kernel()), params_(std::move(params)) {}
 
 io::DriverObject& DiskDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Disk", [](io::DriverObject& d) {
@@ -25,12 +19,16 @@ io::DriverObject& DiskDriver::driver_entry(io::IoManager& io) {
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &DiskDriver::dispatch_rw;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &DiskDriver::dispatch_rw;
+    d.major_function[static_cast<unsigned>(io::Major::pnp)] = &io::IoManager::dispatch_pnp;
     d.start_io = &DiskDriver::start_io;
+    d.unload = [](io::DriverObject& drv) {
+      if (util::events().enabled()) util::events().emit("disk", "unload", {{"driver", drv.name}});
+    };
     return io::Status::success;
   });
 }
 
-bool DiskDriver::add_device(io::DriverObject& drv) {
+bool DiskDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
   const std::string device = fmt::format("\\Device\\Harddisk{}", params_.unit);
   const std::string name =
       params_.name.empty() ? fmt::format("disk{}", params_.unit) : params_.name;
@@ -40,14 +38,68 @@ bool DiskDriver::add_device(io::DriverObject& drv) {
   if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
   kernel_.initialize_event(lock_, name + "_lock", ke::EventType::synchronization, true);
   io_.initialize_dpc_request(*device_, &DiskDriver::dpc, name + "_dpc");
-  if (!params_.polling) {
-    const io::InterruptResource r =
-        io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-    if (io_.connect_interrupt(interrupt_, name, &DiskDriver::isr, this, r) != io::Status::success)
-      return false;
-  }
+  device_->pnp = this;
+  if (io_.attach_device_to_device_stack(*device_, pdo) == nullptr) return false;
   device_->flags = io::kDoDirectIo;  // initialized: DO_DEVICE_INITIALIZING cleared
   return true;
+}
+
+io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
+  // The controller's registers: ports or memory, wherever the bus put them.
+  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
+  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
+  if (window == nullptr || window->length < kWindow) return io::Status::insufficient_resources;
+  regs_ = hal::RegisterWindow(
+      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
+      window->start, window->length);
+  if (params_.dma) {
+    const io::Resource* dma = io::find_resource(raw, io::ResourceType::dma);
+    if (dma == nullptr) return io::Status::insufficient_resources;
+    dma_regs_ = hal::RegisterWindow(kernel_.cpu(), hw::Space::io,
+                                    hal::dma::channel_port(params_.dma_port, dma->channel),
+                                    hal::dma::kChannelWindow);
+  }
+  if (!params_.polling) {
+    const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
+    if (irq == nullptr) return io::Status::insufficient_resources;
+    const std::string name =
+        params_.name.empty() ? fmt::format("disk{}", params_.unit) : params_.name;
+    const io::Status s = io_.connect_interrupt(interrupt_, name, &DiskDriver::isr, this,
+                                               io::IoManager::interrupt_resource(*irq));
+    if (s != io::Status::success) return s;
+  }
+  started_ = true;
+  return io::Status::success;
+}
+
+void DiskDriver::fail_all(io::Status status) {
+  // At DISPATCH_LEVEL: the device queue and the DPC are not touched concurrently.
+  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
+  std::vector<io::Irp*> failed;
+  if (device_->current_irp != nullptr) failed.push_back(device_->current_irp);
+  device_->current_irp = nullptr;
+  while (io::Irp* irp = io_.remove_device_queue(device_->queue)) failed.push_back(irp);
+  device_->queue.busy = false;
+  for (io::Irp* irp : failed) {
+    ++stats_.errors;
+    irp->io_status = {status, 0};
+    io_.complete_request(*irp);
+  }
+  kernel_.lower_irql(old);
+}
+
+void DiskDriver::surprise_removal() {
+  gone_ = true;
+  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
+  interrupt_ = nullptr;
+  fail_all(io::Status::no_such_device);
+}
+
+void DiskDriver::remove() {
+  gone_ = true;
+  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
+  interrupt_ = nullptr;
+  fail_all(io::Status::no_such_device);
 }
 
 io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
@@ -61,6 +113,11 @@ io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
     irp->io_status = {io::Status::invalid_parameter, 0};
     self.io_.complete_request(*irp);
     return io::Status::invalid_parameter;
+  }
+  if (self.gone_ || !self.started_) {
+    irp->io_status = {io::Status::delete_pending, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::delete_pending;
   }
   ++self.stats_.requests;
   if (self.params_.polling) return self.polled_transfer(*irp);
@@ -143,7 +200,8 @@ void DiskDriver::finish(io::Irp& irp, std::uint8_t status) {
 void DiskDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
   DiskDriver& self = d->ext<DiskDriver>();
   self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
-  if (irp == nullptr) return;  // an interrupt with nothing in progress
+  // An interrupt with nothing in progress, or the device left and its requests were failed.
+  if (irp == nullptr || self.gone_ || irp != self.device_->current_irp) return;
   const std::uint8_t status = self.saved_status_;
   const io::IoStackLocation& sl = irp->current();
   if ((status & kDrq) && !self.params_.dma && !(status & kErr)) {
@@ -169,6 +227,15 @@ io::Status DiskDriver::polled_transfer(io::Irp& irp) {
   for (;;) {
     status = regs_.read8(kAltStatus);
     ++stats_.polls;
+    if (status == 0xff || gone_) {
+      // All ones: nobody answered (a master abort) - the controller has left the bus.
+      gone_ = true;
+      ++stats_.errors;
+      irp.io_status = {io::Status::no_such_device, 0};
+      kernel_.set_event(lock_);
+      io_.complete_request(irp);
+      return io::Status::no_such_device;
+    }
     if (status & kBusy) {
       cpu.consume(params_.poll_interval_cycles, 0.3);
       continue;

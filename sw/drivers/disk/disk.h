@@ -13,6 +13,12 @@
 // With `polling`, there is no interrupt: the dispatch routine runs the whole transfer itself at
 // PASSIVE_LEVEL, polling ALT_STATUS (serialized by a synchronization event), and completes the
 // IRP before returning. Register layouts: docs/models.md.
+//
+// Plug and Play: AddDevice creates the FDO over the bus driver's PDO; IRP_MN_START_DEVICE
+// brings the register window (an I/O or a memory range: the driver runs unchanged on either),
+// the interrupt (connected from its translated vector and IRQL) and the DMA channel. On a
+// surprise removal every queued and in-progress request completes with STATUS_NO_SUCH_DEVICE
+// and new ones fail with STATUS_DELETE_PENDING.
 #include <cstdint>
 #include <string>
 
@@ -22,19 +28,15 @@
 
 namespace drivers {
 
-class DiskDriver {
+class DiskDriver : public io::PnpDevice {
  public:
   struct Params {
-    unsigned unit = 0;                // N of \Device\HarddiskN
-    std::string name;                 // also linked as \??\<name> when not empty
-    hw::Space space = hw::Space::io;  // where the controller's registers are
-    std::uint64_t base = 0x1f0;
-    unsigned irq = 14;
+    unsigned unit = 0;  // N of \Device\HarddiskN
+    std::string name;   // also linked as \??\<name> when not empty
     std::uint64_t sectors = 8192;
-    bool dma = true;       // false: PIO through DATA
-    bool polling = false;  // false: interrupt-driven
-    std::uint16_t dma_port = 0xc00;
-    unsigned dma_channel = 1;
+    bool dma = true;                      // false: PIO through DATA
+    bool polling = false;                 // false: interrupt-driven
+    std::uint16_t dma_port = 0xc00;       // the DMA controller's (its channel comes from START)
     unsigned dma_mode = 0;                // 0 burst, 1 cycle-stealing, 2 transparent
     unsigned poll_interval_cycles = 200;  // between two ALT_STATUS reads
     unsigned isr_cycles = 150, dpc_cycles = 300, start_io_cycles = 200, dispatch_cycles = 150;
@@ -46,9 +48,12 @@ class DiskDriver {
   DiskDriver(io::IoManager& io, Params params);
   // DriverEntry: loads \Driver\Disk and fills its dispatch table. Once per boot.
   static io::DriverObject& driver_entry(io::IoManager& io);
-  // AddDevice + START: creates this disk's device object and connects its interrupt. False on
-  // failure.
-  bool add_device(io::DriverObject& driver);
+  // AddDevice: creates this disk's device object and attaches it over `pdo`. False on failure.
+  bool add_device(io::DriverObject& driver, io::DeviceObject& pdo);
+  // PnP (io::PnpDevice): the resources from START_DEVICE; removal.
+  io::Status start(const io::ResourceList& raw, const io::ResourceList& translated) override;
+  void surprise_removal() override;
+  void remove() override;
   const Stats& stats() const { return stats_; }
   const Params& params() const { return params_; }
   io::DeviceObject* device() const { return device_; }
@@ -65,6 +70,8 @@ class DiskDriver {
   void pio_sector(bool write, std::uint64_t address);
   void finish(io::Irp& irp, std::uint8_t status);
   io::Status polled_transfer(io::Irp& irp);
+  // Completes the in-progress and every queued request with `status` (the device is gone).
+  void fail_all(io::Status status);
 
   io::IoManager& io_;
   ke::Kernel& kernel_;
@@ -72,6 +79,7 @@ class DiskDriver {
   hal::RegisterWindow regs_, dma_regs_;  // the controller's; its DMA channel's
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
+  bool started_ = false, gone_ = false;
   ke::Event lock_;  // polling mode: one transfer at a time
   std::uint8_t saved_status_ = 0;
   std::uint32_t sectors_done_ = 0;  // of the current PIO request

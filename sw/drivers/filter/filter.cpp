@@ -14,6 +14,7 @@ io::DriverObject& FilterDriver::driver_entry(io::IoManager& io, const Params& pa
     for (auto& f : d.major_function) f = &FilterDriver::dispatch_pass;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &FilterDriver::dispatch_rw;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &FilterDriver::dispatch_rw;
+    d.major_function[static_cast<unsigned>(io::Major::pnp)] = &io::IoManager::dispatch_pnp;
     if (params.fast_io && params.cache_sectors > 0) d.fast_io.read = &FilterDriver::fast_read;
     return io::Status::success;
   });
@@ -22,6 +23,7 @@ io::DriverObject& FilterDriver::driver_entry(io::IoManager& io, const Params& pa
 bool FilterDriver::attach(io::DriverObject& drv, io::DeviceObject& disk) {
   device_ = io_.create_device(drv, "", this);
   if (device_ == nullptr) return false;
+  device_->pnp = this;
   lower_ = io_.attach_device_to_device_stack(*device_, disk);
   if (lower_ == nullptr) return false;
   // A filter takes the buffering method of the device it sits on.

@@ -16,7 +16,7 @@
 
 namespace drivers {
 
-class FilterDriver {
+class FilterDriver : public io::PnpDevice {
  public:
   struct Params {
     std::uint64_t cache_sectors = 64;  // 0 = no cache (statistics only)
@@ -36,6 +36,11 @@ class FilterDriver {
   static io::DriverObject& driver_entry(io::IoManager& io, const Params& params);
   // AddDevice: creates this filter's device and attaches it over `disk`. False on failure.
   bool attach(io::DriverObject& driver, io::DeviceObject& disk);
+  // PnP: an upper filter has no hardware of its own; it passes every PnP IRP down and, on
+  // REMOVE_DEVICE, detaches and deletes its device (IoManager::dispatch_pnp).
+  io::Status start(const io::ResourceList&, const io::ResourceList&) override {
+    return io::Status::success;
+  }
   // DriverEntry + AddDevice: attaches over `disk`'s stack. False on failure.
   const Stats& stats() const { return stats_; }
   io::DeviceObject* device() const { return device_; }

@@ -11,10 +11,7 @@ constexpr std::uint64_t kWindow = 4;
 }  // namespace
 
 SerialDriver::SerialDriver(io::IoManager& io, Params params)
-    : io_(io),
-      kernel_(io.kernel()),
-      params_(params),
-      regs_(io.kernel().cpu(), params.space, params.base, kWindow) {}
+    : io_(io), kernel_(io.kernel()), params_(std::move(params)) {}
 
 io::DriverObject& SerialDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Serial", [](io::DriverObject& d) {
@@ -22,11 +19,12 @@ io::DriverObject& SerialDriver::driver_entry(io::IoManager& io) {
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::read)] = &SerialDriver::dispatch_read;
     d.major_function[static_cast<unsigned>(io::Major::write)] = &SerialDriver::dispatch_write;
+    d.major_function[static_cast<unsigned>(io::Major::pnp)] = &io::IoManager::dispatch_pnp;
     return io::Status::success;
   });
 }
 
-bool SerialDriver::add_device(io::DriverObject& drv) {
+bool SerialDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
   const std::string device = fmt::format("\\Device\\Serial{}", params_.unit);
   const std::string name =
       params_.name.empty() ? fmt::format("serial{}", params_.unit) : params_.name;
@@ -35,16 +33,49 @@ bool SerialDriver::add_device(io::DriverObject& drv) {
   io_.create_symbolic_link(fmt::format("\\??\\COM{}", params_.unit + 1), device);
   if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
   io_.initialize_dpc_request(*device_, &SerialDriver::dpc, name + "_dpc");
+  device_->pnp = this;
+  if (io_.attach_device_to_device_stack(*device_, pdo) == nullptr) return false;
+  device_->flags = io::kDoBufferedIo;
+  return true;
+}
+
+io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
+  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
+  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
+  if (window == nullptr || window->length < kWindow) return io::Status::insufficient_resources;
+  regs_ = hal::RegisterWindow(
+      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
+      window->start, window->length);
   if (!params_.polling) {
-    const io::InterruptResource r =
-        io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-    if (io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r) != io::Status::success)
-      return false;
+    const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
+    if (irq == nullptr) return io::Status::insufficient_resources;
+    const std::string name =
+        params_.name.empty() ? fmt::format("serial{}", params_.unit) : params_.name;
+    const io::InterruptResource r = io::IoManager::interrupt_resource(*irq);
+    const io::Status s = io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r);
+    if (s != io::Status::success) return s;
     device_irql_ = r.irql;
     regs_.write8(kControl, kRxIe);
   }
-  device_->flags = io::kDoBufferedIo;
-  return true;
+  started_ = true;
+  return io::Status::success;
+}
+
+void SerialDriver::surprise_removal() {
+  gone_ = true;
+  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
+  interrupt_ = nullptr;
+  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
+  for (io::Irp** p : {&pending_read_, &pending_write_}) {
+    io::Irp* irp = *p;
+    *p = nullptr;
+    if (irp == nullptr) continue;
+    // A read may be being cancelled: whoever clears the cancel routine completes it.
+    if (p == &pending_read_ && io_.set_cancel_routine(*irp, nullptr) == nullptr) continue;
+    irp->io_status = {io::Status::no_such_device, 0};
+    io_.complete_request(*irp);
+  }
+  kernel_.lower_irql(old);
 }
 
 std::uint32_t SerialDriver::take(std::uint64_t buffer, std::uint32_t length) {
@@ -63,6 +94,11 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
   SerialDriver& self = d->ext<SerialDriver>();
   hw::Processor& cpu = self.kernel_.cpu();
   const std::uint32_t length = irp->current().rw.length;
+  if (self.gone_ || !self.started_) {
+    irp->io_status = {io::Status::delete_pending, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::delete_pending;
+  }
   if (self.params_.polling) {
     // Spin until something arrives, then take what is there.
     while (!(self.regs_.read8(kStatus) & kRxReady)) {
@@ -109,6 +145,11 @@ io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
   SerialDriver& self = d->ext<SerialDriver>();
   hw::Processor& cpu = self.kernel_.cpu();
   const std::uint32_t length = irp->current().rw.length;
+  if (self.gone_ || !self.started_) {
+    irp->io_status = {io::Status::delete_pending, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::delete_pending;
+  }
   if (self.params_.polling) {
     for (std::uint32_t i = 0; i < length; ++i) {
       while (self.regs_.read8(kStatus) & kTxFull) {

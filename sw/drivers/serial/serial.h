@@ -16,14 +16,11 @@
 
 namespace drivers {
 
-class SerialDriver {
+class SerialDriver : public io::PnpDevice {
  public:
   struct Params {
-    unsigned unit = 0;                // \Device\SerialN, linked as \??\COM<N+1>
-    std::string name;                 // also linked as \??\<name> when not empty
-    hw::Space space = hw::Space::io;  // where the UART's registers are
-    std::uint64_t base = 0x3f8;
-    unsigned irq = 4;
+    unsigned unit = 0;  // \Device\SerialN, linked as \??\COM<N+1>
+    std::string name;   // also linked as \??\<name> when not empty
     bool polling = false;
     std::size_t ring = 1024;  // bytes in each software ring
     unsigned poll_interval_cycles = 200;
@@ -36,8 +33,12 @@ class SerialDriver {
   SerialDriver(io::IoManager& io, Params params);
   // DriverEntry: loads \Driver\Serial and fills its dispatch table. Once per boot.
   static io::DriverObject& driver_entry(io::IoManager& io);
-  // AddDevice + START for this port. False on failure.
-  bool add_device(io::DriverObject& driver);
+  // AddDevice: this port's device object, attached over `pdo`. False on failure.
+  bool add_device(io::DriverObject& driver, io::DeviceObject& pdo);
+  // PnP: START_DEVICE's window and interrupt; removal fails the pending read and write.
+  io::Status start(const io::ResourceList& raw, const io::ResourceList& translated) override;
+  void surprise_removal() override;
+  void remove() override { surprise_removal(); }
   const Stats& stats() const { return stats_; }
   io::DeviceObject* device() const { return device_; }
 
@@ -63,6 +64,7 @@ class SerialDriver {
   std::deque<std::uint8_t> rx_, tx_;
   io::Irp* pending_read_ = nullptr;
   io::Irp* pending_write_ = nullptr;
+  bool started_ = false, gone_ = false;
   Stats stats_;
 };
 

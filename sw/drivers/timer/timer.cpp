@@ -1,5 +1,7 @@
 #include "sw/drivers/timer/timer.h"
 
+#include <vector>
+
 #include <fmt/format.h>
 
 namespace drivers {
@@ -10,10 +12,7 @@ constexpr std::uint64_t kWindow = 8;
 }  // namespace
 
 TimerDriver::TimerDriver(io::IoManager& io, Params params)
-    : io_(io),
-      kernel_(io.kernel()),
-      params_(params),
-      regs_(io.kernel().cpu(), params.space, params.base, kWindow) {}
+    : io_(io), kernel_(io.kernel()), params_(std::move(params)) {}
 
 io::DriverObject& TimerDriver::driver_entry(io::IoManager& io) {
   return io.load_driver("\\Driver\\Timer", [](io::DriverObject& d) {
@@ -21,12 +20,13 @@ io::DriverObject& TimerDriver::driver_entry(io::IoManager& io) {
     d.major_function[static_cast<unsigned>(io::Major::close)] = &io::IoManager::succeed_request;
     d.major_function[static_cast<unsigned>(io::Major::device_control)] =
         &TimerDriver::dispatch_ioctl;
+    d.major_function[static_cast<unsigned>(io::Major::pnp)] = &io::IoManager::dispatch_pnp;
     d.start_io = &TimerDriver::start_io;
     return io::Status::success;
   });
 }
 
-bool TimerDriver::add_device(io::DriverObject& drv) {
+bool TimerDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
   const std::string device = fmt::format("\\Device\\Timer{}", params_.unit);
   const std::string name =
       params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
@@ -34,12 +34,45 @@ bool TimerDriver::add_device(io::DriverObject& drv) {
   if (device_ == nullptr) return false;
   if (!params_.name.empty()) io_.create_symbolic_link("\\??\\" + params_.name, device);
   io_.initialize_dpc_request(*device_, &TimerDriver::dpc, name + "_dpc");
-  const io::InterruptResource r =
-      io_.translate_interrupt(params_.irq, ke::InterruptMode::latched, false);
-  if (io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this, r) != io::Status::success)
-    return false;
+  device_->pnp = this;
+  if (io_.attach_device_to_device_stack(*device_, pdo) == nullptr) return false;
   device_->flags = io::kDoBufferedIo;
   return true;
+}
+
+io::Status TimerDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
+  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
+  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
+  const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
+  if (window == nullptr || window->length < kWindow || irq == nullptr)
+    return io::Status::insufficient_resources;
+  regs_ = hal::RegisterWindow(
+      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
+      window->start, window->length);
+  const std::string name =
+      params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
+  const io::Status s = io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this,
+                                             io::IoManager::interrupt_resource(*irq));
+  if (s != io::Status::success) return s;
+  started_ = true;
+  return io::Status::success;
+}
+
+void TimerDriver::surprise_removal() {
+  gone_ = true;
+  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
+  interrupt_ = nullptr;
+  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
+  std::vector<io::Irp*> failed;
+  if (device_->current_irp != nullptr) failed.push_back(device_->current_irp);
+  device_->current_irp = nullptr;
+  while (io::Irp* irp = io_.remove_device_queue(device_->queue)) failed.push_back(irp);
+  device_->queue.busy = false;
+  for (io::Irp* irp : failed) {
+    irp->io_status = {io::Status::no_such_device, 0};
+    io_.complete_request(*irp);
+  }
+  kernel_.lower_irql(old);
 }
 
 io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
@@ -49,6 +82,11 @@ io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
     irp->io_status = {io::Status::invalid_parameter, 0};
     self.io_.complete_request(*irp);
     return io::Status::invalid_parameter;
+  }
+  if (self.gone_ || !self.started_) {
+    irp->io_status = {io::Status::delete_pending, 0};
+    self.io_.complete_request(*irp);
+    return io::Status::delete_pending;
   }
   ++self.stats_.waits;
   self.io_.mark_irp_pending(*irp);
@@ -73,7 +111,7 @@ bool TimerDriver::isr(ke::Interrupt*, void* context) {
 
 void TimerDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
   TimerDriver& self = d->ext<TimerDriver>();
-  if (irp == nullptr) return;
+  if (irp == nullptr || self.gone_ || irp != self.device_->current_irp) return;
   irp->io_status = {io::Status::success, 0};
   self.io_.start_next_packet(*self.device_, false);
   self.io_.complete_request(*irp);

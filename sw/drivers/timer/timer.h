@@ -14,14 +14,11 @@ namespace drivers {
 
 constexpr std::uint32_t kIoctlTimerWait = 0x00220001;  // CTL_CODE(FILE_DEVICE_UNKNOWN, 0, ...)
 
-class TimerDriver {
+class TimerDriver : public io::PnpDevice {
  public:
   struct Params {
-    unsigned unit = 0;                // \Device\TimerN
-    std::string name;                 // also linked as \??\<name> when not empty
-    hw::Space space = hw::Space::io;  // where the device's registers are
-    std::uint64_t base = 0x300;
-    unsigned irq = 5;
+    unsigned unit = 0;  // \Device\TimerN
+    std::string name;   // also linked as \??\<name> when not empty
   };
   struct Stats {
     std::uint64_t waits = 0, interrupts = 0;
@@ -30,8 +27,12 @@ class TimerDriver {
   TimerDriver(io::IoManager& io, Params params);
   // DriverEntry: loads \Driver\Timer and fills its dispatch table. Once per boot.
   static io::DriverObject& driver_entry(io::IoManager& io);
-  // AddDevice + START for this one-shot device. False on failure.
-  bool add_device(io::DriverObject& driver);
+  // AddDevice: this device's object, attached over `pdo`. False on failure.
+  bool add_device(io::DriverObject& driver, io::DeviceObject& pdo);
+  // PnP: START_DEVICE's window and interrupt; removal fails the waits.
+  io::Status start(const io::ResourceList& raw, const io::ResourceList& translated) override;
+  void surprise_removal() override;
+  void remove() override { surprise_removal(); }
   const Stats& stats() const { return stats_; }
   io::DeviceObject* device() const { return device_; }
 
@@ -47,6 +48,7 @@ class TimerDriver {
   hal::RegisterWindow regs_;
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
+  bool started_ = false, gone_ = false;
   Stats stats_;
 };
 

@@ -1,0 +1,369 @@
+#include "sw/io/pnp.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sw/io/log.h"
+#include "util/event_log.h"
+
+namespace io {
+using detail::logger;
+
+namespace {
+
+std::string resources_text(const ResourceList& list) {
+  std::string s;
+  for (const auto& r : list) s += (s.empty() ? "" : "; ") + describe(r);
+  return s.empty() ? "none" : s;
+}
+
+std::string requirements_text(const ResourceRequirements& list) {
+  std::string s;
+  for (const auto& r : list) s += (s.empty() ? "" : "; ") + describe(r);
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+const char* to_string(DevNodeState s) {
+  switch (s) {
+    case DevNodeState::initialized:
+      return "initialized";
+    case DevNodeState::drivers_added:
+      return "drivers added";
+    case DevNodeState::started:
+      return "started";
+    case DevNodeState::not_started:
+      return "not started";
+    case DevNodeState::removed:
+      return "removed";
+  }
+  return "?";
+}
+
+PnpManager::PnpManager(IoManager& io) : io_(io) {
+  root_driver_ = &io_.load_driver("\\Driver\\PnpManager", [this](DriverObject& d) {
+    d.context = this;
+    d.major_function[static_cast<unsigned>(Major::pnp)] = &PnpManager::root_dispatch;
+    return Status::success;
+  });
+  DeviceObject* root = io_.create_device(*root_driver_, "", nullptr);
+  root->flags &= ~kDoDeviceInitializing;
+  DevNode& n = new_node(nullptr, root);
+  n.instance_path = n.name = "HTREE\\ROOT\\0";
+  n.description = "the root of the device tree";
+  n.location = "root";
+  n.raw = true;
+  n.state = DevNodeState::started;
+  root_ = &n;
+  io_.kernel().initialize_event(done_, "pnp_request", ke::EventType::synchronization, false);
+}
+
+void PnpManager::add_root_device(RootDevice device) {
+  root_devices_.push_back(std::move(device));
+}
+
+DevNode& PnpManager::new_node(DevNode* parent, DeviceObject* pdo) {
+  nodes_.push_back(std::make_unique<DevNode>());
+  DevNode& n = *nodes_.back();
+  n.parent = parent;
+  n.pdo = pdo;
+  if (pdo) pdo->pdo = true;
+  if (parent) parent->children.push_back(&n);
+  return n;
+}
+
+DevNode* PnpManager::node_of(const DeviceObject& pdo) const {
+  for (const auto& n : nodes_)
+    if (n->pdo == &pdo) return n.get();
+  return nullptr;
+}
+
+// The root enumerator: the root device's BusRelations are the reported devices; each of their
+// PDOs answers its IDs and its fixed requirements.
+Status PnpManager::root_dispatch(DeviceObject* device, Irp* irp) {
+  auto* self = static_cast<PnpManager*>(device->driver->context);
+  IoStackLocation& sl = irp->current();
+  Status s = irp->io_status.status;
+  PnpResult* out = irp->pnp_result;
+  const bool is_root = device == self->root_->pdo;
+  std::size_t index = 0;
+  for (; index < self->root_pdos_.size() && self->root_pdos_[index] != device; ++index) {
+  }
+  const RootDevice* rd =
+      index < self->root_devices_.size() && !is_root ? &self->root_devices_[index] : nullptr;
+  switch (sl.pnp.minor) {
+    case Minor::query_device_relations:
+      if (is_root && out) {
+        while (self->root_pdos_.size() < self->root_devices_.size()) {
+          DeviceObject* pdo = self->io_.create_device(*device->driver, "", nullptr);
+          pdo->flags &= ~kDoDeviceInitializing;
+          self->root_pdos_.push_back(pdo);
+        }
+        out->relations = self->root_pdos_;
+        s = Status::success;
+      }
+      break;
+    case Minor::query_id:
+      if (rd && out) {
+        // Instance IDs count the devices with the same ID, as the registry's Root\ keys do.
+        unsigned ordinal = 0;
+        for (std::size_t i = 0; i < index; ++i)
+          if (self->root_devices_[i].id == rd->id) ++ordinal;
+        switch (sl.pnp.id_type) {
+          case IdType::device_id:
+            out->ids = {"ROOT\\" + rd->id};
+            break;
+          case IdType::hardware_ids:
+            out->ids = rd->hardware_ids;
+            break;
+          case IdType::compatible_ids:
+            out->ids = {};
+            break;
+          case IdType::instance_id:
+            out->ids = {fmt::format("{:04}", ordinal)};
+            break;
+        }
+        s = Status::success;
+      }
+      break;
+    case Minor::query_resource_requirements:
+      if (rd && out) {
+        out->requirements = rd->requirements;
+        s = Status::success;
+      }
+      break;
+    case Minor::start_device:
+    case Minor::surprise_removal:
+    case Minor::remove_device:
+      s = Status::success;  // a legacy device has nothing to program or to let go of
+      break;
+    default:
+      break;
+  }
+  irp->io_status = {s, 0};
+  self->io_.complete_request(*irp);
+  return s;
+}
+
+Status PnpManager::send(DevNode& node, Minor minor, PnpResult* result, IdType id) {
+  DeviceObject* top = io_.get_attached_device(*node.pdo);
+  Irp* irp = io_.allocate_irp(top->stack_size, /*pnp=*/true);
+  irp->io_manager_owned = true;
+  irp->pnp_result = result;
+  // Microsoft: a PnP IRP starts as STATUS_NOT_SUPPORTED; a driver that does not handle the
+  // minor passes it down untouched.
+  irp->io_status = {Status::not_supported, 0};
+  IoStatusBlock iosb;
+  irp->user_iosb = &iosb;
+  irp->user_event = &done_;
+  IoStackLocation& sl = irp->next();
+  sl.major = Major::pnp;
+  sl.pnp.minor = minor;
+  sl.pnp.id_type = id;
+  if (minor == Minor::start_device) {
+    sl.pnp.raw = &node.raw_resources;
+    sl.pnp.translated = &node.translated_resources;
+  }
+  ++stats_.irps;
+  io_.kernel().clear_event(done_);
+  if (io_.call_driver(*top, *irp) == Status::pending) {
+    io_.kernel().wait_for_single_object(done_, std::nullopt);
+  } else {
+    io_.free_irp(irp);
+  }
+  return iosb.status;
+}
+
+void PnpManager::fail(DevNode& node, std::string problem) {
+  node.state = DevNodeState::not_started;
+  node.problem = std::move(problem);
+  ++stats_.not_started;
+  logger().warn("{} not started: {}", node.instance_path, node.problem);
+  if (util::events().enabled())
+    util::events().emit("pnp", "not_started",
+                        {{"node", node.instance_path}, {"problem", node.problem}});
+}
+
+void PnpManager::process(DevNode& n) {
+  // 1. Who it is.
+  PnpResult r;
+  if (nt_success(send(n, Minor::query_id, &r, IdType::device_id)) && !r.ids.empty())
+    n.instance_path = r.ids.front();
+  r = {};
+  if (nt_success(send(n, Minor::query_id, &r, IdType::instance_id)) && !r.ids.empty())
+    n.instance_path += "\\" + r.ids.front();
+  r = {};
+  if (nt_success(send(n, Minor::query_id, &r, IdType::hardware_ids))) n.hardware_ids = r.ids;
+  r = {};
+  if (nt_success(send(n, Minor::query_id, &r, IdType::compatible_ids))) n.compatible_ids = r.ids;
+  n.name = n.instance_path;
+  if (util::events().enabled())
+    util::events().emit("pnp", "found",
+                        {{"node", n.instance_path},
+                         {"parent", n.parent ? n.parent->instance_path : ""},
+                         {"hardware_id", n.hardware_ids.empty() ? "" : n.hardware_ids.front()}});
+
+  // 2, 3. The driver table, then AddDevice: the function driver, then the upper filters.
+  DriverBinding b = table_ ? table_(n) : DriverBinding{};
+  if (b.function == nullptr && !b.raw) {
+    fail(n, "CM_PROB_FAILED_INSTALL (28): " +
+                (b.problem.empty() ? "no driver matches its hardware IDs" : b.problem));
+    return;
+  }
+  std::vector<DriverObject*> drivers;
+  if (b.function) drivers.push_back(b.function);
+  for (DriverObject* f : b.upper_filters) drivers.push_back(f);
+  for (DriverObject* d : drivers) {
+    const Status s = d->add_device ? d->add_device(*d, *n.pdo) : Status::not_supported;
+    if (util::events().enabled())
+      util::events().emit(
+          "pnp", "add_device",
+          {{"node", n.instance_path}, {"driver", d->name}, {"status", to_string(s)}});
+    if (!nt_success(s)) {
+      fail(n, fmt::format("CM_PROB_FAILED_ADD (31): {} AddDevice: {}", d->name, to_string(s)));
+      return;
+    }
+    (d == b.function ? n.service : (n.filters.emplace_back(), n.filters.back())) = d->name;
+  }
+  n.raw = b.function == nullptr;
+  n.state = DevNodeState::drivers_added;
+
+  // 4. What it can use, from its bus driver.
+  r = {};
+  const Status q = send(n, Minor::query_resource_requirements, &r);
+  if (nt_success(q)) {
+    n.requirements = r.requirements;
+  } else if (q != Status::not_supported) {
+    fail(n,
+         fmt::format("CM_PROB_FAILED_START (10): QUERY_RESOURCE_REQUIREMENTS: {}", to_string(q)));
+    return;
+  }
+
+  // 5. Arbitration against every device started so far.
+  std::string why;
+  auto raw = arbiter_.assign(n.name, n.requirements, why);
+  if (!raw) {
+    fail(n, "CM_PROB_NORMAL_CONFLICT (12): " + why);
+    return;
+  }
+  n.raw_resources = *raw;
+
+  // 6. Translation (the interrupt arbiter makes a shared line level-triggered first), start.
+  for (const auto& res : n.raw_resources)
+    if (res.type == ResourceType::interrupt && res.level)
+      io_.kernel().hal().set_level_triggered(res.irq);
+  n.translated_resources = io_.translate_resources(n.raw_resources);
+  if (util::events().enabled()) {
+    std::string irql;
+    for (const auto& t : n.translated_resources)
+      if (t.type == ResourceType::interrupt)
+        irql = fmt::format("vector {:#x} IRQL {}", t.vector, static_cast<unsigned>(t.irql));
+    util::events().emit("pnp", "resources",
+                        {{"node", n.instance_path},
+                         {"requirements", requirements_text(n.requirements)},
+                         {"assigned", resources_text(n.raw_resources)},
+                         {"translated", irql}});
+  }
+  const Status s = send(n, Minor::start_device, nullptr);
+  if (!nt_success(s)) {
+    arbiter_.release(n.name);
+    n.raw_resources.clear();
+    n.translated_resources.clear();
+    fail(n, fmt::format("CM_PROB_FAILED_START (10): START_DEVICE: {}", to_string(s)));
+    return;
+  }
+  n.state = DevNodeState::started;
+  n.problem.clear();
+  ++stats_.started;
+  logger().info("{} started ({}): {}", n.instance_path, n.service.empty() ? "no driver" : n.service,
+                resources_text(n.raw_resources));
+  if (util::events().enabled())
+    util::events().emit("pnp", "start",
+                        {{"node", n.instance_path},
+                         {"driver", n.service.empty() ? "(raw)" : n.service},
+                         {"status", to_string(s)}});
+}
+
+void PnpManager::enumerate() {
+  enumerate_bus(*root_);
+}
+
+void PnpManager::enumerate_bus(DevNode& bus) {
+  if (bus.state != DevNodeState::started) return;
+  PnpResult r;
+  const Status s = send(bus, Minor::query_device_relations, &r);
+  if (!nt_success(s)) return;  // not a bus (STATUS_NOT_SUPPORTED) or it failed
+  ++stats_.enumerations;
+  if (util::events().enabled())
+    util::events().emit("pnp", "enumerate",
+                        {{"bus", bus.instance_path}, {"children", r.relations.size()}});
+  // Children that are no longer reported left the machine.
+  const std::vector<DevNode*> before = bus.children;
+  for (DevNode* child : before) {
+    if (child->state == DevNodeState::removed) continue;
+    if (std::find(r.relations.begin(), r.relations.end(), child->pdo) == r.relations.end())
+      remove_subtree(*child, true);
+  }
+  for (DeviceObject* pdo : r.relations) {
+    if (node_of(*pdo) != nullptr) continue;
+    DevNode& child = new_node(&bus, pdo);
+    if (&bus == root_) {
+      for (std::size_t i = 0; i < root_pdos_.size(); ++i)
+        if (root_pdos_[i] == pdo) {
+          child.tag = root_devices_[i].tag;
+          child.description = root_devices_[i].description;
+        }
+    }
+    process(child);
+    enumerate_bus(child);
+  }
+}
+
+void PnpManager::invalidate_device_relations(DeviceObject& device) {
+  // The node whose stack holds `device`.
+  for (const auto& n : nodes_) {
+    if (n->state == DevNodeState::removed || n->pdo == nullptr) continue;
+    for (DeviceObject* d = n->pdo; d != nullptr; d = d->attached_device) {
+      if (d == &device) {
+        enumerate_bus(*n);
+        return;
+      }
+    }
+  }
+}
+
+void PnpManager::remove_subtree(DevNode& node, bool surprise) {
+  for (DevNode* child : node.children)
+    if (child->state != DevNodeState::removed) remove_subtree(*child, surprise);
+  // The drivers of the stack, to unload those whose last device this was.
+  std::vector<DriverObject*> drivers;
+  for (DeviceObject* d = node.pdo ? node.pdo->attached_device : nullptr; d != nullptr;
+       d = d->attached_device)
+    drivers.push_back(d->driver);
+  const bool had_stack = node.state == DevNodeState::started ||
+                         node.state == DevNodeState::drivers_added ||
+                         (node.state == DevNodeState::not_started && !drivers.empty());
+  if (util::events().enabled())
+    util::events().emit("pnp", surprise ? "surprise_removal" : "remove",
+                        {{"node", node.instance_path}});
+  if (had_stack || node.pdo) {
+    if (surprise && node.state == DevNodeState::started)
+      send(node, Minor::surprise_removal, nullptr);
+    send(node, Minor::remove_device, nullptr);
+  }
+  arbiter_.release(node.name);
+  node.state = DevNodeState::removed;
+  node.problem = surprise ? "surprise-removed" : "removed";
+  ++stats_.removed;
+  logger().info("{} removed{}", node.instance_path, surprise ? " (surprise)" : "");
+  for (DriverObject* d : drivers) {
+    if (d->devices.empty() && !d->unloaded) {
+      io_.unload_driver(*d);
+      ++stats_.unloaded;
+    }
+  }
+}
+
+}  // namespace io

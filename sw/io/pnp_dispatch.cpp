@@ -1,0 +1,108 @@
+// The driver-facing half of Plug and Play: forwarding an IRP synchronously, passing it down,
+// the dispatch routine every function and filter driver here shares, and the HAL's
+// translation of raw resources.
+#include "sw/io/io_manager.h"
+#include "sw/io/log.h"
+#include "util/event_log.h"
+
+namespace io {
+using detail::logger;
+
+namespace {
+
+struct SyncForward {
+  IoManager* io;
+  ke::Event event;
+};
+
+Status signal_forwarder(DeviceObject*, Irp* irp, void* context) {
+  auto* s = static_cast<SyncForward*>(context);
+  (void)irp;
+  s->io->kernel().set_event(s->event);
+  // The IRP belongs to the forwarding driver again: it completes it after its own work.
+  return Status::more_processing_required;
+}
+
+}  // namespace
+
+Status IoManager::forward_irp_synchronously(DeviceObject& lower, Irp& irp) {
+  SyncForward s{this, {}};
+  kernel_.initialize_event(s.event, "forward_sync", ke::EventType::notification, false);
+  copy_current_irp_stack_location_to_next(irp);
+  set_completion_routine(irp, &signal_forwarder, &s, true, true, true);
+  if (call_driver(lower, irp) == Status::pending)
+    kernel_.wait_for_single_object(s.event, std::nullopt);
+  return irp.io_status.status;
+}
+
+Status IoManager::pass_down(DeviceObject& device, Irp& irp) {
+  if (device.lower == nullptr) {
+    // The bottom of a stack that does not handle this minor: complete it as it stands.
+    const Status s = irp.io_status.status;
+    complete_request(irp);
+    return s;
+  }
+  skip_current_irp_stack_location(irp);
+  return call_driver(*device.lower, irp);
+}
+
+Status IoManager::dispatch_pnp(DeviceObject* device, Irp* irp) {
+  IoManager& io = *device->driver->io;
+  const IoStackLocation& sl = irp->current();
+  PnpDevice* hooks = device->pnp;
+  switch (sl.pnp.minor) {
+    case Minor::start_device: {
+      // Down first: the bus driver programs the hardware's decoders before the function
+      // driver touches a register (Microsoft: "the function driver must not start its device
+      // until the lower drivers have completed the IRP").
+      Status s =
+          device->lower ? io.forward_irp_synchronously(*device->lower, *irp) : Status::success;
+      if (nt_success(s) && hooks && sl.pnp.raw && sl.pnp.translated)
+        s = hooks->start(*sl.pnp.raw, *sl.pnp.translated);
+      irp->io_status = {s, 0};
+      io.complete_request(*irp);
+      return s;
+    }
+    case Minor::surprise_removal: {
+      if (hooks) hooks->surprise_removal();
+      irp->io_status.status = Status::success;
+      return io.pass_down(*device, *irp);
+    }
+    case Minor::remove_device: {
+      if (hooks) hooks->remove();
+      irp->io_status.status = Status::success;
+      DeviceObject* lower = device->lower;
+      const Status s = io.pass_down(*device, *irp);
+      // After the lower drivers have seen it: detach and delete (IoDetachDevice, IoDeleteDevice).
+      if (lower != nullptr) io.detach_device(*lower);
+      io.delete_device(*device);
+      device->removed = true;
+      return s;
+    }
+    default:
+      return io.pass_down(*device, *irp);
+  }
+}
+
+InterruptResource IoManager::interrupt_resource(const Resource& translated) {
+  InterruptResource r;
+  r.vector = translated.vector;
+  r.irql = translated.irql;
+  r.mode = translated.level ? ke::InterruptMode::level_sensitive : ke::InterruptMode::latched;
+  r.shared = translated.share == Share::shared;
+  return r;
+}
+
+ResourceList IoManager::translate_resources(const ResourceList& raw) const {
+  ResourceList out = raw;
+  for (auto& r : out) {
+    if (r.type != ResourceType::interrupt) continue;
+    // HalGetInterruptVector on the PIC HAL: vector = base + IRQ, IRQL = 27 - IRQ, one CPU.
+    r.vector = kernel_.hal().vector_of_irq(r.irq);
+    r.irql = ke::irql_of_irq(r.irq);
+    r.affinity = 1;
+  }
+  return out;
+}
+
+}  // namespace io
