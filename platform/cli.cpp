@@ -53,6 +53,21 @@ int cli_main(int argc, char* argv[]) {
       ->check(CLI::ExistingFile);
   add_common(run, opts, false);
 
+  bool devices_json = false;
+  auto* devices = app.add_subcommand(
+      "devices",
+      "the device tree after Plug and Play: each device's IDs, driver, state and resources "
+      "(ports or memory, IRQ, vector, IRQL, DMA channel; who shares a line)");
+  devices
+      ->add_option("CONFIG", opts.config,
+                   "platform config (YAML); default: the built-in default platform")
+      ->check(CLI::ExistingFile);
+  devices->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
+  devices->add_flag("--json", devices_json, "print the tree as JSON");
+  devices->add_option("--log-level", opts.log_level,
+                      "trace, debug, info, warn, error or off (sim.log_level)");
+
   auto* script =
       app.add_subcommand("script", "run a register-level script on the CPU instead of software");
   script->add_option("FILE", script_path, "the script (docs/script.md)")->required();
@@ -149,6 +164,7 @@ int cli_main(int argc, char* argv[]) {
 
   try {
     if (*run) return platform::cmd_run(opts);
+    if (*devices) return platform::cmd_devices(opts, devices_json);
     if (*script) return platform::cmd_script(opts, script_path);
     if (*bench_idle) return platform::cmd_bench(opts, "idle", bench_time, bench_json);
     if (*bench_interrupt) return platform::cmd_bench(opts, "interrupt", bench_time, bench_json);

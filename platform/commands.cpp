@@ -18,7 +18,6 @@
 #include "util/units.h"
 
 namespace platform {
-namespace {
 
 Config build_config(const CommonOptions& o) {
   Config c = o.config.empty() ? Config{} : load_config(o.config);
@@ -37,6 +36,8 @@ Config build_config(const CommonOptions& o) {
   check_time_resolution();
   return c;
 }
+
+namespace {
 
 std::string outputs_line(const Config& c) {
   std::string s;

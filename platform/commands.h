@@ -6,6 +6,8 @@
 
 namespace platform {
 
+struct Config;
+
 struct CommonOptions {
   std::string config;             // empty = the built-in default platform
   std::vector<std::string> sets;  // key=value overrides, applied in order
@@ -13,7 +15,14 @@ struct CommonOptions {
   bool quiet = false;
 };
 
+// The config a command runs: the file (or the built-in default), the overrides and the options,
+// validated; the log level and SystemC's report handler set. Throws ConfigError.
+Config build_config(const CommonOptions& o);
+
 int cmd_run(const CommonOptions& o);
+// The device tree after Plug and Play (text, or JSON with `json`); 1 if a device was left
+// stopped.
+int cmd_devices(const CommonOptions& o, bool json);
 int cmd_script(const CommonOptions& o, const std::string& script_path);
 // what: "idle" or "interrupt".
 int cmd_bench(const CommonOptions& o, const std::string& what, const std::string& sim_time,

@@ -28,6 +28,10 @@ std::string require_instance(const Config& c, const std::string& section, const 
   }
   if (d->type != type)
     return fmt::format("{}: '{}' is a {} device, not a {} device", path, name, d->type, type);
+  if (driver.empty() && d->bus != "isa")
+    return fmt::format("{}: '{}' is on PCI, but this workload programs it itself at the port "
+                       "and IRQ its keys fix: put it on bus: isa",
+                       path, name);
   if (!driver.empty() && d->driver != driver)
     return fmt::format("{}: '{}' has driver {}, not {} (devices.{}.driver)", path, name, d->driver,
                        driver, name);

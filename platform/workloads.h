@@ -40,7 +40,8 @@ class HostedWorkload : public Workload {
 };
 
 // For workload checks: "" if key workload.<section>.<key> names an instance of `type` (bound
-// to driver type `driver` unless that is empty), else "workload.<section>.<key>: why".
+// to driver type `driver`; with `driver` empty, the workload programs the instance itself at
+// its fixed resources, so it must be on bus: isa), else "workload.<section>.<key>: why".
 std::string require_instance(const Config& c, const std::string& section, const std::string& key,
                              const std::string& type, const std::string& driver = "");
 
