@@ -205,18 +205,6 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
                          {ports(c.dma_port, hw::dma::window_size(c.dma_channels)), irq(c.dma_irq)},
                          true,
                          "chipset.dma"});
-  io::ResourceRequirements bridge = {ports(hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow)};
-  if (platform_.pci_used()) {
-    // The bridge's own INTA# (hot-plug events) goes through the router like a function's.
-    io::ResourceRequirement hotplug;
-    hotplug.type = io::ResourceType::interrupt;
-    hotplug.share = io::Share::shared;
-    hotplug.level = true;
-    hotplug.choices = c.pci_irqs;
-    bridge.push_back(hotplug);
-  }
-  pnp_->add_root_device(
-      {"*PNP0A03", "PCI host bridge", {"*PNP0A03"}, bridge, false, "chipset.pci"});
   drivers::PciDriver::Params pp;
   pp.config_port = static_cast<std::uint16_t>(hw::bus::kPciConfigPort);
   pp.io_base = c.pci_io_base;
@@ -253,6 +241,18 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
     }
     pnp_->add_root_device(rd);
   }
+  io::ResourceRequirements bridge = {ports(hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow)};
+  if (platform_.pci_used()) {
+    // The bridge's own INTA# (hot-plug events) goes through the router like a function's.
+    io::ResourceRequirement hotplug;
+    hotplug.type = io::ResourceType::interrupt;
+    hotplug.share = io::Share::shared;
+    hotplug.level = true;
+    hotplug.choices = c.pci_irqs;
+    bridge.push_back(hotplug);
+  }
+  pnp_->add_root_device(
+      {"*PNP0A03", "PCI host bridge", {"*PNP0A03"}, bridge, false, "chipset.pci"});
   pci_ = std::make_unique<drivers::PciDriver>(*io_, *pnp_, pp);
   pci_->driver_entry();
   pnp_->set_driver_table([this, raw](const io::DevNode& n) { return bind(n, raw); });

@@ -416,6 +416,9 @@ void Cpu::set_probe(Probe probe, std::uint32_t value) {
     case Probe::thread_id:
       thread_id_ = value;
       break;
+    case Probe::devices_started:
+      devices_started_ = value;
+      break;
   }
 }
 
@@ -529,6 +532,7 @@ void Cpu::trace(sc_core::sc_trace_file* tf) {
   sc_core::sc_trace(tf, kind_, n + ".context_kind");
   sc_core::sc_trace(tf, irql_, n + ".irql");
   sc_core::sc_trace(tf, thread_id_, n + ".thread_id");
+  sc_core::sc_trace(tf, devices_started_, n + ".devices_started");
 }
 
 }  // namespace hw::cpu

@@ -102,13 +102,23 @@ Status IoManager::call_driver(DeviceObject& device, Irp& irp) {
   IoStackLocation& sl = irp.current();
   sl.device = &device;
   if (!irp.pnp) ++stats_.dispatches;
-  if (util::events().enabled())
-    util::events().emit("io", "dispatch",
-                        {{"irp", irp.id},
-                         {"device", device.name.empty() ? device.driver->name : device.name},
-                         {"major", to_string(sl.major)},
-                         {"location", irp.current_location},
-                         {"irql", kernel_.irql()}});
+  if (util::events().enabled()) {
+    if (sl.major == Major::pnp)
+      util::events().emit("io", "dispatch",
+                          {{"irp", irp.id},
+                           {"device", device.name.empty() ? device.driver->name : device.name},
+                           {"major", to_string(sl.major)},
+                           {"minor", to_string(sl.pnp.minor)},
+                           {"location", irp.current_location},
+                           {"irql", kernel_.irql()}});
+    else
+      util::events().emit("io", "dispatch",
+                          {{"irp", irp.id},
+                           {"device", device.name.empty() ? device.driver->name : device.name},
+                           {"major", to_string(sl.major)},
+                           {"location", irp.current_location},
+                           {"irql", kernel_.irql()}});
+  }
   DispatchRoutine routine = device.driver->major_function[static_cast<unsigned>(sl.major)];
   if (routine == nullptr) routine = &IoManager::invalid_device_request;
   return routine(&device, &irp);

@@ -277,6 +277,7 @@ void PnpManager::process(DevNode& n) {
   n.state = DevNodeState::started;
   n.problem.clear();
   ++stats_.started;
+  io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
   logger().info("{} started ({}): {}", n.instance_path, n.service.empty() ? "no driver" : n.service,
                 resources_text(n.raw_resources));
   if (util::events().enabled())
@@ -284,6 +285,13 @@ void PnpManager::process(DevNode& n) {
                         {{"node", n.instance_path},
                          {"driver", n.service.empty() ? "(raw)" : n.service},
                          {"status", to_string(s)}});
+}
+
+std::size_t PnpManager::started() const {
+  std::size_t n = 0;
+  for (const auto& d : nodes_)
+    if (d.get() != root_ && d->state == DevNodeState::started) ++n;
+  return n;
 }
 
 void PnpManager::enumerate() {
@@ -306,9 +314,13 @@ void PnpManager::enumerate_bus(DevNode& bus) {
     if (std::find(r.relations.begin(), r.relations.end(), child->pdo) == r.relations.end())
       remove_subtree(*child, true);
   }
+  // A level at a time: every new child is started before any of their buses is enumerated, so
+  // the root's legacy devices hold their fixed resources before a bus below asks for any.
+  std::vector<DevNode*> added;
   for (DeviceObject* pdo : r.relations) {
     if (node_of(*pdo) != nullptr) continue;
     DevNode& child = new_node(&bus, pdo);
+    added.push_back(&child);
     if (&bus == root_) {
       for (std::size_t i = 0; i < root_pdos_.size(); ++i)
         if (root_pdos_[i] == pdo) {
@@ -317,8 +329,8 @@ void PnpManager::enumerate_bus(DevNode& bus) {
         }
     }
     process(child);
-    enumerate_bus(child);
   }
+  for (DevNode* child : added) enumerate_bus(*child);
 }
 
 void PnpManager::invalidate_device_relations(DeviceObject& device) {
@@ -357,6 +369,7 @@ void PnpManager::remove_subtree(DevNode& node, bool surprise) {
   node.state = DevNodeState::removed;
   node.problem = surprise ? "surprise-removed" : "removed";
   ++stats_.removed;
+  io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
   logger().info("{} removed{}", node.instance_path, surprise ? " (surprise)" : "");
   for (DriverObject* d : drivers) {
     if (d->devices.empty() && !d->unloaded) {

@@ -10,7 +10,9 @@
 //      be met stays stopped with the reason (CM_PROB_NORMAL_CONFLICT)
 //   6. translation by the HAL (IRQ -> vector and IRQL; a level-sensitive IRQ is made level-
 //      triggered in ELCR first), then IRP_MN_START_DEVICE with the raw and translated lists
-//   7. IRP_MN_QUERY_DEVICE_RELATIONS (BusRelations): a bus's children become new nodes
+//   7. IRP_MN_QUERY_DEVICE_RELATIONS (BusRelations): a bus's children become new nodes, a
+//      level at a time (every child of a bus started before any grandchild), so the root's
+//      legacy devices hold their fixed resources before the PCI bus asks for any
 // IoInvalidateDeviceRelations re-runs 7 for a bus: new children are processed, vanished ones
 // are surprise-removed (IRP_MN_SURPRISE_REMOVAL, then IRP_MN_REMOVE_DEVICE, children first),
 // their resources released, and a driver whose last device went is unloaded (its Unload runs).
@@ -101,6 +103,7 @@ class PnpManager {
   DevNode* node_of(const DeviceObject& pdo) const;
   const ResourceArbiter& arbiter() const { return arbiter_; }
   const PnpStats& stats() const { return stats_; }
+  std::size_t started() const;  // device nodes started now (the root not counted)
   IoManager& io() { return io_; }
 
  private:
