@@ -36,8 +36,8 @@ std::vector<std::string> sharers(const KernelHost& host, const io::PnpManager& p
   return out;
 }
 
-std::string resource_line(const KernelHost& host, const io::PnpManager& pnp,
-                          const io::DevNode& n, std::size_t i) {
+std::string resource_line(const KernelHost& host, const io::PnpManager& pnp, const io::DevNode& n,
+                          std::size_t i) {
   const io::Resource& r = n.raw_resources[i];
   std::string s = io::describe(r);
   if (r.type == io::ResourceType::interrupt) {
@@ -131,8 +131,9 @@ int cmd_devices(const CommonOptions& o, bool json) {
   CommonOptions opts = o;
   // Only the boot: no outputs, no workload (every instance is bound to its driver, as the I/O
   // workloads have them).
-  opts.sets.insert(opts.sets.begin(), {"output.vcd=", "output.events=", "output.stats=",
-                                       "sim.until=10s", "workload.kind=none"});
+  opts.sets.insert(
+      opts.sets.begin(),
+      {"output.vcd=", "output.events=", "output.stats=", "sim.until=10s", "workload.kind=none"});
   Config c = build_config(opts);
   Platform p("platform", c);
   KernelHost host(p, c);

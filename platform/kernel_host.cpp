@@ -111,6 +111,14 @@ const io::DevNode* KernelHost::node(const std::string& name) const {
   return nullptr;
 }
 
+bool KernelHost::started(const std::vector<std::string>& instances) const {
+  for (const auto& name : instances) {
+    const io::DevNode* n = node(name);
+    if (n == nullptr || n->state != io::DevNodeState::started) return false;
+  }
+  return true;
+}
+
 io::DriverBinding KernelHost::bind(const io::DevNode& n, const std::vector<std::string>& raw) {
   io::DriverBinding b;
   auto has_id = [&](const std::string& id) {

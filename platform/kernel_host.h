@@ -52,7 +52,10 @@ class KernelHost {
   const io::DevNode* node(const std::string& name) const;
   // The instance a device node is, or null (the chipset's nodes, the root, the bus).
   const DeviceInstance* instance_of(const io::DevNode& node) const;
-  // False if a driver failed to load or to add a device.
+  // Whether every instance named has started with its driver (or raw, when none).
+  bool started(const std::vector<std::string>& instances) const;
+  // False if a device with a driver was not started (no driver matched, AddDevice failed, its
+  // resources could not be assigned, START_DEVICE failed).
   bool drivers_ready() const { return drivers_ready_; }
   // The name an application opens an instance by (\??\<name>).
   static std::string device_path(const std::string& instance) { return "\\??\\" + instance; }

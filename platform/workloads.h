@@ -28,12 +28,13 @@ class HostedWorkload : public Workload {
     workload_summary(out);
   }
   const ke::BugCheckRecord* bug_check() const override { return host_.bug_check(); }
+  // The kernel host it runs on (tools and tests look at its device tree and drivers).
+  KernelHost& host() { return host_; }
+  const KernelHost& host() const { return host_; }
 
  protected:
   virtual void workload_stats(util::JsonWriter&) const {}
   virtual void workload_summary(std::FILE*) const {}
-  KernelHost& host() { return host_; }
-  const KernelHost& host() const { return host_; }
 
  private:
   KernelHost host_;

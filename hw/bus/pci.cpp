@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "hw/core/address_space.h"
+#include "hw/core/sim_time.h"
 #include "util/event_log.h"
 
 namespace hw::bus {
@@ -115,7 +116,7 @@ void PciHost::eject() {
     if (util::events().enabled())
       util::events().emit(name(), "eject", {{"slot", slot}, {"function", s.info.name}});
   }
-  route_event_.notify(sc_core::SC_ZERO_TIME);
+  hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
   if (!ejects_.empty()) eject_event_.notify(ejects_.front().first - now);
 }
 
@@ -189,7 +190,7 @@ void PciHost::write_config(unsigned slot, unsigned reg, std::uint32_t value,
       if (byte_mask & 0xffff) {
         s.command = static_cast<std::uint16_t>(
             v & (kPciCmdIo | kPciCmdMemory | kPciCmdBusMaster | kPciCmdIntxDisable));
-        route_event_.notify(sc_core::SC_ZERO_TIME);
+        hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
       }
       return;
     case kPciBar0:
@@ -207,14 +208,14 @@ void PciHost::write_config(unsigned slot, unsigned reg, std::uint32_t value,
   if (reg == kPciRoute) {
     for (unsigned l = 0; l < kPciLinks; ++l)
       route_[l] = static_cast<std::uint8_t>((v >> (8 * l)) & 0x8f);
-    route_event_.notify(sc_core::SC_ZERO_TIME);
+    hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
     if (util::events().enabled())
       util::events().emit(
           name(), "route",
           {{"pirqa", route_[0]}, {"pirqb", route_[1]}, {"pirqc", route_[2]}, {"pirqd", route_[3]}});
   } else if (reg == kPciHotplugStatus) {
     hotplug_status_ &= ~(value & byte_mask);  // write 1 to clear
-    route_event_.notify(sc_core::SC_ZERO_TIME);
+    hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
   }
 }
 
