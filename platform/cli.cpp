@@ -133,6 +133,21 @@ int cli_main(int argc, char* argv[]) {
   compare->add_option("--json", compare_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
   compare->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  std::string io_json = "traces/compare-io-space.json", io_svg = "traces/compare-io-space.svg";
+  auto* compare_io = compare->add_subcommand(
+      "io-space",
+      "the io workload's disk on PCI with its registers behind an I/O BAR vs a memory BAR "
+      "(isolated vs memory-mapped I/O), by PIO and by DMA: CPU and bus cycles per request, "
+      "latency; a table, JSON and an SVG chart");
+  compare_io->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
+      ->check(CLI::ExistingFile);
+  compare_io->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
+  compare_io->add_option("--json", io_json, "write the results as JSON ('' = none)")
+      ->capture_default_str();
+  compare_io->add_option("--svg", io_svg, "write a bar chart as SVG ('' = none)")
+      ->capture_default_str();
+  compare_io->add_flag("-q,--quiet", opts.quiet, "no progress lines");
 
   std::string report_stats, report_html;
   auto* report = app.add_subcommand(
@@ -171,6 +186,7 @@ int cli_main(int argc, char* argv[]) {
     if (*bench_dma) return platform::cmd_bench_dma(opts, bench_mode, bench_bytes, bench_json);
     if (*keys) return platform::cmd_keys(keys_markdown);
     if (*report) return platform::cmd_report(report_stats, report_html);
+    if (*compare_io) return platform::cmd_compare_io_space(opts, io_json, io_svg);
     if (*compare) return platform::cmd_compare(opts, compare_only, compare_json);
     if (*compare_dma) return platform::cmd_compare_dma(opts, cmp_json, cmp_svg);
   } catch (const platform::ConfigError& e) {

@@ -34,6 +34,11 @@ int cmd_report(const std::string& stats_path, const std::string& html_path);
 // Polling vs interrupt-driven disk and serial drivers, fast I/O vs the IRP path: a table and
 // JSON. `only`: disk, serial or fastio (empty = all).
 int cmd_compare(const CommonOptions& o, const std::string& only, const std::string& json_path);
+// The io workload's disk on PCI with its registers in I/O space and in memory space, by PIO and
+// by DMA: CPU cycles and bus cycles per request, request latency; a table, JSON and an SVG chart
+// (an empty path skips that file).
+int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
+                         const std::string& svg_path);
 // Host time to simulate one memory-to-memory DMA transfer of `bytes`; `mode` empty = each mode,
 // one child process apiece.
 int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::string& bytes,

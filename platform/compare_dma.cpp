@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "platform/chart.h"
 #include "platform/child.h"
 #include "platform/commands.h"
 #include "platform/config.h"
@@ -58,66 +59,19 @@ Row read_row(const std::string& mode, const std::string& stats_path) {
   return r;
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') {
-      o += "&lt;";
-    } else if (c == '>') {
-      o += "&gt;";
-    } else if (c == '&') {
-      o += "&amp;";
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
-
 // Three bar panels (transfer time, CPU stall, CPU work), one bar per mode.
 std::string svg_chart(const std::vector<Row>& rows, const std::string& title) {
-  struct Panel {
-    const char* label;
-    double Row::*value;
-    const char* unit;
-  };
-  const Panel panels[] = {{"transfer time", &Row::transfer_cycles, "bus cycles"},
-                          {"CPU stall", &Row::stall_cycles, "bus cycles"},
-                          {"CPU work done during the transfer", &Row::work_cycles, "CPU cycles"}};
-  const char* colors[] = {"#c0392b", "#2980b9", "#27ae60"};
-  const int pw = 260, ph = 220, top = 60, left = 20, gap = 30;
-  const int width = left * 2 + 3 * pw + 2 * gap, height = top + ph + 90;
-  std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-      "fill=\"white\"/>\n<text x=\"{}\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
-      width, height, left, xml_escape(title));
-  for (int p = 0; p < 3; ++p) {
-    const int x0 = left + p * (pw + gap);
-    double max = 0;
-    for (const auto& r : rows) max = std::max(max, r.*(panels[p].value));
-    if (max <= 0) max = 1;
-    s += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", x0, top - 12,
-                     panels[p].label);
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", x0,
-                     top + ph, x0 + pw, top + ph);
-    const int bw = pw / 4;
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const double v = rows[i].*(panels[p].value);
-      const int h = static_cast<int>(v / max * (ph - 20));
-      const int x = x0 + 10 + static_cast<int>(i) * (bw + 15);
-      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", x,
-                       top + ph - h, bw, h, colors[i % 3]);
-      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.4g}</text>\n", x + bw / 2,
-                       top + ph - h - 4, v);
-      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x + bw / 2,
-                       top + ph + 16, rows[i].mode);
-    }
-    s += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>\n", x0, top + ph + 36,
-                     panels[p].unit);
+  std::vector<std::string> names;
+  std::vector<ChartPanel> panels = {{"transfer time", "bus cycles", {}},
+                                    {"CPU stall", "bus cycles", {}},
+                                    {"CPU work done during the transfer", "CPU cycles", {}}};
+  for (const auto& r : rows) {
+    names.push_back(r.mode);
+    panels[0].values.push_back(r.transfer_cycles);
+    panels[1].values.push_back(r.stall_cycles);
+    panels[2].values.push_back(r.work_cycles);
   }
-  s += "</svg>\n";
-  return s;
+  return svg_bar_chart(title, names, panels);
 }
 
 }  // namespace

@@ -337,7 +337,8 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
       .field("writes", is.writes)
       .field("bytes_read", is.bytes_read)
       .field("bytes_written", is.bytes_written)
-      .field("pool_peak", pool_->peak());
+      .field("pool_peak", pool_->peak())
+      .field("pnp_irps", is.pnp_irps);
   write_histogram(j, "request_us", is.request_latency);
   j.end_object();
   if (pnp_) {

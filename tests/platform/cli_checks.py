@@ -97,7 +97,8 @@ with tempfile.TemporaryDirectory() as tmp:
     if CHECK == "help":
         for args in (["--help"], ["run", "--help"], ["script", "--help"], ["bench", "--help"],
                      ["bench", "idle", "--help"], ["bench", "dma", "--help"], ["keys", "--help"],
-                     ["compare-dma", "--help"], ["compare", "--help"], ["report", "--help"]):
+                     ["compare-dma", "--help"], ["compare", "--help"], ["report", "--help"],
+                     ["devices", "--help"], ["compare", "io-space", "--help"]):
             expect_exit(args, 0, r"Usage|USAGE|usage", stream="stdout")
         expect_exit([], 2, r"subcommand")
         expect_exit(["frobnicate"], 2)
@@ -442,6 +443,60 @@ with tempfile.TemporaryDirectory() as tmp:
         expect(fast["fast_io_hits"] > 0 and irp["fast_io_hits"] == 0, f"fast I/O hits: {fast} {irp}")
         expect(fast["irps"] < irp["irps"], f"fast I/O should need fewer IRPs: {fast} {irp}")
         expect(fast["bytes"] == irp["bytes"], "both fast I/O variants read the same data")
+    elif CHECK == "compare_io_space":
+        # Isolated vs memory-mapped I/O: the same driver, the same data, cheaper accesses.
+        js, svg = os.path.join(tmp, "io.json"), os.path.join(tmp, "io.svg")
+        rc, out, err = run("compare", "io-space", "--json", js, "--svg", svg, "-q")
+        expect(rc == 0, f"compare io-space: exit {rc}\n{out}{err}")
+        expect("memory, PIO" in out and "I/O space, DMA" in out, f"the table:\n{out}")
+        with open(js) as f:
+            runs = {r["variant"]: r for r in json.load(f)["runs"]}
+        expect(len(runs) == 4, f"compare io-space runs: {list(runs)}")
+        io_pio, mem_pio = runs["I/O space, PIO"], runs["memory, PIO"]
+        io_dma, mem_dma = runs["I/O space, DMA"], runs["memory, DMA"]
+        expect(all(r["bytes"] == io_pio["bytes"] > 0 for r in runs.values()), f"the same data: {runs}")
+        # PIO moves every word through DATA: in I/O space each access pays the wait states.
+        expect(mem_pio["bus_cycles_per_request"] < 0.75 * io_pio["bus_cycles_per_request"],
+               f"memory-mapped PIO should take far fewer bus cycles: {io_pio} {mem_pio}")
+        expect(mem_pio["cpu_cycles_per_request"] < io_pio["cpu_cycles_per_request"], f"CPU: {io_pio} {mem_pio}")
+        expect(mem_pio["mean_latency_us"] < io_pio["mean_latency_us"], f"latency: {io_pio} {mem_pio}")
+        expect(mem_pio["port_accesses"] < io_pio["port_accesses"] / 10, f"port accesses: {io_pio} {mem_pio}")
+        # With DMA only the command registers move: the two spaces come close.
+        expect(abs(mem_dma["cpu_cycles_per_request"] - io_dma["cpu_cycles_per_request"]) <
+               0.1 * io_dma["cpu_cycles_per_request"], f"DMA: {io_dma} {mem_dma}")
+        with open(svg) as f:
+            text = f.read()
+        expect(text.startswith("<svg") and text.count("<rect") >= 13, "the chart: 3 panels of 4 bars")
+    elif CHECK == "devices":
+        # The device tree: every node with IDs, state, driver and resources; who shares a line.
+        cfg = os.path.join(SRC, "platform", "configs", "pnp.yaml")
+        rc, out, err = run("devices", cfg, "--json")
+        expect(rc == 0, f"devices --json: exit {rc}\n{err}")
+        nodes = {n["instance"] or n["path"]: n for n in json.loads(out)["nodes"]}
+        for name in ("disk0", "disk1", "com2", "tick0"):
+            n = nodes.get(name)
+            expect(n is not None and n["state"] == "started", f"{name}: {n}")
+            if n is None:
+                continue
+            expect(n["parent"] == "ROOT\\*PNP0A03\\0000", f"{name} is on the PCI bus: {n['parent']}")
+            expect(n["path"].startswith("PCI\\VEN_1CC5&DEV_"), f"{name}: {n['path']}")
+            irq = [r for r in n["resources"] if r["type"] == "interrupt"]
+            expect(len(irq) == 1 and irq[0]["level"] and irq[0]["shared"] and irq[0]["shared_with"],
+                   f"{name} shares a level line: {irq}")
+        expect(nodes["disk0"]["driver"] == "\\Driver\\Disk" and nodes["disk0"]["filters"] == ["\\Driver\\DiskFilter"],
+               f"disk0's stack: {nodes['disk0']}")
+        expect(any(r["type"] == "memory" for r in nodes["disk1"]["resources"]), "disk1 has a memory window")
+        expect(any(r["type"] == "port" for r in nodes["disk0"]["resources"]), "disk0 has a port window")
+        expect(nodes["com1"]["parent"] == "HTREE\\ROOT\\0" and
+               any(r["type"] == "interrupt" and r["irq"] == 4 and not r["shared"] for r in nodes["com1"]["resources"]),
+               f"com1 is legacy, on its own IRQ4: {nodes['com1']}")
+        rc, out, err = run("devices", cfg)
+        expect(rc == 0 and "shared with" in out and "\\Driver\\PCI" in out, f"devices (text): {rc}\n{out}{err}")
+        # A device left stopped: exit 1, and the tree says why.
+        rc, out, err = run("devices", "--set", "pci.irqs=5", "--set", "devices.oneshot1.bus=pci")
+        expect(rc == 1 and "CM_PROB_NORMAL_CONFLICT" in out, f"devices with a conflict: {rc}\n{out}{err}")
+        expect_exit(["devices", "--set", "devices.disk0.bus=pci", "--set", "devices.disk0.port=0x1f0"], 2,
+                    r"devices\.disk0\.port.*Plug and Play")
     elif CHECK == "report":
         rc, _, err = run("run", "--until", "20ms", "--stats", stats, "-q")
         expect(rc == 0, err)
