@@ -58,6 +58,7 @@ PnpManager::PnpManager(IoManager& io) : io_(io) {
   n.state = DevNodeState::started;
   root_ = &n;
   io_.kernel().initialize_event(done_, "pnp_request", ke::EventType::synchronization, false);
+  io_.kernel().initialize_event(tree_lock_, "pnp_tree", ke::EventType::synchronization, true);
 }
 
 void PnpManager::add_root_device(RootDevice device) {
@@ -148,6 +149,9 @@ Status PnpManager::root_dispatch(DeviceObject* device, Irp* irp) {
 }
 
 Status PnpManager::send(DevNode& node, Minor minor, PnpResult* result, IdType id) {
+  // A PDO its bus driver already deleted (the device left) takes no more IRPs.
+  if (node.pdo == nullptr || node.pdo->removed || node.pdo->driver == nullptr)
+    return Status::no_such_device;
   DeviceObject* top = io_.get_attached_device(*node.pdo);
   Irp* irp = io_.allocate_irp(top->stack_size, /*pnp=*/true);
   irp->io_manager_owned = true;
@@ -295,7 +299,9 @@ std::size_t PnpManager::started() const {
 }
 
 void PnpManager::enumerate() {
+  io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
   enumerate_bus(*root_);
+  io_.kernel().set_event(tree_lock_);
 }
 
 void PnpManager::enumerate_bus(DevNode& bus) {
@@ -334,16 +340,16 @@ void PnpManager::enumerate_bus(DevNode& bus) {
 }
 
 void PnpManager::invalidate_device_relations(DeviceObject& device) {
+  io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
   // The node whose stack holds `device`.
+  DevNode* bus = nullptr;
   for (const auto& n : nodes_) {
     if (n->state == DevNodeState::removed || n->pdo == nullptr) continue;
-    for (DeviceObject* d = n->pdo; d != nullptr; d = d->attached_device) {
-      if (d == &device) {
-        enumerate_bus(*n);
-        return;
-      }
-    }
+    for (DeviceObject* d = n->pdo; d != nullptr && bus == nullptr; d = d->attached_device)
+      if (d == &device) bus = n.get();
   }
+  if (bus != nullptr) enumerate_bus(*bus);
+  io_.kernel().set_event(tree_lock_);
 }
 
 void PnpManager::remove_subtree(DevNode& node, bool surprise) {

@@ -20,7 +20,7 @@
 // The PnP manager is also the root enumerator's driver (\Driver\PnpManager): the root's
 // children are the devices reported to it (add_root_device: the chipset and the legacy
 // devices, with fixed resources, like Root\ keys of the registry). PnP IRPs are sent at
-// PASSIVE_LEVEL from a system thread and waited for.
+// PASSIVE_LEVEL from a system thread and waited for, one tree operation at a time.
 #include <functional>
 #include <memory>
 #include <string>
@@ -125,6 +125,9 @@ class PnpManager {
   DriverTable table_;
   ResourceArbiter arbiter_;
   ke::Event done_;
+  // Serializes the device tree's operations (Windows queues them to one worker): a hot-plug
+  // rescan waits while the boot enumeration runs, and the reverse.
+  ke::Event tree_lock_;
   PnpStats stats_;
 };
 

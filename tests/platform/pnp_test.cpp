@@ -381,3 +381,36 @@ TEST(Pnp, SurpriseRemovalWithRequestsInFlightCompletesThemWithAnErrorAndUnloadsT
 }
 
 }  // namespace
+
+namespace {
+
+// A card pulled while the machine is still enumerating (before its bus is scanned, while its
+// stack is being built, just after it started): the hot-plug rescan waits for the boot
+// enumeration, and whatever the moment, the device ends removed or never reported, the rest
+// started, and nothing crashes.
+class PnpRemovalDuringBoot : public testing::TestWithParam<const char*> {};
+
+TEST_P(PnpRemovalDuringBoot, EndsRemovedOrUnreportedWithTheRestStarted) {
+  Config c = pnp_config();
+  set(c, std::string("devices.disk1.remove_at=") + GetParam());
+  set(c, std::string("devices.tick0.remove_at=") + GetParam());
+  set(c, "workload.io.copy_to=");  // the workload uses disk0 and com2 only
+  set(c, "workload.io.timer_period=0");
+  Machine m(c, "", 40'000'000'000ull);
+  EXPECT_EQ(m.host().bug_check(), nullptr);
+  for (const char* gone : {"disk1", "tick0"}) {
+    const io::DevNode* n = m.host().node(gone);
+    EXPECT_TRUE(n == nullptr || n->state == io::DevNodeState::removed)
+        << gone << ": " << (n ? io::to_string(n->state) : "");
+  }
+  for (const char* stays : {"disk0", "com2", "com1"})
+    EXPECT_EQ(m.node(stays).state, io::DevNodeState::started) << stays;
+  EXPECT_EQ(m.stats["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_EQ(m.stats["workload"]["errors"].as<int>(), 0);
+  EXPECT_EQ(m.stats["workload"]["bytes"].as<int>(), 2 * 128 * 512);
+}
+
+INSTANTIATE_TEST_SUITE_P(Times, PnpRemovalDuringBoot,
+                         testing::Values("1us", "100us", "150us", "185us", "250us", "400us"));
+
+}  // namespace
