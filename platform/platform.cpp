@@ -43,13 +43,6 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   map_or_throw(hw::Space::io, intc->elcr_socket(), config.pic_elcr_port, 2, "pic.elcr",
                "interrupt_controller.elcr_port");
   map_or_throw(hw::Space::io, timer.in, config.timer_port, 4, "timer", "timer.port");
-  // The PCI host bridge: configuration ports and its two apertures.
-  map_or_throw(hw::Space::io, pci.config, hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow,
-               "pci.config", "pci.io_window");
-  map_or_throw(hw::Space::io, pci.io, config.pci_io_base, config.pci_io_size, "pci.io",
-               "pci.io_window");
-  map_or_throw(hw::Space::memory, pci.memory, config.pci_memory_base, config.pci_memory_size,
-               "pci.memory", "pci.memory_window");
   pci_slots_ = pci_slots(config);
 
   // The DMA controller: registers in I/O space, a bus master of its own for data. Channels no
@@ -80,6 +73,14 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     if (d.bus == "pci" && d.remove_at_ps != 0)
       pci.eject_at(pci_slot(d.name), hw::from_ps(d.remove_at_ps));
   }
+  // The PCI host bridge: configuration ports and its two apertures, mapped after the legacy
+  // windows (the bus decodes in mapping order, and those are the hot ones).
+  map_or_throw(hw::Space::io, pci.config, hw::bus::kPciConfigPort, hw::bus::kPciConfigWindow,
+               "pci.config", "pci.io_window");
+  map_or_throw(hw::Space::io, pci.io, config.pci_io_base, config.pci_io_size, "pci.io",
+               "pci.io_window");
+  map_or_throw(hw::Space::memory, pci.memory, config.pci_memory_base, config.pci_memory_size,
+               "pci.memory", "pci.memory_window");
   // The interrupt router drives the PIC inputs it can reach, when there is a PCI device to
   // route (a machine without one keeps its lines as they were).
   if (pci_used())
