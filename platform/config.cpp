@@ -114,6 +114,21 @@ Key path_key(std::string path, Acc acc, std::string help) {
           [=](const Config& c) { return acc(const_cast<Config&>(c)); }};
 }
 
+// A list of distinct IRQ numbers min..15 into `out` (untouched on error): "" or why not.
+std::string parse_irq_list(const std::string& text, unsigned min, std::vector<unsigned>& out) {
+  std::vector<unsigned> irqs;
+  for (const auto& v : split_list(text)) {
+    std::uint64_t n;
+    if (!util::parse_u64(v, n) || n > 15 || n < min)
+      return fmt::format("'{}' is not an IRQ number {}..15", v, min);
+    if (std::find(irqs.begin(), irqs.end(), n) != irqs.end())
+      return fmt::format("IRQ{} is listed twice", n);
+    irqs.push_back(static_cast<unsigned>(n));
+  }
+  out = irqs;
+  return {};
+}
+
 // "a = what a is; b = ...", from a registry's help texts, for the keys that name a type.
 template <typename T>
 std::string type_list(const Registry<T>& r) {
@@ -178,18 +193,8 @@ const std::vector<Key>& schema() {
     Key level{"interrupt_controller.level_irqs",
               "IRQs made level-triggered (ELCR) by the HAL at boot, as firmware does for the "
               "lines PCI devices share: several device instances may use one; [] = all edge",
-              [](Config& c, const std::string& text) -> std::string {
-                std::vector<unsigned> out;
-                for (const auto& v : split_list(text)) {
-                  std::uint64_t n;
-                  if (!util::parse_u64(v, n) || n > 15)
-                    return fmt::format("'{}' is not an IRQ number 0..15", v);
-                  if (std::find(out.begin(), out.end(), n) != out.end())
-                    return fmt::format("IRQ{} is listed twice", n);
-                  out.push_back(static_cast<unsigned>(n));
-                }
-                c.pic_level_irqs = out;
-                return {};
+              [](Config& c, const std::string& text) {
+                return parse_irq_list(text, 0, c.pic_level_irqs);
               },
               [](const Config& c) { return fmt::format("{}", fmt::join(c.pic_level_irqs, ",")); },
               true};
@@ -220,18 +225,8 @@ const std::vector<Key>& schema() {
              "IRQs the PCI interrupt router can drive (PIRQA-D route registers); Plug and Play "
              "picks among those no legacy device holds, sharing lines when they run out",
              [](Config& c, const std::string& text) -> std::string {
-               std::vector<unsigned> out;
-               for (const auto& v : split_list(text)) {
-                 std::uint64_t n;
-                 if (!util::parse_u64(v, n) || n > 15 || n == 0)
-                   return fmt::format("'{}' is not an IRQ number 1..15", v);
-                 if (std::find(out.begin(), out.end(), n) != out.end())
-                   return fmt::format("IRQ{} is listed twice", n);
-                 out.push_back(static_cast<unsigned>(n));
-               }
-               if (out.empty()) return "at least one IRQ";
-               c.pci_irqs = out;
-               return {};
+               if (split_list(text).empty()) return "at least one IRQ";
+               return parse_irq_list(text, 1, c.pci_irqs);
              },
              [](const Config& c) { return fmt::format("{}", fmt::join(c.pci_irqs, ",")); }, true};
     k.push_back(pirq);

@@ -305,9 +305,9 @@ void PciHost::memory_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& d
   forward(Space::memory, mem_base_ + tx.get_address(), tx, delay);
 }
 
-unsigned PciHost::io_debug(tlm::tlm_generic_payload& tx) {
+unsigned PciHost::debug(Space space, std::uint64_t address, tlm::tlm_generic_payload& tx) {
   std::uint64_t offset = 0;
-  const int n = decode(Space::io, io_base_ + tx.get_address(), tx.get_data_length(), offset);
+  const int n = decode(space, address, tx.get_data_length(), offset);
   if (n < 0) return 0;
   const std::uint64_t a = tx.get_address();
   tx.set_address(offset);
@@ -316,15 +316,12 @@ unsigned PciHost::io_debug(tlm::tlm_generic_payload& tx) {
   return r;
 }
 
+unsigned PciHost::io_debug(tlm::tlm_generic_payload& tx) {
+  return debug(Space::io, io_base_ + tx.get_address(), tx);
+}
+
 unsigned PciHost::memory_debug(tlm::tlm_generic_payload& tx) {
-  std::uint64_t offset = 0;
-  const int n = decode(Space::memory, mem_base_ + tx.get_address(), tx.get_data_length(), offset);
-  if (n < 0) return 0;
-  const std::uint64_t a = tx.get_address();
-  tx.set_address(offset);
-  const unsigned r = out[slots_[static_cast<unsigned>(n)].target]->transport_dbg(tx);
-  tx.set_address(a);
-  return r;
+  return debug(Space::memory, mem_base_ + tx.get_address(), tx);
 }
 
 void PciHost::trace(sc_core::sc_trace_file* tf) const {

@@ -134,6 +134,7 @@ class PciHost : public sc_core::sc_module {
   void memory_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   unsigned io_debug(tlm::tlm_generic_payload& tx);
   unsigned memory_debug(tlm::tlm_generic_payload& tx);
+  unsigned debug(Space space, std::uint64_t address, tlm::tlm_generic_payload& tx);
   // The function whose enabled BAR holds `address` in `space`, or -1; `offset` into its BAR.
   int decode(Space space, std::uint64_t address, unsigned length, std::uint64_t& offset) const;
   void forward(Space space, std::uint64_t address, tlm::tlm_generic_payload& tx,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "sw/hal/window.h"
 #include "sw/io/irp.h"
 #include "sw/io/pool.h"
 #include "sw/ke/kernel.h"
@@ -115,6 +116,14 @@ class IoManager {
   // the way up; SURPRISE_REMOVAL and REMOVE_DEVICE call their hook, go down, and REMOVE then
   // detaches and deletes the device object; every other minor is passed down untouched.
   static Status dispatch_pnp(DeviceObject* device, Irp* irp);
+  // A driver's START: its register window from the raw resources — the port range, or the
+  // memory range (MmMapIoSpace; physical = virtual here) — at least `min_length` bytes. False
+  // (and `out` untouched) if the list has neither, or it is too small.
+  bool map_register_window(const ResourceList& raw, std::uint64_t min_length,
+                           hal::RegisterWindow& out) const;
+  // A driver whose device left: completes the device's current IRP and every IRP in its device
+  // queue with `status`, at DISPATCH_LEVEL, and leaves the queue idle. Returns how many.
+  std::size_t fail_device_requests(DeviceObject& device, Status status);
   // The HAL's translation of raw resources for START_DEVICE: an interrupt gets the vector and
   // IRQL of its IRQ (HalGetInterruptVector); ports and memory are the same on x86.
   ResourceList translate_resources(const ResourceList& raw) const;

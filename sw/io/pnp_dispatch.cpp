@@ -1,6 +1,9 @@
 // The driver-facing half of Plug and Play: forwarding an IRP synchronously, passing it down,
 // the dispatch routine every function and filter driver here shares, and the HAL's
 // translation of raw resources.
+#include <algorithm>
+#include <vector>
+
 #include "sw/io/io_manager.h"
 #include "sw/io/log.h"
 #include "util/event_log.h"
@@ -82,6 +85,32 @@ Status IoManager::dispatch_pnp(DeviceObject* device, Irp* irp) {
     default:
       return io.pass_down(*device, *irp);
   }
+}
+
+bool IoManager::map_register_window(const ResourceList& raw, std::uint64_t min_length,
+                                    hal::RegisterWindow& out) const {
+  const Resource* r = find_resource(raw, ResourceType::port);
+  if (r == nullptr) r = find_resource(raw, ResourceType::memory);
+  if (r == nullptr || r->length < min_length) return false;
+  out = hal::RegisterWindow(kernel_.cpu(),
+                            r->type == ResourceType::port ? hw::Space::io : hw::Space::memory,
+                            r->start, r->length);
+  return true;
+}
+
+std::size_t IoManager::fail_device_requests(DeviceObject& device, Status status) {
+  const ke::Irql old = kernel_.raise_irql(std::max(kernel_.irql(), ke::kDispatchLevel));
+  std::vector<Irp*> failed;
+  if (device.current_irp != nullptr) failed.push_back(device.current_irp);
+  device.current_irp = nullptr;
+  while (Irp* irp = remove_device_queue(device.queue)) failed.push_back(irp);
+  device.queue.busy = false;
+  for (Irp* irp : failed) {
+    irp->io_status = {status, 0};
+    complete_request(*irp);
+  }
+  kernel_.lower_irql(old);
+  return failed.size();
 }
 
 InterruptResource IoManager::interrupt_resource(const Resource& translated) {

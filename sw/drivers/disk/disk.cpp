@@ -73,19 +73,7 @@ io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList
 }
 
 void DiskDriver::fail_all(io::Status status) {
-  // At DISPATCH_LEVEL: the device queue and the DPC are not touched concurrently.
-  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
-  std::vector<io::Irp*> failed;
-  if (device_->current_irp != nullptr) failed.push_back(device_->current_irp);
-  device_->current_irp = nullptr;
-  while (io::Irp* irp = io_.remove_device_queue(device_->queue)) failed.push_back(irp);
-  device_->queue.busy = false;
-  for (io::Irp* irp : failed) {
-    ++stats_.errors;
-    irp->io_status = {status, 0};
-    io_.complete_request(*irp);
-  }
-  kernel_.lower_irql(old);
+  stats_.errors += io_.fail_device_requests(*device_, status);
 }
 
 void DiskDriver::surprise_removal() {

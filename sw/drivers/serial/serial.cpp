@@ -40,12 +40,7 @@ bool SerialDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
 }
 
 io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
-  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
-  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
-  if (window == nullptr || window->length < kWindow) return io::Status::insufficient_resources;
-  regs_ = hal::RegisterWindow(
-      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
-      window->start, window->length);
+  if (!io_.map_register_window(raw, kWindow, regs_)) return io::Status::insufficient_resources;
   if (!params_.polling) {
     const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
     if (irq == nullptr) return io::Status::insufficient_resources;

@@ -1,7 +1,5 @@
 #include "sw/drivers/timer/timer.h"
 
-#include <vector>
-
 #include <fmt/format.h>
 
 namespace drivers {
@@ -41,14 +39,9 @@ bool TimerDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
 }
 
 io::Status TimerDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
-  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
-  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
   const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
-  if (window == nullptr || window->length < kWindow || irq == nullptr)
+  if (irq == nullptr || !io_.map_register_window(raw, kWindow, regs_))
     return io::Status::insufficient_resources;
-  regs_ = hal::RegisterWindow(
-      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
-      window->start, window->length);
   const std::string name =
       params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
   const io::Status s = io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this,
@@ -62,17 +55,7 @@ void TimerDriver::surprise_removal() {
   gone_ = true;
   if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
   interrupt_ = nullptr;
-  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
-  std::vector<io::Irp*> failed;
-  if (device_->current_irp != nullptr) failed.push_back(device_->current_irp);
-  device_->current_irp = nullptr;
-  while (io::Irp* irp = io_.remove_device_queue(device_->queue)) failed.push_back(irp);
-  device_->queue.busy = false;
-  for (io::Irp* irp : failed) {
-    irp->io_status = {io::Status::no_such_device, 0};
-    io_.complete_request(*irp);
-  }
-  kernel_.lower_irql(old);
+  io_.fail_device_requests(*device_, io::Status::no_such_device);
 }
 
 io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
