@@ -34,13 +34,9 @@ bool KeyboardDriver::add_device(io::DriverObject& driver, io::DeviceObject& pdo)
 
 io::Status KeyboardDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
   // Ports or memory: the window runs the same on either.
-  const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
-  if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);
   const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
-  if (window == nullptr || irq == nullptr) return io::Status::insufficient_resources;
-  regs_ = hal::RegisterWindow(
-      kernel_.cpu(), window->type == io::ResourceType::port ? hw::Space::io : hw::Space::memory,
-      window->start, window->length);
+  if (irq == nullptr || !io_.map_register_window(raw, 3, regs_))
+    return io::Status::insufficient_resources;
   const io::InterruptResource r = io::IoManager::interrupt_resource(*irq);
   const io::Status s =
       io_.connect_interrupt(interrupt_, params_.name, &KeyboardDriver::isr, this, r);
