@@ -29,7 +29,11 @@ std::string svg_bar_chart(const std::string& title, const std::vector<std::strin
                           const std::vector<ChartPanel>& panels) {
   const char* colors[] = {"#c0392b", "#2980b9", "#27ae60", "#8e44ad"};
   const int bars = std::max<int>(3, static_cast<int>(names.size()));
-  const int bw = 65, pw = bars * (bw + 15) + 20, ph = 220, top = 60, left = 20, gap = 30;
+  // A bar's slot is as wide as its longest label (about 7 px a character at 12 px).
+  std::size_t longest = 0;
+  for (const auto& n : names) longest = std::max(longest, n.size());
+  const int slot = std::max(80, static_cast<int>(longest) * 7 + 10);
+  const int bw = slot - 15, pw = bars * slot + 20, ph = 220, top = 60, left = 20, gap = 30;
   const int n = static_cast<int>(panels.size());
   const int width = left * 2 + n * pw + (n - 1) * gap, height = top + ph + 90;
   std::string s = fmt::format(
@@ -50,7 +54,7 @@ std::string svg_bar_chart(const std::string& title, const std::vector<std::strin
     for (std::size_t i = 0; i < panel.values.size() && i < names.size(); ++i) {
       const double v = panel.values[i];
       const int h = static_cast<int>(v / max * (ph - 20));
-      const int x = x0 + 10 + static_cast<int>(i) * (bw + 15);
+      const int x = x0 + 10 + static_cast<int>(i) * slot;
       s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n", x,
                        top + ph - h, bw, h, colors[i % 4]);
       s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.4g}</text>\n", x + bw / 2,
