@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <yaml-cpp/yaml.h>
+
+#include "platform/simulation.h"
+
 namespace platform {
 
 std::string self_exe() {
@@ -66,6 +70,26 @@ std::string prepare_output(const std::string& path) {
 
 std::string write_file(const std::string& path, const std::string& text) {
   return write_checked(path, "wb", text);
+}
+
+int run_variant(const std::string& command, const std::string& variant,
+                std::vector<std::string> args, const std::string& stats,
+                const std::function<void(const std::string&)>& read) {
+  args.insert(args.end(),
+              {"--set", "output.vcd=", "--set", "output.events=", "--stats", stats, "--quiet"});
+  const int rc = run_child(args);
+  if (rc != kExitOk) {
+    std::fprintf(stderr, "iocosim %s: %s failed (exit status %d)\n", command.c_str(),
+                 variant.c_str(), rc);
+    return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
+  }
+  try {
+    read(stats);
+  } catch (const YAML::Exception& e) {
+    std::fprintf(stderr, "iocosim %s: %s: %s\n", command.c_str(), stats.c_str(), e.what());
+    return kExitFailed;
+  }
+  return kExitOk;
 }
 
 }  // namespace platform

@@ -1,6 +1,7 @@
 #pragma once
 // Child runs for the commands that compare configurations (SystemC elaborates once per process,
 // so each configuration is an `iocosim run` of its own), and their output files.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,5 +17,12 @@ std::string write_file(const std::string& path, const std::string& text);
 // Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
 // or -1 if it could not be run.
 int run_child(const std::vector<std::string>& args);
+// One run of a comparison: `args` (a child `iocosim run` command line) with no VCD or event log
+// and its statistics written to `stats`, which `read` then parses. On failure it prints
+// "iocosim COMMAND: ..." naming `variant` (or the unreadable file) and returns the comparison's
+// exit status (130 if the child was interrupted, else 1); 0 on success.
+int run_variant(const std::string& command, const std::string& variant,
+                std::vector<std::string> args, const std::string& stats,
+                const std::function<void(const std::string&)>& read);
 
 }  // namespace platform

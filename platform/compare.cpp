@@ -110,22 +110,12 @@ int cmd_compare(const CommonOptions& o, const std::string& only, const std::stri
     for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
     args.insert(args.end(), {"--set", "workload.kind=io"});
     for (const auto& s : v.sets) args.insert(args.end(), {"--set", s});
-    args.insert(args.end(),
-                {"--set", "output.vcd=", "--set", "output.events=", "--stats", stats, "--quiet"});
     if (!o.quiet) std::fprintf(stderr, "  ... %s: %s\n", v.comparison.c_str(), v.name.c_str());
-    const int rc = run_child(args);
+    const int rc = run_variant("compare", v.comparison + "/" + v.name, args, stats,
+                               [&](const std::string& f) { results.push_back(read_result(v, f)); });
     if (rc != kExitOk) {
-      std::fprintf(stderr, "iocosim compare: %s/%s failed (exit status %d)\n", v.comparison.c_str(),
-                   v.name.c_str(), rc);
       std::filesystem::remove_all(tmp);
-      return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
-    }
-    try {
-      results.push_back(read_result(v, stats));
-    } catch (const YAML::Exception& e) {
-      std::fprintf(stderr, "iocosim compare: %s: %s\n", stats.c_str(), e.what());
-      std::filesystem::remove_all(tmp);
-      return kExitFailed;
+      return rc;
     }
   }
   std::filesystem::remove_all(tmp);

@@ -160,22 +160,14 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
     if (!o.config.empty()) args.push_back(o.config);
     for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
     args.insert(args.end(), {"--set", "workload.kind=dma-transfer", "--set",
-                             std::string("workload.dma.mode=") + mode, "--set", "output.vcd=",
-                             "--set", "output.events=", "--stats", stats, "--quiet"});
+                             std::string("workload.dma.mode=") + mode});
     if (!o.log_level.empty()) args.insert(args.end(), {"--log-level", o.log_level});
     if (!o.quiet) std::fprintf(stderr, "  ... %s\n", mode);
-    const int rc = run_child(args);
+    const int rc = run_variant("compare-dma", std::string("the ") + mode + " run", args, stats,
+                               [&](const std::string& f) { rows.push_back(read_row(mode, f)); });
     if (rc != kExitOk) {
-      std::fprintf(stderr, "iocosim compare-dma: the %s run failed (exit status %d)\n", mode, rc);
       std::filesystem::remove_all(tmp);
-      return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
-    }
-    try {
-      rows.push_back(read_row(mode, stats));
-    } catch (const YAML::Exception& e) {
-      std::fprintf(stderr, "iocosim compare-dma: %s: %s\n", stats.c_str(), e.what());
-      std::filesystem::remove_all(tmp);
-      return kExitFailed;
+      return rc;
     }
     if (!rows.back().completed || !rows.back().verified) status = kExitFailed;
   }

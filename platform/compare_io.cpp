@@ -99,22 +99,12 @@ int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
              "devices." + disk + ".image=", "devices." + disk + ".bus=pci",
              "devices." + disk + ".bar=" + v.bar, "drivers.disk.transfer=" + v.transfer})
       args.insert(args.end(), {"--set", s});
-    args.insert(args.end(),
-                {"--set", "output.vcd=", "--set", "output.events=", "--stats", stats, "--quiet"});
     if (!o.quiet) std::fprintf(stderr, "  ... %s\n", v.name.c_str());
-    const int rc = run_child(args);
+    const int rc = run_variant("compare io-space", v.name, args, stats,
+                               [&](const std::string& f) { results.push_back(read_result(v, f)); });
     if (rc != kExitOk) {
-      std::fprintf(stderr, "iocosim compare io-space: %s failed (exit status %d)\n", v.name.c_str(),
-                   rc);
       std::filesystem::remove_all(tmp);
-      return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
-    }
-    try {
-      results.push_back(read_result(v, stats));
-    } catch (const YAML::Exception& e) {
-      std::fprintf(stderr, "iocosim compare io-space: %s: %s\n", stats.c_str(), e.what());
-      std::filesystem::remove_all(tmp);
-      return kExitFailed;
+      return rc;
     }
   }
   std::filesystem::remove_all(tmp);
