@@ -36,6 +36,7 @@ constexpr OpInfo kOps[] = {
     {"wait", Op::wait, hw::Space::io, 0},
     {"intr", Op::intr, hw::Space::io, 0},
     {"inta", Op::inta, hw::Space::io, 0},
+    {"eject", Op::eject, hw::Space::io, 0},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -103,9 +104,9 @@ Script parse_script_text(const std::string& text, const std::string& name) {
       }
     }
     const std::size_t want_args = access ? (writes ? 2 : 1)
-                                         : (c.op == Op::irq    ? 2
-                                            : c.op == Op::wait ? 1
-                                                               : 0);
+                                         : (c.op == Op::irq                         ? 2
+                                            : c.op == Op::wait || c.op == Op::eject ? 1
+                                                                                    : 0);
     if (args.size() != want_args)
       throw err(fmt::format("takes {} argument{}, got {}", want_args, want_args == 1 ? "" : "s",
                             args.size()));
@@ -139,6 +140,11 @@ Script parse_script_text(const std::string& text, const std::string& name) {
       case Op::intr:
         if (!c.has_expect || c.expect > 1) throw err("write it as 'intr == 0' or 'intr == 1'");
         break;
+      case Op::eject:
+        c.value = number(args[0], "slot");
+        if (c.value == 0 || c.value > 31) throw err("PCI slots are 1..31");
+        if (c.has_expect) throw err("eject takes no expectation");
+        break;
       case Op::inta:
         if (c.has_expect && c.expect > 0xff) throw err("vectors are 0..0xff");
         break;
@@ -161,6 +167,11 @@ ScriptRunner::ScriptRunner(Platform& platform, const Script& script)
 
 void ScriptRunner::check() const {
   for (const auto& c : script_.commands) {
+    if (c.op == Op::eject && !platform_.pci.present(static_cast<unsigned>(c.value)))
+      throw ScriptError(
+          fmt::format("{}:{}: {}: PCI slot {} holds no function (devices on bus: "
+                      "pci in the config)",
+                      script_.file, c.line, c.text, c.value));
     if (c.op != Op::irq) continue;
     if (c.address == platform_.cascade_irq())
       throw ScriptError(fmt::format("{}:{}: {}: IRQ{} is the cascade input, driven by the slave",
@@ -226,6 +237,11 @@ void ScriptRunner::run() {
         break;
       case Op::wait:
         cpu.idle_for(hw::from_ps(c.value));
+        break;
+      case Op::eject:
+        cpu.synchronize();  // the card leaves at the CPU's time
+        platform_.pci.eject_now(static_cast<unsigned>(c.value));
+        settle();
         break;
       case Op::intr: {
         settle();

@@ -17,7 +17,7 @@ class ScriptError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Op { out, in, write, read, irq, wait, intr, inta };
+enum class Op { out, in, write, read, irq, wait, intr, inta, eject };
 
 struct ScriptCommand {
   int line = 0;
@@ -25,7 +25,7 @@ struct ScriptCommand {
   Op op = Op::out;
   unsigned width = 1;  // bytes, for accesses
   std::uint64_t address = 0;
-  std::uint64_t value = 0;  // write value, irq level, wait duration (ps)
+  std::uint64_t value = 0;  // write value, irq level, wait duration (ps); eject: the PCI slot
   bool has_expect = false;
   bool expect_bus_error = false;
   std::uint64_t expect = 0;
@@ -43,7 +43,8 @@ Script parse_script_text(const std::string& text, const std::string& name);
 class ScriptRunner : public hw::TrapHandler {
  public:
   ScriptRunner(Platform& platform, const Script& script);
-  // Checks the script against the platform (IRQ lines that exist). Throws ScriptError.
+  // Checks the script against the platform (IRQ lines that exist, PCI slots that hold a
+  // function). Throws ScriptError.
   void check() const;
   // Runs on the CPU's boot context.
   void run();

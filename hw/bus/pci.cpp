@@ -107,17 +107,25 @@ void PciHost::eject() {
   while (!ejects_.empty() && ejects_.front().first <= now) {
     const unsigned slot = ejects_.front().second;
     ejects_.erase(ejects_.begin());
-    Slot& s = slots_[slot];
-    if (!s.present) continue;
-    s.present = false;
-    hotplug_status_ |= 1u << slot;
-    ++stats_.ejected;
-    log_.info("slot {} ({}) ejected", slot, s.info.name);
-    if (util::events().enabled())
-      util::events().emit(name(), "eject", {{"slot", slot}, {"function", s.info.name}});
+    remove(slot);
   }
-  hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
   if (!ejects_.empty()) eject_event_.notify(ejects_.front().first - now);
+}
+
+void PciHost::eject_now(unsigned slot) {
+  if (slot > 0 && slot < kPciSlots) remove(slot);
+}
+
+void PciHost::remove(unsigned slot) {
+  Slot& s = slots_[slot];
+  if (!s.present) return;
+  s.present = false;
+  hotplug_status_ |= 1u << slot;
+  ++stats_.ejected;
+  log_.info("slot {} ({}) ejected", slot, s.info.name);
+  if (util::events().enabled())
+    util::events().emit(name(), "eject", {{"slot", slot}, {"function", s.info.name}});
+  hw::notify_after(route_event_, sc_core::SC_ZERO_TIME);
 }
 
 void PciHost::route() {

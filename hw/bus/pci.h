@@ -106,6 +106,8 @@ class PciHost : public sc_core::sc_module {
   const std::vector<unsigned>& routable_irqs() const { return irqs_; }
   // Surprise removal: at `t` the function in `slot` leaves the bus.
   void eject_at(unsigned slot, const sc_core::sc_time& t);
+  // The same, now, from a running process (a script).
+  void eject_now(unsigned slot);
 
   // Inspection (tests, the device tree): a configuration dword as software would read it.
   std::uint32_t peek(unsigned slot, unsigned reg) const;
@@ -145,6 +147,7 @@ class PciHost : public sc_core::sc_module {
   unsigned link_of(unsigned slot) const { return slot % kPciLinks; }  // INTA#: (slot + 1 - 1)
   void route();  // recomputes the router's outputs
   void eject();
+  void remove(unsigned slot);  // the function leaves: presence, hot-plug status, decode
 
   util::Logger log_;
   std::uint64_t io_base_, io_size_, mem_base_, mem_size_;
