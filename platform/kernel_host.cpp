@@ -9,6 +9,14 @@
 #include "util/log.h"
 
 namespace platform {
+namespace {
+
+// A device type's hardware ID on the root bus: the one it declares, or IOCOSIM\<type>.
+std::string legacy_id(const DeviceType& t) {
+  return t.legacy_id.empty() ? "IOCOSIM\\" + t.name : t.legacy_id;
+}
+
+}  // namespace
 
 void write_histogram(util::JsonWriter& j, const char* key, const ke::Histogram& h) {
   j.begin_object(key)
@@ -128,10 +136,6 @@ io::DriverBinding KernelHost::bind(const io::DevNode& n, const std::vector<std::
     b.function = pci_ ? pci_->driver() : nullptr;
     return b;
   }
-  if (n.tag.rfind("chipset.", 0) == 0) {
-    b.raw = true;  // the HAL's: no driver
-    return b;
-  }
   const DeviceInstance* d = instance_of(n);
   if (d == nullptr) {
     b.problem = "no device instance of this machine is at this location";
@@ -153,7 +157,7 @@ io::DriverBinding KernelHost::bind(const io::DevNode& n, const std::vector<std::
       if (dt->pci_device != 0)
         ids.push_back(
             fmt::format("PCI\\VEN_{:04X}&DEV_{:04X}", hw::bus::kPciVendor, dt->pci_device));
-      ids.push_back(dt->legacy_id.empty() ? "IOCOSIM\\" + dt->name : dt->legacy_id);
+      ids.push_back(legacy_id(*dt));
     }
   }
   const bool match = std::any_of(ids.begin(), ids.end(), has_id);
@@ -200,19 +204,19 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
                          {ports(c.pic_master_port, 2), ports(c.pic_slave_port, 2),
                           ports(c.pic_elcr_port, 2), irq(c.pic_cascade_irq)},
                          true,
-                         "chipset.pic"});
+                         ""});
   pnp_->add_root_device({"*PNP0100",
                          "8254 programmable interval timer",
                          {"*PNP0100"},
                          {ports(c.timer_port, 4), irq(c.timer_irq)},
                          true,
-                         "chipset.timer"});
+                         ""});
   pnp_->add_root_device({"*PNP0200",
                          "DMA controller",
                          {"*PNP0200"},
                          {ports(c.dma_port, hw::dma::window_size(c.dma_channels)), irq(c.dma_irq)},
                          true,
-                         "chipset.dma"});
+                         ""});
   drivers::PciDriver::Params pp;
   pp.config_port = static_cast<std::uint16_t>(hw::bus::kPciConfigPort);
   pp.io_base = c.pci_io_base;
@@ -230,7 +234,7 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
       continue;
     }
     io::RootDevice rd;
-    rd.id = type->legacy_id.empty() ? "IOCOSIM\\" + type->name : type->legacy_id;
+    rd.id = legacy_id(*type);
     rd.hardware_ids = {rd.id};
     rd.description = d.name + ": " + type->help;
     rd.tag = d.name;
@@ -259,8 +263,7 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
     hotplug.choices = c.pci_irqs;
     bridge.push_back(hotplug);
   }
-  pnp_->add_root_device(
-      {"*PNP0A03", "PCI host bridge", {"*PNP0A03"}, bridge, false, "chipset.pci"});
+  pnp_->add_root_device({"*PNP0A03", "PCI host bridge", {"*PNP0A03"}, bridge, false, ""});
   pci_ = std::make_unique<drivers::PciDriver>(*io_, *pnp_, pp);
   pci_->driver_entry();
   pnp_->set_driver_table([this, raw](const io::DevNode& n) { return bind(n, raw); });

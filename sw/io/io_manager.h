@@ -109,6 +109,9 @@ class IoManager {
   // IoForwardIrpSynchronously: sends the IRP's current location down to `lower` and waits
   // until the lower drivers complete it; the IRP is the caller's again (to complete).
   Status forward_irp_synchronously(DeviceObject& lower, Irp& irp);
+  // Completes `irp` with `status` and no information; returns `status` (a dispatch routine's
+  // refusal in one line).
+  Status fail_request(Irp& irp, Status status);
   // IoSkipCurrentIrpStackLocation + IoCallDriver(lower).
   Status pass_down(DeviceObject& device, Irp& irp);
   // The IRP_MJ_PNP dispatch routine of a function or filter driver whose device objects have a

@@ -187,6 +187,19 @@ class PnpDevice {
   virtual void surprise_removal() {}
   // Before the device object is detached and deleted: disconnect the interrupt.
   virtual void remove() {}
+
+  // Whether requests may go to the hardware: START_DEVICE succeeded and no removal came since
+  // (IoManager::dispatch_pnp keeps both, so a driver has no flags of its own for them).
+  bool started() const { return started_ && !gone_; }
+  bool gone() const { return gone_; }
+
+ protected:
+  // The driver found the hardware gone by itself (a register reading all ones).
+  void mark_gone() { gone_ = true; }
+
+ private:
+  friend class IoManager;
+  bool started_ = false, gone_ = false;
 };
 
 struct DeviceObject {

@@ -12,13 +12,9 @@ using detail::logger;
 
 namespace {
 
-std::string resources_text(const ResourceList& list) {
-  std::string s;
-  for (const auto& r : list) s += (s.empty() ? "" : "; ") + describe(r);
-  return s.empty() ? "none" : s;
-}
-
-std::string requirements_text(const ResourceRequirements& list) {
+// "ports 0x1f0-0x1ff; IRQ 14 (edge, exclusive)": a resource or requirement list for messages.
+template <typename List>
+std::string text(const List& list) {
   std::string s;
   for (const auto& r : list) s += (s.empty() ? "" : "; ") + describe(r);
   return s.empty() ? "none" : s;
@@ -53,7 +49,6 @@ PnpManager::PnpManager(IoManager& io) : io_(io) {
   DevNode& n = new_node(nullptr, root);
   n.instance_path = n.name = "HTREE\\ROOT\\0";
   n.description = "the root of the device tree";
-  n.location = "root";
   n.raw = true;
   n.state = DevNodeState::started;
   root_ = &n;
@@ -209,8 +204,13 @@ void PnpManager::process(DevNode& n) {
                          {"parent", n.parent ? n.parent->instance_path : ""},
                          {"hardware_id", n.hardware_ids.empty() ? "" : n.hardware_ids.front()}});
 
-  // 2, 3. The driver table, then AddDevice: the function driver, then the upper filters.
-  DriverBinding b = table_ ? table_(n) : DriverBinding{};
+  // 2, 3. The driver table, then AddDevice: the function driver, then the upper filters. A
+  // root device the HAL owns (RootDevice::raw) starts with no driver.
+  DriverBinding b;
+  if (n.raw)
+    b.raw = true;
+  else if (table_)
+    b = table_(n);
   if (b.function == nullptr && !b.raw) {
     fail(n, "CM_PROB_FAILED_INSTALL (28): " +
                 (b.problem.empty() ? "no driver matches its hardware IDs" : b.problem));
@@ -266,8 +266,8 @@ void PnpManager::process(DevNode& n) {
         irql = fmt::format("vector {:#x} IRQL {}", t.vector, static_cast<unsigned>(t.irql));
     util::events().emit("pnp", "resources",
                         {{"node", n.instance_path},
-                         {"requirements", requirements_text(n.requirements)},
-                         {"assigned", resources_text(n.raw_resources)},
+                         {"requirements", text(n.requirements)},
+                         {"assigned", text(n.raw_resources)},
                          {"translated", irql}});
   }
   const Status s = send(n, Minor::start_device, nullptr);
@@ -283,7 +283,7 @@ void PnpManager::process(DevNode& n) {
   ++stats_.started;
   io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
   logger().info("{} started ({}): {}", n.instance_path, n.service.empty() ? "no driver" : n.service,
-                resources_text(n.raw_resources));
+                text(n.raw_resources));
   if (util::events().enabled())
     util::events().emit("pnp", "start",
                         {{"node", n.instance_path},
@@ -332,6 +332,7 @@ void PnpManager::enumerate_bus(DevNode& bus) {
         if (root_pdos_[i] == pdo) {
           child.tag = root_devices_[i].tag;
           child.description = root_devices_[i].description;
+          child.raw = root_devices_[i].raw;
         }
     }
     process(child);
@@ -360,17 +361,12 @@ void PnpManager::remove_subtree(DevNode& node, bool surprise) {
   for (DeviceObject* d = node.pdo ? node.pdo->attached_device : nullptr; d != nullptr;
        d = d->attached_device)
     drivers.push_back(d->driver);
-  const bool had_stack = node.state == DevNodeState::started ||
-                         node.state == DevNodeState::drivers_added ||
-                         (node.state == DevNodeState::not_started && !drivers.empty());
   if (util::events().enabled())
     util::events().emit("pnp", surprise ? "surprise_removal" : "remove",
                         {{"node", node.instance_path}});
-  if (had_stack || node.pdo) {
-    if (surprise && node.state == DevNodeState::started)
-      send(node, Minor::surprise_removal, nullptr);
-    send(node, Minor::remove_device, nullptr);
-  }
+  // Whatever state the stack reached, its drivers (and the bus driver, for the PDO) let go.
+  if (surprise && node.state == DevNodeState::started) send(node, Minor::surprise_removal, nullptr);
+  send(node, Minor::remove_device, nullptr);
   arbiter_.release(node.name);
   node.state = DevNodeState::removed;
   node.problem = surprise ? "surprise-removed" : "removed";

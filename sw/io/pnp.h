@@ -43,14 +43,13 @@ const char* to_string(DevNodeState s);
 struct DevNode {
   std::string instance_path;  // <device ID>\<instance ID>, e.g. PCI\VEN_1CC5&DEV_0002\3
   std::string description;
-  std::string location;  // where its bus found it ("PCI slot 3", "root")
   std::vector<std::string> hardware_ids, compatible_ids;
   DevNode* parent = nullptr;
   std::vector<DevNode*> children;
   DeviceObject* pdo = nullptr;
   std::string service;               // the function driver's name ("" = none)
   std::vector<std::string> filters;  // upper filters' names
-  bool raw = false;                  // started with no function driver (the chipset's)
+  bool raw = false;  // started with no function driver (the chipset's, a workload's own)
   DevNodeState state = DevNodeState::initialized;
   std::string problem;  // why not started ("" when started)
   ResourceRequirements requirements;
@@ -65,7 +64,7 @@ struct RootDevice {
   std::string description;
   std::vector<std::string> hardware_ids;
   ResourceRequirements requirements;  // fixed ones
-  bool raw = false;                   // no driver needed (the HAL owns it)
+  bool raw = false;                   // no driver: the HAL owns it (started as it is)
   std::string tag;                    // the reporter's name for it (copied to the DevNode)
 };
 

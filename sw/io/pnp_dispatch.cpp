@@ -38,6 +38,12 @@ Status IoManager::forward_irp_synchronously(DeviceObject& lower, Irp& irp) {
   return irp.io_status.status;
 }
 
+Status IoManager::fail_request(Irp& irp, Status status) {
+  irp.io_status = {status, 0};
+  complete_request(irp);
+  return status;
+}
+
 Status IoManager::pass_down(DeviceObject& device, Irp& irp) {
   if (device.lower == nullptr) {
     // The bottom of a stack that does not handle this minor: complete it as it stands.
@@ -60,19 +66,27 @@ Status IoManager::dispatch_pnp(DeviceObject* device, Irp* irp) {
       // until the lower drivers have completed the IRP").
       Status s =
           device->lower ? io.forward_irp_synchronously(*device->lower, *irp) : Status::success;
-      if (nt_success(s) && hooks && sl.pnp.raw && sl.pnp.translated)
+      if (nt_success(s) && hooks && sl.pnp.raw && sl.pnp.translated) {
         s = hooks->start(*sl.pnp.raw, *sl.pnp.translated);
+        hooks->started_ = nt_success(s);
+      }
       irp->io_status = {s, 0};
       io.complete_request(*irp);
       return s;
     }
     case Minor::surprise_removal: {
-      if (hooks) hooks->surprise_removal();
+      if (hooks) {
+        hooks->gone_ = true;  // before the hook: a DPC still queued sees it
+        hooks->surprise_removal();
+      }
       irp->io_status.status = Status::success;
       return io.pass_down(*device, *irp);
     }
     case Minor::remove_device: {
-      if (hooks) hooks->remove();
+      if (hooks) {
+        hooks->gone_ = true;
+        hooks->remove();
+      }
       irp->io_status.status = Status::success;
       DeviceObject* lower = device->lower;
       const Status s = io.pass_down(*device, *irp);

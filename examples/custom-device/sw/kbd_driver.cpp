@@ -1,5 +1,7 @@
 #include "sw/kbd_driver.h"
 
+#include <utility>
+
 namespace kbd {
 namespace {
 constexpr std::uint16_t kData = 0, kStatus = 1, kControl = 2;
@@ -47,8 +49,7 @@ io::Status KeyboardDriver::start(const io::ResourceList& raw, const io::Resource
 }
 
 void KeyboardDriver::remove() {
-  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
-  interrupt_ = nullptr;
+  io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
 }
 
 std::uint32_t KeyboardDriver::take(io::Irp& irp) {

@@ -1,5 +1,7 @@
 #include "sw/drivers/disk/disk.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "sw/hal/device_regs.h"
@@ -68,26 +70,12 @@ io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList
                                                io::IoManager::interrupt_resource(*irq));
     if (s != io::Status::success) return s;
   }
-  started_ = true;
   return io::Status::success;
 }
 
-void DiskDriver::fail_all(io::Status status) {
-  stats_.errors += io_.fail_device_requests(*device_, status);
-}
-
 void DiskDriver::surprise_removal() {
-  gone_ = true;
-  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
-  interrupt_ = nullptr;
-  fail_all(io::Status::no_such_device);
-}
-
-void DiskDriver::remove() {
-  gone_ = true;
-  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
-  interrupt_ = nullptr;
-  fail_all(io::Status::no_such_device);
+  io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
+  stats_.errors += io_.fail_device_requests(*device_, io::Status::no_such_device);
 }
 
 io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
@@ -102,11 +90,7 @@ io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
     self.io_.complete_request(*irp);
     return io::Status::invalid_parameter;
   }
-  if (self.gone_ || !self.started_) {
-    irp->io_status = {io::Status::delete_pending, 0};
-    self.io_.complete_request(*irp);
-    return io::Status::delete_pending;
-  }
+  if (!self.started()) return self.io_.fail_request(*irp, io::Status::delete_pending);
   ++self.stats_.requests;
   if (self.params_.polling) return self.polled_transfer(*irp);
   self.io_.mark_irp_pending(*irp);
@@ -189,7 +173,7 @@ void DiskDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
   DiskDriver& self = d->ext<DiskDriver>();
   self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
   // An interrupt with nothing in progress, or the device left and its requests were failed.
-  if (irp == nullptr || self.gone_ || irp != self.device_->current_irp) return;
+  if (irp == nullptr || self.gone() || irp != self.device_->current_irp) return;
   const std::uint8_t status = self.saved_status_;
   const io::IoStackLocation& sl = irp->current();
   if ((status & kDrq) && !self.params_.dma && !(status & kErr)) {
@@ -215,9 +199,9 @@ io::Status DiskDriver::polled_transfer(io::Irp& irp) {
   for (;;) {
     status = regs_.read8(kAltStatus);
     ++stats_.polls;
-    if (status == 0xff || gone_) {
+    if (status == 0xff || gone()) {
       // All ones: nobody answered (a master abort) - the controller has left the bus.
-      gone_ = true;
+      mark_gone();
       ++stats_.errors;
       irp.io_status = {io::Status::no_such_device, 0};
       kernel_.set_event(lock_);

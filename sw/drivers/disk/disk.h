@@ -53,7 +53,7 @@ class DiskDriver : public io::PnpDevice {
   // PnP (io::PnpDevice): the resources from START_DEVICE; removal.
   io::Status start(const io::ResourceList& raw, const io::ResourceList& translated) override;
   void surprise_removal() override;
-  void remove() override;
+  void remove() override { surprise_removal(); }
   const Stats& stats() const { return stats_; }
   const Params& params() const { return params_; }
   io::DeviceObject* device() const { return device_; }
@@ -70,8 +70,6 @@ class DiskDriver : public io::PnpDevice {
   void pio_sector(bool write, std::uint64_t address);
   void finish(io::Irp& irp, std::uint8_t status);
   io::Status polled_transfer(io::Irp& irp);
-  // Completes the in-progress and every queued request with `status` (the device is gone).
-  void fail_all(io::Status status);
 
   io::IoManager& io_;
   ke::Kernel& kernel_;
@@ -79,7 +77,6 @@ class DiskDriver : public io::PnpDevice {
   hal::RegisterWindow regs_, dma_regs_;  // the controller's; its DMA channel's
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
-  bool started_ = false, gone_ = false;
   ke::Event lock_;  // polling mode: one transfer at a time
   std::uint8_t saved_status_ = 0;
   std::uint32_t sectors_done_ = 0;  // of the current PIO request

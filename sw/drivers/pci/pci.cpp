@@ -1,5 +1,7 @@
 #include "sw/drivers/pci/pci.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "util/event_log.h"
@@ -145,8 +147,7 @@ io::Status PciDriver::fdo_pnp(Node& n, io::Irp& irp) {
     }
     case io::Minor::surprise_removal:
     case io::Minor::remove_device: {
-      if (interrupt_) io_.disconnect_interrupt(interrupt_);
-      interrupt_ = nullptr;
+      io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
       irp.io_status.status = io::Status::success;
       io::DeviceObject* lower = n.lower;
       const bool remove = sl.pnp.minor == io::Minor::remove_device;

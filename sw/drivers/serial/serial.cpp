@@ -1,5 +1,7 @@
 #include "sw/drivers/serial/serial.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace drivers {
@@ -52,14 +54,11 @@ io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceLi
     device_irql_ = r.irql;
     regs_.write8(kControl, kRxIe);
   }
-  started_ = true;
   return io::Status::success;
 }
 
 void SerialDriver::surprise_removal() {
-  gone_ = true;
-  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
-  interrupt_ = nullptr;
+  io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
   const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
   for (io::Irp** p : {&pending_read_, &pending_write_}) {
     io::Irp* irp = *p;
@@ -89,11 +88,7 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
   SerialDriver& self = d->ext<SerialDriver>();
   hw::Processor& cpu = self.kernel_.cpu();
   const std::uint32_t length = irp->current().rw.length;
-  if (self.gone_ || !self.started_) {
-    irp->io_status = {io::Status::delete_pending, 0};
-    self.io_.complete_request(*irp);
-    return io::Status::delete_pending;
-  }
+  if (!self.started()) return self.io_.fail_request(*irp, io::Status::delete_pending);
   if (self.params_.polling) {
     // Spin until something arrives, then take what is there.
     while (!(self.regs_.read8(kStatus) & kRxReady)) {
@@ -140,11 +135,7 @@ io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
   SerialDriver& self = d->ext<SerialDriver>();
   hw::Processor& cpu = self.kernel_.cpu();
   const std::uint32_t length = irp->current().rw.length;
-  if (self.gone_ || !self.started_) {
-    irp->io_status = {io::Status::delete_pending, 0};
-    self.io_.complete_request(*irp);
-    return io::Status::delete_pending;
-  }
+  if (!self.started()) return self.io_.fail_request(*irp, io::Status::delete_pending);
   if (self.params_.polling) {
     for (std::uint32_t i = 0; i < length; ++i) {
       while (self.regs_.read8(kStatus) & kTxFull) {

@@ -64,7 +64,6 @@ class SerialDriver : public io::PnpDevice {
   std::deque<std::uint8_t> rx_, tx_;
   io::Irp* pending_read_ = nullptr;
   io::Irp* pending_write_ = nullptr;
-  bool started_ = false, gone_ = false;
   Stats stats_;
 };
 

@@ -1,5 +1,7 @@
 #include "sw/drivers/timer/timer.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace drivers {
@@ -44,17 +46,12 @@ io::Status TimerDriver::start(const io::ResourceList& raw, const io::ResourceLis
     return io::Status::insufficient_resources;
   const std::string name =
       params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
-  const io::Status s = io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this,
-                                             io::IoManager::interrupt_resource(*irq));
-  if (s != io::Status::success) return s;
-  started_ = true;
-  return io::Status::success;
+  return io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this,
+                               io::IoManager::interrupt_resource(*irq));
 }
 
 void TimerDriver::surprise_removal() {
-  gone_ = true;
-  if (interrupt_ != nullptr) io_.disconnect_interrupt(interrupt_);
-  interrupt_ = nullptr;
+  io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
   io_.fail_device_requests(*device_, io::Status::no_such_device);
 }
 
@@ -66,11 +63,7 @@ io::Status TimerDriver::dispatch_ioctl(io::DeviceObject* d, io::Irp* irp) {
     self.io_.complete_request(*irp);
     return io::Status::invalid_parameter;
   }
-  if (self.gone_ || !self.started_) {
-    irp->io_status = {io::Status::delete_pending, 0};
-    self.io_.complete_request(*irp);
-    return io::Status::delete_pending;
-  }
+  if (!self.started()) return self.io_.fail_request(*irp, io::Status::delete_pending);
   ++self.stats_.waits;
   self.io_.mark_irp_pending(*irp);
   self.io_.start_packet(*d, *irp, std::nullopt, nullptr);
@@ -94,7 +87,7 @@ bool TimerDriver::isr(ke::Interrupt*, void* context) {
 
 void TimerDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
   TimerDriver& self = d->ext<TimerDriver>();
-  if (irp == nullptr || self.gone_ || irp != self.device_->current_irp) return;
+  if (irp == nullptr || self.gone() || irp != self.device_->current_irp) return;
   irp->io_status = {io::Status::success, 0};
   self.io_.start_next_packet(*self.device_, false);
   self.io_.complete_request(*irp);

@@ -48,7 +48,6 @@ class TimerDriver : public io::PnpDevice {
   hal::RegisterWindow regs_;
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
-  bool started_ = false, gone_ = false;
   Stats stats_;
 };
 
