@@ -108,15 +108,15 @@ const DeviceInstance* KernelHost::instance_of(const io::DevNode& n) const {
 
 const io::DevNode* KernelHost::node(const std::string& name) const {
   if (!pnp_) return nullptr;
+  // The node that is there now, else the one that was removed.
+  const io::DevNode* removed = nullptr;
   for (const auto& n : pnp_->nodes()) {
     const DeviceInstance* d = instance_of(*n);
-    if (d && d->name == name && n->state != io::DevNodeState::removed) return n.get();
+    if (d == nullptr || d->name != name) continue;
+    if (n->state != io::DevNodeState::removed) return n.get();
+    if (removed == nullptr) removed = n.get();
   }
-  for (const auto& n : pnp_->nodes()) {
-    const DeviceInstance* d = instance_of(*n);
-    if (d && d->name == name) return n.get();
-  }
-  return nullptr;
+  return removed;
 }
 
 bool KernelHost::started(const std::vector<std::string>& instances) const {

@@ -77,34 +77,37 @@ std::vector<std::string> ResourceArbiter::irq_users(unsigned irq) const {
   return out;
 }
 
-// Whether [start, start + length) is free of `type` claims (here and in `extra`); if not,
-// `next` is the end of the first claim in the way.
-bool ResourceArbiter::window_free(ResourceType type, std::uint64_t start, std::uint64_t length,
-                                  const std::vector<Claim>& extra, std::uint64_t& next) const {
-  for (const auto* list : {&claims_, &extra}) {
-    for (const auto& c : *list) {
-      const Resource& r = c.resource;
-      if (r.type != type || r.length == 0) continue;
-      if (start < r.start + r.length && r.start < start + length) {
-        next = r.start + r.length;
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
 std::optional<ResourceList> ResourceArbiter::assign(const std::string& owner,
                                                     const ResourceRequirements& needs,
                                                     std::string& why) {
   std::vector<Claim> taken;  // this device's, so far
+  // Every claim a new one must respect: the machine's, and this device's earlier ones.
+  auto each = [&](auto fn) {
+    for (const auto* list : {&claims_, &taken})
+      for (const auto& c : *list) fn(c);
+  };
   auto holders = [&](auto match) {
     std::vector<std::string> who;
-    for (const auto* list : {&claims_, &taken})
-      for (const auto& c : *list)
-        if (match(c.resource) && std::find(who.begin(), who.end(), c.owner) == who.end())
-          who.push_back(c.owner);
+    each([&](const Claim& c) {
+      if (match(c.resource) && std::find(who.begin(), who.end(), c.owner) == who.end())
+        who.push_back(c.owner);
+    });
     return who.empty() ? std::string("nobody") : fmt::format("{}", fmt::join(who, ", "));
+  };
+  // Whether [start, start + length) is free of `type` windows; if not, `next` is the end of
+  // the first one in the way.
+  auto window_free = [&](ResourceType type, std::uint64_t start, std::uint64_t length,
+                         std::uint64_t& next) {
+    bool free = true;
+    each([&](const Claim& c) {
+      const Resource& h = c.resource;
+      if (!free || h.type != type || h.length == 0) return;
+      if (start < h.start + h.length && h.start < start + length) {
+        next = h.start + h.length;
+        free = false;
+      }
+    });
+    return free;
   };
   for (const auto& need : needs) {
     Resource r;
@@ -118,7 +121,7 @@ std::optional<ResourceList> ResourceArbiter::assign(const std::string& owner,
       while (need.length != 0 && start >= need.minimum && start + need.length - 1 <= need.maximum &&
              start + need.length > start) {
         std::uint64_t next = 0;
-        if (window_free(need.type, start, need.length, taken, next)) {
+        if (window_free(need.type, start, need.length, next)) {
           ok = true;
           break;
         }
@@ -140,16 +143,14 @@ std::optional<ResourceList> ResourceArbiter::assign(const std::string& owner,
       for (unsigned irq : need.choices) {
         std::size_t users = 0;
         bool shareable = true;
-        for (const auto* list : {&claims_, &taken}) {
-          for (const auto& c : *list) {
-            const Resource& h = c.resource;
-            if (h.type != ResourceType::interrupt || h.irq != irq) continue;
-            ++users;
-            // Sharing needs every device on the line to agree, and a level-triggered line.
-            if (h.share != Share::shared || !h.level || need.share != Share::shared || !need.level)
-              shareable = false;
-          }
-        }
+        each([&](const Claim& c) {
+          const Resource& h = c.resource;
+          if (h.type != ResourceType::interrupt || h.irq != irq) return;
+          ++users;
+          // Sharing needs every device on the line to agree, and a level-triggered line.
+          if (h.share != Share::shared || !h.level || need.share != Share::shared || !need.level)
+            shareable = false;
+        });
         if (users == 0) {
           best = static_cast<int>(irq);
           break;  // a free line: take it (in preference order)
@@ -172,9 +173,9 @@ std::optional<ResourceList> ResourceArbiter::assign(const std::string& owner,
     } else {
       for (unsigned ch : need.choices) {
         bool free = true;
-        for (const auto* list : {&claims_, &taken})
-          for (const auto& c : *list)
-            if (c.resource.type == ResourceType::dma && c.resource.channel == ch) free = false;
+        each([&](const Claim& c) {
+          if (c.resource.type == ResourceType::dma && c.resource.channel == ch) free = false;
+        });
         if (free) {
           r.channel = ch;
           ok = true;

@@ -77,8 +77,6 @@ class ResourceArbiter {
   const std::vector<Claim>& claims() const { return claims_; }
 
  private:
-  bool window_free(ResourceType type, std::uint64_t start, std::uint64_t length,
-                   const std::vector<Claim>& extra, std::uint64_t& next) const;
   std::vector<Claim> claims_;
 };
 
