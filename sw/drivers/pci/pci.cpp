@@ -16,6 +16,11 @@ constexpr unsigned kVendor = 0x00, kCommand = 0x04, kClass = 0x08, kBar0 = 0x10,
 constexpr std::uint32_t kCmdIo = 1, kCmdMemory = 2, kCmdBusMaster = 4;
 constexpr unsigned kLinks = 4;
 
+// The PIRQ link a function's interrupt pin (1 = INTA#) reaches: the standard swizzle.
+unsigned link_of(unsigned slot, unsigned pin) {
+  return (slot + pin - 1) % kLinks;
+}
+
 util::Logger& log() {
   static util::Logger l("drivers.pci");
   return l;
@@ -221,7 +226,7 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
         irq.type = io::ResourceType::interrupt;
         irq.share = io::Share::shared;
         irq.level = true;
-        const unsigned link = (slot + pin - 1) % kLinks;
+        const unsigned link = link_of(slot, pin);
         const std::uint8_t r = static_cast<std::uint8_t>(read_config(0, kRoute) >> (8 * link));
         // A link already routed (another function on it started) fixes the IRQ.
         irq.choices = (r & 0x80) ? params_.irqs : std::vector<unsigned>{r & 0x0fu};
@@ -249,7 +254,7 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
         } else if (r.type == io::ResourceType::interrupt) {
           const unsigned pin = (read_config(slot, kInterrupt) >> 8) & 0xff;
           write_config(slot, kInterrupt, pin << 8 | r.irq);
-          route((slot + pin - 1) % kLinks, r.irq);
+          route(link_of(slot, pin), r.irq);
         }
       }
       write_config(slot, kCommand, command);
