@@ -6,11 +6,13 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include "hw/apic/apic.h"
 #include "hw/bus/bus.h"
 #include "hw/core/sim_time.h"
 #include "hw/dma/dma.h"
@@ -157,6 +159,13 @@ const std::vector<Key>& schema() {
                          "temporal decoupling quantum; 0 = every interrupt taken at the exact "
                          "instant INTR rises; otherwise (10 CPU cycles to 1s) latency is late by "
                          "at most one quantum"));
+    k.push_back(integer<unsigned>("cpu.count", ACC(cpu_count), 1, hw::apic::kMaxLocalApics,
+                                  "processors on the bus (more than one needs hal: apic)"));
+    k.push_back(choice("hal", ACC(hal), {"pic", "apic"},
+                       "pic = the 8259A pair on the one CPU's INTR, IRQL = 27 - IRQ; apic = a "
+                       "local APIC per CPU and an I/O APIC, IRQL = the TPR's priority class"));
+    k.push_back(duration("apic.latency", ACC(apic_latency_ps),
+                         "with hal: apic: time an interrupt message or IPI takes on the APIC bus"));
     k.push_back(integer<unsigned>("cpu.cost.interrupt_entry", ACC(cpu.interrupt_entry), 0, 1000000,
                                   "cycles from accepting INTR to the first handler instruction"));
     k.push_back(integer<unsigned>("cpu.cost.context_save", ACC(cpu.context_save), 0, 1000000,
@@ -169,6 +178,8 @@ const std::vector<Key>& schema() {
                                   "cycles of an IN/OUT instruction beyond its bus cycles"));
     k.push_back(integer<unsigned>("cpu.cost.mem_access", ACC(cpu.mem_access), 0, 1000000,
                                   "cycles of a load/store beyond its bus cycles"));
+    k.push_back(integer<unsigned>("cpu.cost.apic_access", ACC(cpu.apic_access), 0, 1000000,
+                                  "cycles of a local APIC register access (inside the CPU)"));
     k.push_back(
         frequency("bus.clock", ACC(bus_clock_hz), "system bus clock; one access = one bus cycle"));
     k.push_back(integer<unsigned>("bus.io_wait_states", ACC(bus_io_wait_states), 0, 1000,
@@ -963,6 +974,29 @@ void validate(const Config& c) {
          fmt::format("the memory aperture [{:#x}, {:#x}) overlaps the RAM [{:#x}, {:#x})",
                      c.pci_memory_base, c.pci_memory_base + c.pci_memory_size, c.ram_base,
                      c.ram_base + c.ram_size));
+  if (c.hal == "pic" && c.cpu_count > 1)
+    fail("cpu.count", fmt::format("{} processors need hal: apic (the 8259A pair interrupts one "
+                                  "CPU)",
+                                  c.cpu_count));
+  if (c.hal == "apic") {
+    // The APIC pages: the bus must decode the I/O APIC's, and the local APIC's shadows whatever
+    // the bus has there for every CPU.
+    auto overlaps = [](std::uint64_t a, std::uint64_t as, std::uint64_t b, std::uint64_t bs) {
+      return a < b + bs && b < a + as;
+    };
+    for (auto [what, base, size] :
+         {std::tuple{"I/O APIC", hw::apic::kIoApicBase, hw::apic::kIoApicSize},
+          std::tuple{"local APIC", hw::apic::kLocalApicBase, hw::apic::kLocalApicSize}}) {
+      if (overlaps(c.pci_memory_base, c.pci_memory_size, base, size))
+        fail("pci.memory_window",
+             fmt::format("the memory aperture [{:#x}, {:#x}) overlaps the {} page at {:#x} "
+                         "(hal: apic)",
+                         c.pci_memory_base, c.pci_memory_base + c.pci_memory_size, what, base));
+      if (overlaps(c.ram_base, c.ram_size, base, size))
+        fail("memory.ram.size",
+             fmt::format("the RAM overlaps the {} page at {:#x} (hal: apic)", what, base));
+    }
+  }
   for (unsigned irq : c.pci_irqs) {
     if (irq == c.pic_cascade_irq || irq == c.timer_irq)
       fail("pci.irqs",

@@ -26,6 +26,11 @@ std::map<std::string, Settings> default_workload_settings();
 
 struct Config {
   hw::cpu::Timing cpu;
+  unsigned cpu_count = 1;
+  // The HAL and the interrupt path it drives: "pic" = the 8259A pair wired to the one CPU's
+  // INTR; "apic" = a local APIC per CPU and the I/O APIC (the 8259A pair stays on the bus).
+  std::string hal = "pic";
+  std::uint64_t apic_latency_ps = 100'000;  // an interrupt message on the APIC bus
 
   std::uint64_t bus_clock_hz = 25'000'000;
   unsigned bus_io_wait_states = 3;
@@ -50,7 +55,7 @@ struct Config {
   // The PCI host bridge: configuration mechanism #1 at 0xCF8, the apertures it forwards to the
   // functions' BARs, the IRQs its interrupt router can drive.
   std::uint64_t pci_io_base = 0xc000, pci_io_size = 0x4000;
-  std::uint64_t pci_memory_base = 0xfe000000, pci_memory_size = 0x1000000;
+  std::uint64_t pci_memory_base = 0xfe000000, pci_memory_size = 0x800000;
   std::vector<unsigned> pci_irqs = {3, 4, 5, 7, 9, 10, 11, 12, 14, 15};
 
   std::uint64_t dma_port = 0xc00;

@@ -57,9 +57,15 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     dma.dack[i].bind(dack_[i]);
   }
 
-  cpu.intr.bind(intr_);
-  cpu.inta.bind(intc->inta_export());
+  // hal: pic: the 8259A pair's INT is the one CPU's INTR. hal: apic: each CPU takes INTR and
+  // INTA from its local APIC; the pair stays on the bus (the HAL masks it), its INT unread.
   intc->intr_output().bind(intr_);
+  if (config.hal == "apic") {
+    build_apics();
+  } else {
+    cpu.intr.bind(intr_);
+    cpu.inta.bind(intc->inta_export());
+  }
   timer.out.bind(timer_out_);
   line_drivers_[config.timer_irq].push_back(&timer_out_);
   line_drivers_[config.dma_irq].push_back(&dma_irq_);
@@ -88,6 +94,33 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   wire_irq_lines();
 }
 
+void Platform::build_apics() {
+  apic_bus = std::make_unique<hw::apic::ApicBus>(hw::from_ps(config_.apic_latency_ps));
+  for (unsigned i = 1; i < config_.cpu_count; ++i) {
+    aps.push_back(std::make_unique<hw::cpu::Cpu>(fmt::format("cpu{}", i).c_str(), i, config_.cpu));
+    hw::cpu::Cpu& ap = *aps.back();
+    // The application processors use the bus; the arbiter models one CPU's computation
+    // competing with DMA (the boot processor's), so theirs does not.
+    ap.set_bus_master_id(bus.attach_master(ap.out, ap.name()));
+  }
+  for (unsigned i = 0; i < cpu_count(); ++i) {
+    hw::cpu::Cpu& c = cpu_at(i);
+    lapics.push_back(std::make_unique<hw::apic::LocalApic>(
+        fmt::format("lapic{}", i).c_str(), static_cast<std::uint8_t>(i), *apic_bus));
+    hw::apic::LocalApic& l = *lapics.back();
+    lapic_intr_.push_back(
+        std::make_unique<sc_core::sc_signal<bool>>(fmt::format("lapic{}_intr", i).c_str()));
+    l.intr.bind(*lapic_intr_.back());
+    c.intr.bind(*lapic_intr_.back());
+    c.inta.bind(l.inta);
+    c.apic_out.bind(l.in);
+    c.set_local_apic_window(hw::apic::kLocalApicBase, hw::apic::kLocalApicSize);
+  }
+  ioapic = std::make_unique<hw::apic::IoApic>("ioapic", *apic_bus);
+  map_or_throw(hw::Space::memory, ioapic->in, hw::apic::kIoApicBase, hw::apic::kIoApicSize,
+               "ioapic", "hal");
+}
+
 void Platform::wire_irq_lines() {
   // Each IRQ line: its device drivers, plus an external driver when asked for.
   auto& drivers = line_drivers_;
@@ -102,8 +135,10 @@ void Platform::wire_irq_lines() {
   for (unsigned n = 0; n < kIrqLines; ++n) {
     if (n == config_.pic_cascade_irq) continue;  // wired inside the pair
     sc_core::sc_in<bool>& input = intc->irq_input(n);
+    // With an I/O APIC, ISA IRQ n is also its input n (identity: no interrupt source overrides).
     if (drivers[n].size() == 1) {
       input.bind(*drivers[n][0]);
+      if (ioapic) ioapic->irq[n].bind(*drivers[n][0]);
       continue;
     }
     line_[n] = std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}", n).c_str());
@@ -112,7 +147,13 @@ void Platform::wire_irq_lines() {
     for (std::size_t i = 0; i < drivers[n].size(); ++i) gate->in[i].bind(*drivers[n][i]);
     gate->out.bind(*line_[n]);
     input.bind(*line_[n]);
+    if (ioapic) ioapic->irq[n].bind(*line_[n]);
     ors_.push_back(std::move(gate));
+  }
+  // The cascade input and pins 16..23 (PCI's PIRQ links go through the router to ISA lines).
+  if (ioapic) {
+    ioapic->irq[config_.pic_cascade_irq].bind(low_);
+    for (unsigned n = kIrqLines; n < hw::apic::kIoApicPins; ++n) ioapic->irq[n].bind(low_);
   }
 }
 
@@ -210,8 +251,12 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   auto want = [&](const char* g) {
     return std::find(groups.begin(), groups.end(), g) != groups.end();
   };
-  if (want("cpu")) cpu.trace(tf);
+  if (want("cpu"))
+    for (unsigned i = 0; i < cpu_count(); ++i) cpu_at(i).trace(tf);
+  if (want("cpu"))
+    for (auto& l : lapics) l->trace(tf);
   if (want("pic")) intc->trace(tf);
+  if (want("pic") && ioapic) ioapic->trace(tf);
   if (want("timer")) timer.trace(tf);
   if (want("devices")) {
     for (auto& d : devices) d->trace(tf);
@@ -225,10 +270,11 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   }
 }
 
-void Platform::write_stats(util::JsonWriter& j) const {
-  const auto c = cpu.stats();
-  j.begin_object("cpu0")
-      .field("clock_hz", cpu.clock_hz())
+void Platform::write_cpu_stats(util::JsonWriter& j, unsigned i) const {
+  const hw::cpu::Cpu& p = cpu_at(i);
+  const auto c = p.stats();
+  j.begin_object(fmt::format("cpu{}", i))
+      .field("clock_hz", p.clock_hz())
       .field("interrupts", c.interrupts)
       .field("bus_errors", c.bus_errors)
       .field("halts", c.halts)
@@ -240,8 +286,29 @@ void Platform::write_stats(util::JsonWriter& j) const {
       .field("io_reads", c.io_reads)
       .field("io_writes", c.io_writes)
       .field("dmi_accesses", c.dmi_accesses)
-      .field("stall_ps", c.stall_ps)
-      .end_object();
+      .field("stall_ps", c.stall_ps);
+  if (apic()) {
+    const auto& l = lapics[i]->stats();
+    j.field("apic_accesses", c.apic_accesses)
+        .begin_object("lapic")
+        .field("received", l.received)
+        .field("acknowledged", l.acknowledged)
+        .field("spurious", l.spurious)
+        .field("eois", l.eois)
+        .field("ipis_sent", l.ipis_sent)
+        .field("tpr_reads", l.tpr_reads)
+        .field("tpr_writes", l.tpr_writes)
+        .field("lowest_priority_won", l.lowest_priority_won)
+        .field("errors", l.errors)
+        .field("unsupported", l.unsupported)
+        .end_object();
+  }
+  j.end_object();
+}
+
+void Platform::write_stats(util::JsonWriter& j) const {
+  for (unsigned i = 0; i < cpu_count(); ++i) write_cpu_stats(j, i);
+  const auto c = cpu.stats();
   const std::uint64_t cycle_ps = hw::to_ps(bus.cycle());
   const std::uint64_t elapsed = hw::now_ps() / cycle_ps;
   std::uint64_t used = 0;
@@ -307,6 +374,16 @@ void Platform::write_stats(util::JsonWriter& j) const {
         .field("eois", s.eois);
     j.begin_array("per_ir");
     for (auto v : s.per_ir) j.value(v);
+    j.end_array().end_object();
+  }
+  if (apic()) {
+    const auto& io = ioapic->stats();
+    j.begin_object("ioapic")
+        .field("messages", io.messages)
+        .field("eois", io.eois)
+        .field("lost_edges", io.lost_edges);
+    j.begin_array("per_pin");
+    for (auto v : io.per_pin) j.value(v);
     j.end_array().end_object();
   }
   const auto& ps = pci.stats();

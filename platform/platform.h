@@ -13,6 +13,7 @@
 
 #include <systemc>
 
+#include "hw/apic/apic.h"
 #include "hw/bus/bus.h"
 #include "hw/bus/pci.h"
 #include "hw/core/wired_or.h"
@@ -78,10 +79,17 @@ class Platform : public sc_core::sc_module {
 
   const Config& config() const { return config_; }
 
+  // The processors: cpu is the boot processor (CPU 0); cpu_at(i) any of them.
+  unsigned cpu_count() const { return 1 + static_cast<unsigned>(aps.size()); }
+  hw::cpu::Cpu& cpu_at(unsigned i) { return i == 0 ? cpu : *aps[i - 1]; }
+  const hw::cpu::Cpu& cpu_at(unsigned i) const { return i == 0 ? cpu : *aps[i - 1]; }
+  bool apic() const { return ioapic != nullptr; }
+
   // Members are public for benches and the platform's own tools, the way SystemC top modules
   // expose their children.
   Config config_;
   hw::cpu::Cpu cpu;
+  std::vector<std::unique_ptr<hw::cpu::Cpu>> aps;  // CPUs 1..count-1 (hal: apic)
   hw::bus::Bus bus;
   hw::bus::PciHost pci;
   hw::memory::Ram ram;
@@ -90,16 +98,24 @@ class Platform : public sc_core::sc_module {
   hw::timer::Pit8254 timer;
   hw::dma::DmaController dma;
   std::vector<std::unique_ptr<Device>> devices;  // in the config's order
+  // hal: apic: the APIC bus, a local APIC per CPU (lapics[i] is CPU i's), the I/O APIC.
+  std::unique_ptr<hw::apic::ApicBus> apic_bus;
+  std::vector<std::unique_ptr<hw::apic::LocalApic>> lapics;
+  std::unique_ptr<hw::apic::IoApic> ioapic;
 
  private:
   void map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& target, std::uint64_t base,
                     std::uint64_t size, const std::string& name, const std::string& key);
   void wire_irq_lines();
+  void build_apics();
+  void write_cpu_stats(util::JsonWriter& j, unsigned i) const;
 
   bool external_;
   std::map<std::string, unsigned> pci_slots_;  // instance -> slot
   std::vector<std::string> pci_mapped_;        // instances whose BAR0 is bound
   sc_core::sc_signal<bool> intr_{"intr"};
+  sc_core::sc_signal<bool> low_{"ioapic_unused"};  // I/O APIC inputs nothing drives
+  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> lapic_intr_;
   sc_core::sc_signal<bool> timer_out_{"timer_out"};
   sc_core::sc_signal<bool> dma_irq_{"dma_irq"};
   std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> device_irq_;

@@ -37,6 +37,7 @@ constexpr OpInfo kOps[] = {
     {"intr", Op::intr, hw::Space::io, 0},
     {"inta", Op::inta, hw::Space::io, 0},
     {"eject", Op::eject, hw::Space::io, 0},
+    {"cpu", Op::cpu, hw::Space::io, 0},
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -103,10 +104,11 @@ Script parse_script_text(const std::string& text, const std::string& name) {
         c.expect = number(expectation, "expected value");
       }
     }
-    const std::size_t want_args = access ? (writes ? 2 : 1)
-                                         : (c.op == Op::irq                         ? 2
-                                            : c.op == Op::wait || c.op == Op::eject ? 1
-                                                                                    : 0);
+    const std::size_t want_args =
+        access ? (writes ? 2 : 1)
+               : (c.op == Op::irq                                            ? 2
+                  : c.op == Op::wait || c.op == Op::eject || c.op == Op::cpu ? 1
+                                                                             : 0);
     if (args.size() != want_args)
       throw err(fmt::format("takes {} argument{}, got {}", want_args, want_args == 1 ? "" : "s",
                             args.size()));
@@ -148,6 +150,10 @@ Script parse_script_text(const std::string& text, const std::string& name) {
       case Op::inta:
         if (c.has_expect && c.expect > 0xff) throw err("vectors are 0..0xff");
         break;
+      case Op::cpu:
+        c.value = number(args[0], "processor");
+        if (c.has_expect) throw err("cpu takes no expectation");
+        break;
     }
     script.commands.push_back(c);
   }
@@ -163,10 +169,14 @@ Script parse_script(const std::string& path) {
 }
 
 ScriptRunner::ScriptRunner(Platform& platform, const Script& script)
-    : platform_(platform), script_(script) {}
+    : platform_(platform), script_(script), cpu_(&platform.cpu) {}
 
 void ScriptRunner::check() const {
   for (const auto& c : script_.commands) {
+    if (c.op == Op::cpu && c.value >= platform_.cpu_count())
+      throw ScriptError(fmt::format("{}:{}: {}: the machine has {} processor{} (cpu.count)",
+                                    script_.file, c.line, c.text, platform_.cpu_count(),
+                                    platform_.cpu_count() == 1 ? "" : "s"));
     if (c.op == Op::eject && !platform_.pci.present(static_cast<unsigned>(c.value)))
       throw ScriptError(
           fmt::format("{}:{}: {}: PCI slot {} holds no function (devices on bus: "
@@ -188,7 +198,7 @@ void ScriptRunner::fail(const ScriptCommand& c, const std::string& message) {
 void ScriptRunner::settle() {
   // Let every signal change of this instant propagate (IRQ line -> PIC -> INTR) before looking,
   // at the CPU's own time: other processes may run only once it has caught up.
-  platform_.cpu.synchronize();
+  cpu_->synchronize();
   do {
     sc_core::wait(sc_core::SC_ZERO_TIME);
   } while (sc_core::sc_pending_activity_at_current_time());
@@ -210,12 +220,18 @@ void ScriptRunner::expect(const ScriptCommand& c, bool faulted, std::uint64_t ac
 }
 
 void ScriptRunner::run() {
-  hw::cpu::Cpu& cpu = platform_.cpu;
-  cpu.set_trap_handler(this);
+  for (unsigned i = 0; i < platform_.cpu_count(); ++i) platform_.cpu_at(i).set_trap_handler(this);
   for (const auto& c : script_.commands) {
     ++executed_;
     faulted_ = false;
+    hw::cpu::Cpu& cpu = *cpu_;
     switch (c.op) {
+      case Op::cpu:
+        // One program, one command at a time, executed by the named processor: the one that
+        // ran so far catches up with the kernel first, so only the new one runs ahead.
+        cpu.synchronize();
+        cpu_ = &platform_.cpu_at(static_cast<unsigned>(c.value));
+        break;
       case Op::out:
       case Op::write: {
         cpu.write(c.op == Op::out ? hw::Space::io : hw::Space::memory, c.address, c.width,

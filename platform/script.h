@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "hw/cpu/processor.h"
+#include "hw/cpu/cpu.h"
 
 namespace platform {
 
@@ -17,7 +17,7 @@ class ScriptError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Op { out, in, write, read, irq, wait, intr, inta, eject };
+enum class Op { out, in, write, read, irq, wait, intr, inta, eject, cpu };
 
 struct ScriptCommand {
   int line = 0;
@@ -25,7 +25,8 @@ struct ScriptCommand {
   Op op = Op::out;
   unsigned width = 1;  // bytes, for accesses
   std::uint64_t address = 0;
-  std::uint64_t value = 0;  // write value, irq level, wait duration (ps); eject: the PCI slot
+  std::uint64_t value = 0;  // write value, irq level, wait duration (ps); eject: the PCI slot;
+                            // cpu: the processor
   bool has_expect = false;
   bool expect_bus_error = false;
   std::uint64_t expect = 0;
@@ -64,6 +65,7 @@ class ScriptRunner : public hw::TrapHandler {
 
   Platform& platform_;
   const Script& script_;
+  hw::cpu::Cpu* cpu_;  // the processor executing the commands (`cpu N` switches)
   bool faulted_ = false;
   std::string fault_reason_;
   int failures_ = 0, checks_ = 0, executed_ = 0;

@@ -20,7 +20,12 @@ inline sc_core::sc_time from_ps(std::uint64_t ps) {
 // kernel time is unobservable as long as everything a target computes from the time or
 // schedules goes through now_ps() and notify_after(). Whenever another process runs, the
 // offset is zero.
-void set_time_offset_source(const sc_core::sc_time* offset);
+//
+// Each CPU registers its offset. Only the running process can be ahead of the kernel, and every
+// CPU drops its offset before it lets another process run, so at most one registered offset is
+// non-zero at any moment: the sum is the running CPU's own.
+void add_time_offset_source(const sc_core::sc_time* offset);
+void remove_time_offset_source(const sc_core::sc_time* offset);
 sc_core::sc_time time_offset();
 
 // The time of the access being served, or of the running process.

@@ -18,6 +18,7 @@ const sc_core::sc_time kMaxRunAhead(250, sc_core::SC_US);
 Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
     : sc_module(name),
       out("out"),
+      apic_out("apic_out"),
       intr("intr"),
       inta("inta"),
       bus_master("bus_master"),
@@ -27,13 +28,13 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
       period_(period_of(timing.clock_hz)),
       quantum_(from_ps(timing.quantum_ps)) {
   out.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
-  // Targets serve this CPU's accesses at kernel time plus its run-ahead offset (one CPU: the
-  // offset is this one's; several CPUs would need it per process).
-  hw::set_time_offset_source(&local_);
+  // Targets serve this CPU's accesses at kernel time plus its run-ahead offset; with several
+  // CPUs only the running one has an offset (hw/core/sim_time.h).
+  hw::add_time_offset_source(&local_);
 }
 
 Cpu::~Cpu() {
-  hw::set_time_offset_source(nullptr);
+  hw::remove_time_offset_source(&local_);
 }
 
 void Cpu::boot(std::function<void()> entry, std::size_t stack_bytes) {
@@ -447,8 +448,24 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   // traced variables are sampled at kernel time.
   if (quantum_ == sc_core::SC_ZERO_TIME && traced_) sync();
   sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
+  const bool is_apic = !is_io && address - apic_base_ < apic_size_;
   if (width != 1 && width != 2 && width != 4) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;
+  } else if (is_apic) {
+    // Inside the CPU: no bus cycle, no arbitration, a fixed cost.
+    ++stats_.apic_accesses;
+    delay += cycles(timing_.apic_access);
+    tx_.set_command(cmd);
+    tx_.set_address(address - apic_base_);
+    tx_.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+    tx_.set_data_length(width);
+    tx_.set_streaming_width(width);
+    tx_.set_byte_enable_ptr(nullptr);
+    tx_.set_dmi_allowed(false);
+    tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    apic_out->b_transport(tx_, delay);
+    intr_settled_ = false;
+    status = tx_.get_response_status();
   } else if (!is_io && dmi_valid_ && address >= dmi_.get_start_address() &&
              address + width - 1 <= dmi_.get_end_address()) {
     std::uint8_t* p = dmi_.get_dmi_ptr() + (address - dmi_.get_start_address());

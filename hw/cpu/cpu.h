@@ -36,6 +36,7 @@ struct Timing {
   unsigned inta = 8;              // the two INTA bus cycles
   unsigned io_access = 4;         // IN/OUT instruction cost beyond its bus cycles
   unsigned mem_access = 1;        // a load or store beyond its bus cycles
+  unsigned apic_access = 10;      // a local APIC register access (inside the CPU, no bus cycle)
 };
 
 class Cpu : public sc_core::sc_module, public Processor {
@@ -43,12 +44,16 @@ class Cpu : public sc_core::sc_module, public Processor {
   struct Stats {
     std::uint64_t interrupts = 0, bus_errors = 0, halts = 0, context_switches = 0;
     std::uint64_t mem_reads = 0, mem_writes = 0, io_reads = 0, io_writes = 0, dmi_accesses = 0;
-    std::uint64_t work_cycles = 0;  // charged through consume()
-    std::uint64_t bus_cycles = 0;   // used outside b_transport (DMI, bus share of work)
+    std::uint64_t apic_accesses = 0;  // to the local APIC page (part of mem_reads/mem_writes)
+    std::uint64_t work_cycles = 0;    // charged through consume()
+    std::uint64_t bus_cycles = 0;     // used outside b_transport (DMI, bus share of work)
     std::uint64_t halted_ps = 0, stall_ps = 0;
   };
 
   tlm_utils::simple_initiator_socket<Cpu> out;
+  // The local APIC's register page, decoded inside the CPU (each CPU sees its own APIC at the
+  // same address, and the accesses never reach the system bus). Bound only on APIC machines.
+  tlm_utils::simple_initiator_socket_optional<Cpu> apic_out;
   sc_core::sc_in<bool> intr;
   sc_core::sc_port<intc::inta_if> inta;
   sc_core::sc_port<bus::bus_master_if, 1, sc_core::SC_ZERO_OR_MORE_BOUND> bus_master;
@@ -58,6 +63,11 @@ class Cpu : public sc_core::sc_module, public Processor {
 
   // The master id the bus gave this CPU (for bus-cycle accounting).
   void set_bus_master_id(unsigned id) { master_id_ = id; }
+  // Memory accesses in [base, base + size) go to apic_out (which must be bound).
+  void set_local_apic_window(std::uint64_t base, std::uint64_t size) {
+    apic_base_ = base;
+    apic_size_ = size;
+  }
   // The first context: runs `entry` when the simulation starts. When it returns, the CPU
   // powers off with status 0 (unless power_off() chose another).
   void boot(std::function<void()> entry, std::size_t stack_bytes = 1 << 20);
@@ -171,6 +181,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   const sc_core::sc_time period_, quantum_;
   sc_core::sc_time local_ = sc_core::SC_ZERO_TIME;  // decoupled offset ahead of sc_time_stamp()
   unsigned master_id_ = 0;
+  std::uint64_t apic_base_ = 0, apic_size_ = 0;  // size 0: no local APIC
   double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls
   double demand_ = 0.0;        // the bus share of the computation in progress
   WorkPiece piece_;
