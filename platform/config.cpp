@@ -166,6 +166,10 @@ const std::vector<Key>& schema() {
                        "local APIC per CPU and an I/O APIC, IRQL = the TPR's priority class"));
     k.push_back(duration("apic.latency", ACC(apic_latency_ps),
                          "with hal: apic: time an interrupt message or IPI takes on the APIC bus"));
+    k.push_back(choice("apic.delivery", ACC(apic_delivery), {"lowest", "fixed"},
+                       "with hal: apic: device interrupts go to the CPU at the lowest TPR "
+                       "(lowest priority), or each IRQ to one CPU (fixed: IRQ n to CPU n mod "
+                       "count); the clock always to CPU 0"));
     k.push_back(integer<unsigned>("cpu.cost.interrupt_entry", ACC(cpu.interrupt_entry), 0, 1000000,
                                   "cycles from accepting INTR to the first handler instruction"));
     k.push_back(integer<unsigned>("cpu.cost.context_save", ACC(cpu.context_save), 0, 1000000,
@@ -978,6 +982,10 @@ void validate(const Config& c) {
     fail("cpu.count", fmt::format("{} processors need hal: apic (the 8259A pair interrupts one "
                                   "CPU)",
                                   c.cpu_count));
+  if (c.hal == "apic" && c.kernel_irql_mode == "lazy")
+    fail("kernel.irql_mode",
+         "lazy IRQL is the PIC HAL's (the APIC HAL writes the TPR on every "
+         "change, as Windows' APIC HALs do)");
   if (c.hal == "apic") {
     // The APIC pages: the bus must decode the I/O APIC's, and the local APIC's shadows whatever
     // the bus has there for every CPU.

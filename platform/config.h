@@ -31,6 +31,7 @@ struct Config {
   // INTR; "apic" = a local APIC per CPU and the I/O APIC (the 8259A pair stays on the bus).
   std::string hal = "pic";
   std::uint64_t apic_latency_ps = 100'000;  // an interrupt message on the APIC bus
+  std::string apic_delivery = "lowest";     // device interrupts: lowest priority, or fixed
 
   std::uint64_t bus_clock_hz = 25'000'000;
   unsigned bus_io_wait_states = 3;

@@ -40,7 +40,16 @@ KernelHost::KernelHost(Platform& platform, const Config& c) : platform_(platform
   for (unsigned irq : c.pic_level_irqs) hc.level_irqs |= static_cast<std::uint16_t>(1u << irq);
   hc.vector_base = static_cast<std::uint8_t>(c.workload_vector_base);
   hc.mode = c.kernel_irql_mode == "lazy" ? hal::IrqlMode::lazy : hal::IrqlMode::eager;
-  hal_ = std::make_unique<hal::Hal>(platform.cpu, hc);
+  hc.kind = c.hal == "apic" ? hal::HalKind::apic : hal::HalKind::pic;
+  hc.processors = platform.cpu_count();
+  hc.delivery = c.apic_delivery == "fixed" ? hal::ApicDelivery::fixed : hal::ApicDelivery::lowest;
+  for (unsigned i = 0; i < platform.cpu_count(); ++i) processors_.push_back(&platform.cpu_at(i));
+  cpu_ = &platform.cpu;
+  if (processors_.size() > 1) {
+    current_ = std::make_unique<hal::CurrentProcessor>(processors_);
+    cpu_ = current_.get();
+  }
+  hal_ = std::make_unique<hal::Hal>(*cpu_, hc);
 }
 
 KernelHost::~KernelHost() = default;
@@ -53,11 +62,16 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
   kc.tick_hz = config_.workload_tick_hz;
   kc.quantum_ticks = static_cast<int>(config_.kernel_quantum_ticks);
   kc.costs = config_.kernel_costs;
+  kc.processors = processors_;
   // The kernel is built on the boot context (its first thread is that context).
   platform_.cpu.boot(
       [this, kc, main = std::move(main), with_io, raw = std::move(raw)] {
-        kernel_ = std::make_unique<ke::Kernel>(platform_.cpu, *hal_, kc);
+        kernel_ = std::make_unique<ke::Kernel>(*cpu_, *hal_, kc);
         kernel_->initialize();
+        // The application processors start now (the INIT/startup IPIs of a real boot), each
+        // on a boot context that becomes its idle thread.
+        for (unsigned n = 1; n < processors_.size(); ++n)
+          platform_.cpu_at(n).boot([this, n] { kernel_->start_processor(n); }, 1 << 20);
         if (with_io) {
           // The pool is the RAM above 1 MiB (below: vectors and the workloads' fixed buffers).
           pool_ = std::make_unique<io::Pool>(config_.ram_base + (1 << 20),
@@ -306,6 +320,40 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
       .field("clock_ticks", s.clock_ticks)
       .field("pic_mask_programs", h.mask_programs)
       .field("pic_accesses", pic_accesses());
+  if (hal_->apic())
+    j.field("hal", "apic")
+        .field("tpr_writes", h.tpr_writes)
+        .field("apic_eois", h.eois)
+        .field("ipis", s.ipis)
+        .field("ioapic_programs", h.redirections);
+  if (kernel_->processor_count() > 1 || s.spin_waits != 0)
+    j.field("spin_waits", s.spin_waits)
+        .field("spin_wait_us", static_cast<double>(s.spin_wait_ps) / 1e6);
+  if (kernel_->processor_count() > 1) {
+    // Per processor, as Windows' per-CPU counters (and the report) show them.
+    static constexpr const char* kBands[] = {"passive", "apc", "dispatch", "device", "high"};
+    j.begin_array("processors");
+    for (unsigned n = 0; n < kernel_->processor_count(); ++n) {
+      const ke::Prcb& p = kernel_->processor(n);
+      const auto t = kernel_->irql_time(n);
+      j.begin_object()
+          .field("cpu", n)
+          .field("interrupts", p.stats.interrupts)
+          .field("dpcs_executed", p.stats.dpcs_executed)
+          .field("context_switches", p.stats.context_switches)
+          .field("irql_changes", p.stats.irql_changes)
+          .field("ipis_sent", p.stats.ipis_sent)
+          .field("ipis_received", p.stats.ipis_received)
+          .field("spin_waits", p.stats.spin_waits)
+          .field("spin_wait_us", static_cast<double>(p.stats.spin_wait_ps) / 1e6)
+          .field("threads", p.threads);
+      j.begin_object("irql_us");
+      for (unsigned b = 0; b < ke::kIrqlBands; ++b)
+        j.field(kBands[b], static_cast<double>(t[b]) / 1e6);
+      j.end_object().end_object();
+    }
+    j.end_array();
+  }
   write_histogram(j, "isr_us", s.isr);
   write_histogram(j, "dpc_us", s.dpc);
   write_histogram(j, "isr_to_dpc_us", s.isr_to_dpc);

@@ -19,6 +19,7 @@
 #include "platform/platform.h"
 #include "platform/registry.h"
 #include "sw/drivers/pci/pci.h"
+#include "sw/hal/current_processor.h"
 #include "sw/hal/hal.h"
 #include "sw/io/io_manager.h"
 #include "sw/io/pnp.h"
@@ -42,6 +43,8 @@ class KernelHost {
   Platform& platform() { return platform_; }
   const Config& config() const { return config_; }
   hal::Hal& hal() { return *hal_; }
+  // The processor software uses: the one CPU, or "the CPU running the caller" on several.
+  hw::Processor& cpu() { return *cpu_; }
   ke::Kernel& kernel() { return *kernel_; }
   io::IoManager& io() { return *io_; }
   io::Pool& pool() { return *pool_; }
@@ -73,6 +76,9 @@ class KernelHost {
 
   Platform& platform_;
   Config config_;
+  std::vector<hw::Processor*> processors_;
+  std::unique_ptr<hal::CurrentProcessor> current_;  // several CPUs only
+  hw::Processor* cpu_ = nullptr;
   std::unique_ptr<hal::Hal> hal_;
   std::unique_ptr<ke::Kernel> kernel_;
   std::unique_ptr<io::Pool> pool_;

@@ -69,7 +69,8 @@ ContextId Cpu::create_context(const std::string& name, std::function<void()> ent
 
 void Cpu::run_context(ContextId id) {
   Context& c = *contexts_[static_cast<std::size_t>(id)];
-  while (current_ != id) sc_core::wait(c.wake);
+  hw::running_processor_slot() = this;
+  while (current_ != id) wait_resume(c.wake);
   c.entry();
   c.finished = true;
   if (current_ != id || powered_off_) return;
@@ -96,7 +97,7 @@ void Cpu::switch_to(ContextId next) {
   ++stats_.context_switches;
   current_ = next;
   contexts_[static_cast<std::size_t>(next)]->wake.notify();
-  while (current_ != me) sc_core::wait(contexts_[static_cast<std::size_t>(me)]->wake);
+  while (current_ != me) wait_resume(contexts_[static_cast<std::size_t>(me)]->wake);
 }
 
 void Cpu::power_off(int exit_status) {
@@ -130,7 +131,7 @@ void Cpu::stop(int exit_status) {
 
 void Cpu::kernel_wait(const sc_core::sc_time& t) {
   if (t == sc_core::SC_ZERO_TIME) return;
-  sc_core::wait(t);
+  wait_resume(t);
   intr_settled_ = true;  // every delta of the earlier instant has run
 }
 
@@ -141,7 +142,7 @@ void Cpu::settle_intr() {
     return;
   }
   do {
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    wait_resume(sc_core::SC_ZERO_TIME);
   } while (sc_core::sc_pending_activity_at_current_time());
   intr_settled_ = true;
 }
@@ -216,9 +217,9 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
       // Sleep in slices: SystemC leaves a timeout that an earlier INTR edge cut short in its
       // event queue until it expires, so one long sleep interrupted thousands of times fills
       // the queue and slows every event of the simulation. A slice bounds how many pile up.
-      sc_core::wait(std::min(t, kMaxSleep), intr.posedge_event());
+      wait_resume(std::min(t, kMaxSleep), intr.posedge_event());
     } else {
-      sc_core::wait(t);
+      wait_resume(t);
     }
     intr_settled_ = true;  // woken by time, or by INTR itself rising
     t -= sc_core::sc_time_stamp() - start;
@@ -317,9 +318,9 @@ sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
     sync();  // an interrupt just taken may have left the CPU ahead of the kernel
     const sc_core::sc_time start = sc_core::sc_time_stamp();
     if (if_) {
-      sc_core::wait(std::min(t, kMaxSleep), intr.posedge_event() | changed);
+      wait_resume(std::min(t, kMaxSleep), intr.posedge_event() | changed);
     } else {
-      sc_core::wait(std::min(t, kMaxSleep), changed);
+      wait_resume(std::min(t, kMaxSleep), changed);
     }
     intr_settled_ = true;
     t -= sc_core::sc_time_stamp() - start;
@@ -353,7 +354,7 @@ void Cpu::halt() {
     kind_ = static_cast<std::uint8_t>(ContextKind::idle);
     halt_start_ = sc_core::sc_time_stamp();
     halted_ = true;
-    sc_core::wait(intr.posedge_event());
+    wait_resume(intr.posedge_event());
     intr_settled_ = true;
     halted_ = false;
     stats_.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);

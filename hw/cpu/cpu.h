@@ -171,6 +171,13 @@ class Cpu : public sc_core::sc_module, public Processor {
     if (traced_) sync();
   }
   void kernel_wait(const sc_core::sc_time& t);  // wait(t); a positive wait settles INTR
+  // Every suspension of a context of this CPU: sc_core::wait, then mark this CPU as the one
+  // running (hw::running_processor()), since another CPU's context may have run meanwhile.
+  template <typename... Args>
+  void wait_resume(Args&&... args) {
+    sc_core::wait(std::forward<Args>(args)...);
+    hw::running_processor_slot() = this;
+  }
   void take_interrupt();
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }

@@ -110,4 +110,15 @@ class Processor {
   [[noreturn]] virtual void stop(int exit_status) = 0;
 };
 
+// The processor executing the caller (KeGetCurrentProcessorNumber's source: on x86 the PCR a
+// segment register points at). Each implementation sets it whenever one of its contexts starts
+// or resumes, so software on several CPUs finds its own processor's state; null until then.
+inline Processor*& running_processor_slot() {
+  static Processor* running = nullptr;
+  return running;
+}
+inline Processor* running_processor() {
+  return running_processor_slot();
+}
+
 }  // namespace hw

@@ -18,8 +18,22 @@
 namespace hal {
 
 enum class IrqlMode { eager, lazy };
+enum class HalKind { pic, apic };
+// How the APIC HAL routes a device interrupt: to the CPU running at the lowest TPR, or fixed to
+// one CPU (IRQ n to CPU n mod count; the clock to CPU 0).
+enum class ApicDelivery { lowest, fixed };
+
+// The APIC HAL's vectors. IRQL = TPR class = vector >> 4 (as on x64): device IRQLs 3..12, the
+// clock at 13; HIGH_LEVEL (31) is written to TPR as class 15.
+constexpr std::uint8_t kApicSpuriousVector = 0xff;
+constexpr std::uint8_t kDispatchIpiVector = 0x2f;  // class 2: a DISPATCH_LEVEL request
+constexpr std::uint64_t kLocalApic = 0xfee00000;
+constexpr std::uint64_t kIoApic = 0xfec00000;
 
 struct HalConfig {
+  HalKind kind = HalKind::pic;
+  unsigned processors = 1;
+  ApicDelivery delivery = ApicDelivery::lowest;
   PicPorts pic;
   std::uint8_t vector_base = 0x30;  // master; the slave uses +8
   IrqlMode mode = IrqlMode::eager;
@@ -34,13 +48,33 @@ class Hal {
  public:
   struct Stats {
     std::uint64_t mask_programs =
-        0;  // PIC mask writes (spurious/deferred/replayed: ke::KernelStats)
+        0;                         // PIC mask writes (spurious/deferred/replayed: ke::KernelStats)
+    std::uint64_t tpr_writes = 0;  // APIC HAL: IRQL changes written to the TPR
+    std::uint64_t eois = 0;        // APIC HAL: EOIs written to the local APIC
+    std::uint64_t ipis = 0;        // APIC HAL: DISPATCH_LEVEL requests sent to other CPUs
+    std::uint64_t redirections = 0;  // APIC HAL: I/O APIC entries programmed
   };
 
   Hal(hw::Processor& cpu, HalConfig config);
 
-  // HalInitSystem's PIC part: vectors, every device IRQ masked.
+  // HalInitSystem's interrupt part: PIC HAL: vectors, every device IRQ masked. APIC HAL: the
+  // 8259A pair fully masked, every I/O APIC input masked (reset state).
   void initialize();
+  // HalInitializeProcessor: APIC HAL: this CPU's local APIC enabled (SVR), its flat logical ID,
+  // TPR 0. Runs on each CPU as it starts. PIC HAL: nothing.
+  void initialize_processor(ke::Irql irql);
+  HalKind kind() const { return config_.kind; }
+  bool apic() const { return config_.kind == HalKind::apic; }
+  unsigned processors() const { return config_.processors; }
+  // The IRQL an IRQ's interrupt runs at (PIC HAL: 27 - IRQ; APIC HAL: its vector's class).
+  ke::Irql irql_of_irq(unsigned irq) const;
+  // The processors an IRQ's interrupt may be delivered to (bit n = CPU n).
+  std::uint64_t affinity_of_irq(unsigned irq) const;
+  // APIC HAL: a DISPATCH_LEVEL interrupt for processor `cpu` (an IPI at kDispatchIpiVector,
+  // which its TPR holds off while that CPU is at DISPATCH_LEVEL or above).
+  void request_dispatch_interrupt(unsigned cpu);
+  // APIC HAL: the EOI of an IPI or of any vector this CPU's local APIC delivered.
+  void local_eoi();
   // HalEnableSystemInterrupt / HalDisableSystemInterrupt.
   void enable_system_interrupt(unsigned irq);
   void disable_system_interrupt(unsigned irq);
@@ -53,16 +87,14 @@ class Hal {
   // calls end_of_interrupt(): the specific EOI goes out before the ISR runs, because from then
   // on the IRQL mask, not the PIC's in-service bit, keeps lower levels out.
   Begin begin_system_interrupt(unsigned irq);
-  void end_of_interrupt(unsigned irq) { pic_.end_of_interrupt(irq); }
+  void end_of_interrupt(unsigned irq);
 
   // The highest-IRQL deferred interrupt above `level`, removed from the pending set; -1 if none.
   int take_pending(ke::Irql level);
   bool has_pending() const { return pending_ != 0; }
 
-  int irq_of_vector(std::uint8_t vector) const { return pic_.irq_of_vector(vector); }
-  std::uint8_t vector_of_irq(unsigned irq) const {
-    return static_cast<std::uint8_t>(config_.vector_base + irq);
-  }
+  int irq_of_vector(std::uint8_t vector) const;
+  std::uint8_t vector_of_irq(unsigned irq) const;
   IrqlMode mode() const { return config_.mode; }
   // The interrupt arbiter's half of translation: makes `irq` level-triggered (ELCR) before a
   // device that asked for a level-sensitive, shared line gets it. Idempotent.
@@ -76,7 +108,10 @@ class Hal {
  private:
   void program(ke::Irql level);
   void rebuild_masks();
+  void ioapic_write(unsigned reg, std::uint32_t value);
+  void program_redirection(unsigned irq, bool masked);
 
+  hw::Processor& cpu_;  // the running processor (hal::CurrentProcessor on several CPUs)
   HalConfig config_;
   PicPair pic_;
   std::uint16_t enabled_ = 0;               // IRQs with a connected interrupt

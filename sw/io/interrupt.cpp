@@ -16,7 +16,7 @@ InterruptResource IoManager::translate_interrupt(unsigned irq, ke::InterruptMode
                                                  bool shared) const {
   InterruptResource r;
   r.vector = kernel_.hal().vector_of_irq(irq);
-  r.irql = ke::irql_of_irq(irq);
+  r.irql = kernel_.hal().irql_of_irq(irq);
   const bool level = kernel_.hal().level_triggered(irq);
   r.mode = level ? ke::InterruptMode::level_sensitive : mode;
   r.shared = level || shared;
@@ -28,7 +28,7 @@ Status IoManager::connect_interrupt(ke::Interrupt*& object, std::string name,
                                     const InterruptResource& resource) {
   object = nullptr;
   const int irq = kernel_.hal().irq_of_vector(resource.vector);
-  if (irq < 0 || ke::irql_of_irq(static_cast<unsigned>(irq)) != resource.irql)
+  if (irq < 0 || kernel_.hal().irql_of_irq(static_cast<unsigned>(irq)) != resource.irql)
     return Status::invalid_parameter;
   auto interrupt = std::make_unique<ke::Interrupt>();
   kernel_.initialize_interrupt(*interrupt, std::move(name), isr, context,

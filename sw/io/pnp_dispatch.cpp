@@ -140,10 +140,11 @@ ResourceList IoManager::translate_resources(const ResourceList& raw) const {
   ResourceList out = raw;
   for (auto& r : out) {
     if (r.type != ResourceType::interrupt) continue;
-    // HalGetInterruptVector on the PIC HAL: vector = base + IRQ, IRQL = 27 - IRQ, one CPU.
+    // HalGetInterruptVector. PIC HAL: vector = base + IRQ, IRQL = 27 - IRQ, CPU 0. APIC HAL:
+    // IRQL = the vector's class, the processors the I/O APIC may deliver it to.
     r.vector = kernel_.hal().vector_of_irq(r.irq);
-    r.irql = ke::irql_of_irq(r.irq);
-    r.affinity = 1;
+    r.irql = kernel_.hal().irql_of_irq(r.irq);
+    r.affinity = kernel_.hal().affinity_of_irq(r.irq);
   }
   return out;
 }

@@ -51,16 +51,26 @@ void Kernel::bug_check(std::uint32_t code, std::uint64_t p1, std::uint64_t p2, s
   cpu_.disable_interrupts();
   if (!bug_checked_) {
     bug_checked_ = true;
-    const std::string contexts = describe_frames();
+    const Prcb& here = prcb();
+    const std::string contexts = describe_frames(here);
     bug_check_ =
-        BugCheckRecord{code, p1, p2, p3, p4, cpu_.cpu_id(), irql_, cpu_.now_ps(), contexts};
+        BugCheckRecord{code, p1, p2, p3, p4, here.number, here.irql, cpu_.now_ps(), contexts};
+    // On several processors the report shows what each was doing (KeBugCheckEx freezes the
+    // others with an IPI; here they are simply not run again).
+    std::string others;
+    if (prcbs_.size() > 1) {
+      for (const auto& p : prcbs_) {
+        if (p.get() == &here) continue;
+        others += fmt::format("    cpu {}: IRQL {}, {}\n", p->number, p->irql, describe_frames(*p));
+      }
+    }
     const std::string report = fmt::format(
         "\n*** STOP: {:#010x} ({:#018x}, {:#018x}, {:#018x}, {:#018x})\n"
         "*** {}\n"
         "    cpu {}, IRQL {}, simulated time {}\n"
-        "    contexts: {}\n\n",
-        code, p1, p2, p3, p4, bug_check_name(code), cpu_.cpu_id(), irql_,
-        util::format_time(cpu_.now_ps()), contexts);
+        "    contexts: {}\n{}\n",
+        code, p1, p2, p3, p4, bug_check_name(code), here.number, here.irql,
+        util::format_time(cpu_.now_ps()), contexts, others);
     std::fputs(report.c_str(), stderr);
     std::fflush(stderr);
     if (util::events().enabled()) {
@@ -71,8 +81,8 @@ void Kernel::bug_check(std::uint32_t code, std::uint64_t p1, std::uint64_t p2, s
                            {"p2", p2},
                            {"p3", p3},
                            {"p4", p4},
-                           {"cpu", cpu_.cpu_id()},
-                           {"irql", irql_},
+                           {"cpu", here.number},
+                           {"irql", here.irql},
                            {"contexts", contexts}});
       util::events().flush();
     }

@@ -15,7 +15,7 @@ void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, Servic
   interrupt.routine = routine;
   interrupt.context = context;
   interrupt.irq = irq;
-  interrupt.irql = irql_of_irq(irq);
+  interrupt.irql = hal_.irql_of_irq(irq);
   interrupt.synchronize_irql = interrupt.irql;
   interrupt.mode = mode;
   interrupt.share = share;
@@ -53,11 +53,12 @@ void Kernel::disconnect_interrupt(Interrupt& interrupt) {
 }
 
 bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*), void* context) {
-  const Irql old = raise_irql(std::max(irql_, interrupt.synchronize_irql));
-  if (interrupt.lock.held) bug_check(kSpinLockAlreadyOwned, lock_id(interrupt.lock));
-  interrupt.lock.held = true;
+  // The ISR's IRQL keeps it out on this processor; its spin lock keeps it out on the others
+  // (an ISR running there holds it: this one spins until it returns).
+  const Irql old = raise_irql(std::max(prcb().irql, interrupt.synchronize_irql));
+  spin_acquire(interrupt.lock);
   const bool result = routine(context);
-  interrupt.lock.held = false;
+  spin_release(interrupt.lock);
   lower_irql(old);
   return result;
 }
@@ -65,6 +66,18 @@ bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*),
 void Kernel::interrupt(std::uint8_t vector) {
   const std::uint64_t entry = cpu_.now_ps();
   ++stats_.interrupts;
+  ++prcb().stats.interrupts;
+  if (hal_.apic()) {
+    if (vector == hal::kApicSpuriousVector) {  // no EOI: nothing went in service
+      ++stats_.spurious;
+      if (util::events().enabled()) util::events().emit("ke", "spurious", {{"vector", vector}});
+      return;
+    }
+    if (vector == hal::kDispatchIpiVector) {
+      dispatch_ipi();
+      return;
+    }
+  }
   const int irq = hal_.irq_of_vector(vector);
   if (irq < 0) bug_check(kTrapCauseUnknown, 1, vector, 0, 0);
   switch (hal_.begin_system_interrupt(static_cast<unsigned>(irq))) {
@@ -75,7 +88,7 @@ void Kernel::interrupt(std::uint8_t vector) {
     case hal::Begin::deferred:
       ++stats_.deferred;
       if (util::events().enabled())
-        util::events().emit("ke", "deferred", {{"irq", irq}, {"irql", irql_}});
+        util::events().emit("ke", "deferred", {{"irq", irq}, {"irql", prcb().irql}});
       return;
     case hal::Begin::service:
       break;
@@ -88,11 +101,12 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
   if (chain.empty())
     bug_check(kTrapCauseUnknown, 1, hal_.vector_of_irq(irq), 0, 0);  // nothing connected
   cpu_.consume(config_.costs.interrupt_dispatch);
-  const Irql old = irql_;
-  set_irql(irql_of_irq(irq));
+  Prcb& p = prcb();
+  const Irql old = p.irql;
+  set_irql(hal_.irql_of_irq(irq));
   if (!replay) hal_.end_of_interrupt(irq);
-  const std::uint64_t outer_origin = interrupt_origin_ps_;
-  interrupt_origin_ps_ = entry_ps;
+  const std::uint64_t outer_origin = p.interrupt_origin_ps;
+  p.interrupt_origin_ps = entry_ps;
   // Interrupts back on: only higher IRQLs can get in now (the PIC mask or lazy deferral keeps
   // the rest out), which is how a higher-priority device preempts this ISR.
   cpu_.enable_interrupts();
@@ -100,12 +114,19 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     ++obj->count;
     push_frame({hw::ContextKind::isr, obj, nullptr});
     const std::uint64_t t0 = cpu_.now_ps();
-    if (util::events().enabled())
-      util::events().emit("ke", "isr_enter",
-                          {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}});
-    obj->lock.held = true;
+    if (util::events().enabled()) {
+      if (prcbs_.size() == 1) {
+        util::events().emit("ke", "isr_enter",
+                            {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}});
+      } else {
+        util::events().emit(
+            "ke", "isr_enter",
+            {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}, {"cpu", p.number}});
+      }
+    }
+    spin_acquire(obj->lock);
     const bool mine = obj->routine(obj, obj->context);
-    obj->lock.held = false;
+    spin_release(obj->lock);
     stats_.isr.add(cpu_.now_ps() - t0);
     obj->time.add(cpu_.now_ps() - t0);
     if (util::events().enabled())
@@ -116,7 +137,7 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     if (mine && obj->mode == InterruptMode::level_sensitive) break;
   }
   cpu_.disable_interrupts();
-  interrupt_origin_ps_ = outer_origin;
+  p.interrupt_origin_ps = outer_origin;
   lower_irql(old);  // DPCs and any thread switch happen here, still inside the interrupt
 }
 

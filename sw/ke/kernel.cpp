@@ -7,24 +7,47 @@
 #include "util/log.h"
 
 namespace ke {
+namespace {
+IrqlBand band_of(Irql irql) {
+  if (irql == kPassiveLevel) return IrqlBand::passive;
+  if (irql == kApcLevel) return IrqlBand::apc;
+  if (irql == kDispatchLevel) return IrqlBand::dispatch;
+  if (irql == kHighLevel) return IrqlBand::high;
+  return IrqlBand::device;
+}
+}  // namespace
+
 Kernel::Kernel(hw::Processor& cpu, hal::Hal& hal, KernelConfig config)
     : cpu_(cpu), hal_(hal), config_(config), tick_ps_(1'000'000'000'000ull / config.tick_hz) {
-  // The boot context is the first thread; it becomes the idle thread in run().
-  auto idle = std::make_unique<Thread>();
-  idle->id = 0;
-  idle->name = "idle";
-  idle->priority = 0;
-  idle->state = ThreadState::running;
-  idle->context = cpu.current_context();
-  idle_ = current_ = idle.get();
-  threads_.push_back(std::move(idle));
+  if (config_.processors.empty()) config_.processors.push_back(&cpu);
+  // Each processor's boot context is its first thread; it becomes its idle thread (run() on
+  // the boot processor, start_processor() on the others).
+  for (unsigned n = 0; n < config_.processors.size(); ++n) {
+    auto p = std::make_unique<Prcb>();
+    p->number = n;
+    p->cpu = config_.processors[n];
+    auto idle = std::make_unique<Thread>();
+    idle->id = static_cast<int>(threads_.size());
+    idle->name = n == 0 ? "idle" : fmt::format("idle{}", n);
+    idle->priority = 0;
+    idle->state = ThreadState::running;
+    idle->processor = n;
+    // The boot processor is running its boot context now; the others have not started, and
+    // their first context (created when they start) will be their idle thread's.
+    idle->context = n == 0 ? p->cpu->current_context() : hw::kNoContext;
+    p->idle = p->current = idle.get();
+    threads_.push_back(std::move(idle));
+    prcbs_.push_back(std::move(p));
+  }
 }
 
 Kernel::~Kernel() = default;
 
 void Kernel::initialize() {
   cpu_.set_trap_handler(this);
+  for (hw::Processor* p : config_.processors) p->set_trap_handler(this);
   hal_.initialize();
+  hal_.initialize_processor(prcb().irql);
   initialize_interrupt(clock_interrupt_, "clock", &Kernel::clock_isr, this, config_.clock_irq,
                        InterruptMode::latched, false);
   initialize_dpc(clock_dpc_, "clock", &Kernel::clock_dpc, this);
@@ -32,16 +55,48 @@ void Kernel::initialize() {
   connect_interrupt(clock_interrupt_);
   hal::pit_start_periodic(cpu_, config_.timer_port,
                           hal::pit_divisor(config_.timer_clock_hz, config_.tick_hz));
-  cpu_.set_probe(hw::Probe::irql, irql_);
+  cpu_.set_probe(hw::Probe::irql, prcb().irql);
   cpu_.set_probe(hw::Probe::thread_id, 0);
   cpu_.enable_interrupts();
 }
 
+void Kernel::start_processor(unsigned n) {
+  Prcb& p = *prcbs_.at(n);
+  p.idle->context = cpu_.current_context();
+  p.irql_since_ps = cpu_.now_ps();
+  hal_.initialize_processor(p.irql);
+  cpu_.set_probe(hw::Probe::irql, p.irql);
+  cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(p.idle->id));
+  if (util::events().enabled()) util::events().emit("ke", "processor_start", {{"cpu", n}});
+  cpu_.enable_interrupts();
+  idle_loop();
+}
+
+std::array<std::uint64_t, kIrqlBands> Kernel::irql_time(unsigned n) const {
+  const Prcb& p = *prcbs_.at(n);
+  auto t = p.stats.irql_ps;
+  t[static_cast<unsigned>(band_of(p.irql))] += p.cpu->now_ps() - p.irql_since_ps;
+  return t;
+}
+
 void Kernel::run(const std::string& name, int priority, std::function<void()> system_main) {
-  create_thread(name, priority, std::move(system_main));
-  // KiIdleLoop: everything else happens in interrupts, DPCs and the threads they ready.
+  create_thread(name, priority, std::move(system_main), 1);  // the system thread on CPU 0
+  idle_loop();
+}
+
+void Kernel::idle_loop() {
+  // KiIdleLoop: everything else happens in interrupts, DPCs and the threads they ready. A DPC
+  // queued here by another processor without a request (medium importance) runs before the
+  // processor sleeps.
+  Prcb& p = prcb();
   for (;;) {
     show_kind();
+    if (!p.dpc_queue.empty()) {
+      cpu_.disable_interrupts();
+      dispatch_software_interrupt(p.irql);
+      cpu_.enable_interrupts();
+      continue;
+    }
     cpu_.halt();
   }
 }
@@ -49,26 +104,27 @@ void Kernel::run(const std::string& name, int priority, std::function<void()> sy
 // ---- contexts shown in traces and bug-check reports
 
 void Kernel::push_frame(Thread::Frame frame) {
-  current_->frames.push_back(frame);
+  prcb().current->frames.push_back(frame);
   cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(frame.kind));
 }
 
 void Kernel::pop_frame() {
-  current_->frames.pop_back();
+  prcb().current->frames.pop_back();
   show_kind();
 }
 
 void Kernel::show_kind() {
-  hw::ContextKind kind = current_->frames.empty()
-                             ? (current_ == idle_ ? hw::ContextKind::idle : hw::ContextKind::thread)
-                             : current_->frames.back().kind;
+  Prcb& p = prcb();
+  hw::ContextKind kind = p.current->frames.empty() ? (p.current == p.idle ? hw::ContextKind::idle
+                                                                          : hw::ContextKind::thread)
+                                                   : p.current->frames.back().kind;
   cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(kind));
 }
 
-std::string Kernel::describe_frames() const {
-  std::string s = fmt::format("thread '{}' (id {}, priority {})", current_->name, current_->id,
-                              current_->priority);
-  for (const auto& f : current_->frames) {
+std::string Kernel::describe_frames(const Prcb& p) const {
+  std::string s = fmt::format("thread '{}' (id {}, priority {})", p.current->name, p.current->id,
+                              p.current->priority);
+  for (const auto& f : p.current->frames) {
     if (f.interrupt != nullptr) {
       s += fmt::format(" > ISR '{}' (IRQ{}, IRQL {})", f.interrupt->name, f.interrupt->irq,
                        f.interrupt->irql);
@@ -82,25 +138,37 @@ std::string Kernel::describe_frames() const {
 // ---- IRQL (KfRaiseIrql, KfLowerIrql, HalRequestSoftwareInterrupt(DISPATCH_LEVEL))
 
 void Kernel::set_irql(Irql irql) {
-  if (irql == irql_) return;
-  const Irql old = irql_;
-  irql_ = irql;
+  Prcb& p = prcb();
+  if (irql == p.irql) return;
+  const Irql old = p.irql;
+  p.irql = irql;
+  const std::uint64_t now = cpu_.now_ps();
+  p.stats.irql_ps[static_cast<unsigned>(band_of(old))] += now - p.irql_since_ps;
+  p.irql_since_ps = now;
+  ++p.stats.irql_changes;
   ++stats_.irql_changes;
   cpu_.set_probe(hw::Probe::irql, irql);
-  if (util::events().enabled()) util::events().emit("ke", "irql", {{"from", old}, {"to", irql}});
+  if (util::events().enabled()) {
+    if (prcbs_.size() == 1) {
+      util::events().emit("ke", "irql", {{"from", old}, {"to", irql}});
+    } else {
+      util::events().emit("ke", "irql", {{"from", old}, {"to", irql}, {"cpu", p.number}});
+    }
+  }
   hal_.irql_changed(irql);
   cpu_.consume(config_.costs.irql_change);
 }
 
 Irql Kernel::raise_irql(Irql new_irql) {
-  const Irql old = irql_;
+  const Irql old = prcb().irql;
   if (new_irql < old) bug_check(kIrqlNotGreaterOrEqual, old, new_irql, 0, 0);
   set_irql(new_irql);
   return old;
 }
 
 void Kernel::lower_irql(Irql new_irql) {
-  if (new_irql > irql_) bug_check(kIrqlNotLessOrEqual, 0, irql_, new_irql, 0);
+  Prcb& p = prcb();
+  if (new_irql > p.irql) bug_check(kIrqlNotLessOrEqual, 0, p.irql, new_irql, 0);
   // Interrupts the HAL deferred (lazy IRQL) above the new level run now, highest first, each
   // raised to its own IRQL from the new level, as if it had just arrived. Interrupts stay off
   // until the replayed ISR has raised IRQL (ReactOS KfLowerIrql disables them around the
@@ -119,7 +187,7 @@ void Kernel::lower_irql(Irql new_irql) {
   }
   // Dropping below DISPATCH_LEVEL with DPCs queued or a thread switch asked for: the pending
   // DISPATCH_LEVEL software interrupt is taken on the way down (22 -> 2 -> 0, never 22 -> 0 -> 2).
-  if (new_irql < kDispatchLevel && (!dpc_queue_.empty() || dispatch_pending_)) {
+  if (new_irql < kDispatchLevel && (!p.dpc_queue.empty() || p.dispatch_pending)) {
     dispatch_software_interrupt(new_irql);
     return;
   }
@@ -129,14 +197,38 @@ void Kernel::lower_irql(Irql new_irql) {
 void Kernel::dispatch_software_interrupt(Irql target) {
   // KiDispatchInterrupt: drain the DPC queue, then switch threads if one was asked for. Repeats
   // while interrupts during the drain add work; ends at `target` with IF as it found it.
+  Prcb& p = prcb();
   const bool interrupts_were_enabled = cpu_.interrupts_enabled();
   set_irql(kDispatchLevel);
   do {
+    if (p.quantum_end) end_quantum(p);
     drain_dpc_queue();
-    if (dispatch_pending_) reschedule();
-  } while (!dpc_queue_.empty() || dispatch_pending_);
+    if (p.dispatch_pending) reschedule();
+  } while (!p.dpc_queue.empty() || p.dispatch_pending);
   set_irql(target);
   if (interrupts_were_enabled) cpu_.enable_interrupts();
+}
+
+void Kernel::request_dispatch(Prcb& target) {
+  if (target.dispatch_requested) return;
+  target.dispatch_requested = true;
+  ++prcb().stats.ipis_sent;
+  ++stats_.ipis;
+  if (util::events().enabled())
+    util::events().emit("ke", "ipi", {{"from", prcb().number}, {"to", target.number}});
+  hal_.request_dispatch_interrupt(target.number);
+}
+
+void Kernel::dispatch_ipi() {
+  // The IPI's vector is of DISPATCH_LEVEL's class: the local APIC delivered it only below
+  // DISPATCH_LEVEL. EOI first, then the software interrupt's work (KiDispatchInterrupt), which
+  // drains the DPC queue and switches threads.
+  Prcb& p = prcb();
+  ++p.stats.ipis_received;
+  p.dispatch_requested = false;
+  hal_.local_eoi();
+  if (util::events().enabled()) util::events().emit("ke", "ipi_received", {{"cpu", p.number}});
+  dispatch_software_interrupt(p.irql);
 }
 
 }  // namespace ke

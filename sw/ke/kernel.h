@@ -1,7 +1,13 @@
 #pragma once
-// The kernel of one processor (KPRCB and the ke routines that act on it): IRQL, the trap
-// dispatcher and interrupt objects, the DPC queue, threads and the scheduler, events and waits
-// with timeouts, spin locks, the clock, bug checks. Plain C++ over the processor interface.
+// The kernel (the ke routines, and a KPRCB per processor): per-processor IRQL, DPC queue,
+// current/idle thread and ready queues; the trap dispatcher and interrupt objects, threads and
+// the scheduler, events and waits with timeouts, spin locks that spin across processors, the
+// clock, bug checks. Plain C++ over the processor interface.
+//
+// Several processors: the kernel is given one processor object for "the CPU running this code"
+// (hal::CurrentProcessor) and the list of processors; each routine acts on the running CPU's
+// PRCB. A thread lives on one processor (its ideal processor, chosen from its affinity when it is
+// created): the CPU model keeps a context on the CPU that created it, so threads do not migrate.
 //
 // One concept per file: irql.cpp (IRQL, software interrupts), interrupt.cpp (trap dispatcher,
 // interrupt objects), dpc.cpp, thread.cpp (threads, scheduler, waits, events), clock.cpp,
@@ -35,6 +41,10 @@ struct KernelCosts {
 };
 
 struct KernelConfig {
+  // The processors (CPU n is processors[n]); empty = only the one the kernel is given.
+  std::vector<hw::Processor*> processors;
+  unsigned max_dpc_queue_depth = 4;  // MaximumDpcQueueDepth: a remote queue this deep gets an IPI
+  unsigned spin_cycles = 10;         // one test of a held spin lock (the PAUSE loop's iteration)
   unsigned clock_irq = 0;
   std::uint16_t timer_port = 0x40;
   std::uint64_t timer_clock_hz = 1'193'182;
@@ -48,7 +58,41 @@ struct KernelStats {
   std::uint64_t interrupts = 0, spurious = 0, deferred = 0, replayed = 0;
   std::uint64_t dpcs_queued = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
   std::uint64_t clock_ticks = 0;
+  std::uint64_t ipis = 0;  // DISPATCH_LEVEL requests sent to other processors
+  std::uint64_t spin_waits = 0, spin_wait_ps = 0;  // acquisitions that found the lock held
   Histogram isr, dpc, isr_to_dpc, interrupt_to_thread;
+};
+
+// Time a processor spent at each kind of IRQL.
+enum class IrqlBand : std::uint8_t { passive, apc, dispatch, device, high };
+constexpr unsigned kIrqlBands = 5;
+
+// A processor's own counts (the KernelStats above sum every processor).
+struct ProcessorStats {
+  std::uint64_t interrupts = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
+  std::uint64_t ipis_received = 0, ipis_sent = 0;
+  std::uint64_t spin_waits = 0, spin_wait_ps = 0;
+  std::array<std::uint64_t, kIrqlBands> irql_ps{};  // by IrqlBand, up to the last change
+};
+
+// KPRCB: what the kernel keeps per processor.
+struct Prcb {
+  unsigned number = 0;
+  hw::Processor* cpu = nullptr;
+  Irql irql = kPassiveLevel;
+  std::uint64_t irql_since_ps = 0;
+  std::deque<Dpc*> dpc_queue;
+  bool dpc_active = false;
+  bool dispatch_pending = false;    // a thread switch is asked for
+  bool dispatch_requested = false;  // an IPI for DISPATCH_LEVEL is on its way here
+  bool quantum_end = false;
+  std::uint64_t interrupt_origin_ps = 0;  // entry time of the innermost running interrupt
+  std::uint64_t dpc_origin_ps = 0;        // origin of the running DPC
+  Thread* idle = nullptr;
+  Thread* current = nullptr;
+  std::array<std::deque<Thread*>, 32> ready{};
+  unsigned threads = 0;  // threads created on this processor (for placement)
+  ProcessorStats stats;
 };
 
 class Kernel : public hw::TrapHandler {
@@ -63,17 +107,28 @@ class Kernel : public hw::TrapHandler {
   void initialize();
   // Phase 1: start `system_main` in a thread of its own, then turn the boot context into the
   // idle thread (KiIdleLoop). Does not return.
-  void run(const std::string& name, int priority, std::function<void()> system_main);
+  [[noreturn]] void run(const std::string& name, int priority, std::function<void()> system_main);
 
   // --- IRQL
-  Irql irql() const { return irql_; }  // KeGetCurrentIrql
+  Irql irql() { return prcb().irql; }  // KeGetCurrentIrql
   Irql raise_irql(Irql new_irql);      // KeRaiseIrql
   void lower_irql(Irql new_irql);      // KeLowerIrql
+
+  // --- processors
+  unsigned processor_count() const {
+    return static_cast<unsigned>(prcbs_.size());
+  }                                                       // KeNumberProcessors
+  unsigned current_processor() { return prcb().number; }  // KeGetCurrentProcessorNumber
+  const Prcb& processor(unsigned n) const { return *prcbs_[n]; }
+  // Starts processor `n` (n > 0): called on that processor's boot context, which becomes its
+  // idle thread (KiSystemStartup on an application processor). Does not return.
+  [[noreturn]] void start_processor(unsigned n);
 
   // --- DPCs
   void initialize_dpc(Dpc& dpc, std::string name, DpcRoutine routine,
                       void* context);                           // KeInitializeDpc
   void set_importance_dpc(Dpc& dpc, DpcImportance importance);  // KeSetImportanceDpc
+  void set_target_processor_dpc(Dpc& dpc, unsigned number);     // KeSetTargetProcessorDpc
   bool insert_queue_dpc(Dpc& dpc, void* arg1, void* arg2);      // KeInsertQueueDpc
   bool remove_queue_dpc(Dpc& dpc);                              // KeRemoveQueueDpc
 
@@ -93,9 +148,11 @@ class Kernel : public hw::TrapHandler {
   void release_spin_lock_from_dpc_level(SpinLock& lock);  // KeReleaseSpinLockFromDpcLevel
 
   // --- threads and waits
-  Thread& create_thread(const std::string& name, int priority,
-                        std::function<void()> entry);      // PsCreateSystemThread
-  Thread* current_thread() { return current_; }            // KeGetCurrentThread
+  // PsCreateSystemThread; the thread runs on the processor of `affinity` (bit n = CPU n) with
+  // the fewest threads so far (ties: the lowest number).
+  Thread& create_thread(const std::string& name, int priority, std::function<void()> entry,
+                        std::uint64_t affinity = ~std::uint64_t{0});
+  Thread* current_thread() { return prcb().current; }      // KeGetCurrentThread
   void set_priority_thread(Thread& thread, int priority);  // KeSetPriorityThread
   void initialize_event(Event& event, std::string name, EventType type,
                         bool signaled);  // KeInitializeEvent
@@ -117,6 +174,8 @@ class Kernel : public hw::TrapHandler {
   // The bug check that stopped this processor, if one did.
   const std::optional<BugCheckRecord>& last_bug_check() const { return bug_check_; }
   const KernelStats& stats() const { return stats_; }
+  // A processor's IRQL time, counted up to now.
+  std::array<std::uint64_t, kIrqlBands> irql_time(unsigned n) const;
   // For the per-driver latency report: interrupt objects ever connected, DPCs that have run.
   const std::vector<const Interrupt*>& interrupt_objects() const { return interrupts_seen_; }
   const std::vector<const Dpc*>& dpc_objects() const { return dpcs_seen_; }
@@ -129,9 +188,25 @@ class Kernel : public hw::TrapHandler {
   void bus_error(const hw::BusFault& fault) override;
 
  private:
+  // The running processor's PRCB.
+  Prcb& prcb() {
+    if (prcbs_.size() == 1) return *prcbs_[0];
+    const hw::Processor* running = hw::running_processor();
+    for (auto& p : prcbs_) {
+      if (p->cpu == running) return *p;
+    }
+    return *prcbs_[0];
+  }
   void set_irql(Irql irql);
   void dispatch_software_interrupt(Irql target);  // the DISPATCH_LEVEL software interrupt
   void drain_dpc_queue();                         // KiRetireDpcList
+  // Asks processor `target` for a DISPATCH_LEVEL interrupt (an IPI), unless one is on its way.
+  void request_dispatch(Prcb& target);
+  void dispatch_ipi();  // the DISPATCH_LEVEL IPI's handler on the receiving processor
+  [[noreturn]] void idle_loop();
+  void end_quantum(Prcb& p);          // round robin at quantum end
+  void spin_acquire(SpinLock& lock);  // spins while another processor holds it
+  void spin_release(SpinLock& lock);
   // Raise, EOI (unless a replay, already EOIed at deferral), ISRs with interrupts on, lower.
   void service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay);
   void ready_thread(Thread& thread);  // KiReadyThread
@@ -153,30 +228,21 @@ class Kernel : public hw::TrapHandler {
     if (lock.id == 0) lock.id = ++spin_lock_ids_;
     return lock.id;
   }
-  std::string describe_frames() const;
+  std::string describe_frames(const Prcb& p) const;
 
   hw::Processor& cpu_;
   hal::Hal& hal_;
   KernelConfig config_;
   std::uint64_t tick_ps_;
 
-  Irql irql_ = kPassiveLevel;
-  std::deque<Dpc*> dpc_queue_;
-  bool dpc_active_ = false;
-  bool dispatch_pending_ = false;
-  std::uint64_t interrupt_origin_ps_ = 0;  // entry time of the innermost running interrupt
-  std::uint64_t dpc_origin_ps_ = 0;        // origin of the running DPC
+  std::vector<std::unique_ptr<Prcb>> prcbs_;
 
   std::array<std::vector<Interrupt*>, 16> connected_{};
   Interrupt clock_interrupt_;
   Dpc clock_dpc_;
   std::uint64_t tick_count_ = 0;
-  bool quantum_end_ = false;
 
   std::vector<std::unique_ptr<Thread>> threads_;
-  Thread* idle_ = nullptr;
-  Thread* current_ = nullptr;
-  std::array<std::deque<Thread*>, 32> ready_{};
   std::multimap<std::uint64_t, Thread*> timers_;  // due tick -> waiting thread
   bool bug_checked_ = false;
   std::optional<BugCheckRecord> bug_check_;

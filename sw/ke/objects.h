@@ -19,7 +19,9 @@ struct Dpc;
 // PKDEFERRED_ROUTINE: (Dpc, DeferredContext, SystemArgument1, SystemArgument2).
 using DpcRoutine = void (*)(Dpc* dpc, void* context, void* arg1, void* arg2);
 
-enum class DpcImportance { low, medium, high };  // KDPC_IMPORTANCE: High goes to the head
+// KDPC_IMPORTANCE: High goes to the head of the queue; MediumHigh and High reach another
+// processor at once (an IPI).
+enum class DpcImportance { low, medium, medium_high, high };
 
 struct Dpc {
   std::string name;
@@ -28,7 +30,10 @@ struct Dpc {
   void* arg1 = nullptr;
   void* arg2 = nullptr;
   DpcImportance importance = DpcImportance::medium;
+  int target = -1;  // KeSetTargetProcessorDpc; -1 = the processor that queues it
   bool inserted = false;
+  unsigned queued_on = 0;       // the processor whose queue holds it
+  unsigned ran_on = 0;          // the processor that last ran it
   std::uint64_t queued_ps = 0;  // when it was queued
   std::uint64_t origin_ps = 0;  // the interrupt that led to it (0 if none)
   Histogram time;               // execution time of each run, for the per-driver report
@@ -38,6 +43,7 @@ struct Dpc {
 
 struct SpinLock {
   bool held = false;
+  int owner = -1;        // the processor holding it
   std::uint32_t id = 0;  // numbered by the kernel at first use (bug-check parameter 1)
 };
 
@@ -74,6 +80,7 @@ struct Thread {
   hw::ContextId context = hw::kNoContext;
   std::function<void()> entry;
   int quantum = 0;                 // clock ticks left
+  unsigned processor = 0;          // the processor it runs on (its ideal processor)
   bool interrupts_enabled = true;  // the IF this thread runs with (saved across switches)
   // Wait state.
   Event* waiting_on = nullptr;

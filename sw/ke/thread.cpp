@@ -10,18 +10,30 @@ namespace ke {
 
 // ---- threads
 
-Thread& Kernel::create_thread(const std::string& name, int priority, std::function<void()> entry) {
+Thread& Kernel::create_thread(const std::string& name, int priority, std::function<void()> entry,
+                              std::uint64_t affinity) {
+  // The ideal processor: of those the affinity allows, the one with the fewest threads.
+  Prcb* home = nullptr;
+  for (auto& p : prcbs_) {
+    if (!(affinity >> p->number & 1)) continue;
+    if (home == nullptr || p->threads < home->threads) home = p.get();
+  }
+  if (home == nullptr) home = prcbs_[0].get();  // an affinity naming no processor: CPU 0
+  ++home->threads;
   auto t = std::make_unique<Thread>();
   t->id = static_cast<int>(threads_.size());
   t->name = name;
   t->priority = std::clamp(priority, 1, 31);
   t->entry = std::move(entry);
   t->quantum = config_.quantum_ticks;
+  t->processor = home->number;
   Thread& thread = *t;
   threads_.push_back(std::move(t));
-  thread.context = cpu_.create_context(
+  thread.context = home->cpu->create_context(
       name, [this, &thread] { thread_startup(thread); }, config_.stack_bytes);
-  const Irql old = raise_irql(std::max(irql_, kDispatchLevel));
+  if (util::events().enabled() && prcbs_.size() > 1)
+    util::events().emit("ke", "thread_create", {{"thread", name}, {"cpu", home->number}});
+  const Irql old = raise_irql(std::max(prcb().irql, kDispatchLevel));
   ready_thread(thread);
   lower_irql(old);
   return thread;
@@ -36,10 +48,11 @@ void Kernel::thread_startup(Thread& thread) {
 }
 
 void Kernel::terminate_current() {
-  raise_irql(std::max(irql_, kDispatchLevel));
-  current_->state = ThreadState::terminated;
+  raise_irql(std::max(prcb().irql, kDispatchLevel));
+  Prcb& p = prcb();
+  p.current->state = ThreadState::terminated;
   if (util::events().enabled())
-    util::events().emit("ke", "thread_exit", {{"thread", current_->name}});
+    util::events().emit("ke", "thread_exit", {{"thread", p.current->name}});
   reschedule();
   // Nothing ever switches back to a terminated thread.
   cpu_.stop(1);
@@ -47,72 +60,85 @@ void Kernel::terminate_current() {
 }
 
 void Kernel::set_priority_thread(Thread& thread, int priority) {
-  const Irql old = raise_irql(std::max(irql_, kDispatchLevel));
+  const Irql old = raise_irql(std::max(prcb().irql, kDispatchLevel));
   priority = std::clamp(priority, 1, 31);
+  Prcb& home = *prcbs_[thread.processor];
   if (thread.state == ThreadState::ready) {
-    auto& q = ready_[static_cast<std::size_t>(thread.priority)];
+    auto& q = home.ready[static_cast<std::size_t>(thread.priority)];
     q.erase(std::remove(q.begin(), q.end(), &thread), q.end());
     thread.priority = priority;
     ready_thread(thread);
   } else {
     thread.priority = priority;
-    dispatch_pending_ = true;  // the running thread may no longer be the highest
+    home.dispatch_pending = true;  // the running thread may no longer be the highest
+    if (&home != &prcb()) request_dispatch(home);
   }
   lower_irql(old);
 }
 
 void Kernel::ready_thread(Thread& thread) {
+  Prcb& here = prcb();
+  Prcb& home = *prcbs_[thread.processor];
   thread.state = ThreadState::ready;
   if (thread.readied_by_interrupt_ps == 0) {
     thread.readied_by_interrupt_ps =
-        interrupt_origin_ps_ != 0 ? interrupt_origin_ps_ : dpc_origin_ps_;
+        here.interrupt_origin_ps != 0 ? here.interrupt_origin_ps : here.dpc_origin_ps;
   }
-  ready_[static_cast<std::size_t>(thread.priority)].push_back(&thread);
-  if (current_ == idle_ || thread.priority > current_->priority) dispatch_pending_ = true;
+  home.ready[static_cast<std::size_t>(thread.priority)].push_back(&thread);
+  if (home.current == home.idle || thread.priority > home.current->priority) {
+    home.dispatch_pending = true;
+    // Another processor's thread: its scheduler runs there, asked by a DISPATCH_LEVEL IPI.
+    if (&home != &here) request_dispatch(home);
+  }
 }
 
 Thread* Kernel::select_next() {
+  Prcb& pr = prcb();
+  Thread* cur = pr.current;
   for (int p = 31; p >= 1; --p) {
-    auto& q = ready_[static_cast<std::size_t>(p)];
+    auto& q = pr.ready[static_cast<std::size_t>(p)];
     if (q.empty()) continue;
     // A running thread keeps the CPU against equal priorities until its quantum ends.
-    if (current_->state == ThreadState::running && current_ != idle_ && current_->priority >= p)
-      return current_;
+    if (cur->state == ThreadState::running && cur != pr.idle && cur->priority >= p) return cur;
     Thread* next = q.front();
     q.pop_front();
     return next;
   }
-  return current_->state == ThreadState::running ? current_ : idle_;
+  return cur->state == ThreadState::running ? cur : pr.idle;
 }
 
 void Kernel::reschedule() {
-  dispatch_pending_ = false;
+  Prcb& p = prcb();
+  p.dispatch_pending = false;
   Thread* next = select_next();
-  if (next == current_) return;
-  if (current_->state == ThreadState::running && current_ != idle_) {
+  Thread* cur = p.current;
+  if (next == cur) return;
+  if (cur->state == ThreadState::running && cur != p.idle) {
     // Preempted: back to the head of its queue, so it resumes before its equals.
-    current_->state = ThreadState::ready;
-    ready_[static_cast<std::size_t>(current_->priority)].push_front(current_);
+    cur->state = ThreadState::ready;
+    p.ready[static_cast<std::size_t>(cur->priority)].push_front(cur);
   }
   swap_to(*next);
 }
 
 void Kernel::swap_to(Thread& next) {
-  Thread& prev = *current_;
+  Prcb& p = prcb();
+  Thread& prev = *p.current;
   cpu_.consume(config_.costs.thread_dispatch);
   prev.interrupts_enabled = cpu_.interrupts_enabled();
   cpu_.disable_interrupts();
-  current_ = &next;
+  p.current = &next;
   next.state = ThreadState::running;
   if (next.quantum <= 0) next.quantum = config_.quantum_ticks;
   ++stats_.context_switches;
+  ++p.stats.context_switches;
   if (next.readied_by_interrupt_ps != 0) {
     stats_.interrupt_to_thread.add(cpu_.now_ps() - next.readied_by_interrupt_ps);
     next.readied_by_interrupt_ps = 0;
   }
   if (util::events().enabled())
     util::events().emit("ke", "thread_switch",
-                        {{"from", prev.name}, {"to", next.name}, {"irql", irql_}});
+                        {{"from", prev.name}, {"to", next.name}, {"irql", p.irql}});
   cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(next.id));
   show_kind();
   cpu_.switch_to(next.context);
@@ -123,11 +149,13 @@ void Kernel::swap_to(Thread& next) {
 }
 
 void Kernel::yield() {
-  const Irql old = raise_irql(std::max(irql_, kDispatchLevel));
-  if (!ready_[static_cast<std::size_t>(current_->priority)].empty()) {
-    current_->state = ThreadState::ready;
-    ready_[static_cast<std::size_t>(current_->priority)].push_back(current_);
-    dispatch_pending_ = true;
+  const Irql old = raise_irql(std::max(prcb().irql, kDispatchLevel));
+  Prcb& p = prcb();
+  auto& q = p.ready[static_cast<std::size_t>(p.current->priority)];
+  if (!q.empty()) {
+    p.current->state = ThreadState::ready;
+    q.push_back(p.current);
+    p.dispatch_pending = true;
     reschedule();
   }
   lower_irql(old);
@@ -143,7 +171,7 @@ void Kernel::initialize_event(Event& event, std::string name, EventType type, bo
 }
 
 void Kernel::set_event(Event& event) {
-  const Irql old = raise_irql(std::max(irql_, kDispatchLevel));
+  const Irql old = raise_irql(std::max(prcb().irql, kDispatchLevel));
   event.signaled = true;
   if (util::events().enabled()) util::events().emit("ke", "set_event", {{"event", event.name}});
   while (event.signaled && !event.waiters.empty()) {
@@ -190,15 +218,16 @@ void Kernel::delay_execution(std::uint64_t interval_ps) {
 
 Status Kernel::wait(Event* event, std::optional<std::uint64_t> timeout_ps) {
   const bool polling = timeout_ps.has_value() && *timeout_ps == 0;
-  if (irql_ >= kDispatchLevel && !polling) {
+  Prcb& p = prcb();
+  if (p.irql >= kDispatchLevel && !polling) {
     // A DPC has no thread of its own to put to sleep; any other code at DISPATCH_LEVEL or above
     // would block the scheduler that has to wake it.
-    if (dpc_active_)
-      bug_check(kAttemptedSwitchFromDpc, static_cast<std::uint64_t>(current_->id), 0, 0, 0);
-    bug_check(kIrqlNotLessOrEqual, 0, irql_, 0, 0);
+    if (p.dpc_active)
+      bug_check(kAttemptedSwitchFromDpc, static_cast<std::uint64_t>(p.current->id), 0, 0, 0);
+    bug_check(kIrqlNotLessOrEqual, 0, p.irql, 0, 0);
   }
-  const Irql old = irql_;
-  if (irql_ < kDispatchLevel) set_irql(kDispatchLevel);
+  const Irql old = p.irql;
+  if (p.irql < kDispatchLevel) set_irql(kDispatchLevel);
   if (event != nullptr && event->signaled) {
     if (event->type == EventType::synchronization) event->signaled = false;
     lower_irql(old);
@@ -208,7 +237,7 @@ Status Kernel::wait(Event* event, std::optional<std::uint64_t> timeout_ps) {
     lower_irql(old);
     return Status::timeout;
   }
-  Thread& self = *current_;
+  Thread& self = *p.current;
   self.state = ThreadState::waiting;
   self.waiting_on = event;
   self.wait_status = Status::success;
@@ -228,7 +257,37 @@ Status Kernel::wait(Event* event, std::optional<std::uint64_t> timeout_ps) {
   return self.wait_status;
 }
 
-// ---- spin locks (one processor: acquiring is raising to DISPATCH_LEVEL and marking ownership)
+// ---- spin locks: raising to DISPATCH_LEVEL keeps this processor's scheduler out; the lock keeps
+// the other processors out, which spin (test, PAUSE, test: each round `spin_cycles`, simulated
+// and counted) until the holder releases it.
+
+void Kernel::spin_acquire(SpinLock& lock) {
+  Prcb& p = prcb();
+  const int me = static_cast<int>(p.number);
+  // Held by this processor: spinning would never end.
+  if (lock.held && lock.owner == me) bug_check(kSpinLockAlreadyOwned, lock_id(lock), 0, 0, 0);
+  if (lock.held) {
+    const std::uint64_t t0 = cpu_.now_ps();
+    if (util::events().enabled())
+      util::events().emit("ke", "spin_wait",
+                          {{"lock", lock_id(lock)}, {"cpu", me}, {"owner", lock.owner}});
+    while (lock.held) cpu_.consume(config_.spin_cycles);
+    const std::uint64_t waited = cpu_.now_ps() - t0;
+    ++p.stats.spin_waits;
+    p.stats.spin_wait_ps += waited;
+    ++stats_.spin_waits;
+    stats_.spin_wait_ps += waited;
+  }
+  lock.held = true;
+  lock.owner = me;
+}
+
+void Kernel::spin_release(SpinLock& lock) {
+  if (!lock.held || lock.owner != static_cast<int>(prcb().number))
+    bug_check(kSpinLockNotOwned, lock_id(lock), 0, 0, 0);
+  lock.held = false;
+  lock.owner = -1;
+}
 
 Irql Kernel::acquire_spin_lock(SpinLock& lock) {
   const Irql old = raise_irql(kDispatchLevel);
@@ -242,15 +301,13 @@ void Kernel::release_spin_lock(SpinLock& lock, Irql old_irql) {
 }
 
 void Kernel::acquire_spin_lock_at_dpc_level(SpinLock& lock) {
-  if (irql_ < kDispatchLevel) bug_check(kIrqlNotGreaterOrEqual, irql_, kDispatchLevel, 0, 0);
-  // On one processor a held lock can only be held by the caller: spinning would never end.
-  if (lock.held) bug_check(kSpinLockAlreadyOwned, lock_id(lock), 0, 0, 0);
-  lock.held = true;
+  const Irql irql = prcb().irql;
+  if (irql < kDispatchLevel) bug_check(kIrqlNotGreaterOrEqual, irql, kDispatchLevel, 0, 0);
+  spin_acquire(lock);
 }
 
 void Kernel::release_spin_lock_from_dpc_level(SpinLock& lock) {
-  if (!lock.held) bug_check(kSpinLockNotOwned, lock_id(lock), 0, 0, 0);
-  lock.held = false;
+  spin_release(lock);
 }
 
 }  // namespace ke

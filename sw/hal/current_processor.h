@@ -1,0 +1,60 @@
+#pragma once
+// The processor interface of "the CPU running this code": every call goes to
+// hw::running_processor() (or to the boot processor before any context has run). Software on
+// several CPUs (the HAL, the kernel's IRQL and interrupt paths, drivers) holds this one object
+// and so always touches its own processor, as code on real hardware reaches its own local APIC
+// and its own IF through the same instructions.
+#include <exception>
+#include <vector>
+
+#include "hw/cpu/processor.h"
+
+namespace hal {
+
+class CurrentProcessor : public hw::Processor {
+ public:
+  explicit CurrentProcessor(std::vector<hw::Processor*> processors)
+      : processors_(std::move(processors)) {}
+
+  hw::Processor& get() const {
+    hw::Processor* p = hw::running_processor();
+    return p != nullptr ? *p : *processors_.front();
+  }
+  const std::vector<hw::Processor*>& processors() const { return processors_; }
+
+  unsigned cpu_id() const override { return get().cpu_id(); }
+  std::uint64_t clock_hz() const override { return get().clock_hz(); }
+  std::uint64_t now_ps() const override { return get().now_ps(); }
+  std::uint32_t read(hw::Space space, std::uint64_t address, unsigned width) override {
+    return get().read(space, address, width);
+  }
+  void write(hw::Space space, std::uint64_t address, unsigned width, std::uint32_t value) override {
+    get().write(space, address, width, value);
+  }
+  void consume(Cycles cycles, double bus_share = 0.0) override { get().consume(cycles, bus_share); }
+  void enable_interrupts() override { get().enable_interrupts(); }
+  bool disable_interrupts() override { return get().disable_interrupts(); }
+  bool interrupts_enabled() const override { return get().interrupts_enabled(); }
+  void halt() override { get().halt(); }
+  bool interrupt_pending() const override { return get().interrupt_pending(); }
+  void set_trap_handler(hw::TrapHandler* handler) override {
+    for (hw::Processor* p : processors_) p->set_trap_handler(handler);
+  }
+  void set_probe(hw::Probe probe, std::uint32_t value) override { get().set_probe(probe, value); }
+  hw::ContextId create_context(const std::string& name, std::function<void()> entry,
+                               std::size_t stack_bytes) override {
+    return get().create_context(name, std::move(entry), stack_bytes);
+  }
+  void switch_to(hw::ContextId next) override { get().switch_to(next); }
+  hw::ContextId current_context() const override { return get().current_context(); }
+  void power_off(int exit_status) override { get().power_off(exit_status); }
+  [[noreturn]] void stop(int exit_status) override {
+    get().stop(exit_status);
+    std::terminate();  // stop() never returns
+  }
+
+ private:
+  std::vector<hw::Processor*> processors_;
+};
+
+}  // namespace hal

@@ -1,0 +1,364 @@
+// Several processors under the APIC HAL, on the assembled platform: a DPC targeted at another
+// processor gets there by IPI and runs only there; spin locks spin across processors and lose
+// nothing; lowest-priority delivery picks the processor at the lower TPR; a raised IRQL on one
+// processor does not mask another; KeSynchronizeExecution waits for an ISR running elsewhere;
+// a bug check names its processor and reports the others.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "sw/hal/current_processor.h"
+#include "sw/hal/hal.h"
+#include "sw/ke/kernel.h"
+#include "tests/support/sc_test.h"
+#include "util/log.h"
+
+namespace {
+
+using platform::Config;
+
+// A kernel built inside the test on N processors under the APIC HAL; `main` runs as the system
+// thread on CPU 0 and may create threads on the others.
+struct SmpRig {
+  Config config;
+  std::unique_ptr<platform::Platform> p;
+  std::unique_ptr<hal::CurrentProcessor> current;
+  std::unique_ptr<hal::Hal> hal;
+  std::unique_ptr<ke::Kernel> kernel;
+
+  SmpRig(unsigned cpus, std::function<void(ke::Kernel&)> main,
+         std::function<void(Config&)> setup = {}) {
+    config.workload = "none";
+    config.hal = "apic";
+    config.cpu_count = cpus;
+    if (setup) setup(config);
+    platform::validate(config);
+    util::set_log_level(util::Level::warn);
+    p = std::make_unique<platform::Platform>("platform", config, true);
+    std::vector<hw::Processor*> processors;
+    for (unsigned i = 0; i < p->cpu_count(); ++i) processors.push_back(&p->cpu_at(i));
+    current = std::make_unique<hal::CurrentProcessor>(processors);
+    hal::HalConfig hc;
+    hc.kind = hal::HalKind::apic;
+    hc.processors = cpus;
+    hc.delivery =
+        config.apic_delivery == "fixed" ? hal::ApicDelivery::fixed : hal::ApicDelivery::lowest;
+    hal = std::make_unique<hal::Hal>(*current, hc);
+    p->cpu.boot([this, main, processors] {
+      ke::KernelConfig kc;
+      kc.processors = processors;
+      kernel = std::make_unique<ke::Kernel>(*current, *hal, kc);
+      kernel->initialize();
+      for (unsigned n = 1; n < processors.size(); ++n)
+        p->cpu_at(n).boot([this, n] { kernel->start_processor(n); });
+      kernel->run("main", 8, [this, main] { main(*kernel); });
+    });
+  }
+  void run(double ms) { tests::run_for(sc_core::sc_time(ms, sc_core::SC_MS)); }
+};
+
+// A one-shot device (hw/devices/oneshot.h) with an ISR and DPC that record where and how they
+// ran. The ISR may hold the CPU for `isr_cycles` and queue its DPC for another processor.
+struct Probe {
+  ke::Kernel& k;
+  std::uint16_t port;
+  unsigned isr_cycles = 100;
+  int dpc_target = -1;
+  ke::DpcImportance importance = ke::DpcImportance::medium;
+  ke::Interrupt interrupt;
+  ke::Dpc dpc;
+  std::vector<unsigned> isr_cpus, dpc_cpus;
+  std::vector<ke::Irql> dpc_irqls;
+  std::uint64_t isr_enter_ps = 0, isr_exit_ps = 0, dpc_ps = 0;
+  std::uint64_t dpc_cpu1_ipis = 0;  // IPIs CPU 1 had received when the DPC ran
+
+  Probe(ke::Kernel& kernel, std::uint16_t base, unsigned irq) : k(kernel), port(base) {
+    k.initialize_interrupt(interrupt, "probe", &Probe::isr, this, irq, ke::InterruptMode::latched,
+                           false);
+    k.initialize_dpc(dpc, "probe", &Probe::deferred, this);
+  }
+  bool start() {
+    if (dpc_target >= 0) k.set_target_processor_dpc(dpc, static_cast<unsigned>(dpc_target));
+    k.set_importance_dpc(dpc, importance);
+    return k.connect_interrupt(interrupt);
+  }
+  void arm(std::uint32_t ns) { k.cpu().outl(port, ns); }
+  static bool isr(ke::Interrupt*, void* context) {
+    auto& d = *static_cast<Probe*>(context);
+    d.isr_enter_ps = d.k.cpu().now_ps();
+    if (!(d.k.cpu().inb(static_cast<std::uint16_t>(d.port + 4)) & 1)) return false;
+    d.k.cpu().outb(static_cast<std::uint16_t>(d.port + 5), 1);
+    d.isr_cpus.push_back(d.k.current_processor());
+    d.k.cpu().consume(d.isr_cycles);
+    d.k.insert_queue_dpc(d.dpc, nullptr, nullptr);
+    d.isr_exit_ps = d.k.cpu().now_ps();
+    return true;
+  }
+  static void deferred(ke::Dpc*, void* context, void*, void*) {
+    auto& d = *static_cast<Probe*>(context);
+    d.dpc_cpus.push_back(d.k.current_processor());
+    d.dpc_irqls.push_back(d.k.irql());
+    d.dpc_ps = d.k.cpu().now_ps();
+    if (d.k.processor_count() > 1) d.dpc_cpu1_ipis = d.k.processor(1).stats.ipis_received;
+  }
+};
+
+// IRQ5 (oneshot0) fixed to CPU 0: with apic.delivery fixed, IRQ n goes to CPU n mod count, so
+// on four CPUs oneshot0 is moved to IRQ 4 (com1's line, freed) or 3.
+void fixed_to(Config& c, unsigned cpu, unsigned count) {
+  c.apic_delivery = "fixed";
+  // oneshot0 on an IRQ whose number mod count is `cpu`: 12 + cpu is free on the default machine
+  // for cpu < 2 (IRQ 12, 13), and 8 + cpu for four CPUs.
+  const unsigned irq = count == 2 ? 12 + cpu : 8 + cpu;
+  platform::apply_override(c, "devices.oneshot0.irq=" + std::to_string(irq));
+}
+
+TEST(Smp, ADpcTargetedAtCpu1FromAnIsrOnCpu0RunsOnlyThereAtDispatchLevelAfterAnIpi) {
+  std::unique_ptr<Probe> probe;
+  std::uint64_t cpu0_dpcs_before = 0, cpu0_dpcs_after = 0;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 12);
+        probe->dpc_target = 1;
+        probe->importance = ke::DpcImportance::high;
+        ASSERT_TRUE(probe->start());
+        cpu0_dpcs_before = k.processor(0).stats.dpcs_executed;
+        probe->arm(10'000);
+        k.cpu().consume(10'000);  // 100 us of work on CPU 0 while the device fires
+        cpu0_dpcs_after = k.processor(0).stats.dpcs_executed;
+      },
+      [](Config& c) { fixed_to(c, 0, 2); });
+  rig.run(1);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->isr_cpus, std::vector<unsigned>{0}) << "the ISR runs where IRQ 12 is fixed";
+  ASSERT_EQ(probe->dpc_cpus, std::vector<unsigned>{1}) << "the DPC runs on its target only";
+  EXPECT_EQ(probe->dpc_irqls, std::vector<ke::Irql>{ke::kDispatchLevel});
+  EXPECT_EQ(probe->dpc_cpu1_ipis, 1u) << "CPU 1 was asked by an IPI";
+  EXPECT_EQ(rig.kernel->processor(0).stats.ipis_sent, 1u);
+  // The IPI takes apic.latency on the APIC bus: the DPC cannot start before it lands.
+  EXPECT_GE(probe->dpc_ps, probe->isr_enter_ps + rig.config.apic_latency_ps);
+  EXPECT_LT(probe->dpc_ps, probe->isr_exit_ps + 5'000'000u)
+      << "CPU 1 was idle: it ran the DPC within microseconds";
+  EXPECT_EQ(cpu0_dpcs_after, cpu0_dpcs_before) << "CPU 0 ran no DPC meanwhile";
+}
+
+// A medium-importance DPC for a busy processor waits for that processor's own drain: no IPI.
+TEST(Smp, AMediumImportanceDpcForABusyProcessorWaitsWithoutAnIpi) {
+  std::unique_ptr<Probe> probe;
+  std::uint64_t ipis_during = 99, dpc_ps = 0, lowered_ps = 0;
+  ke::Event busy;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 12);
+        probe->dpc_target = 1;  // medium importance
+        ASSERT_TRUE(probe->start());
+        k.initialize_event(busy, "busy", ke::EventType::notification, false);
+        // CPU 1 busy at DISPATCH_LEVEL in a thread of its own for 200 us.
+        k.create_thread(
+            "busy", 8,
+            [&k, &lowered_ps, &busy] {
+              const ke::Irql old = k.raise_irql(ke::kDispatchLevel);
+              k.set_event(busy);
+              k.cpu().consume(20'000);
+              lowered_ps = k.cpu().now_ps();
+              k.lower_irql(old);
+            },
+            2);
+        k.wait_for_single_object(busy, std::nullopt);
+        const std::uint64_t before = k.processor(0).stats.ipis_sent;
+        probe->arm(10'000);
+        k.cpu().consume(10'000);
+        ipis_during = k.processor(0).stats.ipis_sent - before;
+      },
+      [](Config& c) { fixed_to(c, 0, 2); });
+  rig.run(2);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->dpc_cpus, std::vector<unsigned>{1});
+  EXPECT_EQ(ipis_during, 0u) << "medium importance, a shallow queue, a busy target: no IPI";
+  dpc_ps = probe->dpc_ps;
+  EXPECT_GE(dpc_ps, lowered_ps) << "it ran when CPU 1 dropped below DISPATCH_LEVEL";
+}
+
+TEST(Smp, TwoProcessorsContendingForASpinLockSpinCountTheWaitAndLoseNothing) {
+  constexpr int kRounds = 200;
+  ke::SpinLock lock;
+  std::uint64_t counter = 0;
+  int done = 0;
+  std::vector<unsigned> ran_on;
+  SmpRig rig(2, [&](ke::Kernel& k) {
+    // Critical sections much longer than one spin (and different on the two processors, so
+    // they do not fall into lockstep): a waiter that stopped spinning early would be inside
+    // while the holder is.
+    auto body = [&k, &lock, &counter, &done, &ran_on](unsigned inside, unsigned outside) {
+      ran_on.push_back(k.current_processor());
+      for (int i = 0; i < kRounds; ++i) {
+        const ke::Irql old = k.acquire_spin_lock(lock);
+        // A read-modify-write with work in between: without the lock the other processor's
+        // update would be lost.
+        const std::uint64_t v = counter;
+        k.cpu().consume(inside);
+        counter = v + 1;
+        k.release_spin_lock(lock, old);
+        k.cpu().consume(outside);
+      }
+      ++done;
+    };
+    k.create_thread(
+        "a", 8, [body] { body(300, 30); }, 1);
+    k.create_thread(
+        "b", 8, [body] { body(170, 70); }, 2);
+  });
+  rig.run(10);
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(ran_on.size(), 2u);
+  EXPECT_NE(ran_on.front(), ran_on.back()) << "the two threads ran on different processors";
+  EXPECT_EQ(counter, 2u * kRounds) << "an update was lost";
+  const auto& s = rig.kernel->stats();
+  EXPECT_GT(s.spin_waits, 0u) << "the processors never contended";
+  EXPECT_GT(s.spin_wait_ps, 0u);
+  EXPECT_EQ(s.spin_wait_ps, rig.kernel->processor(0).stats.spin_wait_ps +
+                                rig.kernel->processor(1).stats.spin_wait_ps);
+}
+
+// Lowest priority: IRQ 5 may go to either processor; the I/O APIC gives it to the one whose TPR
+// (its IRQL) is lower.
+TEST(Smp, ALowestPriorityInterruptLandsOnTheProcessorWithTheLowerTpr) {
+  std::unique_ptr<Probe> probe;
+  SmpRig rig(2, [&](ke::Kernel& k) {
+    probe = std::make_unique<Probe>(k, 0x300, 5);
+    ASSERT_TRUE(probe->start());
+    ASSERT_EQ(k.hal().affinity_of_irq(5), 3u);
+    // Round 1: CPU 0 (this thread) at IRQL 4 (TPR class 4, below IRQ 5's IRQL), CPU 1 idle at 0.
+    ke::Irql old = k.raise_irql(4);
+    probe->arm(5'000);
+    k.cpu().consume(5'000);
+    k.lower_irql(old);
+    // Round 2: a thread on CPU 1 holds IRQL 4 there while CPU 0 is at PASSIVE_LEVEL.
+    ke::Event raised;
+    k.initialize_event(raised, "raised", ke::EventType::notification, false);
+    k.create_thread(
+        "raiser", 9,
+        [&k, &raised] {
+          const ke::Irql o = k.raise_irql(4);
+          k.set_event(raised);  // readies the waiter on CPU 0 (an IPI asks it to switch)
+          k.cpu().consume(20'000);
+          k.lower_irql(o);
+        },
+        2);
+    k.wait_for_single_object(raised, std::nullopt);
+    probe->arm(5'000);
+    k.cpu().consume(5'000);
+  });
+  rig.run(2);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->isr_cpus, (std::vector<unsigned>{1, 0}));
+}
+
+// IRQ 13 fixed to CPU 1: CPU 0 at HIGH_LEVEL does not hold it off; the same device fixed to
+// CPU 0 waits until CPU 0 lowers.
+TEST(Smp, RaisingIrqlOnOneProcessorDoesNotMaskDevicesOnAnother) {
+  std::unique_ptr<Probe> probe;
+  std::uint64_t lowered_ps = 0, armed_ps = 0;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 13);
+        ASSERT_TRUE(probe->start());
+        const ke::Irql old = k.raise_irql(ke::kHighLevel);
+        probe->arm(5'000);
+        armed_ps = k.cpu().now_ps();
+        k.cpu().consume(10'000);  // 100 us at HIGH_LEVEL on CPU 0
+        lowered_ps = k.cpu().now_ps();
+        k.lower_irql(old);
+      },
+      [](Config& c) { fixed_to(c, 1, 2); });
+  rig.run(1);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->isr_cpus, std::vector<unsigned>{1});
+  EXPECT_LT(probe->isr_enter_ps, lowered_ps) << "CPU 1 took it while CPU 0 was at HIGH_LEVEL";
+  EXPECT_LT(probe->isr_enter_ps, armed_ps + 5'000'000u + 10'000'000u) << "within 10 us of firing";
+}
+
+TEST(Smp, AnInterruptFixedToTheRaisedProcessorWaitsUntilItLowers) {
+  std::unique_ptr<Probe> probe;
+  std::uint64_t lowered_ps = 0;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 12);
+        ASSERT_TRUE(probe->start());
+        const ke::Irql old = k.raise_irql(ke::kHighLevel);
+        probe->arm(5'000);
+        k.cpu().consume(10'000);
+        lowered_ps = k.cpu().now_ps();
+        k.lower_irql(old);
+      },
+      [](Config& c) { fixed_to(c, 0, 2); });
+  rig.run(1);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->isr_cpus, std::vector<unsigned>{0});
+  EXPECT_GE(probe->isr_enter_ps, lowered_ps);
+}
+
+// KeSynchronizeExecution on CPU 0 while the ISR runs on CPU 1: it spins on the interrupt's
+// lock until the ISR returns, then runs its routine.
+TEST(Smp, SynchronizeExecutionWaitsForTheIsrRunningOnAnotherProcessor) {
+  std::unique_ptr<Probe> probe;
+  std::uint64_t routine_ps = 0, spin_before = 0, spin_after = 0;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 13);
+        probe->isr_cycles = 10'000;  // 100 us inside the ISR on CPU 1
+        ASSERT_TRUE(probe->start());
+        probe->arm(5'000);
+        k.cpu().consume(3'000);  // 30 us: the ISR started at about 5 us and runs until ~105 us
+        spin_before = k.stats().spin_waits;
+        k.synchronize_execution(
+            probe->interrupt,
+            [](void* c) {
+              auto* t = static_cast<std::uint64_t*>(c);
+              *t = 1;
+              return true;
+            },
+            &routine_ps);
+        routine_ps = k.cpu().now_ps();
+        spin_after = k.stats().spin_waits;
+      },
+      [](Config& c) { fixed_to(c, 1, 2); });
+  rig.run(1);
+  ASSERT_TRUE(probe);
+  ASSERT_EQ(probe->isr_cpus, std::vector<unsigned>{1});
+  EXPECT_EQ(spin_after, spin_before + 1) << "the synchronize routine did not wait";
+  EXPECT_GE(routine_ps, probe->isr_exit_ps);
+}
+
+TEST(Smp, ABugCheckNamesItsProcessorAndReportsTheOthers) {
+  SmpRig rig(2, [&](ke::Kernel& k) {
+    k.create_thread(
+        "culprit", 8,
+        [&k] {
+          ke::SpinLock never_held;
+          k.release_spin_lock_from_dpc_level(never_held);  // SPIN_LOCK_NOT_OWNED
+        },
+        2);
+    k.delay_execution(10'000'000'000ull);
+  });
+  testing::internal::CaptureStderr();
+  rig.run(1);
+  const std::string report = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(rig.kernel->last_bug_check());
+  EXPECT_EQ(rig.kernel->last_bug_check()->code, ke::kSpinLockNotOwned);
+  EXPECT_EQ(rig.kernel->last_bug_check()->cpu, 1u);
+  EXPECT_NE(report.find("cpu 1, IRQL"), std::string::npos) << report;
+  EXPECT_NE(report.find("cpu 0: IRQL"), std::string::npos) << report;
+  EXPECT_EQ(rig.p->cpu_at(1).exit_status(), 3);
+}
+
+}  // namespace
