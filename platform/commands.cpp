@@ -49,7 +49,6 @@ std::string outputs_line(const Config& c) {
 
 void print_summary(const char* what, const std::string& source, const Platform& p,
                    const RunResult& r, const Workload& workload) {
-  const auto cpu = p.cpu.stats();
   std::printf("iocosim %s: %s\n", what, source.c_str());
   std::printf("  simulated  %s in %.3f s host", util::format_time(r.sim_ps).c_str(),
               r.host_seconds);
@@ -64,13 +63,31 @@ void print_summary(const char* what, const std::string& source, const Platform& 
                 static_cast<unsigned long long>(b->p2), static_cast<unsigned long long>(b->p3),
                 static_cast<unsigned long long>(b->p4), b->cpu, b->irql,
                 util::format_time(b->time_ps).c_str());
-  std::printf(
-      "  cpu0       %llu interrupts, %llu bus errors, halted %.1f%% of the time\n",
-      static_cast<unsigned long long>(cpu.interrupts),
-      static_cast<unsigned long long>(cpu.bus_errors),
-      r.sim_ps ? 100.0 * static_cast<double>(cpu.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
+  for (unsigned i = 0; i < p.cpu_count(); ++i) {
+    const auto c = p.cpu_at(i).stats();
+    std::printf(
+        "  %-10s %llu interrupts, %llu bus errors, halted %.1f%% of the time",
+        fmt::format("cpu{}", i).c_str(), static_cast<unsigned long long>(c.interrupts),
+        static_cast<unsigned long long>(c.bus_errors),
+        r.sim_ps ? 100.0 * static_cast<double>(c.halted_ps) / static_cast<double>(r.sim_ps) : 0.0);
+    if (p.apic()) {
+      const auto& l = p.lapics[i]->stats();
+      std::printf("; local APIC %llu TPR writes, %llu EOIs, %llu IPIs sent",
+                  static_cast<unsigned long long>(l.tpr_writes),
+                  static_cast<unsigned long long>(l.eois),
+                  static_cast<unsigned long long>(l.ipis_sent));
+    }
+    std::printf("\n");
+  }
   std::fflush(stdout);
   workload.print_summary(stdout);
+  if (p.apic()) {
+    const auto& io = p.ioapic->stats();
+    std::printf("  ioapic     %llu interrupt messages, %llu EOI broadcasts, %llu lost edges\n",
+                static_cast<unsigned long long>(io.messages),
+                static_cast<unsigned long long>(io.eois),
+                static_cast<unsigned long long>(io.lost_edges));
+  }
   for (bool slave : {false, true}) {
     const auto s = p.intc->stats(slave);
     std::printf(

@@ -428,16 +428,41 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
 void KernelHost::print_summary(std::FILE* out) const {
   if (!kernel_) return;
   const auto& s = kernel_->stats();
+  const auto& h = hal_->stats();
   std::fprintf(
       out,
-      "  kernel     %s IRQL: %llu interrupts (%llu deferred, %llu spurious), %llu/%llu "
-      "DPCs run/queued, %llu thread switches, %llu PIC accesses\n",
-      hal_->mode() == hal::IrqlMode::lazy ? "lazy" : "eager",
+      "  kernel     %s: %llu interrupts (%llu deferred, %llu spurious), %llu/%llu "
+      "DPCs run/queued, %llu thread switches, %llu %s\n",
+      hal_->apic()                          ? "APIC HAL"
+      : hal_->mode() == hal::IrqlMode::lazy ? "lazy IRQL"
+                                            : "eager IRQL",
       static_cast<unsigned long long>(s.interrupts), static_cast<unsigned long long>(s.deferred),
       static_cast<unsigned long long>(s.spurious), static_cast<unsigned long long>(s.dpcs_executed),
       static_cast<unsigned long long>(s.dpcs_queued),
       static_cast<unsigned long long>(s.context_switches),
-      static_cast<unsigned long long>(pic_accesses()));
+      static_cast<unsigned long long>(hal_->apic() ? h.tpr_writes : pic_accesses()),
+      hal_->apic() ? "TPR writes" : "PIC accesses");
+  if (kernel_->processor_count() > 1) {
+    for (unsigned n = 0; n < kernel_->processor_count(); ++n) {
+      const ke::Prcb& p = kernel_->processor(n);
+      const auto t = kernel_->irql_time(n);
+      double total = 0;
+      for (auto v : t) total += static_cast<double>(v);
+      auto pct = [total](std::uint64_t v) {
+        return total > 0 ? 100.0 * static_cast<double>(v) / total : 0.0;
+      };
+      std::fprintf(
+          out,
+          "  %-10s %llu interrupts, %llu DPCs, %llu switches, %llu IPIs in; "
+          "IRQL passive %.1f%% dispatch %.1f%% device %.1f%% high %.1f%%; "
+          "spin-waited %.2f us\n",
+          fmt::format("ke cpu{}", n).c_str(), static_cast<unsigned long long>(p.stats.interrupts),
+          static_cast<unsigned long long>(p.stats.dpcs_executed),
+          static_cast<unsigned long long>(p.stats.context_switches),
+          static_cast<unsigned long long>(p.stats.ipis_received), pct(t[0] + t[1]), pct(t[2]),
+          pct(t[3]), pct(t[4]), static_cast<double>(p.stats.spin_wait_ps) / 1e6);
+    }
+  }
   std::fprintf(out,
                "  latency    ISR %.2f us mean, DPC %.2f us mean, ISR->DPC %.2f us mean, "
                "interrupt->thread %.2f us mean (max %.2f)\n",

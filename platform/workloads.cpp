@@ -229,8 +229,9 @@ class IoWorkload : public HostedWorkload {
                                   static_cast<std::uint32_t>(keys_.number("timer_period") / 1000));
     for (;;) {
       io::IoStatusBlock st;
-      if (io.device_control(h, drivers::kIoctlTimerWait, in, 4, 0, 0, st) == io::Status::success)
-        ++ticks_;
+      if (io.device_control(h, drivers::kIoctlTimerWait, in, 4, 0, 0, st) != io::Status::success)
+        return;  // a failed wait ends the thread: retrying at once would spin in zero time
+      ++ticks_;
     }
   }
 

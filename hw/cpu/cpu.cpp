@@ -13,6 +13,7 @@ const sc_core::sc_time kMaxSleep(250, sc_core::SC_US);
 // How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
 // long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
 const sc_core::sc_time kMaxRunAhead(250, sc_core::SC_US);
+constexpr unsigned kSettleDeltas = 32;
 }  // namespace
 
 Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
@@ -63,7 +64,11 @@ ContextId Cpu::create_context(const std::string& name, std::function<void()> ent
   contexts_.push_back(std::move(ctx));
   sc_core::sc_spawn_options opts;
   opts.set_stack_size(static_cast<int>(stack_bytes));
-  sc_core::sc_spawn([this, id] { run_context(id); }, (std::string("ctx_") + name).c_str(), &opts);
+  // Process names: the boot processor's as they always were, the others' with their CPU
+  // (spawned from another CPU's context, names would otherwise collide).
+  const std::string process =
+      id_ == 0 ? "ctx_" + name : "ctx_" + std::string(basename()) + "_" + name;
+  sc_core::sc_spawn([this, id] { run_context(id); }, process.c_str(), &opts);
   return id;
 }
 
@@ -141,9 +146,14 @@ void Cpu::settle_intr() {
     sync();  // a timed wait lets every delta cycle of the earlier instant run
     return;
   }
-  do {
+  // Until nothing else is due at this instant, but at most kSettleDeltas delta cycles: another
+  // CPU settling at the same instant is itself activity, and two would keep each other going
+  // forever. The longest chain to INTR (a device's drive, a wired-OR, the I/O APIC, the local
+  // APIC's drive, each a delta) is far shorter.
+  for (unsigned d = 0; d < kSettleDeltas; ++d) {
     wait_resume(sc_core::SC_ZERO_TIME);
-  } while (sc_core::sc_pending_activity_at_current_time());
+    if (!sc_core::sc_pending_activity_at_current_time()) break;
+  }
   intr_settled_ = true;
 }
 

@@ -39,13 +39,16 @@ Status IoManager::open(const std::string& path, Handle& handle) {
     return Status::object_name_not_found;
   files_.push_back(std::make_unique<FileObject>());
   FileObject* f = files_.back().get();
+  // Its handle now: the create request below waits, and a thread on another processor may
+  // open a file meanwhile (the last slot is then not this one).
+  const auto index = static_cast<Handle>(files_.size() - 1);
   f->device = device;
   f->path = path;
   kernel_.initialize_event(f->event, path, ke::EventType::synchronization, false);
   const Status s = simple_request(*f, Major::create);
   if (!nt_success(s)) return s;
   f->open = true;
-  handle = static_cast<Handle>(files_.size() - 1);
+  handle = index;
   return Status::success;
 }
 
