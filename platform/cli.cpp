@@ -149,6 +149,23 @@ int cli_main(int argc, char* argv[]) {
       ->capture_default_str();
   compare_io->add_flag("-q,--quiet", opts.quiet, "no progress lines");
 
+  std::string hal_json = "traces/compare-hal.json", hal_svg = "traces/compare-hal.svg";
+  auto* compare_hal = compare->add_subcommand(
+      "hal",
+      "the PIC HAL on one CPU vs the APIC HAL on one and four CPUs, same workload: throughput, "
+      "compute done, IRQL-change accesses (PIC masks vs TPR), interrupt latency; a table, JSON "
+      "and an SVG chart");
+  compare_hal
+      ->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
+      ->check(CLI::ExistingFile);
+  compare_hal->add_option("--set", opts.sets, "override a config key (repeatable)")
+      ->type_name("KEY=VALUE");
+  compare_hal->add_option("--json", hal_json, "write the results as JSON ('' = none)")
+      ->capture_default_str();
+  compare_hal->add_option("--svg", hal_svg, "write a bar chart as SVG ('' = none)")
+      ->capture_default_str();
+  compare_hal->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+
   std::string report_stats, report_html;
   auto* report = app.add_subcommand(
       "report",
@@ -187,6 +204,7 @@ int cli_main(int argc, char* argv[]) {
     if (*keys) return platform::cmd_keys(keys_markdown);
     if (*report) return platform::cmd_report(report_stats, report_html);
     if (*compare_io) return platform::cmd_compare_io_space(opts, io_json, io_svg);
+    if (*compare_hal) return platform::cmd_compare_hal(opts, hal_json, hal_svg);
     if (*compare) return platform::cmd_compare(opts, compare_only, compare_json);
     if (*compare_dma) return platform::cmd_compare_dma(opts, cmp_json, cmp_svg);
   } catch (const platform::ConfigError& e) {

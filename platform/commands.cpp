@@ -215,9 +215,12 @@ int cmd_bench(const CommonOptions& o, const std::string& what, const std::string
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, false);
   s.close();
-  const auto interrupts = p.cpu.stats().interrupts;
+  // Every processor's interrupts and cycles (with hal: apic and cpu.count N: the IPIs too).
+  std::uint64_t interrupts = 0;
+  for (unsigned i = 0; i < p.cpu_count(); ++i) interrupts += p.cpu_at(i).stats().interrupts;
   const auto device = workload->device_interrupts();
-  const double cycles = static_cast<double>(r.sim_ps) * 1e-12 * static_cast<double>(c.cpu.clock_hz);
+  const double cycles = static_cast<double>(r.sim_ps) * 1e-12 *
+                        static_cast<double>(c.cpu.clock_hz) * static_cast<double>(p.cpu_count());
   const double ns_per_interrupt =
       interrupts ? r.host_seconds * 1e9 / static_cast<double>(interrupts) : 0.0;
   const double ns_per_device = device ? r.host_seconds * 1e9 / static_cast<double>(device) : 0.0;
@@ -234,12 +237,16 @@ int cmd_bench(const CommonOptions& o, const std::string& what, const std::string
         .field("host_ns_per_device_interrupt", ns_per_device)
         .field("sim_cpu_cycles_per_host_second", cycles_per_second)
         .field("quantum_ps", c.cpu.quantum_ps)
+        .field("hal", c.hal)
+        .field("cpus", p.cpu_count())
         .end_object();
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("%s benchmark: %s simulated, timer %s, quantum %s, IRQL %s\n", what.c_str(),
-                util::format_time(r.sim_ps).c_str(), util::format_hz(c.workload_tick_hz).c_str(),
-                util::format_time(c.cpu.quantum_ps).c_str(), c.kernel_irql_mode.c_str());
+    std::printf("%s benchmark: %s simulated, timer %s, quantum %s, IRQL %s, %s HAL, %u CPU%s\n",
+                what.c_str(), util::format_time(r.sim_ps).c_str(),
+                util::format_hz(c.workload_tick_hz).c_str(),
+                util::format_time(c.cpu.quantum_ps).c_str(), c.kernel_irql_mode.c_str(),
+                c.hal == "apic" ? "APIC" : "PIC", p.cpu_count(), p.cpu_count() == 1 ? "" : "s");
     std::printf("  host time                      %.3f s\n", r.host_seconds);
     std::printf("  interrupts (all)               %llu, %.0f ns host each\n",
                 static_cast<unsigned long long>(interrupts), ns_per_interrupt);
@@ -248,7 +255,7 @@ int cmd_bench(const CommonOptions& o, const std::string& what, const std::string
           "  device interrupts (full path)  %llu, %.0f ns host each (all work of the run "
           "included)\n",
           static_cast<unsigned long long>(device), ns_per_device);
-    std::printf("  simulated CPU cycles/s         %.3g (CPU at %s)\n", cycles_per_second,
+    std::printf("  simulated CPU cycles/s         %.3g (every CPU at %s)\n", cycles_per_second,
                 util::format_hz(c.cpu.clock_hz).c_str());
   }
   if (r.interrupted) return kExitInterrupted;

@@ -37,6 +37,8 @@ int cmd_compare(const CommonOptions& o, const std::string& only, const std::stri
 // The io workload's disk on PCI with its registers in I/O space and in memory space, by PIO and
 // by DMA: CPU cycles and bus cycles per request, request latency; a table, JSON and an SVG chart
 // (an empty path skips that file).
+int cmd_compare_hal(const CommonOptions& o, const std::string& json_path,
+                    const std::string& svg_path);
 int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
                          const std::string& svg_path);
 // Host time to simulate one memory-to-memory DMA transfer of `bytes`; `mode` empty = each mode,

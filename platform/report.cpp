@@ -162,6 +162,38 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
     std::printf("%-28s %8llu %9.2f %9.2f\n", l.label, static_cast<unsigned long long>(h.count),
                 h.mean, h.max);
   }
+  // Several processors: each one's share (kernel.processors, written for cpu.count > 1).
+  struct Cpu {
+    std::uint64_t n, interrupts, dpcs, ipis;
+    double passive, dispatch, device, high, spin_us;
+  };
+  std::vector<Cpu> cpus;
+  if (const YAML::Node procs = k["processors"]; procs && procs.IsSequence()) {
+    for (std::size_t i = 0; i < procs.size(); ++i) {
+      const std::string at = fmt::format("kernel.processors[{}]", i);
+      const YAML::Node& pn = procs[i];
+      const YAML::Node t = f.sub(pn, "irql_us", at);
+      const std::string tat = at + ".irql_us";
+      cpus.push_back({f.field<std::uint64_t>(pn, "cpu", at),
+                      f.field<std::uint64_t>(pn, "interrupts", at),
+                      f.field<std::uint64_t>(pn, "dpcs_executed", at),
+                      f.field<std::uint64_t>(pn, "ipis_received", at),
+                      f.field<double>(t, "passive", tat) + f.field<double>(t, "apc", tat),
+                      f.field<double>(t, "dispatch", tat), f.field<double>(t, "device", tat),
+                      f.field<double>(t, "high", tat), f.field<double>(pn, "spin_wait_us", at)});
+    }
+  }
+  if (!cpus.empty()) {
+    std::printf(
+        "\nper processor  interrupts     DPCs  IPIs in   passive us  dispatch us  device us"
+        "   high us  spin-wait us\n");
+    for (const auto& c : cpus)
+      std::printf("cpu%-11llu %10llu %8llu %8llu %12.1f %12.1f %10.1f %9.1f %13.2f\n",
+                  static_cast<unsigned long long>(c.n),
+                  static_cast<unsigned long long>(c.interrupts),
+                  static_cast<unsigned long long>(c.dpcs), static_cast<unsigned long long>(c.ipis),
+                  c.passive, c.dispatch, c.device, c.high, c.spin_us);
+  }
   const Row* worst = nullptr;
   for (const auto& r : rows) {
     if (worst == nullptr || r.max > worst->max) worst = &r;
@@ -202,7 +234,19 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
     h += fmt::format("<tr><td class=n>{}</td><td>{}</td><td>{:.2f}</td><td>{:.2f}</td></tr>\n",
                      l.label, n.count, n.mean, n.max);
   }
-  h += "</table></body></html>\n";
+  h += "</table>\n";
+  if (!cpus.empty()) {
+    h += "<h2>Per processor</h2><table><tr><th>CPU</th><th>interrupts</th><th>DPCs</th>"
+         "<th>IPIs in</th><th>passive &micro;s</th><th>dispatch &micro;s</th>"
+         "<th>device &micro;s</th><th>high &micro;s</th><th>spin-wait &micro;s</th></tr>\n";
+    for (const auto& c : cpus)
+      h += fmt::format(
+          "<tr><td class=n>cpu{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td>"
+          "<td>{:.1f}</td><td>{:.1f}</td><td>{:.1f}</td><td>{:.2f}</td></tr>\n",
+          c.n, c.interrupts, c.dpcs, c.ipis, c.passive, c.dispatch, c.device, c.high, c.spin_us);
+    h += "</table>\n";
+  }
+  h += "</body></html>\n";
   if (const std::string err = write_file(html_path, h); !err.empty())
     throw ConfigError(fmt::format("--html {}: cannot write the report: {}", html_path, err));
   std::printf("  outputs    %s\n", html_path.c_str());

@@ -467,6 +467,33 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(svg) as f:
             text = f.read()
         expect(text.startswith("<svg") and text.count("<rect") >= 13, "the chart: 3 panels of 4 bars")
+    elif CHECK == "compare_hal":
+        # PIC HAL on one CPU vs the APIC HAL on one and four: the same requests on one CPU, TPR
+        # writes instead of PIC mask accesses, and four CPUs finishing far more compute.
+        js, svg = os.path.join(tmp, "hal.json"), os.path.join(tmp, "hal.svg")
+        rc, out, err = run("compare", "hal", "--json", js, "--svg", svg, "-q")
+        expect(rc == 0, f"compare hal: exit {rc}\n{out}{err}")
+        with open(js) as f:
+            runs = {r["variant"]: r for r in json.load(f)["runs"]}
+        expect(list(runs) == ["PIC HAL, 1 CPU", "APIC HAL, 1 CPU", "APIC HAL, 4 CPUs"], f"runs: {list(runs)}")
+        pic, apic1, apic4 = runs["PIC HAL, 1 CPU"], runs["APIC HAL, 1 CPU"], runs["APIC HAL, 4 CPUs"]
+        expect(pic["ipis"] == 0 and apic1["ipis"] == 0 and apic4["ipis"] > 0, f"IPIs only on 4 CPUs: {runs}")
+        # Eager APIC HAL: one TPR write per IRQL change; the PIC HAL writes a mask only when it changes.
+        expect(apic1["irql_accesses"] >= apic1["irql_changes"] > 0, f"TPR writes: {apic1}")
+        expect(0 < pic["irql_accesses"] <= pic["irql_changes"] + 20, f"PIC accesses: {pic}")
+        expect(abs(apic1["requests"] - pic["requests"]) <= 2, f"one CPU, the same disk work: {pic} {apic1}")
+        expect(apic4["compute_chunks"] > 3 * apic1["compute_chunks"], f"compute on four CPUs: {apic1} {apic4}")
+        expect(apic4["interrupt_to_thread_us"] < apic1["interrupt_to_thread_us"], f"latency: {apic1} {apic4}")
+        with open(svg) as f:
+            text = f.read()
+        expect(text.startswith("<svg") and text.count("<rect") >= 10, "the chart: 3 panels of 3 bars")
+        # More than one CPU needs the APIC HAL; lazy IRQL is the PIC HAL's.
+        rc, out, err = run("run", "--set", "cpu.count=2")
+        expect(rc == 2 and "cpu.count" in err and "hal: apic" in err, f"cpu.count 2 on the PIC HAL: {rc} {err}")
+        rc, out, err = run("run", "--set", "hal=apic", "--set", "kernel.irql_mode=lazy")
+        expect(rc == 2 and "kernel.irql_mode" in err, f"lazy IRQL on the APIC HAL: {rc} {err}")
+        rc, out, err = run("run", "--set", "hal=apic", "--set", "pci.memory_size=16MiB")
+        expect(rc == 2 and "pci.memory_window" in err and "APIC" in err, f"aperture over the APIC: {rc} {err}")
     elif CHECK == "devices":
         # The device tree: every node with IDs, state, driver and resources; who shares a line.
         cfg = os.path.join(SRC, "platform", "configs", "pnp.yaml")

@@ -8,14 +8,20 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "platform/config.h"
 #include "platform/platform.h"
+#include "platform/simulation.h"
+#include "platform/workloads.h"
 #include "sw/hal/current_processor.h"
 #include "sw/hal/hal.h"
 #include "sw/ke/kernel.h"
 #include "tests/support/sc_test.h"
+#include "util/json.h"
 #include "util/log.h"
+
+#include <fmt/format.h>
 
 namespace {
 
@@ -359,6 +365,51 @@ TEST(Smp, ABugCheckNamesItsProcessorAndReportsTheOthers) {
   EXPECT_NE(report.find("cpu 1, IRQL"), std::string::npos) << report;
   EXPECT_NE(report.find("cpu 0: IRQL"), std::string::npos) << report;
   EXPECT_EQ(rig.p->cpu_at(1).exit_status(), 3);
+}
+
+// platform/configs/smp.yaml: the io workload on four CPUs moves its data correctly, every CPU
+// takes device interrupts and runs DPCs, IPIs flow, and the statistics carry each CPU's figures.
+TEST(Smp, TheShippedFourProcessorMachineCopiesItsDataWithWorkOnEveryCpu) {
+  Config c = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/smp.yaml");
+  platform::apply_override(c, "devices.disk0.image=");
+  platform::apply_override(c, "devices.disk1.image=");
+  c.out_vcd.clear();
+  c.out_stats.clear();
+  platform::validate(c);
+  util::set_log_level(util::Level::error);
+  platform::Platform p("platform", c);
+  auto w = platform::Workload::create(p, c);
+  platform::Session s(p, c);
+  const platform::RunResult r = s.run(c.sim_until_ps, false);
+  util::JsonWriter j(false);
+  j.begin_object();
+  p.write_stats(j);
+  w->write_stats(j);
+  j.end_object();
+  s.close();
+  const YAML::Node stats = YAML::Load(j.str());
+  EXPECT_FALSE(r.bug_check);
+  EXPECT_TRUE(w->healthy());
+  EXPECT_EQ(stats["workload"]["mismatches"].as<int>(), 0);
+  EXPECT_GT(stats["workload"]["requests"].as<int>(), 20);
+  EXPECT_GT(stats["workload"]["echoed"].as<int>(), 0);
+  const YAML::Node procs = stats["kernel"]["processors"];
+  ASSERT_EQ(procs.size(), 4u);
+  std::uint64_t interrupts = 0;
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    EXPECT_GT(procs[i]["interrupts"].as<std::uint64_t>(), 0u) << "cpu" << i;
+    EXPECT_GT(procs[i]["dpcs_executed"].as<std::uint64_t>(), 0u) << "cpu" << i;
+    EXPECT_GT(procs[i]["ipis_received"].as<std::uint64_t>(), 0u) << "cpu" << i;
+    EXPECT_GT(procs[i]["irql_us"]["device"].as<double>(), 0.0) << "cpu" << i;
+    interrupts += procs[i]["interrupts"].as<std::uint64_t>();
+    // The statistics' CPU view agrees with the kernel's.
+    EXPECT_EQ(stats[fmt::format("cpu{}", i)]["interrupts"].as<std::uint64_t>(),
+              procs[i]["interrupts"].as<std::uint64_t>());
+  }
+  EXPECT_EQ(interrupts, stats["kernel"]["interrupts"].as<std::uint64_t>());
+  EXPECT_EQ(stats["kernel"]["hal"].as<std::string>(), "apic");
+  EXPECT_GT(stats["ioapic"]["messages"].as<std::uint64_t>(), 0u);
+  EXPECT_EQ(stats["pic_master"]["acknowledges"].as<std::uint64_t>(), 0u) << "the 8259A is unused";
 }
 
 }  // namespace
