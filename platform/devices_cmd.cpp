@@ -43,6 +43,8 @@ std::string resource_line(const KernelHost& host, const io::PnpManager& pnp, con
   if (r.type == io::ResourceType::interrupt) {
     const io::Resource& t = n.translated_resources[i];
     s += fmt::format(" -> vector {:#04x}, IRQL {}", t.vector, static_cast<unsigned>(t.irql));
+    // The processors it may be delivered to, when there is more than one to choose from.
+    if (t.affinity != 1) s += fmt::format(", affinity {:#x}", t.affinity);
     const auto with = sharers(host, pnp, n, r.irq);
     if (!with.empty()) s += fmt::format(", shared with {}", fmt::join(with, ", "));
   }
@@ -109,6 +111,7 @@ void json_node(util::JsonWriter& j, const KernelHost& host, const io::PnpManager
         j.field("irq", r.irq)
             .field("vector", t.vector)
             .field("irql", static_cast<unsigned>(t.irql))
+            .field("affinity", t.affinity)
             .field("level", r.level)
             .field("shared", r.share == io::Share::shared);
         j.begin_array("shared_with");

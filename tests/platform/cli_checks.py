@@ -487,6 +487,17 @@ with tempfile.TemporaryDirectory() as tmp:
         with open(svg) as f:
             text = f.read()
         expect(text.startswith("<svg") and text.count("<rect") >= 10, "the chart: 3 panels of 3 bars")
+        # The APIC HAL's translation: vector class = IRQL, affinity every CPU (lowest priority)
+        # or one (fixed); the clock on CPU 0.
+        for delivery, disk_affinity in (("lowest", 0xf), ("fixed", 1 << (14 % 4))):
+            rc, out, err = run("devices", "--json", "--set", "hal=apic", "--set", "cpu.count=4",
+                               "--set", "apic.delivery=" + delivery)
+            expect(rc == 0, f"devices on the APIC HAL: exit {rc}\n{err}")
+            irqs = {r["irq"]: r for n in json.loads(out)["nodes"] for r in n["resources"]
+                    if r["type"] == "interrupt"}
+            expect(irqs[14]["affinity"] == disk_affinity and irqs[0]["affinity"] == 1,
+                   f"{delivery}: affinities {irqs}")
+            expect(all(r["vector"] >> 4 == r["irql"] for r in irqs.values()), f"vector class = IRQL: {irqs}")
         # More than one CPU needs the APIC HAL; lazy IRQL is the PIC HAL's.
         rc, out, err = run("run", "--set", "cpu.count=2")
         expect(rc == 2 and "cpu.count" in err and "hal: apic" in err, f"cpu.count 2 on the PIC HAL: {rc} {err}")
