@@ -92,4 +92,26 @@ int run_variant(const std::string& command, const std::string& variant,
   return kExitOk;
 }
 
+int write_comparison_outputs(const std::string& command, const std::string& json_path,
+                             const std::string& json, const std::string& svg_path,
+                             const std::function<std::string()>& svg) {
+  std::vector<std::string> written;
+  for (const auto& [option, path] : {std::pair{"--json", &json_path}, {"--svg", &svg_path}}) {
+    if (path->empty()) continue;
+    const std::string text = path == &json_path ? json : svg();
+    if (const std::string err = write_file(*path, text); !err.empty()) {
+      std::fprintf(stderr, "iocosim %s: %s %s: cannot write: %s\n", command.c_str(), option,
+                   path->c_str(), err.c_str());
+      return kExitBadInput;
+    }
+    written.push_back(*path);
+  }
+  if (!written.empty()) {
+    std::string list;
+    for (const auto& w : written) list += (list.empty() ? "" : ", ") + w;
+    std::printf("  outputs    %s\n", list.c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace platform

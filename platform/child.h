@@ -25,4 +25,11 @@ int run_variant(const std::string& command, const std::string& variant,
                 std::vector<std::string> args, const std::string& stats,
                 const std::function<void(const std::string&)>& read);
 
+// A comparison's outputs: the JSON document and the SVG chart (made only if wanted), each
+// skipped when its path is "". Prints the "outputs" line; on a failed write prints
+// "iocosim COMMAND: --json PATH: cannot write: why" and returns the bad-input status (else 0).
+int write_comparison_outputs(const std::string& command, const std::string& json_path,
+                             const std::string& json, const std::string& svg_path,
+                             const std::function<std::string()>& svg);
+
 }  // namespace platform

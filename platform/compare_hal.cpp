@@ -130,16 +130,7 @@ int cmd_compare_hal(const CommonOptions& o, const std::string& json_path,
         .field("sim_ms", r.sim_ms)
         .end_object();
   j.end_array().end_object();
-  std::vector<std::string> written;
-  if (!json_path.empty()) {
-    if (const std::string err = write_file(json_path, j.str() + "\n"); !err.empty()) {
-      std::fprintf(stderr, "iocosim compare hal: --json %s: cannot write: %s\n", json_path.c_str(),
-                   err.c_str());
-      return kExitBadInput;
-    }
-    written.push_back(json_path);
-  }
-  if (!svg_path.empty()) {
+  return write_comparison_outputs("compare hal", json_path, j.str() + "\n", svg_path, [&] {
     std::vector<std::string> names;
     std::vector<ChartPanel> panels = {{"disk throughput", "MB/s", {}},
                                       {"IRQL-change accesses", "accesses", {}},
@@ -150,18 +141,8 @@ int cmd_compare_hal(const CommonOptions& o, const std::string& json_path,
       panels[1].values.push_back(static_cast<double>(r.irql_accesses));
       panels[2].values.push_back(r.interrupt_to_thread_us);
     }
-    if (const std::string err = write_file(
-            svg_path, svg_bar_chart("PIC HAL vs APIC HAL (io workload, 50 ms)", names, panels));
-        !err.empty()) {
-      std::fprintf(stderr, "iocosim compare hal: --svg %s: cannot write: %s\n", svg_path.c_str(),
-                   err.c_str());
-      return kExitBadInput;
-    }
-    written.push_back(svg_path);
-  }
-  if (!written.empty())
-    std::printf("  outputs    %s\n", fmt::format("{}", fmt::join(written, ", ")).c_str());
-  return kExitOk;
+    return svg_bar_chart("PIC HAL vs APIC HAL (io workload, 50 ms)", names, panels);
+  });
 }
 
 }  // namespace platform

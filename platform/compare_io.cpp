@@ -136,16 +136,7 @@ int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
         .field("sim_ms", r.sim_ms)
         .end_object();
   j.end_array().end_object();
-  std::vector<std::string> written;
-  if (!json_path.empty()) {
-    if (const std::string err = write_file(json_path, j.str() + "\n"); !err.empty()) {
-      std::fprintf(stderr, "iocosim compare io-space: --json %s: cannot write: %s\n",
-                   json_path.c_str(), err.c_str());
-      return kExitBadInput;
-    }
-    written.push_back(json_path);
-  }
-  if (!svg_path.empty()) {
+  return write_comparison_outputs("compare io-space", json_path, j.str() + "\n", svg_path, [&] {
     std::vector<std::string> names;
     std::vector<ChartPanel> panels = {{"CPU cycles per request", "CPU cycles", {}},
                                       {"CPU bus cycles per request", "bus cycles", {}},
@@ -159,17 +150,8 @@ int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
     const std::string title =
         fmt::format("{}: registers in I/O space vs memory space ({} requests of 4 KiB each)", disk,
                     results.empty() ? 0 : results[0].requests);
-    if (const std::string err = write_file(svg_path, svg_bar_chart(title, names, panels));
-        !err.empty()) {
-      std::fprintf(stderr, "iocosim compare io-space: --svg %s: cannot write: %s\n",
-                   svg_path.c_str(), err.c_str());
-      return kExitBadInput;
-    }
-    written.push_back(svg_path);
-  }
-  if (!written.empty())
-    std::printf("  outputs    %s\n", fmt::format("{}", fmt::join(written, ", ")).c_str());
-  return kExitOk;
+    return svg_bar_chart(title, names, panels);
+  });
 }
 
 }  // namespace platform

@@ -447,6 +447,18 @@ void Cpu::write(Space space, std::uint64_t address, unsigned width, std::uint32_
   access(tlm::TLM_WRITE_COMMAND, space, address, width, value);
 }
 
+void Cpu::prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width,
+                  std::uint32_t& data) {
+  tx_.set_command(cmd);
+  tx_.set_address(address);
+  tx_.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+  tx_.set_data_length(width);
+  tx_.set_streaming_width(width);
+  tx_.set_byte_enable_ptr(nullptr);
+  tx_.set_dmi_allowed(false);
+  tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
+
 bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
                  std::uint32_t& data) {
   const bool is_io = space == Space::io;
@@ -466,14 +478,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     // Inside the CPU: no bus cycle, no arbitration, a fixed cost.
     ++stats_.apic_accesses;
     delay += cycles(timing_.apic_access);
-    tx_.set_command(cmd);
-    tx_.set_address(address - apic_base_);
-    tx_.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-    tx_.set_data_length(width);
-    tx_.set_streaming_width(width);
-    tx_.set_byte_enable_ptr(nullptr);
-    tx_.set_dmi_allowed(false);
-    tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(cmd, address - apic_base_, width, data);
     apic_out->b_transport(tx_, delay);
     intr_settled_ = false;
     status = tx_.get_response_status();
@@ -493,14 +498,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
       delay += bus_master->use_bus(master_id_, 1, local_) + (period_of(bus_master->bus_clock_hz()));
     }
   } else {
-    tx_.set_command(cmd);
-    tx_.set_address(address);
-    tx_.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-    tx_.set_data_length(width);
-    tx_.set_streaming_width(width);
-    tx_.set_byte_enable_ptr(nullptr);
-    tx_.set_dmi_allowed(false);
-    tx_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(cmd, address, width, data);
     if (is_io) tx_.set_extension(&io_ext_);
     out->b_transport(tx_, delay);
     intr_settled_ = false;  // the target may have changed an interrupt output just now

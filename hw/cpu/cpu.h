@@ -128,6 +128,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   void run_context(ContextId id);
   bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
               std::uint32_t& data);
+  // Fills tx_ for one access of `width` bytes at `address`, data in `data`.
+  void prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width, std::uint32_t& data);
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
   void advance(sc_core::sc_time t, bool interruptible);
   // Like advance(t, true), but returns early, with the time not spent, when the bus's
