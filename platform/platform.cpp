@@ -251,10 +251,10 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   auto want = [&](const char* g) {
     return std::find(groups.begin(), groups.end(), g) != groups.end();
   };
-  if (want("cpu"))
+  if (want("cpu")) {
     for (unsigned i = 0; i < cpu_count(); ++i) cpu_at(i).trace(tf);
-  if (want("cpu"))
     for (auto& l : lapics) l->trace(tf);
+  }
   if (want("pic")) intc->trace(tf);
   if (want("pic") && ioapic) ioapic->trace(tf);
   if (want("timer")) timer.trace(tf);

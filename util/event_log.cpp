@@ -35,23 +35,31 @@ void EventLog::flush() {
 
 void EventLog::emit(std::string_view src, std::string_view ev,
                     std::initializer_list<EventField> fields) {
+  emit(src, ev, fields, {});
+}
+
+void EventLog::emit(std::string_view src, std::string_view ev,
+                    std::initializer_list<EventField> fields,
+                    std::initializer_list<EventField> more) {
   if (!file_) return;
   std::string line = fmt::format(R"({{"t_ps":{},"src":"{}","ev":"{}")", now_ps(), json_escape(src),
                                  json_escape(ev));
-  for (const auto& f : fields) {
-    line += fmt::format(R"(,"{}":)", json_escape(f.key));
-    std::visit(
-        [&](const auto& v) {
-          using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, bool>) {
-            line += v ? "true" : "false";
-          } else if constexpr (std::is_same_v<T, std::string_view>) {
-            line += '"' + json_escape(v) + '"';
-          } else {
-            line += fmt::format("{}", v);
-          }
-        },
-        f.value);
+  for (const auto* list : {&fields, &more}) {
+    for (const auto& f : *list) {
+      line += fmt::format(R"(,"{}":)", json_escape(f.key));
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>) {
+              line += v ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::string_view>) {
+              line += '"' + json_escape(v) + '"';
+            } else {
+              line += fmt::format("{}", v);
+            }
+          },
+          f.value);
+    }
   }
   line += "}\n";
   if (std::fputs(line.c_str(), file_) == EOF && write_errno_ == 0) write_errno_ = errno;

@@ -39,6 +39,9 @@ class EventLog {
 
   void emit(std::string_view src, std::string_view ev,
             std::initializer_list<EventField> fields = {});
+  // The same line with `more` fields after `fields` (for emitters that add some only at times).
+  void emit(std::string_view src, std::string_view ev, std::initializer_list<EventField> fields,
+            std::initializer_list<EventField> more);
 
  private:
   std::FILE* file_ = nullptr;

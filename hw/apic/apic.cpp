@@ -1,5 +1,7 @@
 #include "hw/apic/apic.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"

@@ -101,7 +101,6 @@ void Hal::program_redirection(unsigned irq, bool masked) {
 }
 
 void Hal::request_dispatch_interrupt(unsigned cpu) {
-  ++stats_.ipis;
   cpu_.write(hw::Space::memory, kLocalApic + kIcrHigh, 4, cpu << 24);
   cpu_.write(hw::Space::memory, kLocalApic + kIcrLow, 4, kDispatchIpiVector);
 }

@@ -51,7 +51,6 @@ class Hal {
         0;                         // PIC mask writes (spurious/deferred/replayed: ke::KernelStats)
     std::uint64_t tpr_writes = 0;  // APIC HAL: IRQL changes written to the TPR
     std::uint64_t eois = 0;        // APIC HAL: EOIs written to the local APIC
-    std::uint64_t ipis = 0;        // APIC HAL: DISPATCH_LEVEL requests sent to other CPUs
     std::uint64_t redirections = 0;  // APIC HAL: I/O APIC entries programmed
   };
 

@@ -45,19 +45,10 @@ bool Kernel::insert_queue_dpc(Dpc& dpc, void* arg1, void* arg2) {
     target.dpc_queue.push_back(&dpc);
   }
   ++stats_.dpcs_queued;
-  if (util::events().enabled()) {
-    if (prcbs_.size() == 1) {
-      util::events().emit(
-          "ke", "dpc_queue",
-          {{"name", dpc.name}, {"depth", static_cast<std::uint64_t>(target.dpc_queue.size())}});
-    } else {
-      util::events().emit("ke", "dpc_queue",
-                          {{"name", dpc.name},
-                           {"depth", static_cast<std::uint64_t>(target.dpc_queue.size())},
-                           {"cpu", here.number},
-                           {"target", target.number}});
-    }
-  }
+  if (util::events().enabled())
+    emit("dpc_queue",
+         {{"name", dpc.name}, {"depth", static_cast<std::uint64_t>(target.dpc_queue.size())}},
+         {{"cpu", here.number}, {"target", target.number}});
   if (was_enabled) cpu_.enable_interrupts();
   if (&target == &here) {
     // Queued below DISPATCH_LEVEL: the DPC software interrupt fires at once. (Microsoft's
@@ -102,18 +93,11 @@ void Kernel::drain_dpc_queue() {
     dpc->ran_on = p.number;
     void* a1 = dpc->arg1;
     void* a2 = dpc->arg2;
-    ++stats_.dpcs_executed;
     ++p.stats.dpcs_executed;
     cpu_.enable_interrupts();  // DPCs run with interrupts on: ISRs preempt them
     const std::uint64_t t0 = cpu_.now_ps();
     if (dpc->origin_ps != 0) stats_.isr_to_dpc.add(t0 - dpc->queued_ps);
-    if (util::events().enabled()) {
-      if (prcbs_.size() == 1) {
-        util::events().emit("ke", "dpc_enter", {{"name", dpc->name}});
-      } else {
-        util::events().emit("ke", "dpc_enter", {{"name", dpc->name}, {"cpu", p.number}});
-      }
-    }
+    if (util::events().enabled()) emit("dpc_enter", {{"name", dpc->name}}, {{"cpu", p.number}});
     push_frame({hw::ContextKind::dpc, nullptr, dpc});
     p.dpc_origin_ps = dpc->origin_ps;
     cpu_.consume(config_.costs.dpc_dispatch);

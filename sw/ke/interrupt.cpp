@@ -65,7 +65,6 @@ bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*),
 
 void Kernel::interrupt(std::uint8_t vector) {
   const std::uint64_t entry = cpu_.now_ps();
-  ++stats_.interrupts;
   ++prcb().stats.interrupts;
   if (hal_.apic()) {
     if (vector == hal::kApicSpuriousVector) {  // no EOI: nothing went in service
@@ -114,16 +113,9 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     ++obj->count;
     push_frame({hw::ContextKind::isr, obj, nullptr});
     const std::uint64_t t0 = cpu_.now_ps();
-    if (util::events().enabled()) {
-      if (prcbs_.size() == 1) {
-        util::events().emit("ke", "isr_enter",
-                            {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}});
-      } else {
-        util::events().emit(
-            "ke", "isr_enter",
-            {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}, {"cpu", p.number}});
-      }
-    }
+    if (util::events().enabled())
+      emit("isr_enter", {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}},
+           {{"cpu", p.number}});
     spin_acquire(obj->lock);
     const bool mine = obj->routine(obj, obj->context);
     spin_release(obj->lock);

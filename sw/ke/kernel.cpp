@@ -44,7 +44,6 @@ Kernel::Kernel(hw::Processor& cpu, hal::Hal& hal, KernelConfig config)
 Kernel::~Kernel() = default;
 
 void Kernel::initialize() {
-  cpu_.set_trap_handler(this);
   for (hw::Processor* p : config_.processors) p->set_trap_handler(this);
   hal_.initialize();
   hal_.initialize_processor(prcb().irql);
@@ -70,6 +69,20 @@ void Kernel::start_processor(unsigned n) {
   if (util::events().enabled()) util::events().emit("ke", "processor_start", {{"cpu", n}});
   cpu_.enable_interrupts();
   idle_loop();
+}
+
+KernelStats Kernel::stats() const {
+  KernelStats s = stats_;
+  for (const auto& p : prcbs_) {
+    s.interrupts += p->stats.interrupts;
+    s.dpcs_executed += p->stats.dpcs_executed;
+    s.context_switches += p->stats.context_switches;
+    s.irql_changes += p->stats.irql_changes;
+    s.ipis += p->stats.ipis_sent;
+    s.spin_waits += p->stats.spin_waits;
+    s.spin_wait_ps += p->stats.spin_wait_ps;
+  }
+  return s;
 }
 
 std::array<std::uint64_t, kIrqlBands> Kernel::irql_time(unsigned n) const {
@@ -146,15 +159,8 @@ void Kernel::set_irql(Irql irql) {
   p.stats.irql_ps[static_cast<unsigned>(band_of(old))] += now - p.irql_since_ps;
   p.irql_since_ps = now;
   ++p.stats.irql_changes;
-  ++stats_.irql_changes;
   cpu_.set_probe(hw::Probe::irql, irql);
-  if (util::events().enabled()) {
-    if (prcbs_.size() == 1) {
-      util::events().emit("ke", "irql", {{"from", old}, {"to", irql}});
-    } else {
-      util::events().emit("ke", "irql", {{"from", old}, {"to", irql}, {"cpu", p.number}});
-    }
-  }
+  if (util::events().enabled()) emit("irql", {{"from", old}, {"to", irql}}, {{"cpu", p.number}});
   hal_.irql_changed(irql);
   cpu_.consume(config_.costs.irql_change);
 }
@@ -209,11 +215,19 @@ void Kernel::dispatch_software_interrupt(Irql target) {
   if (interrupts_were_enabled) cpu_.enable_interrupts();
 }
 
+void Kernel::emit(std::string_view ev, std::initializer_list<util::EventField> fields,
+                  std::initializer_list<util::EventField> smp_fields) {
+  if (prcbs_.size() == 1) {
+    util::events().emit("ke", ev, fields);
+  } else {
+    util::events().emit("ke", ev, fields, smp_fields);
+  }
+}
+
 void Kernel::request_dispatch(Prcb& target) {
   if (target.dispatch_requested) return;
   target.dispatch_requested = true;
   ++prcb().stats.ipis_sent;
-  ++stats_.ipis;
   if (util::events().enabled())
     util::events().emit("ke", "ipi", {{"from", prcb().number}, {"to", target.number}});
   hal_.request_dispatch_interrupt(target.number);

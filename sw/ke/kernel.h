@@ -28,6 +28,7 @@
 #include "sw/ke/histogram.h"
 #include "sw/ke/irql.h"
 #include "sw/ke/objects.h"
+#include "util/event_log.h"
 
 namespace ke {
 
@@ -54,6 +55,8 @@ struct KernelConfig {
   KernelCosts costs;
 };
 
+// The whole kernel's counts. interrupts, dpcs_executed, context_switches, irql_changes, ipis and
+// the spin-wait figures are the processors' (ProcessorStats) summed by Kernel::stats().
 struct KernelStats {
   std::uint64_t interrupts = 0, spurious = 0, deferred = 0, replayed = 0;
   std::uint64_t dpcs_queued = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
@@ -67,7 +70,7 @@ struct KernelStats {
 enum class IrqlBand : std::uint8_t { passive, apc, dispatch, device, high };
 constexpr unsigned kIrqlBands = 5;
 
-// A processor's own counts (the KernelStats above sum every processor).
+// A processor's own counts.
 struct ProcessorStats {
   std::uint64_t interrupts = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
   std::uint64_t ipis_received = 0, ipis_sent = 0;
@@ -173,7 +176,7 @@ class Kernel : public hw::TrapHandler {
 
   // The bug check that stopped this processor, if one did.
   const std::optional<BugCheckRecord>& last_bug_check() const { return bug_check_; }
-  const KernelStats& stats() const { return stats_; }
+  KernelStats stats() const;
   // A processor's IRQL time, counted up to now.
   std::array<std::uint64_t, kIrqlBands> irql_time(unsigned n) const;
   // For the per-driver latency report: interrupt objects ever connected, DPCs that have run.
@@ -204,6 +207,10 @@ class Kernel : public hw::TrapHandler {
   void request_dispatch(Prcb& target);
   void dispatch_ipi();  // the DISPATCH_LEVEL IPI's handler on the receiving processor
   [[noreturn]] void idle_loop();
+  // A "ke" event; `smp_fields` (the processor, a DPC's target) are added only on several
+  // processors, so a one-processor log keeps its shape.
+  void emit(std::string_view ev, std::initializer_list<util::EventField> fields,
+            std::initializer_list<util::EventField> smp_fields);
   void end_quantum(Prcb& p);          // round robin at quantum end
   void spin_acquire(SpinLock& lock);  // spins while another processor holds it
   void spin_release(SpinLock& lock);

@@ -130,7 +130,6 @@ void Kernel::swap_to(Thread& next) {
   p.current = &next;
   next.state = ThreadState::running;
   if (next.quantum <= 0) next.quantum = config_.quantum_ticks;
-  ++stats_.context_switches;
   ++p.stats.context_switches;
   if (next.readied_by_interrupt_ps != 0) {
     stats_.interrupt_to_thread.add(cpu_.now_ps() - next.readied_by_interrupt_ps);
@@ -275,8 +274,6 @@ void Kernel::spin_acquire(SpinLock& lock) {
     const std::uint64_t waited = cpu_.now_ps() - t0;
     ++p.stats.spin_waits;
     p.stats.spin_wait_ps += waited;
-    ++stats_.spin_waits;
-    stats_.spin_wait_ps += waited;
   }
   lock.held = true;
   lock.owner = me;
