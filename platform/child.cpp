@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -72,21 +73,42 @@ std::string write_file(const std::string& path, const std::string& text) {
   return write_checked(path, "wb", text);
 }
 
-int run_variant(const std::string& command, const std::string& variant,
-                std::vector<std::string> args, const std::string& stats,
-                const std::function<void(const std::string&)>& read) {
+ChildRuns::ChildRuns(std::string command, const CommonOptions& options)
+    : command_(std::move(command)), options_(options) {
+  std::string tag = command_;
+  std::replace(tag.begin(), tag.end(), ' ', '-');
+  folder_ = std::filesystem::temp_directory_path() /
+            ("iocosim-" + tag + "-" + std::to_string(static_cast<long>(::getpid())));
+  std::filesystem::create_directories(folder_);
+}
+
+ChildRuns::~ChildRuns() {
+  std::error_code ignored;
+  std::filesystem::remove_all(folder_, ignored);
+}
+
+int ChildRuns::run(const std::string& variant, const std::string& progress,
+                   const std::vector<std::string>& sets,
+                   const std::function<void(const std::string&)>& read) {
+  const std::string stats = (folder_ / (std::to_string(runs_++) + ".json")).string();
+  std::vector<std::string> args = {self_exe(), "run"};
+  if (!options_.config.empty()) args.push_back(options_.config);
+  for (const auto& s : options_.sets) args.insert(args.end(), {"--set", s});
+  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+  if (!options_.log_level.empty()) args.insert(args.end(), {"--log-level", options_.log_level});
   args.insert(args.end(),
               {"--set", "output.vcd=", "--set", "output.events=", "--stats", stats, "--quiet"});
+  if (!options_.quiet) std::fprintf(stderr, "  ... %s\n", progress.c_str());
   const int rc = run_child(args);
   if (rc != kExitOk) {
-    std::fprintf(stderr, "iocosim %s: %s failed (exit status %d)\n", command.c_str(),
+    std::fprintf(stderr, "iocosim %s: %s failed (exit status %d)\n", command_.c_str(),
                  variant.c_str(), rc);
     return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
   }
   try {
     read(stats);
   } catch (const YAML::Exception& e) {
-    std::fprintf(stderr, "iocosim %s: %s: %s\n", command.c_str(), stats.c_str(), e.what());
+    std::fprintf(stderr, "iocosim %s: %s: %s\n", command_.c_str(), stats.c_str(), e.what());
     return kExitFailed;
   }
   return kExitOk;

@@ -1,9 +1,12 @@
 #pragma once
 // Child runs for the commands that compare configurations (SystemC elaborates once per process,
 // so each configuration is an `iocosim run` of its own), and their output files.
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "platform/commands.h"
 
 namespace platform {
 
@@ -17,13 +20,33 @@ std::string write_file(const std::string& path, const std::string& text);
 // Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
 // or -1 if it could not be run.
 int run_child(const std::vector<std::string>& args);
-// One run of a comparison: `args` (a child `iocosim run` command line) with no VCD or event log
-// and its statistics written to `stats`, which `read` then parses. On failure it prints
-// "iocosim COMMAND: ..." naming `variant` (or the unreadable file) and returns the comparison's
-// exit status (130 if the child was interrupted, else 1); 0 on success.
-int run_variant(const std::string& command, const std::string& variant,
-                std::vector<std::string> args, const std::string& stats,
-                const std::function<void(const std::string&)>& read);
+// The child runs of one comparison: each an `iocosim run` of the command's config and `--set`
+// overrides (and `--log-level`), then the variant's own settings, with no VCD or event log and
+// its statistics in a temporary folder that goes with this object.
+class ChildRuns {
+ public:
+  // `command` names the comparison in messages ("compare io-space").
+  ChildRuns(std::string command, const CommonOptions& options);
+  ~ChildRuns();
+  ChildRuns(const ChildRuns&) = delete;
+  ChildRuns& operator=(const ChildRuns&) = delete;
+
+  // The temporary folder (for a comparison's own input files).
+  const std::filesystem::path& folder() const { return folder_; }
+  // Runs one variant with `sets` after the command's overrides, printing "  ... PROGRESS" unless
+  // quiet; `read` parses its statistics. On failure prints "iocosim COMMAND: ..." naming
+  // `variant` (or the unreadable file) and returns the comparison's exit status (130 if the
+  // child was interrupted, else 1); 0 on success.
+  int run(const std::string& variant, const std::string& progress,
+          const std::vector<std::string>& sets,
+          const std::function<void(const std::string&)>& read);
+
+ private:
+  std::string command_;
+  const CommonOptions& options_;
+  std::filesystem::path folder_;
+  int runs_ = 0;
+};
 
 // A comparison's outputs: the JSON document and the SVG chart (made only if wanted), each
 // skipped when its path is "". Prints the "outputs" line; on a failed write prints

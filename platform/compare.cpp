@@ -3,10 +3,8 @@
 //   disk    interrupt-driven vs polling driver (DMA, no filter): the application's passes
 //   serial  interrupt-driven vs polling driver: the serial-echo scenario
 //   fastio  the filter's fast I/O vs the IRP path for every read (random reads, cache on)
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -85,40 +83,27 @@ Result read_result(const Variant& v, const std::string& stats) {
 }  // namespace
 
 int cmd_compare(const CommonOptions& o, const std::string& only, const std::string& json_path) {
-  const std::string exe = self_exe();
-  const auto tmp = std::filesystem::temp_directory_path() /
-                   fmt::format("iocosim-compare-{}", static_cast<long>(::getpid()));
-  std::filesystem::create_directories(tmp);
+  ChildRuns runs("compare", o);
   // The serial comparison's input: the same lines the serial-echo scenario ships.
-  const std::string echo_input = (tmp / "serial-input.txt").string();
+  const std::string echo_input = (runs.folder() / "serial-input.txt").string();
   {
     std::ofstream f(echo_input);
     f << "1ms hello, iocosim\\n\n3ms the quick brown fox jumps over the lazy dog\\n\n"
          "6ms 0123456789\\n\n";
   }
   std::vector<Result> results;
-  int n = 0;
   // The instances the comparison drives, from the config the runs use.
   Config config = o.config.empty() ? Config{} : load_config(o.config);
   for (const auto& s : o.sets) apply_override(config, s);
   const Settings& io_keys = config.workload_keys("io");
   for (const auto& v : variants(echo_input, io_keys.text("disk"), io_keys.text("serial"))) {
     if (!only.empty() && v.comparison != only) continue;
-    const std::string stats = (tmp / fmt::format("{}.json", n++)).string();
-    std::vector<std::string> args = {exe, "run"};
-    if (!o.config.empty()) args.push_back(o.config);
-    for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
-    args.insert(args.end(), {"--set", "workload.kind=io"});
-    for (const auto& s : v.sets) args.insert(args.end(), {"--set", s});
-    if (!o.quiet) std::fprintf(stderr, "  ... %s: %s\n", v.comparison.c_str(), v.name.c_str());
-    const int rc = run_variant("compare", v.comparison + "/" + v.name, args, stats,
-                               [&](const std::string& f) { results.push_back(read_result(v, f)); });
-    if (rc != kExitOk) {
-      std::filesystem::remove_all(tmp);
-      return rc;
-    }
+    std::vector<std::string> sets = {"workload.kind=io"};
+    sets.insert(sets.end(), v.sets.begin(), v.sets.end());
+    const int rc = runs.run(v.comparison + "/" + v.name, v.comparison + ": " + v.name, sets,
+                            [&](const std::string& f) { results.push_back(read_result(v, f)); });
+    if (rc != kExitOk) return rc;
   }
-  std::filesystem::remove_all(tmp);
   if (results.empty()) {
     std::fprintf(stderr, "iocosim compare: no comparison named '%s' (disk, serial, fastio)\n",
                  only.c_str());

@@ -2,12 +2,10 @@
 // SystemC elaborates once per process, so every mode runs as a child `iocosim run` whose
 // statistics file this command reads back.
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -148,30 +146,19 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
   apply_override(base, "workload.kind=dma-transfer");
   validate(base);
 
-  const std::string exe = self_exe();
-  const auto tmp = std::filesystem::temp_directory_path() /
-                   fmt::format("iocosim-compare-dma-{}", static_cast<long>(::getpid()));
-  std::filesystem::create_directories(tmp);
   std::vector<Row> rows;
   int status = kExitOk;
-  for (const char* mode : kModes) {
-    const std::string stats = (tmp / (std::string(mode) + ".json")).string();
-    std::vector<std::string> args = {exe, "run"};
-    if (!o.config.empty()) args.push_back(o.config);
-    for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
-    args.insert(args.end(), {"--set", "workload.kind=dma-transfer", "--set",
-                             std::string("workload.dma.mode=") + mode});
-    if (!o.log_level.empty()) args.insert(args.end(), {"--log-level", o.log_level});
-    if (!o.quiet) std::fprintf(stderr, "  ... %s\n", mode);
-    const int rc = run_variant("compare-dma", std::string("the ") + mode + " run", args, stats,
-                               [&](const std::string& f) { rows.push_back(read_row(mode, f)); });
-    if (rc != kExitOk) {
-      std::filesystem::remove_all(tmp);
-      return rc;
+  {
+    ChildRuns runs("compare-dma", o);
+    for (const char* mode : kModes) {
+      const int rc =
+          runs.run(std::string("the ") + mode + " run", mode,
+                   {"workload.kind=dma-transfer", std::string("workload.dma.mode=") + mode},
+                   [&](const std::string& f) { rows.push_back(read_row(mode, f)); });
+      if (rc != kExitOk) return rc;
+      if (!rows.back().completed || !rows.back().verified) status = kExitFailed;
     }
-    if (!rows.back().completed || !rows.back().verified) status = kExitFailed;
   }
-  std::filesystem::remove_all(tmp);
 
   const std::string title = fmt::format(
       "DMA modes: {} bytes {}, CPU bus share {}, bus {}", base.workload_keys("dma").number("bytes"),

@@ -3,10 +3,8 @@
 // an I/O port access across the bus, against a TPR write inside the CPU), interrupt latency, and
 // throughput once the compute threads have processors of their own. Each variant is a child
 // `iocosim run` whose statistics are read back.
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -62,36 +60,22 @@ Result read_result(const Variant& v, const std::string& path) {
 
 int cmd_compare_hal(const CommonOptions& o, const std::string& json_path,
                     const std::string& svg_path) {
-  const std::string exe = self_exe();
-  const auto tmp = std::filesystem::temp_directory_path() /
-                   fmt::format("iocosim-compare-hal-{}", static_cast<long>(::getpid()));
-  std::filesystem::create_directories(tmp);
+  ChildRuns runs("compare hal", o);
   const std::vector<Variant> variants = {{"PIC HAL, 1 CPU", "pic", 1},
                                          {"APIC HAL, 1 CPU", "apic", 1},
                                          {"APIC HAL, 4 CPUs", "apic", 4}};
   std::vector<Result> results;
-  int n = 0;
   for (const auto& v : variants) {
-    const std::string stats = (tmp / fmt::format("{}.json", n++)).string();
-    std::vector<std::string> args = {exe, "run"};
-    if (!o.config.empty()) args.push_back(o.config);
-    for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
     // The io workload for a fixed time, with three compute threads: on one CPU they share it
     // with the disk's requests, on four each has a processor.
-    for (const std::string& s : std::vector<std::string>{
-             "workload.kind=io", "workload.io.app=sequential", "workload.io.passes=0",
-             "workload.io.compute_threads=3", "sim.until=50ms", "kernel.irql_mode=eager",
-             "hal=" + v.hal, fmt::format("cpu.count={}", v.cpus)})
-      args.insert(args.end(), {"--set", s});
-    if (!o.quiet) std::fprintf(stderr, "  ... %s\n", v.name.c_str());
-    const int rc = run_variant("compare hal", v.name, args, stats,
-                               [&](const std::string& f) { results.push_back(read_result(v, f)); });
-    if (rc != kExitOk) {
-      std::filesystem::remove_all(tmp);
-      return rc;
-    }
+    const int rc =
+        runs.run(v.name, v.name,
+                 {"workload.kind=io", "workload.io.app=sequential", "workload.io.passes=0",
+                  "workload.io.compute_threads=3", "sim.until=50ms", "kernel.irql_mode=eager",
+                  "hal=" + v.hal, fmt::format("cpu.count={}", v.cpus)},
+                 [&](const std::string& f) { results.push_back(read_result(v, f)); });
+    if (rc != kExitOk) return rc;
   }
-  std::filesystem::remove_all(tmp);
   std::printf("%-18s %8s %8s %8s %11s %11s %9s %10s %10s %10s\n", "HAL", "requests", "MB/s",
               "compute", "IRQL chg", "IRQL I/Os", "I/O/chg", "ISR>DPC", "int>thrd", "request");
   for (const auto& r : results)

@@ -4,10 +4,8 @@
 // textbooks make between the two. Both data paths: PIO, where every word of data crosses the
 // controller's DATA register, and DMA, where only the command registers do. Each variant is a
 // child `iocosim run` whose statistics are read back.
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -64,10 +62,6 @@ Result read_result(const Variant& v, const std::string& path) {
 
 int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
                          const std::string& svg_path) {
-  const std::string exe = self_exe();
-  const auto tmp = std::filesystem::temp_directory_path() /
-                   fmt::format("iocosim-compare-io-{}", static_cast<long>(::getpid()));
-  std::filesystem::create_directories(tmp);
   // The disk the io workload reads, from the config the runs use; it goes on PCI.
   Config config = o.config.empty() ? Config{} : load_config(o.config);
   for (const auto& s : o.sets) apply_override(config, s);
@@ -81,33 +75,23 @@ int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
                                          {"memory, PIO", "memory", "pio"},
                                          {"I/O space, DMA", "io", "dma"},
                                          {"memory, DMA", "memory", "dma"}};
+  ChildRuns runs("compare io-space", o);
   std::vector<Result> results;
-  int n = 0;
   for (const auto& v : variants) {
-    const std::string stats = (tmp / fmt::format("{}.json", n++)).string();
-    std::vector<std::string> args = {exe, "run"};
-    if (!o.config.empty()) args.push_back(o.config);
-    for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
     // Sequential reads and writes straight to the driver (no filter, no cache), nothing else
     // running: every CPU and bus cycle is the I/O path's.
-    for (const std::string& s : std::vector<std::string>{
-             "workload.kind=io", "workload.io.app=sequential", "workload.io.passes=2",
-             "workload.io.sectors=128", "workload.io.request_sectors=8",
-             "workload.io.compute_threads=0", "workload.io.serial_echo=false",
-             "workload.io.timer_period=0", "workload.io.copy_to=", "sim.until=10s",
-             "drivers.disk.completion=interrupt", "devices." + disk + ".filters=",
-             "devices." + disk + ".image=", "devices." + disk + ".bus=pci",
-             "devices." + disk + ".bar=" + v.bar, "drivers.disk.transfer=" + v.transfer})
-      args.insert(args.end(), {"--set", s});
-    if (!o.quiet) std::fprintf(stderr, "  ... %s\n", v.name.c_str());
-    const int rc = run_variant("compare io-space", v.name, args, stats,
-                               [&](const std::string& f) { results.push_back(read_result(v, f)); });
-    if (rc != kExitOk) {
-      std::filesystem::remove_all(tmp);
-      return rc;
-    }
+    const int rc =
+        runs.run(v.name, v.name,
+                 {"workload.kind=io", "workload.io.app=sequential", "workload.io.passes=2",
+                  "workload.io.sectors=128", "workload.io.request_sectors=8",
+                  "workload.io.compute_threads=0", "workload.io.serial_echo=false",
+                  "workload.io.timer_period=0", "workload.io.copy_to=", "sim.until=10s",
+                  "drivers.disk.completion=interrupt", "devices." + disk + ".filters=",
+                  "devices." + disk + ".image=", "devices." + disk + ".bus=pci",
+                  "devices." + disk + ".bar=" + v.bar, "drivers.disk.transfer=" + v.transfer},
+                 [&](const std::string& f) { results.push_back(read_result(v, f)); });
+    if (rc != kExitOk) return rc;
   }
-  std::filesystem::remove_all(tmp);
   std::printf("%-16s %9s %12s %14s %14s %11s %9s\n", "registers", "requests", "port I/Os",
               "CPU cyc/req", "bus cyc/req", "latency us", "MB/s");
   for (const auto& r : results)
