@@ -1,5 +1,6 @@
 #include "platform/child.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <yaml-cpp/yaml.h>
 
@@ -41,6 +43,63 @@ int run_child(const std::vector<std::string>& args) {
   }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+unsigned core_count() {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
+
+void run_parallel(const std::vector<std::vector<std::string>>& commands, unsigned jobs,
+                  const std::vector<std::string>& logs,
+                  const std::function<void(std::size_t, int)>& done) {
+  if (jobs == 0) jobs = core_count();
+  std::map<pid_t, std::size_t> running;
+  std::size_t next = 0;
+  auto status_of = [](int status) {
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  while (next < commands.size() || !running.empty()) {
+    while (next < commands.size() && running.size() < jobs && !signalled()) {
+      std::fflush(nullptr);
+      const std::size_t i = next++;
+      const pid_t pid = ::fork();
+      if (pid < 0) {
+        done(i, -1);
+        continue;
+      }
+      if (pid == 0) {
+        if (i < logs.size() && !logs[i].empty()) {
+          const int fd = ::open(logs[i].c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+          if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::close(fd);
+          }
+        }
+        std::vector<char*> argv;
+        for (const auto& a : commands[i]) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        std::fprintf(stderr, "iocosim: cannot run %s: %s\n", argv[0], std::strerror(errno));
+        ::_exit(127);
+      }
+      running.emplace(pid, i);
+    }
+    if (running.empty()) break;  // a signal stopped the starts and nothing is left
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const std::size_t i = it->second;
+    running.erase(it);
+    done(i, status_of(status));
+  }
 }
 
 namespace {

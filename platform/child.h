@@ -20,6 +20,16 @@ std::string write_file(const std::string& path, const std::string& text);
 // Runs `args` (args[0] the program) and returns its exit status, 128+signal if it was killed,
 // or -1 if it could not be run.
 int run_child(const std::vector<std::string>& args);
+// Runs `commands` (each args[0] the program), up to `jobs` at a time (0 = the core count);
+// each child's standard output and error go to logs[i] when given (else inherited).
+// `done(i, status)` is called, in this thread, as each ends (status as run_child's). After
+// Ctrl-C no further command starts; the running ones get the signal too and end.
+void run_parallel(const std::vector<std::vector<std::string>>& commands, unsigned jobs,
+                  const std::vector<std::string>& logs,
+                  const std::function<void(std::size_t, int)>& done);
+// The core count (at least 1).
+unsigned core_count();
+
 // The child runs of one comparison: each an `iocosim run` of the command's config and `--set`
 // overrides (and `--log-level`), then the variant's own settings, with no VCD or event log and
 // its statistics in a temporary folder that goes with this object.

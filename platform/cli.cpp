@@ -13,16 +13,24 @@
 #include "platform/config.h"
 #include "platform/script.h"
 #include "platform/simulation.h"
+#include "util/suggest.h"
 
 namespace {
+
+// --set takes exactly one key=value each time (so `--set a=1 CONFIG` leaves CONFIG alone).
+CLI::Option* add_set(CLI::App* cmd, std::vector<std::string>& sets) {
+  return cmd
+      ->add_option("--set", sets, "override a config key: --set cpu.clock=200MHz (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+}
 
 void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_option) {
   if (with_config_option)
     cmd->add_option("--config", o.config,
                     "platform config (YAML); default: the built-in default platform")
         ->check(CLI::ExistingFile);
-  cmd->add_option("--set", o.sets, "override a config key: --set cpu.clock=200MHz (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(cmd, o.sets);
   cmd->add_option("--until", o.until, "simulated time to run (sim.until), e.g. 10ms")
       ->type_name("TIME");
   cmd->add_option("--vcd", o.vcd, "write a VCD waveform (output.vcd)")->type_name("PATH");
@@ -42,6 +50,7 @@ int cli_main(int argc, char* argv[]) {
   CLI::App app{"iocosim: a SystemC/TLM-2.0 co-simulation of a computer's I/O path"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
+  app.set_version_flag("--version", std::string("iocosim ") + platform::iocosim_version());
 
   platform::CommonOptions opts;
   std::string script_path, bench_time = "1s";
@@ -51,7 +60,10 @@ int cli_main(int argc, char* argv[]) {
   run->add_option("CONFIG", opts.config,
                   "platform config (YAML); default: the built-in default platform")
       ->check(CLI::ExistingFile);
-  add_common(run, opts, false);
+  add_common(run, opts, true);
+  run->add_option("--trace", opts.trace,
+                  "also write a Perfetto / chrome://tracing trace (Trace Event Format JSON)")
+      ->type_name("PATH");
 
   bool devices_json = false;
   auto* devices = app.add_subcommand(
@@ -62,8 +74,7 @@ int cli_main(int argc, char* argv[]) {
       ->add_option("CONFIG", opts.config,
                    "platform config (YAML); default: the built-in default platform")
       ->check(CLI::ExistingFile);
-  devices->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(devices, opts.sets);
   devices->add_flag("--json", devices_json, "print the tree as JSON");
   devices->add_option("--log-level", opts.log_level,
                       "trace, debug, info, warn, error or off (sim.log_level)");
@@ -89,8 +100,7 @@ int cli_main(int argc, char* argv[]) {
   bench_dma->add_flag("--json", bench_json, "print JSON lines");
   bench_dma->add_option("--config", opts.config, "platform config (YAML)")
       ->check(CLI::ExistingFile);
-  bench_dma->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(bench_dma, opts.sets);
   bench->require_subcommand(1);
   for (auto* b : {bench_idle, bench_interrupt}) {
     b->add_option("--sim-time", bench_time, "simulated time to run")
@@ -98,7 +108,7 @@ int cli_main(int argc, char* argv[]) {
         ->capture_default_str();
     b->add_flag("--json", bench_json, "print JSON");
     b->add_option("--config", opts.config, "platform config (YAML)")->check(CLI::ExistingFile);
-    b->add_option("--set", opts.sets, "override a config key (repeatable)")->type_name("KEY=VALUE");
+    add_set(b, opts.sets);
   }
 
   std::string cmp_json = "traces/compare-dma.json", cmp_svg = "traces/compare-dma.svg";
@@ -110,8 +120,7 @@ int cli_main(int argc, char* argv[]) {
       ->add_option("CONFIG", opts.config,
                    "platform config (YAML); workload.dma.* set the transfer; default: built-in")
       ->check(CLI::ExistingFile);
-  compare_dma->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(compare_dma, opts.sets);
   compare_dma->add_option("--json", cmp_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
   compare_dma->add_option("--svg", cmp_svg, "write a bar chart as SVG ('' = none)")
@@ -128,8 +137,7 @@ int cli_main(int argc, char* argv[]) {
       ->check(CLI::ExistingFile);
   compare->add_option("--only", compare_only, "one comparison: disk, serial or fastio")
       ->check(CLI::IsMember({"disk", "serial", "fastio"}));
-  compare->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(compare, opts.sets);
   compare->add_option("--json", compare_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
   compare->add_flag("-q,--quiet", opts.quiet, "no progress lines");
@@ -141,8 +149,7 @@ int cli_main(int argc, char* argv[]) {
       "latency; a table, JSON and an SVG chart");
   compare_io->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
-  compare_io->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(compare_io, opts.sets);
   compare_io->add_option("--json", io_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
   compare_io->add_option("--svg", io_svg, "write a bar chart as SVG ('' = none)")
@@ -158,8 +165,7 @@ int cli_main(int argc, char* argv[]) {
   compare_hal
       ->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
       ->check(CLI::ExistingFile);
-  compare_hal->add_option("--set", opts.sets, "override a config key (repeatable)")
-      ->type_name("KEY=VALUE");
+  add_set(compare_hal, opts.sets);
   compare_hal->add_option("--json", hal_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
   compare_hal->add_option("--svg", hal_svg, "write a bar chart as SVG ('' = none)")
@@ -183,19 +189,124 @@ int cli_main(int argc, char* argv[]) {
       "and workload types");
   keys->add_flag("--markdown", keys_markdown, "print the reference table of docs/config.md");
 
+  auto* config_cmd = app.add_subcommand(
+      "config", "print the resolved config as YAML: every key, after the file and the overrides");
+  config_cmd
+      ->add_option("CONFIG", opts.config,
+                   "platform config (YAML); default: the built-in default platform")
+      ->check(CLI::ExistingFile);
+  add_set(config_cmd, opts.sets);
+
+  std::vector<std::string> tolerances, ignores;
+  std::size_t diff_shown = 20;
+  std::string diff_a, diff_b;
+  auto* diff = app.add_subcommand(
+      "diff",
+      "compare two runs (statistics key by key, event logs event by event); exit 0 when the "
+      "same, 1 when different, with a list of what changed");
+  diff->add_option("RUN_A", diff_a, "a run: its folder (stats.json, events.jsonl) or a file")
+      ->required()
+      ->check(CLI::ExistingPath);
+  diff->add_option("RUN_B", diff_b, "the other run, of the same kind")
+      ->required()
+      ->check(CLI::ExistingPath);
+  auto add_tolerances = [&](CLI::App* cmd) {
+    cmd->add_option("--tolerance", tolerances,
+                    "KEY=REL: statistics under KEY (a prefix, e.g. kernel.isrs) may differ by the "
+                    "relative amount REL (0.05 or 5%) (repeatable)")
+        ->type_name("KEY=REL")
+        ->allow_extra_args(false);
+    cmd->add_option("--ignore", ignores,
+                    "KEY: leave statistics under KEY out of the comparison (repeatable; host.* "
+                    "and the provenance's version, file, overrides and output paths always are)")
+        ->type_name("KEY")
+        ->allow_extra_args(false);
+  };
+  add_tolerances(diff);
+  diff->add_option("--max", diff_shown, "differences listed per file")->capture_default_str();
+
+  std::string golden_dir;
+  bool golden_update = false;
+  auto* check = app.add_subcommand(
+      "check",
+      "re-run the runs a golden folder records (its golden.yaml) and diff each against its "
+      "golden outputs: the regression suite for your models and drivers");
+  check->add_option("GOLDEN_DIR", golden_dir, "the folder (golden.yaml and one folder per run)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  check->add_flag("--update", golden_update,
+                  "write the golden outputs anew from this build (after a wanted change)");
+  add_set(check, opts.sets)
+      ->description(
+          "override a config key in every run (e.g. to see what a model change would do)");
+  add_tolerances(check);
+  check->add_option("-j,--jobs", opts.jobs, "runs at a time (default: the core count)");
+  check->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+
+  std::string trace_in, trace_out;
+  auto* trace = app.add_subcommand(
+      "trace",
+      "convert an event log to a Perfetto / chrome://tracing trace: per CPU thread, ISR and "
+      "DPC slices and an IRQL counter, per device its commands and DMA transfers, each IRP as "
+      "a flow from the system service down the stack and back to the thread");
+  trace->add_option("EVENTS", trace_in, "event log of a run (--events)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  trace->add_option("-o,--output", trace_out, "the trace (JSON); open it in ui.perfetto.dev")
+      ->required();
+
+  std::string sweep_file, sweep_executor = "local", sweep_out;
+  auto* sweep = app.add_subcommand(
+      "sweep",
+      "run a grid or list of --set values over a base config, in parallel locally or as a "
+      "Slurm array job; one table (CSV, JSON) of every run's key statistics and charts");
+  sweep->add_option("SWEEP", sweep_file, "the sweep description (YAML; docs/sweep.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sweep->add_option("-j,--jobs", opts.jobs, "runs at a time (default: the core count)");
+  sweep
+      ->add_option("--executor", sweep_executor,
+                   "local: child processes here; slurm: an sbatch array job, one task per point")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  sweep->add_option("-o,--output", sweep_out,
+                    "results folder (default: the sweep's `output`, else traces/sweep-NAME)");
+  sweep->add_flag("-q,--quiet", opts.quiet, "no progress bar");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // A mistyped subcommand ("iocosim runn") reads as an extra argument; name the closest.
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+      std::vector<std::string> names;
+      for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        names.push_back(sub->get_name());
+      bool known = false;
+      for (const auto& n : names) known |= n == argv[1];
+      if (!known) {
+        fmt::print(stderr, "iocosim: unknown command '{}'{}; run iocosim --help\n", argv[1],
+                   util::did_you_mean(argv[1], names));
+        return platform::kExitBadInput;
+      }
+    }
     app.exit(e);
     return platform::kExitBadInput;
   }
 
   try {
     if (*run) return platform::cmd_run(opts);
+    if (*config_cmd) return platform::cmd_config(opts);
+    if (*diff) return platform::cmd_diff(diff_a, diff_b, {tolerances, ignores, diff_shown});
+    if (*check)
+      return platform::cmd_check(golden_dir, golden_update, opts, {tolerances, ignores, 20});
+    if (*trace) return platform::cmd_trace(trace_in, trace_out);
+    if (*sweep) return platform::cmd_sweep(sweep_file, sweep_executor, sweep_out, opts);
     if (*devices) return platform::cmd_devices(opts, devices_json);
     if (*script) return platform::cmd_script(opts, script_path);
     if (*bench_idle) return platform::cmd_bench(opts, "idle", bench_time, bench_json);

@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"
+#include "platform/child.h"
 #include "platform/config.h"
 #include "platform/platform.h"
 #include "platform/script.h"
@@ -21,13 +23,23 @@ namespace platform {
 
 Config build_config(const CommonOptions& o) {
   Config c = o.config.empty() ? Config{} : load_config(o.config);
-  for (const auto& s : o.sets) apply_override(c, s);
-  // Command-line options are overrides of their keys, so they validate the same way.
-  if (!o.until.empty()) apply_override(c, "sim.until=" + o.until);
-  if (!o.vcd.empty()) apply_override(c, "output.vcd=" + o.vcd);
-  if (!o.events.empty()) apply_override(c, "output.events=" + o.events);
-  if (!o.stats.empty()) apply_override(c, "output.stats=" + o.stats);
-  if (!o.log_level.empty()) apply_override(c, "sim.log_level=" + o.log_level);
+  c.source = o.config;
+  for (const auto& s : o.sets) {
+    apply_override(c, s);
+    c.sets.push_back(s);
+  }
+  // Command-line options are overrides of their keys, so they validate the same way (and
+  // errors quote the option as typed).
+  auto option = [&](const std::string& value, const char* key, const char* flag) {
+    if (value.empty()) return;
+    apply_override(c, std::string(key) + "=" + value, fmt::format("{} {}", flag, value));
+    c.sets.push_back(std::string(key) + "=" + value);
+  };
+  option(o.until, "sim.until", "--until");
+  option(o.vcd, "output.vcd", "--vcd");
+  option(o.events, "output.events", "--events");
+  option(o.stats, "output.stats", "--stats");
+  option(o.log_level, "sim.log_level", "--log-level");
   validate(c);
   util::Level level = util::Level::warn;
   util::parse_level(c.sim_log_level, level);
@@ -36,6 +48,9 @@ Config build_config(const CommonOptions& o) {
   check_time_resolution();
   return c;
 }
+
+// cmd_run without --trace.
+int run_platform(const CommonOptions& o);
 
 namespace {
 
@@ -147,7 +162,42 @@ int exit_status(const RunResult& r, const std::vector<std::string>& lost, bool h
 
 }  // namespace
 
+int cmd_config(const CommonOptions& o) {
+  const Config c = build_config(o);
+  std::fputs(resolved_yaml(c).c_str(), stdout);
+  return kExitOk;
+}
+
 int cmd_run(const CommonOptions& o) {
+  CommonOptions opts = o;
+  // --trace converts the run's event log: the configured one, or one in a temporary file.
+  std::filesystem::path temporary_events;
+  if (!o.trace.empty()) {
+    if (std::string why = prepare_output(o.trace); !why.empty())
+      throw ConfigError(fmt::format("--trace {}: cannot write the trace: {}", o.trace, why));
+    if (o.events.empty()) {
+      Config probe = build_config(o);
+      if (probe.out_events.empty()) {
+        temporary_events = std::filesystem::temp_directory_path() /
+                           fmt::format("iocosim-trace-{}.jsonl", getpid());
+        opts.events = temporary_events.string();
+      }
+    }
+  }
+  struct RemoveTemporary {
+    std::filesystem::path path;
+    ~RemoveTemporary() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  } remove_temporary{temporary_events};
+  const int status = run_platform(opts);
+  if (o.trace.empty() || status == kExitBadInput || status == kExitInterrupted) return status;
+  const int traced = cmd_trace(build_config(opts).out_events, o.trace);
+  return status != kExitOk ? status : traced;
+}
+
+int run_platform(const CommonOptions& o) {
   Config c = build_config(o);
   Platform p("platform", c);
   std::unique_ptr<Workload> workload = Workload::create(p, c);

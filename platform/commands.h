@@ -1,5 +1,6 @@
 #pragma once
 // The iocosim subcommands. Each returns the process exit status (platform/simulation.h).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,7 +13,16 @@ struct CommonOptions {
   std::string config;             // empty = the built-in default platform
   std::vector<std::string> sets;  // key=value overrides, applied in order
   std::string until, vcd, events, stats, log_level;
+  std::string trace;  // run --trace: a Perfetto trace converted from the run's event log
+  unsigned jobs = 0;  // check, sweep: runs at a time; 0 = the core count
   bool quiet = false;
+};
+
+// How two runs are compared (iocosim diff, check).
+struct DiffOptions {
+  std::vector<std::string> tolerances;  // "KEY=REL": numbers under KEY within REL (relative)
+  std::vector<std::string> ignores;     // "KEY": statistics under KEY left out
+  std::size_t max_shown = 20;           // differences listed per file
 };
 
 // The config a command runs: the file (or the built-in default), the overrides and the options,
@@ -20,6 +30,18 @@ struct CommonOptions {
 Config build_config(const CommonOptions& o);
 
 int cmd_run(const CommonOptions& o);
+// The resolved config as YAML (every key, after the file and the overrides).
+int cmd_config(const CommonOptions& o);
+// Two runs (folders with stats.json / events.jsonl, or two files): 0 same, 1 different.
+int cmd_diff(const std::string& a, const std::string& b, const DiffOptions& d);
+// Re-runs GOLDEN_DIR's runs (golden.yaml) and diffs each against its outputs; `update` writes
+// them anew. 0 all same, 1 some differ or failed.
+int cmd_check(const std::string& dir, bool update, const CommonOptions& o, const DiffOptions& d);
+// An event log as a Trace Event Format JSON for Perfetto / chrome://tracing.
+int cmd_trace(const std::string& events_path, const std::string& out_path);
+// A parameter sweep (docs/sweep.md): executor "local" or "slurm".
+int cmd_sweep(const std::string& sweep_path, const std::string& executor,
+              const std::string& out_dir, const CommonOptions& o);
 // The device tree after Plug and Play (text, or JSON with `json`); 1 if a device was left
 // stopped.
 int cmd_devices(const CommonOptions& o, bool json);

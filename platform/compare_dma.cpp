@@ -76,6 +76,11 @@ std::string svg_chart(const std::vector<Row>& rows, const std::string& title) {
 
 int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::string& bytes,
                   bool json) {
+  {
+    // Bad input is found here, before any child runs, and exits 2 (not as a failed child).
+    Config probe = build_config(o);
+    apply_override(probe, "workload.dma.bytes=" + bytes, "--bytes " + bytes);
+  }
   if (mode.empty()) {
     // Each mode in its own process (SystemC elaborates once per process).
     const std::string exe = self_exe();
@@ -85,14 +90,15 @@ int cmd_bench_dma(const CommonOptions& o, const std::string& mode, const std::st
       for (const auto& s : o.sets) args.insert(args.end(), {"--set", s});
       if (json) args.push_back("--json");
       const int rc = run_child(args);
-      if (rc != kExitOk) return rc == kExitInterrupted ? kExitInterrupted : kExitFailed;
+      if (rc == kExitInterrupted || rc == kExitBadInput) return rc;
+      if (rc != kExitOk) return kExitFailed;
     }
     return kExitOk;
   }
   Config c = o.config.empty() ? Config{} : load_config(o.config);
   apply_override(c, "workload.kind=dma-transfer");
   apply_override(c, "workload.dma.mode=" + mode);
-  apply_override(c, "workload.dma.bytes=" + bytes);
+  apply_override(c, "workload.dma.bytes=" + bytes, "--bytes " + bytes);
   apply_override(c, "output.vcd=");
   // Room for the source and the destination.
   const std::uint64_t dma_bytes = c.workload_keys("dma").number("bytes");

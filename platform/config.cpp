@@ -18,6 +18,7 @@
 #include "hw/dma/dma.h"
 #include "sw/apps/kernel_apps.h"
 #include "util/log.h"
+#include "util/suggest.h"
 #include "util/units.h"
 
 namespace platform {
@@ -597,6 +598,13 @@ void parse_devices(Config& c, const std::string& file, const YAML::Node& list, i
   }
 }
 
+// Every key a config has (for "did you mean").
+std::vector<std::string> known_key_paths(const Config& c) {
+  std::vector<std::string> out;
+  for (const auto& k : resolved_keys(c)) out.push_back(k.path);
+  return out;
+}
+
 void load_node(Config& c, const std::string& file, const YAML::Node& node,
                const std::string& prefix) {
   for (const auto& item : node) {
@@ -616,7 +624,8 @@ void load_node(Config& c, const std::string& file, const YAML::Node& node,
         throw ConfigError(
             takes_value
                 ? fmt::format("{}:{}: key '{}' takes a value, not a mapping", file, line, path)
-                : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
+                : fmt::format("{}:{}: unknown key '{}'{} (see `iocosim keys`)", file, line, path,
+                              util::did_you_mean(path, known_key_paths(c))));
       }
       load_node(c, file, value, path);
       continue;
@@ -627,7 +636,8 @@ void load_node(Config& c, const std::string& file, const YAML::Node& node,
       throw ConfigError(
           is_prefix(path)
               ? fmt::format("{}:{}: key '{}' is a section; give it a mapping", file, line, path)
-              : fmt::format("{}:{}: unknown key '{}' (see `iocosim keys`)", file, line, path));
+              : fmt::format("{}:{}: unknown key '{}'{} (see `iocosim keys`)", file, line, path,
+                            util::did_you_mean(path, known_key_paths(c))));
     }
     std::string text =
         scalar_text(file, line, path, value, k ? k->list : tk.spec->kind == KeyKind::list);
@@ -780,6 +790,89 @@ std::vector<KeyInfo> config_keys(const Config& config) {
   return out;
 }
 
+std::vector<ResolvedKey> resolved_keys(const Config& c) {
+  std::vector<ResolvedKey> out;
+  for (const auto& k : schema()) out.push_back({k.path, k.get(c), k.list});
+  for (const auto& d : c.devices) {
+    const std::string at = "devices." + d.name + ".";
+    out.push_back({at + "type", d.type});
+    out.push_back({at + "name", d.name});
+    out.push_back({at + "driver", d.driver});
+    out.push_back({at + "filters", fmt::format("{}", fmt::join(d.filters, ",")), true});
+    out.push_back({at + "bus", d.bus});
+    if (d.bus == "pci") {
+      out.push_back({at + "bar", d.bar});
+      out.push_back({at + "slot", std::to_string(d.slot)});
+      out.push_back({at + "remove_at", util::format_time(d.remove_at_ps)});
+    }
+    const DeviceType* t = device_types().find(d.type);
+    for (const auto& [key, v] : d.settings.values()) {
+      const KeySpec* spec = t ? find_spec(t->keys, key) : nullptr;
+      out.push_back(
+          {at + key, v.text, spec && spec->kind == KeyKind::list, spec && spec->beside_config});
+    }
+  }
+  auto settings = [&](const char* root, const std::map<std::string, Settings>& m) {
+    for (const auto& [section, keys] : m)
+      for (const auto& [key, v] : keys.values())
+        out.push_back(
+            {fmt::format("{}.{}.{}", root, section, key), v.text, v.kind == KeyKind::list});
+  };
+  settings("drivers", c.drivers);
+  settings("workload", c.workloads);
+  return out;
+}
+
+std::string resolved_yaml(const Config& c) {
+  // A value as YAML reads it back: lists as flow sequences, everything else a scalar (quoted
+  // where YAML would otherwise read it as something else: "", "[...]", "#...").
+  auto value = [](const ResolvedKey& k) {
+    YAML::Node n;
+    if (k.list) {
+      n = YAML::Node(YAML::NodeType::Sequence);
+      n.SetStyle(YAML::EmitterStyle::Flow);
+      for (const auto& e : split_list(k.value)) n.push_back(e);
+    } else if (k.input_path && !k.value.empty()) {
+      n = std::filesystem::absolute(k.value).lexically_normal().string();
+    } else {
+      n = k.value;
+    }
+    return n;
+  };
+  YAML::Node root(YAML::NodeType::Map);
+  YAML::Node devices(YAML::NodeType::Sequence);
+  std::map<std::string, std::size_t> device_index;
+  for (const auto& k : resolved_keys(c)) {
+    std::vector<std::string> parts;
+    for (std::size_t from = 0;;) {
+      const auto dot = k.path.find('.', from);
+      parts.push_back(k.path.substr(from, dot - from));
+      if (dot == std::string::npos) break;
+      from = dot + 1;
+    }
+    if (parts.size() == 3 && parts[0] == "devices") {
+      auto [it, fresh] = device_index.emplace(parts[1], devices.size());
+      if (fresh) devices.push_back(YAML::Node(YAML::NodeType::Map));
+      devices[it->second][parts[2]] = value(k);
+      continue;
+    }
+    // Sections nest as the key's dots say (cpu.cost.inta is cpu: cost: inta:).
+    std::vector<YAML::Node> chain{root};
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = chain.back()[parts[i]];
+      if (!next.IsMap()) next = YAML::Node(YAML::NodeType::Map);
+      chain.back()[parts[i]] = next;
+      chain.push_back(next);
+    }
+    chain.back()[parts.back()] = value(k);
+  }
+  root["devices"] = devices;
+  YAML::Emitter e;
+  e << root;
+  return fmt::format("# iocosim's resolved config: every key, defaults and overrides applied\n{}\n",
+                     e.c_str());
+}
+
 Config load_config(const std::string& path) {
   YAML::Node root;
   try {
@@ -801,14 +894,15 @@ Config load_config(const std::string& path) {
   return c;
 }
 
-void apply_override(Config& c, const std::string& assignment) {
+void apply_override(Config& c, const std::string& assignment, const std::string& typed) {
+  const std::string shown = typed.empty() ? "--set " + assignment : typed;
   auto eq = assignment.find('=');
-  if (eq == std::string::npos)
-    throw ConfigError(fmt::format("--set {}: expected key=value", assignment));
+  if (eq == std::string::npos) throw ConfigError(fmt::format("{}: expected key=value", shown));
   std::string key = util::trim(assignment.substr(0, eq));
   std::string value = util::trim(assignment.substr(eq + 1));
   auto fail = [&](const std::string& why) {
-    throw ConfigError(fmt::format("--set {}: key '{}': {}", assignment, key, why));
+    throw ConfigError(typed.empty() ? fmt::format("{}: key '{}': {}", shown, key, why)
+                                    : fmt::format("{}: {}", shown, why));
   };
   std::string err;
   if (const Key* k = find_key(key)) {
@@ -819,8 +913,8 @@ void apply_override(Config& c, const std::string& assignment) {
     auto [root, rest] = split_first(key);
     auto [name, sub] = split_first(rest);
     if (root != "devices" || sub.empty())
-      throw ConfigError(
-          fmt::format("--set {}: unknown key '{}' (see `iocosim keys`)", assignment, key));
+      throw ConfigError(fmt::format("{}: unknown key '{}'{} (see `iocosim keys`)", shown, key,
+                                    util::did_you_mean(key, known_key_paths(c))));
     auto it = std::find_if(c.devices.begin(), c.devices.end(),
                            [&](const DeviceInstance& d) { return d.name == name; });
     if (it == c.devices.end()) {

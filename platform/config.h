@@ -91,6 +91,10 @@ struct Config {
 
   // Where each key was set ("file:line", or "--set"), for messages about combinations of keys.
   std::map<std::string, std::string> origin;
+  // Where it came from, for the run's provenance: the file ("" = built in) and the --set
+  // overrides (command-line options included, as their keys), in order.
+  std::string source;
+  std::vector<std::string> sets;
   std::string where(const std::string& key) const;
 
   // The instance named `name`, or null.
@@ -106,14 +110,28 @@ struct KeyInfo {
 };
 std::vector<KeyInfo> config_keys(const Config& config = Config{});
 
+// Every key of a config with its value, as --set would give it: the platform's keys, each
+// device instance's (devices.NAME.KEY, type and name included), drivers.TYPE.KEY and
+// workload.SECTION.KEY. `list`: the value is a comma-separated list.
+struct ResolvedKey {
+  std::string path, value;
+  bool list = false;
+  bool input_path = false;  // a file found beside the config (relative to the working folder)
+};
+std::vector<ResolvedKey> resolved_keys(const Config& config);
+// The same as a config file load_config reads back to the same machine wherever it is saved
+// (`iocosim config`; input files beside the config are given as absolute paths).
+std::string resolved_yaml(const Config& config);
+
 // The PCI slot of each instance on the PCI bus (its `slot`, or the next free one in the list's
 // order), by instance name.
 std::map<std::string, unsigned> pci_slots(const Config& config);
 
 // Loads a YAML file over the defaults. Throws ConfigError.
 Config load_config(const std::string& path);
-// Applies "key=value". Throws ConfigError naming the override.
-void apply_override(Config& config, const std::string& assignment);
+// Applies "key=value". Throws ConfigError naming the override as the user typed it: `typed`
+// ("--until 10"), or "--set key=value" when empty.
+void apply_override(Config& config, const std::string& assignment, const std::string& typed = {});
 // Cross-key checks (IRQ numbers, port windows). Throws ConfigError naming the keys.
 void validate(const Config& config);
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -72,6 +73,13 @@ void blank_vcd_date(const std::string& path) {
     std::fwrite(std::string(to - 6, ' ').data(), 1, to - 6, f);
   }
   std::fclose(f);
+}
+
+std::string current_date() {
+  const std::time_t t = std::time(nullptr);
+  char text[64] = {};
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
 }
 
 }  // namespace
@@ -223,6 +231,16 @@ void Session::write_stats(const RunResult& result,
       .field("warnings", util::log_count(util::Level::warn))
       .field("errors", util::log_count(util::Level::error))
       .end_object();
+  // What produced these figures: the build, the config file and overrides, and every key's
+  // resolved value (so a diff of two runs names the key that differs).
+  j.begin_object("provenance")
+      .field("version", iocosim_version())
+      .field("config_file", config_.source)
+      .begin_array("sets");
+  for (const auto& s : config_.sets) j.value(s);
+  j.end_array().begin_object("config");
+  for (const auto& k : resolved_keys(config_)) j.field(k.path, k.value);
+  j.end_object().end_object();
   if (const ke::BugCheckRecord* b = result.bug_check) {
     j.begin_object("bugcheck")
         .field("code", static_cast<std::uint64_t>(b->code))
@@ -242,7 +260,11 @@ void Session::write_stats(const RunResult& result,
   if (config_.out_host_times) {
     const double cycles =
         static_cast<double>(result.sim_ps) * 1e-12 * static_cast<double>(config_.cpu.clock_hz);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
     j.begin_object("host")
+        .field("name", host)
+        .field("date", current_date())
         .field("seconds", result.host_seconds)
         .field("sim_cycles_per_second",
                result.host_seconds > 0 ? cycles / result.host_seconds : 0.0)

@@ -14,6 +14,9 @@
 
 namespace platform {
 
+// The build's version: the project version and `git describe` (cmake/version.cmake).
+const char* iocosim_version();
+
 // Exit statuses of every iocosim command (docs/cli.md).
 enum ExitStatus : int {
   kExitOk = 0,

@@ -96,7 +96,7 @@ bool parse_duration_ps(std::string_view text, std::uint64_t& out) {
     return true;
   }
   static constexpr std::pair<const char*, long double> kUnits[] = {
-      {"ps", 1}, {"ns", 1e3L}, {"us", 1e6L}, {"ms", 1e9L}, {"s", 1e12L}};
+      {"ps", 1}, {"ns", 1e3L}, {"us", 1e6L}, {"\u00b5s", 1e6L}, {"ms", 1e9L}, {"s", 1e12L}};
   for (const auto& [name, scale] : kUnits) {
     if (unit == name) return scaled(n, scale, out);
   }

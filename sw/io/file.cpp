@@ -61,6 +61,28 @@ Status IoManager::close(Handle handle) {
   return Status::success;
 }
 
+// The system service's end of an IRP's path, for the event log (and so the trace's flow from the
+// calling thread down the stack and back).
+void IoManager::emit_request(const Irp& irp, Major major, const DeviceObject& top,
+                             std::uint32_t length) {
+  if (!util::events().enabled()) return;
+  util::events().emit("io", "request",
+                      {{"irp", irp.id},
+                       {"thread", kernel_.current_thread() ? kernel_.current_thread()->name : ""},
+                       {"major", to_string(major)},
+                       {"device", top.name.empty() ? top.driver->name : top.name},
+                       {"length", length}});
+}
+
+void IoManager::emit_thread_resumed(std::uint64_t irp, const IoStatusBlock& iosb) {
+  if (!util::events().enabled()) return;
+  util::events().emit("io", "thread_resumed",
+                      {{"irp", irp},
+                       {"thread", kernel_.current_thread() ? kernel_.current_thread()->name : ""},
+                       {"status", to_string(iosb.status)},
+                       {"bytes", iosb.information}});
+}
+
 Status IoManager::read(Handle handle, std::uint64_t buffer, std::uint32_t length,
                        std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
   return rw(Major::read, handle, buffer, length, offset, iosb, event);
@@ -135,16 +157,13 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
   irp->user_event = event != nullptr ? event : &f->event;
   if (event == nullptr) kernel_.clear_event(f->event);
   if (event != nullptr) kernel_.clear_event(*event);
+  emit_request(*irp, major, *top, length);
+  const std::uint64_t id = irp->id;  // the IRP is freed by the time the thread runs again
   Status s = call_driver(*top, *irp);
   if (s == Status::pending) {
     if (event != nullptr) return Status::pending;  // asynchronous: the caller waits on `event`
     kernel_.wait_for_single_object(f->event, std::nullopt);
-    if (util::events().enabled())
-      util::events().emit(
-          "io", "thread_resumed",
-          {{"thread", kernel_.current_thread() ? kernel_.current_thread()->name : ""},
-           {"status", to_string(iosb.status)},
-           {"bytes", iosb.information}});
+    emit_thread_resumed(id, iosb);
     s = iosb.status;
   } else {
     // Completed before the dispatch routine returned: finish here, in the caller's context.
@@ -196,9 +215,12 @@ Status IoManager::device_control(Handle handle, std::uint32_t code, std::uint64_
   irp->user_iosb = &iosb;
   irp->user_event = &f->event;
   kernel_.clear_event(f->event);
+  emit_request(*irp, Major::device_control, *top, size);
+  const std::uint64_t id = irp->id;
   Status s = call_driver(*top, *irp);
   if (s == Status::pending) {
     kernel_.wait_for_single_object(f->event, std::nullopt);
+    emit_thread_resumed(id, iosb);
     return iosb.status;
   }
   s = iosb.status;

@@ -115,7 +115,7 @@ void Kernel::drain_dpc_queue() {
       dpc->seen = true;
       dpcs_seen_.push_back(dpc);
     }
-    if (util::events().enabled()) util::events().emit("ke", "dpc_exit", {{"name", dpc->name}});
+    if (util::events().enabled()) emit("dpc_exit", {{"name", dpc->name}}, {{"cpu", p.number}});
   }
   p.dpc_active = false;
   // Interrupts stay off here; the caller restores them (the trap's IRET or the thread's IF).

@@ -122,7 +122,7 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     stats_.isr.add(cpu_.now_ps() - t0);
     obj->time.add(cpu_.now_ps() - t0);
     if (util::events().enabled())
-      util::events().emit("ke", "isr_exit", {{"name", obj->name}, {"claimed", mine}});
+      emit("isr_exit", {{"name", obj->name}, {"claimed", mine}}, {{"cpu", p.number}});
     pop_frame();
     // A level-triggered line stays up while any device on it asserts, so one claim is enough;
     // a latched (edge) vector gives every sharer a look.

@@ -136,8 +136,8 @@ void Kernel::swap_to(Thread& next) {
     next.readied_by_interrupt_ps = 0;
   }
   if (util::events().enabled())
-    util::events().emit("ke", "thread_switch",
-                        {{"from", prev.name}, {"to", next.name}, {"irql", p.irql}});
+    emit("thread_switch", {{"from", prev.name}, {"to", next.name}, {"irql", p.irql}},
+         {{"cpu", p.number}});
   cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(next.id));
   show_kind();
   cpu_.switch_to(next.context);

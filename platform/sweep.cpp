@@ -1,0 +1,410 @@
+// iocosim sweep: a grid (or a list) of --set values over a base config, each point an
+// `iocosim run` of its own, run here in parallel or as a Slurm array job; the points' key
+// statistics collected into one table (CSV and JSON) and a chart. Re-running resumes: a point
+// whose statistics exist for the same settings is not run again. docs/sweep.md.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "platform/chart.h"
+#include "platform/child.h"
+#include "platform/commands.h"
+#include "platform/config.h"
+#include "platform/simulation.h"
+#include "util/json.h"
+
+namespace fs = std::filesystem;
+
+namespace platform {
+namespace {
+
+struct Column {
+  std::string name, path;  // path in the statistics: "kernel.interrupts", "devices.disk0.commands"
+};
+
+struct Sweep {
+  std::string file, name, config, output;
+  std::vector<std::string> sets;
+  std::vector<std::string> keys;                 // the swept keys, in order
+  std::vector<std::vector<std::string>> points;  // one value per key
+  std::vector<Column> columns;
+};
+
+// Statistics every sweep tabulates unless it names its own (`collect:`).
+const std::vector<Column>& default_columns() {
+  static const std::vector<Column> c = {
+      {"sim_time_ps", "sim.t_ps"},
+      {"interrupts", "kernel.interrupts"},
+      {"dpcs", "kernel.dpcs_executed"},
+      {"context_switches", "kernel.context_switches"},
+      {"isr_mean_us", "kernel.isr.mean_us"},
+      {"dpc_mean_us", "kernel.dpc.mean_us"},
+      {"int_to_thread_mean_us", "kernel.interrupt_to_thread.mean_us"},
+  };
+  return c;
+}
+
+Sweep load_sweep(const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(fmt::format("{}: cannot open the sweep", file));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", file, e.mark.line + 1, e.msg));
+  }
+  auto fail = [&](const YAML::Node& n, const std::string& key, const std::string& why) {
+    throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, n.Mark().line + 1, key, why));
+  };
+  if (!root.IsMap()) throw ConfigError(fmt::format("{}:1: a sweep is a mapping of keys", file));
+  Sweep s;
+  s.file = file;
+  s.name = fs::path(file).stem().string();
+  const fs::path dir = fs::path(file).parent_path();
+  for (const auto& item : root) {
+    const std::string key = item.first.Scalar();
+    const YAML::Node& v = item.second;
+    if (key == "name") {
+      s.name = v.Scalar();
+    } else if (key == "config") {
+      s.config = v.Scalar();
+      if (!s.config.empty() && fs::path(s.config).is_relative())
+        s.config = (dir / s.config).lexically_normal().string();
+      if (!s.config.empty() && !fs::exists(s.config))
+        fail(v, "config", s.config + ": no such file");
+    } else if (key == "output") {
+      s.output = v.Scalar();
+    } else if (key == "set") {
+      if (!v.IsSequence()) fail(v, "set", "expected a list of KEY=VALUE");
+      for (const auto& e : v) s.sets.push_back(e.Scalar());
+    } else if (key == "grid") {
+      if (!v.IsMap() || v.size() == 0) fail(v, "grid", "expected a mapping KEY: [values...]");
+      std::vector<std::vector<std::string>> axes;
+      for (const auto& axis : v) {
+        if (!axis.second.IsSequence() || axis.second.size() == 0)
+          fail(axis.second, "grid." + axis.first.Scalar(), "expected a list of values");
+        s.keys.push_back(axis.first.Scalar());
+        axes.emplace_back();
+        for (const auto& e : axis.second) axes.back().push_back(e.Scalar());
+      }
+      // Every combination, the last key varying fastest.
+      s.points = {{}};
+      for (const auto& axis : axes) {
+        std::vector<std::vector<std::string>> next;
+        for (const auto& p : s.points)
+          for (const auto& value : axis) {
+            next.push_back(p);
+            next.back().push_back(value);
+          }
+        s.points = std::move(next);
+      }
+    } else if (key == "points") {
+      if (!v.IsSequence() || v.size() == 0) fail(v, "points", "expected a list of {KEY: VALUE}");
+      for (const auto& p : v)
+        if (!p.IsMap()) fail(p, "points", "each point is a mapping KEY: VALUE");
+      for (const auto& k : v[0]) s.keys.push_back(k.first.Scalar());
+      for (const auto& p : v) {
+        std::vector<std::string> values;
+        if (p.size() != s.keys.size()) fail(p, "points", "every point sets the same keys");
+        for (const auto& k : s.keys) {
+          if (!p[k]) fail(p, "points", "this point does not set '" + k + "'");
+          values.push_back(p[k].Scalar());
+        }
+        s.points.push_back(std::move(values));
+      }
+    } else if (key == "collect") {
+      if (!v.IsMap()) fail(v, "collect", "expected a mapping COLUMN: statistics.path");
+      for (const auto& c : v) s.columns.push_back({c.first.Scalar(), c.second.Scalar()});
+    } else {
+      fail(item.first, key,
+           "unknown key (a sweep has name, config, set, grid or points, collect, output)");
+    }
+  }
+  if (s.points.empty())
+    throw ConfigError(fmt::format("{}: a sweep needs a `grid:` or a `points:` list", file));
+  if (s.columns.empty()) s.columns = default_columns();
+  // Every point is checked before any runs: a bad value is bad input, not a failed point.
+  for (const auto& p : s.points) {
+    Config c = s.config.empty() ? Config{} : load_config(s.config);
+    for (const auto& set : s.sets) apply_override(c, set);
+    for (std::size_t k = 0; k < s.keys.size(); ++k)
+      apply_override(c, s.keys[k] + "=" + p[k],
+                     fmt::format("{}: point {}={}", file, s.keys[k], p[k]));
+    validate(c);
+  }
+  return s;
+}
+
+// The sets of one point, in order: the sweep's own, then the point's.
+std::vector<std::string> point_sets(const Sweep& s, std::size_t i) {
+  std::vector<std::string> out = s.sets;
+  for (std::size_t k = 0; k < s.keys.size(); ++k) out.push_back(s.keys[k] + "=" + s.points[i][k]);
+  return out;
+}
+
+std::string point_label(const Sweep& s, std::size_t i) {
+  std::string out;
+  for (std::size_t k = 0; k < s.keys.size(); ++k)
+    out += (out.empty() ? "" : " ") + s.keys[k] + "=" + s.points[i][k];
+  return out;
+}
+
+// The command that runs point `i` into `dir`.
+std::vector<std::string> point_command(const Sweep& s, const CommonOptions& o, std::size_t i,
+                                       const fs::path& dir) {
+  std::vector<std::string> args = {self_exe(), "run"};
+  if (!s.config.empty()) args.push_back(fs::absolute(s.config).string());
+  for (const auto& set : point_sets(s, i)) args.insert(args.end(), {"--set", set});
+  for (const auto& set : o.sets) args.insert(args.end(), {"--set", set});
+  args.insert(args.end(), {"--set", "output.vcd=", "--set", "output.events=", "--stats",
+                           (dir / "stats.json").string(), "--quiet"});
+  return args;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A statistics value by path ("kernel.isrs[0].count"), "" if absent.
+std::string stat_at(const YAML::Node& root, const std::string& path) {
+  YAML::Node n = root;
+  std::size_t i = 0;
+  while (i < path.size() && n) {
+    std::size_t end = path.find_first_of(".[", i);
+    if (path[i] == '[') {
+      const std::size_t close = path.find(']', i);
+      if (close == std::string::npos) return {};
+      const auto index = std::strtoul(path.substr(i + 1, close - i - 1).c_str(), nullptr, 10);
+      if (!n.IsSequence() || index >= n.size()) return {};
+      n = n[index];
+      i = close + 1;
+      if (i < path.size() && path[i] == '.') ++i;
+      continue;
+    }
+    const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    if (!n.IsMap() || !n[key]) return {};
+    n = n[key];
+    i = end == std::string::npos ? path.size() : (path[end] == '.' ? end + 1 : end);
+  }
+  return n && n.IsScalar() ? n.Scalar() : std::string{};
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string format_eta(double seconds) {
+  if (seconds < 60) return fmt::format("{:.0f} s", seconds);
+  return fmt::format("{:.0f} min {:02.0f} s", seconds / 60 - 0.5, std::fmod(seconds, 60.0));
+}
+
+}  // namespace
+
+int cmd_sweep(const std::string& sweep_path, const std::string& executor,
+              const std::string& out_dir, const CommonOptions& o) {
+  const Sweep s = load_sweep(sweep_path);
+  for (const auto& set : o.sets) {
+    Config probe;
+    apply_override(probe, set);
+  }
+  const fs::path out =
+      out_dir.empty()
+          ? (s.output.empty() ? fs::path("traces") / ("sweep-" + s.name) : fs::path(s.output))
+          : fs::path(out_dir);
+  std::error_code ec;
+  fs::create_directories(out / "points", ec);
+  if (ec)
+    throw ConfigError(
+        fmt::format("{}: cannot create the results folder: {}", out.string(), ec.message()));
+  const std::size_t n = s.points.size();
+  auto point_dir = [&](std::size_t i) {
+    return fs::absolute(out / "points" / fmt::format("{:04}", i));
+  };
+
+  // Resume: a point whose folder holds statistics of the same settings is done.
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < n; ++i) {
+    const fs::path dir = point_dir(i);
+    fs::create_directories(dir, ec);
+    std::string settings;
+    for (const auto& set : point_sets(s, i)) settings += set + "\n";
+    for (const auto& set : o.sets) settings += set + "\n";
+    std::string recorded;
+    {
+      std::ifstream in(dir / "point.txt");
+      recorded.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    if (recorded == settings && fs::exists(dir / "stats.json")) continue;
+    fs::remove(dir / "stats.json", ec);
+    if (std::string why = write_file((dir / "point.txt").string(), settings); !why.empty())
+      throw ConfigError(fmt::format("{}: cannot write: {}", (dir / "point.txt").string(), why));
+    todo.push_back(i);
+  }
+  if (!o.quiet)
+    std::fprintf(stderr, "sweep %s: %zu points (%zu done before), %s, results in %s\n",
+                 s.name.c_str(), n, n - todo.size(),
+                 executor == "slurm"
+                     ? "Slurm array job"
+                     : fmt::format("{} at a time", o.jobs ? o.jobs : core_count()).c_str(),
+                 out.string().c_str());
+
+  std::map<std::size_t, int> status;
+  if (executor == "local") {
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::string> logs;
+    for (std::size_t i : todo) {
+      commands.push_back(point_command(s, o, i, point_dir(i)));
+      logs.push_back((point_dir(i) / "log.txt").string());
+    }
+    const auto start = std::chrono::steady_clock::now();
+    std::size_t finished = 0;
+    const bool bar = !o.quiet;
+    run_parallel(commands, o.jobs, logs, [&](std::size_t k, int rc) {
+      status[todo[k]] = rc;
+      ++finished;
+      if (!bar) return;
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double eta =
+          elapsed / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);
+      const int width = 30;
+      const int filled = static_cast<int>(width * finished / todo.size());
+      std::fprintf(
+          stderr, "\r  [%s%s] %zu/%zu  %s elapsed, ETA %s%s", std::string(filled, '#').c_str(),
+          std::string(width - filled, '.').c_str(), finished, todo.size(),
+          format_eta(elapsed).c_str(), format_eta(eta).c_str(),
+          rc == kExitOk ? "" : fmt::format("  (point {} failed: exit {})", todo[k], rc).c_str());
+      if (finished == todo.size() || !isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+    });
+    if (signalled()) return kExitInterrupted;
+  } else if (!todo.empty()) {
+    // One array task per point left to do; each runs the line of commands.txt it is given.
+    std::string commands;
+    for (std::size_t i : todo) {
+      std::string line;
+      for (const auto& a : point_command(s, o, i, point_dir(i))) line += shell_quote(a) + " ";
+      line += "> " + shell_quote((point_dir(i) / "log.txt").string()) + " 2>&1";
+      commands += line + "\n";
+    }
+    const fs::path list = fs::absolute(out / "commands.txt"),
+                   script = fs::absolute(out / "sweep.sbatch");
+    const unsigned jobs = o.jobs;
+    std::string sbatch = fmt::format(
+        "#!/bin/bash\n"
+        "# iocosim sweep {}: one array task per point (written by iocosim sweep --executor slurm)\n"
+        "#SBATCH --job-name=iocosim-{}\n"
+        "#SBATCH --array=0-{}{}\n"
+        "#SBATCH --ntasks=1\n"
+        "#SBATCH --output={}/slurm-%A_%a.log\n"
+        "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})\n"
+        "eval \"$line\"\n",
+        s.name, s.name, todo.size() - 1, jobs ? fmt::format("%{}", jobs) : "",
+        fs::absolute(out).string(), shell_quote(list.string()));
+    for (const auto& [path, text] : {std::pair{list, commands}, {script, sbatch}})
+      if (std::string why = write_file(path.string(), text); !why.empty())
+        throw ConfigError(fmt::format("{}: cannot write: {}", path.string(), why));
+    if (!o.quiet)
+      std::fprintf(stderr, "  submitting %s (sbatch --wait)\n", script.string().c_str());
+    // --wait: sbatch returns when every task has ended, so the results can be collected here.
+    const int rc =
+        run_child({"/bin/sh", "-c", "exec sbatch --wait --quiet " + shell_quote(script.string())});
+    if (rc == 127 || rc < 0)
+      throw ConfigError("--executor slurm: cannot run sbatch (is Slurm installed and on PATH?)");
+    if (signalled()) return kExitInterrupted;
+    for (std::size_t i : todo)
+      status[i] = fs::exists(point_dir(i) / "stats.json") ? kExitOk : kExitFailed;
+  }
+
+  // The table: the swept keys, then the collected statistics; a failed point keeps its row.
+  util::JsonWriter j(true);
+  j.begin_object().field("sweep", s.name).field("config", s.config).begin_array("sets");
+  for (const auto& set : s.sets) j.value(set);
+  j.end_array().begin_array("points");
+  std::string csv = "point";
+  for (const auto& k : s.keys) csv += "," + csv_field(k);
+  for (const auto& c : s.columns) csv += "," + csv_field(c.name);
+  csv += ",status\n";
+  std::size_t failed = 0;
+  std::vector<std::string> labels;
+  std::vector<std::vector<double>> values(s.columns.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const fs::path stats = point_dir(i) / "stats.json";
+    YAML::Node doc;
+    bool ok = fs::exists(stats);
+    if (ok) {
+      try {
+        doc = YAML::LoadFile(stats.string());
+      } catch (const YAML::Exception&) {
+        ok = false;
+      }
+    }
+    if (!ok) ++failed;
+    j.begin_object().field("point", static_cast<std::uint64_t>(i));
+    j.begin_object("set");
+    for (std::size_t k = 0; k < s.keys.size(); ++k) j.field(s.keys[k], s.points[i][k]);
+    j.end_object().begin_object("results");
+    csv += std::to_string(i);
+    for (std::size_t k = 0; k < s.keys.size(); ++k) csv += "," + csv_field(s.points[i][k]);
+    for (std::size_t c = 0; c < s.columns.size(); ++c) {
+      const std::string v = ok ? stat_at(doc, s.columns[c].path) : std::string{};
+      csv += "," + csv_field(v);
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (!v.empty() && end && *end == '\0') {
+        j.field(s.columns[c].name, d);
+        values[c].push_back(d);
+      } else {
+        j.field(s.columns[c].name, v);
+        values[c].push_back(0);
+      }
+    }
+    j.end_object();
+    const std::string state = ok ? "ok" : "failed";
+    j.field("status", state);
+    if (!ok) j.field("log", (point_dir(i) / "log.txt").string());
+    j.end_object();
+    csv += "," + state + "\n";
+    labels.push_back(point_label(s, i));
+  }
+  j.end_array().end_object();
+
+  std::vector<ChartPanel> panels;
+  for (std::size_t c = 0; c < s.columns.size(); ++c)
+    panels.push_back({s.columns[c].name, s.columns[c].path, values[c]});
+  const std::string svg = svg_bar_chart(fmt::format("sweep {}", s.name), labels, panels);
+  for (const auto& [name, text] :
+       {std::pair{"results.csv", csv}, {"results.json", j.str() + "\n"}, {"results.svg", svg}}) {
+    const std::string path = (out / name).string();
+    if (std::string why = write_file(path, text); !why.empty())
+      throw ConfigError(fmt::format("{}: cannot write: {}", path, why));
+  }
+  // The table on the terminal too.
+  std::printf("%s", csv.c_str());
+  std::printf("sweep %s: %zu points, %zu failed; %s, results.json, results.svg in %s\n",
+              s.name.c_str(), n, failed, "results.csv", out.string().c_str());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (status.count(i) && status[i] != kExitOk && !fs::exists(point_dir(i) / "stats.json"))
+      std::fprintf(stderr, "iocosim sweep: point %zu (%s) failed (exit status %d); log: %s\n", i,
+                   point_label(s, i).c_str(), status[i],
+                   (point_dir(i) / "log.txt").string().c_str());
+  }
+  return failed == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace platform
