@@ -901,8 +901,7 @@ void apply_override(Config& c, const std::string& assignment, const std::string&
   std::string key = util::trim(assignment.substr(0, eq));
   std::string value = util::trim(assignment.substr(eq + 1));
   auto fail = [&](const std::string& why) {
-    throw ConfigError(typed.empty() ? fmt::format("{}: key '{}': {}", shown, key, why)
-                                    : fmt::format("{}: {}", shown, why));
+    throw ConfigError(fmt::format("{}: key '{}': {}", shown, key, why));
   };
   std::string err;
   if (const Key* k = find_key(key)) {

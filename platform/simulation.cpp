@@ -239,7 +239,18 @@ void Session::write_stats(const RunResult& result,
       .begin_array("sets");
   for (const auto& s : config_.sets) j.value(s);
   j.end_array().begin_object("config");
-  for (const auto& k : resolved_keys(config_)) j.field(k.path, k.value);
+  for (const auto& k : resolved_keys(config_)) {
+    // An input file beside the config is recorded as the config names it (relative to the
+    // config's folder), so the record does not depend on where iocosim ran from.
+    if (k.input_path && !k.value.empty() && !config_.source.empty()) {
+      const auto dir = std::filesystem::absolute(config_.source).parent_path();
+      j.field(
+          k.path,
+          std::filesystem::absolute(k.value).lexically_normal().lexically_relative(dir).string());
+      continue;
+    }
+    j.field(k.path, k.value);
+  }
   j.end_object().end_object();
   if (const ke::BugCheckRecord* b = result.bug_check) {
     j.begin_object("bugcheck")

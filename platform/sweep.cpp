@@ -45,12 +45,12 @@ struct Sweep {
 const std::vector<Column>& default_columns() {
   static const std::vector<Column> c = {
       {"sim_time_ps", "sim.t_ps"},
+      {"bus_utilization", "bus.utilization"},
       {"interrupts", "kernel.interrupts"},
       {"dpcs", "kernel.dpcs_executed"},
-      {"context_switches", "kernel.context_switches"},
-      {"isr_mean_us", "kernel.isr.mean_us"},
-      {"dpc_mean_us", "kernel.dpc.mean_us"},
-      {"int_to_thread_mean_us", "kernel.interrupt_to_thread.mean_us"},
+      {"isr_mean_us", "kernel.isr_us.mean_us"},
+      {"dpc_mean_us", "kernel.dpc_us.mean_us"},
+      {"int_to_thread_mean_us", "kernel.interrupt_to_thread_us.mean_us"},
   };
   return c;
 }
@@ -178,9 +178,11 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// A statistics value by path ("kernel.isrs[0].count"), "" if absent.
+// A statistics value by path ("kernel.isrs[0].count"), "" if absent. (Node::reset moves the
+// handle: yaml-cpp's operator= would write into the document.)
 std::string stat_at(const YAML::Node& root, const std::string& path) {
-  YAML::Node n = root;
+  YAML::Node n;
+  n.reset(root);
   std::size_t i = 0;
   while (i < path.size() && n) {
     std::size_t end = path.find_first_of(".[", i);
@@ -189,14 +191,14 @@ std::string stat_at(const YAML::Node& root, const std::string& path) {
       if (close == std::string::npos) return {};
       const auto index = std::strtoul(path.substr(i + 1, close - i - 1).c_str(), nullptr, 10);
       if (!n.IsSequence() || index >= n.size()) return {};
-      n = n[index];
+      n.reset(n[index]);
       i = close + 1;
       if (i < path.size() && path[i] == '.') ++i;
       continue;
     }
     const std::string key = path.substr(i, end == std::string::npos ? std::string::npos : end - i);
     if (!n.IsMap() || !n[key]) return {};
-    n = n[key];
+    n.reset(n[key]);
     i = end == std::string::npos ? path.size() : (path[end] == '.' ? end + 1 : end);
   }
   return n && n.IsScalar() ? n.Scalar() : std::string{};

@@ -199,6 +199,9 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
   std::map<unsigned, std::vector<Open>> stacks;
   std::map<std::string, bool> busy;  // a device track with an open command
   std::map<std::uint64_t, std::vector<std::string>> irp_devices;  // by location
+  // IRPs whose flow has started, and whether a thread waits for it (a system service's
+  // request ends at the thread; one the PnP manager or a driver sent ends when it is done).
+  std::map<std::uint64_t, bool> flowing;
   std::uint64_t last_t = 0;
   std::size_t line_number = 0, events = 0;
   auto cpu_of = [](const Event& e) {
@@ -260,10 +263,17 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
     } else if (src == "io" && e.has("irp")) {
       const std::uint64_t irp = std::strtoull(e.get("irp").c_str(), nullptr, 10);
       const std::string args = fmt::format(R"("irp":{})", irp);
+      // The first event of an IRP starts its flow; later ones are its steps.
+      auto step = [&](int tid) {
+        const bool first = flowing.count(irp) == 0;
+        if (first) flowing[irp] = false;
+        w.flow(first ? "s" : "t", TraceWriter::kIo, tid, t, irp);
+      };
       if (ev == "request") {
         const int tid = io_track("thread " + e.get("thread"));
         w.mark(TraceWriter::kIo, tid, t, fmt::format("{} (IRP {})", e.get("major"), irp), args);
         w.flow("s", TraceWriter::kIo, tid, t, irp);
+        flowing[irp] = true;
       } else if (ev == "dispatch" || ev == "start_io") {
         const std::string device = e.get("device");
         if (ev == "dispatch") {
@@ -277,7 +287,7 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
                fmt::format("{} {} (IRP {})", ev == "dispatch" ? "dispatch" : "StartIo",
                            e.get("major"), irp),
                args);
-        w.flow("t", TraceWriter::kIo, tid, t, irp);
+        step(tid);
       } else if (ev == "complete_request" || ev == "completion_routine") {
         std::string device = e.get("device");
         if (device.empty()) {
@@ -291,7 +301,7 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
                            ev == "complete_request" ? "complete" : "completion routine", irp,
                            e.has("status") ? ", " + e.get("status") : ""),
                args);
-        w.flow("t", TraceWriter::kIo, tid, t, irp);
+        step(tid);
       } else if (ev == "request_done") {
         const int tid = io_track("I/O manager");
         w.mark(TraceWriter::kIo, tid, t,
@@ -300,7 +310,8 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
       } else if (ev == "thread_resumed") {
         const int tid = io_track("thread " + e.get("thread"));
         w.mark(TraceWriter::kIo, tid, t, fmt::format("resumed (IRP {})", irp), args);
-        w.flow("f", TraceWriter::kIo, tid, t, irp);
+        if (flowing.count(irp)) w.flow("f", TraceWriter::kIo, tid, t, irp);
+        flowing.erase(irp);
         irp_devices.erase(irp);
       }
     } else if (src.compare(0, 9, "platform.") == 0) {

@@ -39,6 +39,9 @@ Cpu::~Cpu() {
 }
 
 void Cpu::boot(std::function<void()> entry, std::size_t stack_bytes) {
+  // Started by another CPU's software (an application processor): it starts at that CPU's
+  // time, which may be ahead of the kernel's (run-ahead), not at the kernel's.
+  if (sc_core::sc_is_running()) boot_at_ps_ = hw::now_ps();
   boot_ = create_context("boot", std::move(entry), stack_bytes);
   current_ = boot_;
 }
@@ -76,6 +79,10 @@ void Cpu::run_context(ContextId id) {
   Context& c = *contexts_[static_cast<std::size_t>(id)];
   hw::running_processor_slot() = this;
   while (current_ != id) wait_resume(c.wake);
+  if (id == boot_ && boot_at_ps_ > sc_core::sc_time_stamp().value()) {
+    wait(sc_core::sc_time::from_value(boot_at_ps_ - sc_core::sc_time_stamp().value()));
+    hw::running_processor_slot() = this;  // others ran meanwhile
+  }
   c.entry();
   c.finished = true;
   if (current_ != id || powered_off_) return;

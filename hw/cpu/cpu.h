@@ -189,6 +189,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   const Timing timing_;
   const sc_core::sc_time period_, quantum_;
   sc_core::sc_time local_ = sc_core::SC_ZERO_TIME;  // decoupled offset ahead of sc_time_stamp()
+  std::uint64_t boot_at_ps_ = 0;  // booted by another CPU: the time its software did it
   unsigned master_id_ = 0;
   std::uint64_t apic_base_ = 0, apic_size_ = 0;  // size 0: no local APIC
   double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls

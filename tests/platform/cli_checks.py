@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-IOCOSIM, SRC, CHECK = sys.argv[1], sys.argv[2], sys.argv[3]
+IOCOSIM, SRC, CHECK = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
 SCRIPTS = os.path.join(SRC, "tests", "scripts")
 CONFIGS = os.path.join(SRC, "tests", "platform", "configs")
 failures = []
@@ -164,12 +164,14 @@ with tempfile.TemporaryDirectory() as tmp:
                 with open(os.path.join(SRC, "platform", "configs", cfg)) as f:
                     has_com1 = "name: com1" in f.read()
                 names = ("run.vcd", "events.jsonl", "stats.json") + (("serial.out",) if has_com1 else ())
-                serial = ["--set", "devices.com1.output=" + os.path.join(d, "serial.out")] if has_com1 else []
+                serial = ["--set", "devices.com1.output=serial.out"] if has_com1 else []
+                # Run in the run's own folder with relative outputs: the statistics record the
+                # output paths (provenance), which are then the same for both runs; disk
+                # images are made there too.
                 p = subprocess.run([IOCOSIM, "run", os.path.join(SRC, "platform", "configs", cfg),
-                                    "--vcd", os.path.join(d, names[0]), "--events", os.path.join(d, names[1]),
-                                    "--stats", os.path.join(d, names[2]), *serial,
+                                    "--vcd", names[0], "--events", names[1], "--stats", names[2], *serial,
                                     "--set", "output.host_times=false", "-q"],
-                                   capture_output=True, text=True, timeout=300, env=env, cwd=SRC)
+                                   capture_output=True, text=True, timeout=300, env=env, cwd=d)
                 expect(p.returncode == 0, f"{cfg}: exit {p.returncode}: {p.stderr}")
                 got = {}
                 for n in names:
@@ -241,12 +243,16 @@ with tempfile.TemporaryDirectory() as tmp:
             with open(vcd) as f:
                 expect("$enddefinitions" in f.read(), f"{kind}: VCD not written")
             # Same inputs, same bytes: the stop's parameters carry no host addresses.
+            # (Each run in a folder of its own, writing the same relative path, so that the
+            # provenance's record of the output path is the same too.)
             runs = []
             for i in range(2):
-                st = os.path.join(tmp, f"bc{i}.json")
-                run("run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck.rule={kind}", "--until", "1s",
-                    "--stats", st, "--set", "output.host_times=false", "--set", "output.vcd=", "-q")
-                with open(st) as f:
+                d = os.path.join(tmp, f"bc-{kind}-{i}")
+                os.makedirs(d)
+                subprocess.run([IOCOSIM, "run", "--set", "workload.kind=bugcheck", "--set", f"workload.bugcheck.rule={kind}",
+                                "--until", "1s", "--stats", "bc.json", "--set", "output.host_times=false",
+                                "--set", "output.vcd=", "-q"], cwd=d, capture_output=True, timeout=120)
+                with open(os.path.join(d, "bc.json")) as f:
                     runs.append(f.read())
             expect(runs[0] == runs[1] and '"bugcheck"' in runs[0], f"{kind}: two runs' statistics differ")
             doc = json.loads(runs[0])
@@ -717,6 +723,229 @@ with tempfile.TemporaryDirectory() as tmp:
             expect(s["sim"]["interrupted"] is True and s["sim"]["t_ps"] == 0, f"stats: {s['sim']}")
         else:
             expect(False, "no statistics written")
+    elif CHECK == "provenance":
+        # stats.json says what produced it: the build, the file, the overrides, every key.
+        st = os.path.join(tmp, "s.json")
+        cfg = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
+        rc, out, err = run("run", cfg, "--set", "cpu.clock=200MHz", "--until", "1ms", "--stats", st,
+                           "--set", "output.vcd=", "-q")
+        expect(rc == 0, f"run: exit {rc}: {err}")
+        with open(st) as f:
+            doc = json.load(f)
+        prov = doc.get("provenance", {})
+        rc, version, _ = run("--version")
+        expect(rc == 0 and version.strip() == "iocosim " + prov.get("version", "?"),
+               f"--version {version!r} vs provenance {prov.get('version')!r}")
+        expect(re.match(r"\d+\.\d+\.\d+\+[0-9a-f]{7}", prov.get("version", "")) is not None,
+               f"version is not PROJECT+git describe: {prov.get('version')}")
+        expect(prov.get("config_file") == cfg, f"config_file {prov.get('config_file')}")
+        expect(prov.get("sets") == ["cpu.clock=200MHz", "output.vcd=", "sim.until=1ms", "output.stats=" + st],
+               f"sets {prov.get('sets')}")
+        conf = prov.get("config", {})
+        expect(conf.get("cpu.clock") == "200MHz" and conf.get("sim.until") == "1.000ms",
+               f"resolved cpu.clock / sim.until: {conf.get('cpu.clock')} / {conf.get('sim.until')}")
+        # Every schema key of `iocosim keys` is recorded (devices[]/drivers/workload as instances).
+        _, keys, _ = run("keys")
+        schema = [l.split()[0] for l in keys.splitlines() if l and not l.startswith(("devices[", "drivers.", "workload."))]
+        missing = [k for k in schema if k not in conf]
+        expect(not missing, f"keys missing from the provenance: {missing[:5]}")
+        expect(any(k.startswith("devices.") and k.endswith(".type") for k in conf), "no device instance recorded")
+        expect("seconds" in doc.get("host", {}) and "name" in doc["host"], f"host figures: {doc.get('host')}")
+        # iocosim config prints the same machine as YAML that reads back to itself.
+        for c in ("", cfg, os.path.join(SRC, "platform", "configs", "smp.yaml")):
+            rc, y1, err = run("config", *([c] if c else []), "--set", "cpu.cost.inta=9")
+            expect(rc == 0 and "inta: 9" in y1, f"config {c}: exit {rc}: {err}")
+            p1 = os.path.join(tmp, "resolved.yaml")
+            with open(p1, "w") as f:
+                f.write(y1)
+            rc, y2, err = run("config", p1)
+            expect(rc == 0 and y1 == y2, f"config {c}: the printed config does not read back to itself: {err}")
+    elif CHECK == "cli_polish":
+        expect_exit(["runn"], 2, r"unknown command 'runn' \(did you mean 'run'\?\)")
+        expect_exit(["run", "--set", "cpu.clok=1MHz"], 2, r"unknown key 'cpu.clok' \(did you mean 'cpu.clock'\?\)")
+        expect_exit(["run", "--until", "10"], 2, r"^iocosim: error: --until 10: key 'sim.until'")
+        expect_exit(["bench", "dma", "--bytes", "1MB"], 2, r"--bytes 1MB")
+        # --set takes one key=value: the config after it is the run's positional CONFIG.
+        cfg = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
+        rc, out, err = run("config", "--set", "sim.until=500\u00b5s", cfg)
+        expect(rc == 0 and "until: 500.000us" in out and "name: high" in out,
+               f"--set µs then CONFIG: exit {rc}: {out[:300]}{err}")
+        rc, out, err = run("run", "--config", cfg, "--until", "100us")
+        expect(rc == 0 and cfg in out, f"run --config: exit {rc}: {err}")
+        rc, out, _ = run("--version")
+        expect(rc == 0 and out.startswith("iocosim 0."), f"--version: {out}")
+    elif CHECK == "diff":
+        # Two runs of the same machine are the same (host figures, outputs' paths ignored); a
+        # timing parameter changed is named, with the statistics and events it moved.
+        dirs = [os.path.join(tmp, n) for n in ("a", "b", "c")]
+        for d, extra in zip(dirs, ([], [], ["--set", "cpu.cost.interrupt_entry=31"])):
+            os.makedirs(d)
+            rc, _, err = run("run", "--until", "2ms", "--set", "output.vcd=", "--stats", os.path.join(d, "stats.json"),
+                             "--events", os.path.join(d, "events.jsonl"), "-q", *extra)
+            expect(rc == 0, f"run: {err}")
+        rc, out, _ = run("diff", dirs[0], dirs[1])
+        expect(rc == 0 and out.strip().endswith("iocosim diff: same"), f"same runs: exit {rc}\n{out}")
+        rc, out, _ = run("diff", dirs[0], dirs[2])
+        expect(rc == 1 and re.search(r"provenance\.config\.cpu\.cost\.interrupt_entry\s+30 → 31", out) is not None,
+               f"changed parameter not named: exit {rc}\n{out[:2000]}")
+        expect(re.search(r"events .*: \d+ differ", out) is not None and "t_ps" in out, f"events not compared:\n{out[:2000]}")
+        # Files on their own, and tolerances per key: a large tolerance on everything but the
+        # config leaves only the config key.
+        rc, out, _ = run("diff", os.path.join(dirs[0], "stats.json"), os.path.join(dirs[2], "stats.json"),
+                         "--tolerance", "cpu0=100%", "--tolerance", "bus=1", "--tolerance", "kernel=1",
+                         "--tolerance", "io=1", "--tolerance", "drivers=1", "--tolerance", "devices=1",
+                         "--tolerance", "pic_master=1", "--tolerance", "workload=1", "--tolerance", "ram=1",
+                         "--tolerance", "dma=1", "--tolerance", "timer=1", "--tolerance", "pic_slave=1")
+        listed = [l for l in out.splitlines() if l.startswith("  ")]
+        expect(rc == 1 and len(listed) == 1 and "interrupt_entry" in listed[0], f"tolerances: exit {rc}\n{out}")
+        rc, out, _ = run("diff", os.path.join(dirs[0], "stats.json"), os.path.join(dirs[2], "stats.json"),
+                         "--ignore", "provenance", "--tolerance", "cpu0=100%", "--tolerance", "bus=1", "--tolerance", "kernel=1",
+                         "--tolerance", "io=1", "--tolerance", "drivers=1", "--tolerance", "devices=1",
+                         "--tolerance", "pic_master=1", "--tolerance", "workload=1", "--tolerance", "ram=1",
+                         "--tolerance", "dma=1", "--tolerance", "timer=1", "--tolerance", "pic_slave=1")
+        expect(rc == 0, f"everything within tolerance or ignored: exit {rc}\n{out}")
+        expect_exit(["diff", dirs[0], dirs[1], "--tolerance", "x=lots"], 2, r"--tolerance x=lots")
+    elif CHECK == "check_golden":
+        # The shipped configs' golden outputs hold; a model whose timing changes is caught and
+        # the changed parameter named.
+        golden = os.path.join(SRC, "tests", "golden")
+        rc, out, err = run("check", golden, "-q", timeout=600)
+        expect(rc == 0 and "0 different, 0 failed" in out, f"check: exit {rc}\n{out[-3000:]}{err}")
+        rc, out, err = run("check", golden, "-q", "--set", "bus.io_wait_states=4", timeout=600)
+        expect(rc == 1 and "DIFFERENT" in out, f"check with a changed bus timing: exit {rc}\n{out[-2000:]}")
+        expect(re.search(r"provenance\.config\.bus\.io_wait_states\s+3 → 4", out) is not None,
+               f"the changed key is not named:\n{out[:2000]}")
+        # A run missing from the golden folder, and a bad golden.yaml, are reported.
+        g2 = os.path.join(tmp, "g")
+        os.makedirs(g2)
+        with open(os.path.join(g2, "golden.yaml"), "w") as f:
+            f.write("runs:\n  - name: one\n    set: [sim.until=1ms]\n")
+        rc, out, _ = run("check", g2, "-q")
+        expect(rc == 1 and "no golden outputs" in out, f"missing golden: exit {rc}\n{out}")
+        rc, out, _ = run("check", g2, "--update", "-q")
+        expect(rc == 0 and os.path.exists(os.path.join(g2, "one", "stats.json")), f"--update: exit {rc}\n{out}")
+        rc, out, _ = run("check", g2, "-q")
+        expect(rc == 0, f"after --update: exit {rc}\n{out}")
+        with open(os.path.join(g2, "golden.yaml"), "w") as f:
+            f.write("runs:\n  - name: one\n    confg: x.yaml\n")
+        expect_exit(["check", g2], 2, r"golden.yaml:3: key 'runs\[0\]\.confg': unknown key")
+    elif CHECK == "trace":
+        # The Perfetto trace is valid Trace Event Format, and a read's flow visits the drivers
+        # the event log says, in order.
+        ev = os.path.join(tmp, "e.jsonl")
+        tr = os.path.join(tmp, "t.json")
+        for cfg, until in (("default.yaml", "5ms"), ("smp.yaml", "2ms")):
+            rc, _, err = run("run", os.path.join(SRC, "platform", "configs", cfg), "--until", until,
+                             "--set", "output.vcd=", "--set", "devices.disk0.image=", "--events", ev,
+                             "--trace", tr, "-q", *(["--set", "devices.disk1.image="] if cfg == "smp.yaml" else []))
+            expect(rc == 0, f"{cfg}: run --trace: exit {rc}: {err}")
+            with open(tr) as f:
+                doc = json.load(f)
+            events = doc["traceEvents"]
+            names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+            stacks, last, flows = {}, {}, {}
+            for e in events:
+                if e["ph"] in "BEX":
+                    key = (e["pid"], e["tid"])
+                    expect(e["ts"] >= last.get(key, 0), f"{cfg}: time goes back on {names.get(key)}: {e}")
+                    last[key] = e["ts"]
+                if e["ph"] == "B":
+                    stacks.setdefault((e["pid"], e["tid"]), []).append(e["name"])
+                elif e["ph"] == "E":
+                    st = stacks.get((e["pid"], e["tid"]), [])
+                    expect(st, f"{cfg}: an end without a begin on {names.get((e['pid'], e['tid']))}")
+                    if st:
+                        st.pop()
+                elif e["ph"] in "stf":
+                    flows.setdefault(e["id"], []).append((e["ph"], names.get((e["pid"], e["tid"]))))
+            expect(all(not s for s in stacks.values()), f"{cfg}: unbalanced slices")
+            cpus = [n for n in names.values() if re.fullmatch(r"cpu\d", n)]
+            expect(len(cpus) == (4 if cfg == "smp.yaml" else 1), f"{cfg}: CPU tracks {cpus}")
+            expect(any(e["ph"] == "C" and "IRQL" in e["name"] for e in events), f"{cfg}: no IRQL counter")
+            expect(any(e["ph"] == "B" and e["name"].startswith("ISR ") for e in events), f"{cfg}: no ISR slices")
+            expect(any(e["ph"] == "B" and e["name"].startswith("DPC ") for e in events), f"{cfg}: no DPC slices")
+            expect(any(e["ph"] == "B" and e.get("cat") == "device" for e in events), f"{cfg}: no device commands")
+            complete = [i for i, f in flows.items() if f[0][0] == "s" and f[-1][0] == "f"]
+            expect(complete, f"{cfg}: no IRP flow from request to resumed thread")
+            for i, f in flows.items():
+                expect(f[0][0] == "s" and [p for p, _ in f].count("s") == 1, f"{cfg}: flow {i} does not start with one 's': {f[:3]}")
+                expect([p for p, _ in f].count("f") <= 1, f"{cfg}: flow {i} finishes twice")
+        # One read (last config's log is smp; use default's): its flow's device tracks in order
+        # are the event log's dispatches of that IRP.
+        run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "5ms", "--set", "output.vcd=",
+            "--set", "devices.disk0.image=", "--set", "workload.io.sectors=16", "--set", "drivers.filter.fast_io=false",
+            "--events", ev, "--trace", tr, "-q")
+        with open(ev) as f:
+            log = [json.loads(l) for l in f]
+        reads = [e["irp"] for e in log if e["src"] == "io" and e["ev"] == "request" and e["major"] == "IRP_MJ_READ"]
+        expect(reads, "no read request in the event log")
+        if reads:
+            irp = reads[0]
+            want = [e["device"] for e in log if e["src"] == "io" and e.get("irp") == irp and e["ev"] == "dispatch"]
+            with open(tr) as f:
+                doc = json.load(f)
+            names = {(e["pid"], e["tid"]): e["args"]["name"] for e in doc["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"}
+            steps = [(e["ph"], names[(e["pid"], e["tid"])], e["ts"]) for e in doc["traceEvents"] if e["ph"] in "stf" and e["id"] == irp]
+            visited = []
+            for ph, track, _ in steps:
+                if ph == "t" and track.startswith("\\") and (not visited or visited[-1] != track):
+                    visited.append(track)
+            down = visited[:len(want)]
+            expect(len(want) >= 2 and down == want, f"IRP {irp}: flow visits {visited}, the log dispatches to {want}")
+            expect(steps and steps[0][1].startswith("thread ") and steps[-1][1].startswith("thread "),
+                   f"IRP {irp}: flow does not start and end on the thread: {steps[:1]} .. {steps[-1:]}")
+        expect_exit(["trace", os.path.join(SRC, "README.md"), "-o", tr], 2, r"README.md:1: not an event-log line")
+    elif CHECK == "sweep":
+        # A grid run locally: one row per point in CSV and JSON, a chart; re-running resumes;
+        # a point that fails is reported and kept.
+        sw = os.path.join(tmp, "s.yaml")
+        with open(sw, "w") as f:
+            f.write(f"""name: t
+config: {os.path.join(SRC, 'platform', 'configs', 'compare-dma-disk.yaml')}
+set: [workload.dma.bytes=16KiB]
+grid:
+  workload.dma.mode: [burst, transparent]
+  workload.dma.cpu_bus_share: [0.2, 0.8]
+collect:
+  transfer_ps: workload.transfer_ps
+  work_rate: workload.work_rate
+""")
+        out = os.path.join(tmp, "out")
+        rc, stdout, err = run("sweep", sw, "-o", out, "-j", "2")
+        expect(rc == 0, f"sweep: exit {rc}: {err}")
+        with open(os.path.join(out, "results.csv")) as f:
+            rows = f.read().splitlines()
+        expect(rows[0] == "point,workload.dma.mode,workload.dma.cpu_bus_share,transfer_ps,work_rate,status",
+               f"header {rows[0]}")
+        expect(len(rows) == 5 and all(r.endswith(",ok") for r in rows[1:]), f"rows {rows}")
+        with open(os.path.join(out, "results.json")) as f:
+            doc = json.load(f)
+        t = {(p["set"]["workload.dma.mode"], p["set"]["workload.dma.cpu_bus_share"]): p["results"]["transfer_ps"] for p in doc["points"]}
+        # Burst holds the bus: its transfer time does not depend on the CPU's share; transparent
+        # waits for idle cycles, so it takes longer when the CPU wants more.
+        expect(t[("burst", "0.2")] == t[("burst", "0.8")] and t[("transparent", "0.8")] > t[("transparent", "0.2")],
+               f"transfer times {t}")
+        expect(os.path.getsize(os.path.join(out, "results.svg")) > 0, "no chart")
+        rc, _, err = run("sweep", sw, "-o", out)
+        expect(rc == 0 and "4 points (4 done before)" in err, f"resume: exit {rc}: {err}")
+        # A failing point (its disk image is a folder) is kept in the table as failed.
+        with open(sw, "a") as f:
+            pass
+        with open(sw, "w") as f:
+            f.write(f"""config: {os.path.join(SRC, 'platform', 'configs', 'compare-dma-disk.yaml')}
+set: [workload.dma.bytes=16KiB]
+points:
+  - {{devices.disk0.image: ""}}
+  - {{devices.disk0.image: {tmp}}}
+""")
+        rc, stdout, err = run("sweep", sw, "-o", os.path.join(tmp, "out2"), "-q")
+        expect(rc == 1 and stdout.splitlines()[1].endswith(",ok") and stdout.splitlines()[2].endswith(",failed"),
+               f"failed point: exit {rc}\n{stdout}{err}")
+        expect("point 1" in err and "failed" in err, f"failed point not reported: {err}")
+        expect_exit(["sweep", sw, "--executor", "nowhere"], 2)
+        with open(sw, "w") as f:
+            f.write("grid:\n  cpu.clock: [fast]\n")
+        expect_exit(["sweep", sw], 2, r"point cpu.clock=fast")
     elif CHECK == "quantum":
         # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
         # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a

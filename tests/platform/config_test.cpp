@@ -106,7 +106,7 @@ TEST(Config, ValuesParseWithUnits) {
 TEST(Config, UnknownKeyNamesFileLineAndKey) {
   std::string path = write_temp("unknown.yaml", "cpu:\n  clock: 100MHz\n  colck: 3\n");
   EXPECT_EQ(error_of([&] { platform::load_config(path); }),
-            path + ":3: unknown key 'cpu.colck' (see `iocosim keys`)");
+            path + ":3: unknown key 'cpu.colck' (did you mean 'cpu.clock'?) (see `iocosim keys`)");
 }
 
 TEST(Config, BadValueNamesFileLineAndKey) {

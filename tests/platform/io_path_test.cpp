@@ -91,6 +91,11 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
     const bool mine = e["irp"] && e["irp"].as<std::uint64_t>() == irp;
     if (mine && name == "dispatch" && !on) on = true;
     if (!on) continue;
+    if (mine && name == "thread_resumed") {
+      // The resumed thread names the IRP it waited for.
+      story.push_back("thread_resumed " + e["thread"].as<std::string>());
+      break;
+    }
     if (mine) {
       std::string s = name;
       if (e["device"]) s += " " + e["device"].as<std::string>();
@@ -98,9 +103,6 @@ TEST(IoPath, AReadGoesDownTheStackAndComesBackUpInOrder) {
     } else if ((name == "isr_enter" || name == "dpc_enter") &&
                e["name"].as<std::string>().rfind("disk", 0) == 0) {
       story.push_back(name + " " + e["name"].as<std::string>());
-    } else if (name == "thread_resumed") {
-      story.push_back("thread_resumed " + e["thread"].as<std::string>());
-      break;
     }
   }
   const std::vector<std::string> want = {
