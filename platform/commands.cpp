@@ -11,6 +11,7 @@
 #include "hw/core/sim_time.h"
 #include "platform/child.h"
 #include "platform/config.h"
+#include "platform/gtkw.h"
 #include "platform/platform.h"
 #include "platform/script.h"
 #include "platform/simulation.h"
@@ -58,6 +59,11 @@ std::string outputs_line(const Config& c) {
   std::string s;
   for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats}) {
     if (!p->empty()) s += (s.empty() ? "" : ", ") + *p;
+    if (p == &c.out_vcd && !p->empty())  // and its GTKWave view
+      s += ", " +
+           (p->size() > 4 && p->compare(p->size() - 4, 4, ".vcd") == 0 ? p->substr(0, p->size() - 4)
+                                                                       : *p) +
+           ".gtkw";
   }
   return s.empty() ? "none" : s;
 }
@@ -204,8 +210,24 @@ int run_platform(const CommonOptions& o) {
   Session s(p, c);
   RunResult r = s.run(c.sim_until_ps, !o.quiet && isatty(STDERR_FILENO));
   r.bug_check = workload->bug_check();
-  const std::vector<std::string> lost =
+  std::vector<std::string> lost =
       finish(s, r, [&](util::JsonWriter& j) { workload->write_stats(j); });
+  if (!c.out_vcd.empty() && lost.empty()) {
+    // The GTKWave view of this VCD, made from it (so it always matches the machine).
+    GtkwNames names;
+    names.title = o.config.empty() ? "built-in default platform" : o.config;
+    names.irqs = p.used_irqs();
+    names.timer_irq = c.timer_irq;
+    names.irqls = workload->irql_names();
+    names.threads = workload->thread_names();
+    for (const auto& d : p.devices)
+      for (const auto& [signal, describe] : d->value_names())
+        names.device_values[d->name() + "." + signal] = describe;
+    if (std::string why = write_gtkw(c.out_vcd, names); !why.empty()) {
+      std::fprintf(stderr, "iocosim: error: output.vcd: the GTKWave save file: %s\n", why.c_str());
+      lost.push_back(why);
+    }
+  }
   if (!o.quiet)
     print_summary("run", o.config.empty() ? "built-in default platform" : o.config, p, r,
                   *workload);

@@ -44,6 +44,19 @@ class BlockInstance : public ModelDevice<BlockDevice> {
         .field("protocol_errors", s.protocol_errors)
         .field("interrupts", s.interrupts);
   }
+  std::map<std::string, std::function<std::string(std::uint64_t)>> value_names() const override {
+    // The status register's bits, as the waveform view names them.
+    return {{"status", [](std::uint64_t v) {
+               std::string s;
+               for (const auto& [bit, name] : {std::pair{hw::devices::kBlkBusy, "BUSY"},
+                                               {hw::devices::kBlkDrq, "DRQ"},
+                                               {hw::devices::kBlkDone, "DONE"},
+                                               {hw::devices::kBlkIrq, "IRQ"},
+                                               {hw::devices::kBlkError, "ERROR"}})
+                 if (v & bit) s += (s.empty() ? "" : "|") + std::string(name);
+               return s.empty() ? std::string("idle") : s;
+             }}};
+  }
   std::string summary() const override {
     const auto& s = model_->stats();
     return fmt::format("{} commands, {}/{} sectors read/written, {} errors", s.commands,

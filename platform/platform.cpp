@@ -1,5 +1,7 @@
 #include "platform/platform.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "hw/core/sim_time.h"
@@ -216,6 +218,22 @@ void Platform::connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* 
                                   where(d, key), d.key(key), dma.channels()));
   dreq.bind(dreq_[ch]);
   dma.attach(ch, device);
+}
+
+std::vector<unsigned> Platform::used_irqs() const {
+  std::vector<unsigned> out;
+  for (unsigned n = 0; n < kIrqLines; ++n) {
+    for (const auto* d : line_drivers_[n])
+      if ((!pci_used() || d != &pci.line(n)) && d != external_line_[n].get()) {
+        out.push_back(n);
+        break;
+      }
+  }
+  if (pci_used())
+    for (unsigned n : pci.routed_irqs())
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Device* Platform::device(const std::string& name) const {

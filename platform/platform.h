@@ -59,6 +59,9 @@ class Platform : public sc_core::sc_module {
 
   // The PCI slot of an instance on the PCI bus, or 0.
   unsigned pci_slot(const std::string& name) const;
+  // The IRQ lines something drives: the chipset's, each ISA device's, and those software has
+  // routed PCI interrupts to (for the waveform view's list of lines).
+  std::vector<unsigned> used_irqs() const;
   // Whether any instance sits on PCI (the router's outputs are wired only then).
   bool pci_used() const { return !pci_slots_.empty(); }
 

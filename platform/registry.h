@@ -7,6 +7,7 @@
 // register the same way (docs/extending.md) and are used from YAML.
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,11 @@ class Device {
   virtual void trace(sc_core::sc_trace_file*) {}
   // The fields of the instance's object under "devices" in the statistics.
   virtual void write_stats(util::JsonWriter&) const {}
+  // Names of traced values, by signal ("status": a value's meaning), for the waveform view's
+  // translate filters.
+  virtual std::map<std::string, std::function<std::string(std::uint64_t)>> value_names() const {
+    return {};
+  }
   // One line for the run summary, without the name ("12 commands, ...").
   virtual std::string summary() const { return {}; }
   // Flushes and closes the instance's outputs; "" or what could not be written.
@@ -169,6 +175,10 @@ class Workload {
   virtual unsigned dma_channel() const { return 0; }
   // The bug check that stopped the run, or null (no kernel, or none happened).
   virtual const ke::BugCheckRecord* bug_check() const { return nullptr; }
+  // For the waveform view's translate filters: each IRQL value's name and each thread id's
+  // name (empty without a kernel).
+  virtual std::map<std::uint64_t, std::string> irql_names() const { return {}; }
+  virtual std::map<std::uint64_t, std::string> thread_names() const { return {}; }
 };
 
 struct WorkloadType {

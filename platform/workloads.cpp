@@ -13,6 +13,33 @@
 
 namespace platform {
 
+std::map<std::uint64_t, std::string> HostedWorkload::irql_names() const {
+  const hal::Hal& hal = const_cast<KernelHost&>(host_).hal();
+  std::map<std::uint64_t, std::string> names = {
+      {ke::kPassiveLevel, "PASSIVE"}, {ke::kApcLevel, "APC"}, {ke::kDispatchLevel, "DISPATCH"}};
+  std::map<std::uint64_t, std::vector<unsigned>> irqs;
+  for (unsigned irq = 0; irq < 16; ++irq) {
+    if (!hal.apic() && irq == host_.config().pic_cascade_irq) continue;
+    irqs[hal.irql_of_irq(irq)].push_back(irq);
+  }
+  for (const auto& [irql, list] : irqs) {
+    std::string text;
+    for (unsigned irq : list) text += (text.empty() ? "" : "/") + std::to_string(irq);
+    const bool clock = list.front() == host_.config().timer_irq;
+    names[irql] = fmt::format("{} (IRQ{})", clock ? "CLOCK" : fmt::format("DIRQL {}", irql), text);
+  }
+  names[hal.apic() ? 15 : ke::kHighLevel] = "HIGH";
+  return names;
+}
+
+std::map<std::uint64_t, std::string> HostedWorkload::thread_names() const {
+  std::map<std::uint64_t, std::string> names;
+  if (!host_.booted()) return names;
+  for (const auto& [id, name] : const_cast<KernelHost&>(host_).kernel().thread_names())
+    names[static_cast<std::uint64_t>(id)] = name;
+  return names;
+}
+
 std::string require_instance(const Config& c, const std::string& section, const std::string& key,
                              const std::string& type, const std::string& driver) {
   const std::string path = fmt::format("workload.{}.{}", section, key);

@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Installs iocosim's build and test dependencies from Debian's archive.
-# Idempotent: packages already present are skipped, so re-running costs one dpkg query.
+# Installs what iocosim uses, from Debian's archive. Idempotent: packages already present are
+# skipped, so re-running costs one dpkg query.
+#   scripts/setup.sh                 build and test (the quick start)
+#   scripts/setup.sh screenshots     + GTKWave, Xvfb, ImageMagick, Chromium (scripts/screenshot-*.sh)
+#   scripts/setup.sh slurm           + Slurm and munge (scripts/test-slurm.sh)
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ninja-build
-  libsystemc-dev verilator
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev libcli11-dev libfmt-dev
-  python3 clang-format
+  build-essential cmake pkg-config ninja-build   # the build
+  libsystemc-dev verilator                       # SystemC/TLM models; the RTL interrupt controller
+  libyaml-cpp-dev libcli11-dev libfmt-dev        # configs, the command line, formatting
+  libgtest-dev libgmock-dev                      # tests (GTest's CMake package names GMock's files)
+  python3 clang-format git                       # the command-line checks, the format test, versions
 )
+for group in "$@"; do
+  case "$group" in
+    screenshots) packages+=(gtkwave xvfb xauth imagemagick chromium fonts-dejavu-core) ;;
+    slurm) packages+=(slurm-wlm munge) ;;
+    *) echo "setup: unknown group '$group' (screenshots, slurm)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

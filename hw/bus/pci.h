@@ -103,7 +103,15 @@ class PciHost : public sc_core::sc_module {
   sc_core::sc_signal<bool>& pin(unsigned slot);
   // The router's output to PIC input `irq` (only the IRQs the router can drive are wired).
   sc_core::sc_signal<bool>& line(unsigned irq) { return line_[irq]; }
+  const sc_core::sc_signal<bool>& line(unsigned irq) const { return line_[irq]; }
   const std::vector<unsigned>& routable_irqs() const { return irqs_; }
+  // The IRQs software has routed a link to (PIRQx route registers enabled).
+  std::vector<unsigned> routed_irqs() const {
+    std::vector<unsigned> out;
+    for (auto r : route_)
+      if ((r & 0x80) == 0) out.push_back(r & 0x0f);
+    return out;
+  }
   // Surprise removal: at `t` the function in `slot` leaves the bus.
   void eject_at(unsigned slot, const sc_core::sc_time& t);
   // The same, now, from a running process (a script).

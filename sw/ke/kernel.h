@@ -155,7 +155,13 @@ class Kernel : public hw::TrapHandler {
   // the fewest threads so far (ties: the lowest number).
   Thread& create_thread(const std::string& name, int priority, std::function<void()> entry,
                         std::uint64_t affinity = ~std::uint64_t{0});
-  Thread* current_thread() { return prcb().current; }      // KeGetCurrentThread
+  Thread* current_thread() { return prcb().current; }  // KeGetCurrentThread
+  // Every thread's id and name (for traces: the VCD shows thread ids).
+  std::vector<std::pair<int, std::string>> thread_names() const {
+    std::vector<std::pair<int, std::string>> out;
+    for (const auto& t : threads_) out.emplace_back(t->id, t->name);
+    return out;
+  }
   void set_priority_thread(Thread& thread, int priority);  // KeSetPriorityThread
   void initialize_event(Event& event, std::string name, EventType type,
                         bool signaled);  // KeInitializeEvent

@@ -195,17 +195,47 @@ with tempfile.TemporaryDirectory() as tmp:
         expect("[interrupted]" in out, f"summary does not say interrupted:\n{out}")
         check_outputs(vcd, events, stats, want_interrupted=True)
     elif CHECK == "gtkw":
-        # Every signal the shipped GTKWave save file shows exists in the default platform's VCD.
-        rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "3ms",
-                         "--vcd", vcd, "-q")
-        expect(rc == 0, err)
-        names = {".".join(scope + [name]) + (rng if rng.startswith("[") else "")
-                 for scope, name, _, rng in vcd_vars(vcd)}
-        with open(os.path.join(SRC, "traces", "default.gtkw")) as f:
-            shown = [l.strip() for l in f if l.startswith("SystemC.")]
-        expect(len(shown) > 10, "save file shows too few signals")
-        for s in shown:
-            expect(s in names, f"traces/default.gtkw shows {s}, which the VCD does not have")
+        # Every config's run writes a GTKWave save file beside its VCD: every signal it shows
+        # exists in the VCD, each shown by its path, the IRQ lines the machine uses (and only
+        # those), translate filters that exist, and a first view on a device interrupt.
+        cases = {"default.yaml": {0, 10, 14, 3, 4, 5}, "nested-interrupts.yaml": {0, 3, 5, 10},
+                 "smp.yaml": None, "pnp.yaml": None, "two-disks.yaml": None, "serial-echo.yaml": None}
+        for cfg, want_lines in cases.items():
+            vcd = os.path.join(tmp, cfg.replace(".yaml", ".vcd"))
+            gtkw = vcd[:-4] + ".gtkw"
+            rc, out, err = run("run", os.path.join(SRC, "platform", "configs", cfg), "--until", "3ms", "--vcd", vcd,
+                               "--set", "output.events=", "--set", "output.stats=")
+            expect(rc == 0 and gtkw in out, f"{cfg}: exit {rc}, outputs line {out[-300:]}: {err}")
+            names = {".".join(scope + [name]) + (rng if rng.startswith("[") else "")
+                     for scope, name, _, rng in vcd_vars(vcd)}
+            with open(gtkw) as f:
+                text = f.read()
+            shown = re.findall(r"^\+\{([^}]*)\} (\S+)$", text, re.M)
+            expect(len(shown) > 20, f"{cfg}: the save file shows too few signals: {len(shown)}")
+            for alias, full in shown:
+                expect(full in names, f"{cfg}: the save file shows {full}, which the VCD does not have")
+                expect(full.startswith("SystemC.platform.") and
+                       alias == re.sub(r"\[.*\]$", "", full[len("SystemC.platform."):]).replace(".", "/"),
+                       f"{cfg}: {full} shown as {alias}")
+            aliases = [a for a, _ in shown]
+            expect(len(aliases) == len(set(aliases)), f"{cfg}: two signals shown by one name")
+            for f in re.findall(r"^\^\d+ (\S+)$", text, re.M):
+                expect(os.path.exists(f), f"{cfg}: translate filter {f} missing")
+            lines = {int(a.split("/")[1]) for a in aliases if re.fullmatch(r"irq/\d+", a)}
+            if want_lines is not None:
+                expect(lines == want_lines, f"{cfg}: IRQ lines shown {sorted(lines)}, the machine uses {sorted(want_lines)}")
+            filtered = re.findall(r"^\^\d+ \S+\n\+\{([^}]*)\}", text, re.M)
+            expect("cpu0/irql" in filtered and "cpu0/thread_id" in filtered and "bus/dma_mode" in filtered,
+                   f"{cfg}: translated signals {filtered}")
+            start = int(re.search(r"^\[timestart\] (\d+)$", text, re.M).group(1))
+            zoom, marker = re.search(r"^\*(-?[\d.]+) (\d+)", text, re.M).groups()
+            expect(0 < start < int(marker), f"{cfg}: first view {start} does not lead to the interrupt at {marker}")
+        with open(os.path.join(tmp, "default.irql.txt")) as f:
+            irql = f.read()
+        expect("\n0 PASSIVE\n" in irql and "\n2 DISPATCH\n" in irql and "\n13 DIRQL 13 (IRQ14)\n" in irql
+               and "\n27 CLOCK (IRQ0)\n" in irql, f"IRQL names:\n{irql}")
+        with open(os.path.join(tmp, "default.threads.txt")) as f:
+            expect(re.search(r"^\d+ main$", f.read(), re.M) is not None, "thread names: no main")
     elif CHECK == "lazy_vs_eager":
         # Same observable order of ISRs, DPCs and IRQL; lazy IRQL touches the PIC less.
         nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
