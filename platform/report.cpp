@@ -1,6 +1,8 @@
 // iocosim report: a run's statistics as a DPC/ISR latency report in the style of Windows'
 // analysis tools (xperf/WPA "DPC/ISR duration", LatencyMon): per-driver ISR and DPC execution
 // times with their histograms, ISR-to-DPC and interrupt-to-thread latency; as text, and as HTML.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -139,28 +141,59 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
   };
   const Lat lats[] = {{"ISR to DPC start", "isr_to_dpc_us"},
                       {"interrupt to thread running", "interrupt_to_thread_us"}};
+  // Where the figures came from (runs before provenance was recorded say so).
+  std::string config_file = "unknown", version = "unknown";
+  if (const YAML::Node prov = root["provenance"]; prov && prov.IsMap()) {
+    if (prov["config_file"] && prov["config_file"].IsScalar())
+      config_file = prov["config_file"].Scalar().empty() ? "built-in default platform"
+                                                         : prov["config_file"].Scalar();
+    if (prov["version"] && prov["version"].IsScalar()) version = prov["version"].Scalar();
+  }
+  // An empty row's mean and maximum are not zero: there is none.
+  auto us = [](std::uint64_t count, double v) {
+    return count ? fmt::format("{:.2f}", v) : std::string("\u2014");
+  };
+  // Histogram bars on a log scale, so one rare long ISR still shows beside thousands of short.
+  auto log_share = [](std::uint64_t n, std::uint64_t total) {
+    return total ? std::log1p(static_cast<double>(n)) / std::log1p(static_cast<double>(total))
+                 : 0.0;
+  };
+  const Row* worst = nullptr;
+  for (const auto& r : rows) {
+    if (r.count > 0 && (worst == nullptr || r.max > worst->max)) worst = &r;
+  }
 
   std::printf("DPC/ISR report: %s\n", stats_path.c_str());
+  std::printf("  config %s, iocosim %s\n", config_file.c_str(), version.c_str());
   std::printf("  %.3f ms simulated, CPU %.0f MHz, IRQL mode %s, %llu interrupts, %llu DPCs\n\n",
               sim_ms, clock_hz / 1e6, irql_mode.c_str(),
               static_cast<unsigned long long>(interrupts), static_cast<unsigned long long>(dpcs));
   std::printf("%-4s %-12s %4s %8s %9s %9s %9s %7s   %s\n", "kind", "name", "IRQ", "count",
-              "mean us", "max us", "total ms", "CPU %", "histogram (us): count per bucket");
+              "mean us", "max us", "total ms", "CPU %",
+              "histogram (us): count per bucket, and a bar per bucket on a log scale");
   std::string head;
   for (const char* b : kBuckets) head += fmt::format("{:>8}", b);
   std::printf("%70s%s\n", "", head.c_str());
+  static const char* const kLevels[] = {" ",      "\u2581", "\u2582", "\u2583", "\u2584",
+                                        "\u2585", "\u2586", "\u2587", "\u2588"};
   for (const auto& r : rows) {
-    std::string hist;
-    for (auto b : r.buckets) hist += fmt::format("{:>8}", b);
-    std::printf("%-4s %-12s %4s %8llu %9.2f %9.2f %9.3f %6.2f%% %s\n", r.kind.c_str(),
-                r.name.c_str(), r.irq.c_str(), static_cast<unsigned long long>(r.count), r.mean,
-                r.max, r.total_ms, r.cpu, hist.c_str());
+    std::string hist, bar;
+    for (auto b : r.buckets) {
+      hist += fmt::format("{:>8}", b);
+      // Any count at all shows at least the lowest bar.
+      const double share = log_share(b, r.count);
+      bar += kLevels[b == 0 ? 0 : std::max(1, static_cast<int>(share * 8 + 0.5))];
+    }
+    // fmt pads by displayed width ("—" is one column; printf would count its bytes).
+    fmt::print("{:<4} {:<12} {:>4} {:>8} {:>9} {:>9} {:>9.3f} {:>6.2f}% {}  |{}|\n", r.kind, r.name,
+               r.irq.empty() ? "\u2014" : r.irq, r.count, us(r.count, r.mean), us(r.count, r.max),
+               r.total_ms, r.cpu, hist, bar);
   }
   std::printf("\nlatency                         count   mean us    max us\n");
   for (const auto& l : lats) {
     const LatencyFigures h = latency(l.key);
-    std::printf("%-28s %8llu %9.2f %9.2f\n", l.label, static_cast<unsigned long long>(h.count),
-                h.mean, h.max);
+    fmt::print("{:<28} {:>8} {:>9} {:>9}\n", l.label, h.count, us(h.count, h.mean),
+               us(h.count, h.max));
   }
   // Several processors: each one's share (kernel.processors, written for cpu.count > 1).
   struct Cpu {
@@ -194,13 +227,12 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
                   static_cast<unsigned long long>(c.dpcs), static_cast<unsigned long long>(c.ipis),
                   c.passive, c.dispatch, c.device, c.high, c.spin_us);
   }
-  const Row* worst = nullptr;
-  for (const auto& r : rows) {
-    if (worst == nullptr || r.max > worst->max) worst = &r;
-  }
-  if (worst != nullptr)
-    std::printf("\nhighest execution time: %s %s, %.2f us\n", worst->kind.c_str(),
-                worst->name.c_str(), worst->max);
+  const std::string highest =
+      worst == nullptr
+          ? std::string("\u2014 (no ISR or DPC ran)")
+          : fmt::format("{} {}{}, {:.2f} us", worst->kind, worst->name,
+                        worst->irq.empty() ? "" : " (IRQ " + worst->irq + ")", worst->max);
+  std::printf("\nhighest execution time: %s\n", highest.c_str());
 
   if (html_path.empty()) return kExitOk;
   std::string h = fmt::format(
@@ -209,20 +241,23 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
       "td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}"
       "td.n{{text-align:left}}.bar{{background:#2980b9;height:10px}}</style></head><body>\n"
       "<h1>DPC/ISR report</h1><p>{} &mdash; {:.3f} ms simulated, IRQL mode {}</p>\n"
-      "<h2>Execution time by driver</h2><table><tr><th>kind</th><th>name</th><th>IRQ</th>"
+      "<p>config <b>{}</b>, iocosim {}</p>\n"
+      "<h2>Highest execution time</h2><p id=highest>{}</p>\n"
+      "<h2>Execution time by driver</h2><p>Histogram bars are on a log scale (a single long "
+      "execution still shows).</p><table><tr><th>kind</th><th>name</th><th>IRQ</th>"
       "<th>count</th><th>mean &micro;s</th><th>max &micro;s</th><th>total ms</th><th>CPU %</th>",
-      html_escape(stats_path), sim_ms, irql_mode);
+      html_escape(stats_path), sim_ms, irql_mode, html_escape(config_file), html_escape(version),
+      html_escape(highest));
   for (const char* b : kBuckets) h += fmt::format("<th>{} &micro;s</th>", b);
   h += "</tr>\n";
   for (const auto& r : rows) {
     h += fmt::format(
-        "<tr><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{:.2f}</td>"
-        "<td>{:.2f}</td><td>{:.3f}</td><td>{:.2f}</td>",
-        r.kind, html_escape(r.name), r.irq, r.count, r.mean, r.max, r.total_ms, r.cpu);
+        "<tr><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{:.3f}</td><td>{:.2f}</td>",
+        r.kind, html_escape(r.name), r.irq.empty() ? "\u2014" : r.irq, r.count, us(r.count, r.mean),
+        us(r.count, r.max), r.total_ms, r.cpu);
     for (auto b : r.buckets) {
-      const int w =
-          r.count ? static_cast<int>(60.0 * static_cast<double>(b) / static_cast<double>(r.count))
-                  : 0;
+      const int w = b == 0 ? 0 : std::max(2, static_cast<int>(60.0 * log_share(b, r.count)));
       h += fmt::format("<td>{}<div class=bar style=\"width:{}px\"></div></td>", b, w);
     }
     h += "</tr>\n";
@@ -231,8 +266,8 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
        "<th>max &micro;s</th></tr>\n";
   for (const auto& l : lats) {
     const LatencyFigures n = latency(l.key);
-    h += fmt::format("<tr><td class=n>{}</td><td>{}</td><td>{:.2f}</td><td>{:.2f}</td></tr>\n",
-                     l.label, n.count, n.mean, n.max);
+    h += fmt::format("<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", l.label,
+                     n.count, us(n.count, n.mean), us(n.count, n.max));
   }
   h += "</table>\n";
   if (!cpus.empty()) {

@@ -577,12 +577,30 @@ with tempfile.TemporaryDirectory() as tmp:
         html = os.path.join(tmp, "r.html")
         rc, out, err = run("report", stats, "--html", html)
         expect(rc == 0, f"report: exit {rc}\n{err}")
-        for pat in (r"^ISR\s+disk0\s+14\s+\d+", r"^DPC\s+disk0_dpc\s+\d+", r"^ISR\s+clock\s+0",
-                    r"ISR to DPC start\s+\d+", r"interrupt to thread running\s+\d+"):
+        for pat in (r"^ISR\s+disk0\s+14\s+\d+", r"^DPC\s+disk0_dpc\s+—\s+\d+", r"^ISR\s+clock\s+0",
+                    r"ISR to DPC start\s+\d+", r"interrupt to thread running\s+\d+",
+                    # what it came from; an ISR that never ran has no mean or maximum, not 0.00
+                    r"^  config built-in default platform, iocosim \d+\.\d+\.\d+\+",
+                    r"^ISR\s+com1\s+4\s+0\s+—\s+—\s",
+                    # the LatencyMon line: the routine and its time
+                    r"^highest execution time: DPC disk0_dpc, \d+\.\d+ us$"):
             expect(re.search(pat, out, re.M) is not None, f"report lacks /{pat}/:\n{out}")
         with open(html) as f:
             h = f.read()
         expect("<table>" in h and "disk0_dpc" in h and h.rstrip().endswith("</html>"), "HTML report")
+        expect("built-in default platform" in h and "Highest execution time" in h, "HTML: config or highest time missing")
+        # Log-scale bars: a bucket with 1/7 of the DPCs still gets more than half the width of
+        # the fullest (a linear bar would be a seventh).
+        with open(stats) as f:
+            doc = json.load(f)
+        dpc = next(d for d in doc["kernel"]["dpcs"] if d["name"] == "disk0_dpc")
+        counts = list(dpc["us"]["buckets"].values())
+        row = re.search(r"<td class=n>disk0_dpc</td>.*?</tr>", h).group(0)
+        widths = [int(w) for w in re.findall(r"width:(\d+)px", row)]
+        small = min(c for c in counts if c)
+        if small * 3 < dpc["us"]["count"]:
+            w_small = widths[counts.index(small)]
+            expect(w_small > 30, f"the rare bucket's bar is {w_small}px of 60 (not a log scale): {counts} {widths}")
         expect_exit(["report", os.path.join(SRC, "README.md")], 2, r"README\.md")
         rc, _, _ = run("script", os.path.join(SCRIPTS, "serial.scr"), "--stats", stats, "-q")
         expect_exit(["report", stats], 2, r"no kernel section")

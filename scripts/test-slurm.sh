@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The sweep on a real Slurm: a single-node cluster on this machine (munge, slurmctld and slurmd
+# started here with a private config), the shipped 24-point sweep run once locally and once as
+# a Slurm array job, and the two tables compared: they must be identical. CI runs it after the
+# tests (.ci/run). Needs root (the daemons) and a build; installs slurm-wlm and munge.
+#   scripts/test-slurm.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+iocosim="$PWD/$build/bin/iocosim"
+[ -x "$iocosim" ] || { echo "test-slurm: no $iocosim: build first" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "test-slurm: needs root to start the Slurm daemons" >&2; exit 1; }
+bash scripts/setup.sh slurm >/dev/null
+
+work=$(mktemp -d /tmp/iocosim-slurm.XXXXXX)
+node=$(hostname -s)
+cpus=$(nproc)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# munge: Slurm's authentication; a key of our own unless the machine has one.
+if [ ! -s /etc/munge/munge.key ]; then
+  dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
+fi
+chown munge:munge /etc/munge/munge.key 2>/dev/null || true
+chmod 400 /etc/munge/munge.key
+mkdir -p /run/munge && chown munge:munge /run/munge 2>/dev/null || true
+if ! munge -n >/dev/null 2>&1; then
+  runuser -u munge -- /usr/sbin/munged --force 2>/dev/null || /usr/sbin/munged --force
+  sleep 1
+fi
+munge -n | unmunge >/dev/null || { echo "test-slurm: munge does not work" >&2; exit 1; }
+
+# One node, one partition, the controller and the node daemon on this machine, state in $work.
+mkdir -p "$work/state" "$work/spool"
+cat > "$work/slurm.conf" <<CONF
+ClusterName=iocosim-test
+SlurmctldHost=$node
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=$work/state
+SlurmdSpoolDir=$work/spool
+SlurmctldPidFile=$work/slurmctld.pid
+SlurmdPidFile=$work/slurmd.pid
+SlurmctldPort=16817
+SlurmdPort=16818
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+SchedulerType=sched/backfill
+SlurmctldLogFile=$work/slurmctld.log
+SlurmdLogFile=$work/slurmd.log
+NodeName=$node CPUs=$cpus State=UNKNOWN
+PartitionName=test Nodes=$node Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF="$work/slurm.conf"
+/usr/sbin/slurmctld -D -f "$SLURM_CONF" >"$work/ctld.out" 2>&1 &
+pids+=($!)
+sleep 1
+/usr/sbin/slurmd -D -f "$SLURM_CONF" >"$work/d.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 30); do
+  state=$(sinfo -h -N -o %t 2>/dev/null | head -1 || true)
+  [ "$state" = "idle" ] && break
+  sleep 1
+done
+if [ "${state:-}" != "idle" ]; then
+  echo "test-slurm: the node did not come up (state '${state:-none}')" >&2
+  tail -20 "$work/slurmctld.log" "$work/slurmd.log" >&2 || true
+  exit 1
+fi
+echo "test-slurm: single-node Slurm up ($node, $cpus CPUs)"
+
+sweep=platform/sweeps/dma-modes.yaml
+"$iocosim" sweep "$sweep" -o "$work/local" --quiet >"$work/local.out"
+"$iocosim" sweep "$sweep" -o "$work/slurm" --executor slurm --quiet >"$work/slurm.out"
+points=$(($(wc -l <"$work/local/results.csv") - 1))
+if ! cmp -s "$work/local/results.csv" "$work/slurm/results.csv"; then
+  echo "test-slurm: FAIL: the Slurm table differs from the local one" >&2
+  diff "$work/local/results.csv" "$work/slurm/results.csv" >&2 || true
+  exit 1
+fi
+if grep -q ",failed$" "$work/slurm/results.csv" || [ "$points" -ne 24 ]; then
+  echo "test-slurm: FAIL: $points points, or failed points:" >&2
+  cat "$work/slurm/results.csv" >&2
+  exit 1
+fi
+# Each point really ran as an array task (its Slurm log is there).
+tasks=$(ls "$work/slurm"/slurm-*_*.log 2>/dev/null | wc -l)
+if [ "$tasks" -ne 24 ]; then
+  echo "test-slurm: FAIL: $tasks array-task logs, expected 24" >&2
+  exit 1
+fi
+echo "test-slurm: PASS: $points points, local and Slurm tables identical ($tasks array tasks)"
