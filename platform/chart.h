@@ -1,19 +1,28 @@
 #pragma once
-// The comparisons' charts: panels of bars side by side, one bar per variant, as a standalone
-// SVG file (no library, opens in any browser).
+// The comparisons' and sweeps' charts: panels of bars side by side, one bar per variant, each
+// panel with a value axis (ticks at round numbers, the unit named as in the table) and, where
+// the model has a formula, the analytic value drawn beside the simulated one; a standalone SVG
+// (no library, opens in any browser).
 #include <string>
 #include <vector>
 
 namespace platform {
 
 struct ChartPanel {
-  std::string label, unit;
+  std::string label, unit;     // "transfer time", "µs" (the table's quantity and unit)
   std::vector<double> values;  // one per variant, in the names' order
+  // Analytic values, one per variant (empty: none): a dashed mark across the bar.
+  std::vector<double> reference = {};
+  std::string reference_label = "analytic";
 };
 
 // An SVG with `title` above one panel per entry of `panels`, each bar labelled with its value
-// and its variant's name.
+// and its variant's name; `per_row` panels side by side (0 = all in one row).
 std::string svg_bar_chart(const std::string& title, const std::vector<std::string>& names,
-                          const std::vector<ChartPanel>& panels);
+                          const std::vector<ChartPanel>& panels, int per_row = 0);
+
+// A number as people read it: integers with thousands separators (524,288), others with three
+// significant digits (0.0523, 12.3), never in exponent notation.
+std::string readable_number(double v);
 
 }  // namespace platform

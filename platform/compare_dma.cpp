@@ -57,15 +57,19 @@ Row read_row(const std::string& mode, const std::string& stats_path) {
   return r;
 }
 
-// Three bar panels (transfer time, CPU stall, CPU work), one bar per mode.
+// Three bar panels (transfer time, CPU stall, CPU work), one bar per mode, in the table's units;
+// the transfer time with the mode's analytic value beside it.
 std::string svg_chart(const std::vector<Row>& rows, const std::string& title) {
   std::vector<std::string> names;
-  std::vector<ChartPanel> panels = {{"transfer time", "bus cycles", {}},
+  std::vector<ChartPanel> panels = {{"transfer time", "\u00b5s", {}},
                                     {"CPU stall", "bus cycles", {}},
                                     {"CPU work done during the transfer", "CPU cycles", {}}};
   for (const auto& r : rows) {
     names.push_back(r.mode);
-    panels[0].values.push_back(r.transfer_cycles);
+    panels[0].values.push_back(r.transfer_us);
+    // The formula's bus cycles at the run's own cycle time (its transfer time per cycle).
+    if (r.transfer_cycles > 0)
+      panels[0].reference.push_back(r.expected_cycles * r.transfer_us / r.transfer_cycles);
     panels[1].values.push_back(r.stall_cycles);
     panels[2].values.push_back(r.work_cycles);
   }
@@ -167,7 +171,8 @@ int cmd_compare_dma(const CommonOptions& o, const std::string& json_path,
   }
 
   const std::string title = fmt::format(
-      "DMA modes: {} bytes {}, CPU bus share {}, bus {}", base.workload_keys("dma").number("bytes"),
+      "DMA modes: {} {}, CPU bus share {}, bus {}",
+      readable_number(static_cast<double>(base.workload_keys("dma").number("bytes"))) + " bytes",
       base.workload_keys("dma").text("source") == "disk" ? "disk to memory" : "memory to memory",
       base.workload_keys("dma").real("cpu_bus_share"), util::format_hz(base.bus_clock_hz));
   std::printf("%s\n", title.c_str());

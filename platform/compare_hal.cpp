@@ -117,8 +117,8 @@ int cmd_compare_hal(const CommonOptions& o, const std::string& json_path,
   return write_comparison_outputs("compare hal", json_path, j.str() + "\n", svg_path, [&] {
     std::vector<std::string> names;
     std::vector<ChartPanel> panels = {{"disk throughput", "MB/s", {}},
-                                      {"IRQL-change accesses", "accesses", {}},
-                                      {"interrupt to thread", "microseconds", {}}};
+                                      {"IRQL-change accesses", "PIC mask or TPR writes", {}},
+                                      {"interrupt to thread", "\u00b5s", {}}};
     for (const auto& r : results) {
       names.push_back(r.v.name);
       panels[0].values.push_back(r.mbps);

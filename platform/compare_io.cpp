@@ -124,7 +124,7 @@ int cmd_compare_io_space(const CommonOptions& o, const std::string& json_path,
     std::vector<std::string> names;
     std::vector<ChartPanel> panels = {{"CPU cycles per request", "CPU cycles", {}},
                                       {"CPU bus cycles per request", "bus cycles", {}},
-                                      {"request latency", "microseconds", {}}};
+                                      {"request latency", "\u00b5s", {}}};
     for (const auto& r : results) {
       names.push_back(r.v.name);
       panels[0].values.push_back(r.cpu_cycles_per_request);

@@ -389,7 +389,18 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
   std::vector<ChartPanel> panels;
   for (std::size_t c = 0; c < s.columns.size(); ++c)
     panels.push_back({s.columns[c].name, s.columns[c].path, values[c]});
-  const std::string svg = svg_bar_chart(fmt::format("sweep {}", s.name), labels, panels);
+  // One panel per collected statistic, each a row: a sweep has many points. Bars are labelled
+  // with the point's values (the keys are in the title).
+  std::vector<std::string> short_labels;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string l;
+    for (const auto& v : s.points[i]) l += (l.empty() ? "" : " ") + v;
+    short_labels.push_back(l);
+  }
+  std::string keys;
+  for (const auto& k : s.keys) keys += (keys.empty() ? "" : ", ") + k;
+  const std::string svg =
+      svg_bar_chart(fmt::format("sweep {}: {}", s.name, keys), short_labels, panels, 1);
   for (const auto& [name, text] :
        {std::pair{"results.csv", csv}, {"results.json", j.str() + "\n"}, {"results.svg", svg}}) {
     const std::string path = (out / name).string();

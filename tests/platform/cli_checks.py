@@ -429,6 +429,21 @@ with tempfile.TemporaryDirectory() as tmp:
         root = ET.parse(svg).getroot()
         rects = [e for e in root.iter() if e.tag.endswith("rect")]
         expect(len(rects) == 1 + 9, f"SVG has {len(rects)} rects, expected a background and 9 bars")
+        # Readable: the table's units, no exponent notation, a value axis, the analytic value
+        # drawn beside each mode's simulated transfer time (at the table's analytic figure).
+        texts = [e.text or "" for e in root.iter() if e.tag.endswith("text")]
+        expect(any(t == "transfer time (µs)" for t in texts), f"chart panels: {texts[:6]}")
+        expect(not any(re.search(r"\de[+-]\d", t) for t in texts), f"exponent notation in the chart: {texts}")
+        expect(sum(1 for t in texts if t in ("0", "10,000", "20,000", "200,000")) >= 3, f"no axis ticks: {texts}")
+        marks = [e for e in root.iter() if e.tag.endswith("line") and e.get("stroke-dasharray")]
+        expect(len(marks) >= 3, f"{len(marks)} analytic marks, expected one per mode")
+        with open(js) as f:
+            modes = json.load(f)["modes"]
+        for m, e in zip(modes, [e for e in marks if e.find("{http://www.w3.org/2000/svg}title") is not None]):
+            title = e.find("{http://www.w3.org/2000/svg}title").text
+            want = m["expected_bus_cycles"] * m["transfer_us"] / m["transfer_bus_cycles"]
+            got = float(title.split(": ")[1].replace(",", ""))
+            expect(abs(got - want) <= max(1.0, 0.01 * want), f"{m['mode']}: analytic mark {title}, table says {want:.1f} us")
         # Deterministic: the same inputs give the same JSON.
         js2 = os.path.join(tmp, "c2.json")
         rc, _, _ = run("compare-dma", "--set", "workload.dma.bytes=256KiB", "--json", js2, "--svg", "", "-q")
