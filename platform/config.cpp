@@ -748,6 +748,16 @@ const Settings& Config::driver_keys(const std::string& type) const {
   return drivers.at(type);
 }
 
+namespace {
+// A choice key's values, unless its help already names every one of them.
+std::string choices_text(const KeySpec& k) {
+  if (k.kind != KeyKind::choice || k.choices.empty()) return {};
+  bool all_named = true;
+  for (const auto& c : k.choices) all_named &= k.help.find(c) != std::string::npos;
+  return all_named ? std::string{} : fmt::format(" (one of: {})", fmt::join(k.choices, ", "));
+}
+}  // namespace
+
 std::vector<KeyInfo> config_keys(const Config& config) {
   std::vector<KeyInfo> out;
   for (const auto& k : schema()) out.push_back({k.path, k.get(config), k.help});
@@ -776,16 +786,17 @@ std::vector<KeyInfo> config_keys(const Config& config) {
   for (const auto& t : device_types().all()) {
     for (const auto& k : t.keys)
       out.push_back({fmt::format("devices[{}].{}", t.name, k.name), default_text(k),
-                     fmt::format("{}: {}", t.name, k.help)});
+                     fmt::format("{}: {}{}", t.name, k.help, choices_text(k))});
   }
   for (const auto& t : driver_types().all()) {
     for (const auto& k : t.keys)
-      out.push_back({fmt::format("drivers.{}.{}", t.name, k.name), default_text(k), k.help});
+      out.push_back({fmt::format("drivers.{}.{}", t.name, k.name), default_text(k),
+                     k.help + choices_text(k)});
   }
   for (const auto& t : workload_types().all()) {
     for (const auto& k : t.keys)
       out.push_back({fmt::format("workload.{}.{}", t.section, k.name), default_text(k),
-                     fmt::format("{}: {}", t.name, k.help)});
+                     fmt::format("{}: {}{}", t.name, k.help, choices_text(k))});
   }
   return out;
 }

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "platform/chart.h"
 #include "platform/child.h"
 #include "platform/commands.h"
 #include "platform/config.h"
@@ -171,7 +172,10 @@ std::size_t diff_stats(const std::string& a, const std::string& b, const DiffOpt
         ++within;
         continue;
       }
-      show(key, x != 0 ? fmt::format("{} → {} ({:+.2f}%)", va, vb, 100.0 * (y - x) / std::fabs(x))
+      // The relative change to three significant digits (+0.000865%, not +0.00%).
+      const double pct = x != 0 ? 100.0 * (y - x) / std::fabs(x) : 0;
+      show(key, x != 0 ? fmt::format("{} → {} ({}{}%)", va, vb, pct >= 0 ? "+" : "",
+                                     readable_number(pct))
                        : fmt::format("{} → {}", va, vb));
     } else {
       show(key, fmt::format("{} → {}", va, vb));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start 1: set up, build, and simulate the default platform.
-# Writes traces/default.vcd (open it with `gtkwave traces/default.gtkw`) and prints a summary.
+# Writes traces/default.vcd and its GTKWave view (`gtkwave traces/default.vcd traces/default.gtkw`)
+# and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh build

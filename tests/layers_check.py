@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The layering rules of ARCHITECTURE.md, checked on every include:
+"""The layering rules of docs/architecture.md, checked on every include:
   sw/  includes no SystemC/TLM and, of hw/, only hw/cpu/processor.h;
   hw/  includes nothing from sw/ or platform/;
   util/ includes nothing from hw/, sw/ or platform/, and no SystemC.
