@@ -59,7 +59,8 @@ std::string outputs_line(const Config& c) {
   std::string s;
   for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats}) {
     if (!p->empty()) s += (s.empty() ? "" : ", ") + *p;
-    if (p == &c.out_vcd && !p->empty())  // and its GTKWave view
+    std::error_code ec;
+    if (p == &c.out_vcd && !p->empty() && std::filesystem::is_regular_file(*p, ec))  // its view
       s += ", " +
            (p->size() > 4 && p->compare(p->size() - 4, 4, ".vcd") == 0 ? p->substr(0, p->size() - 4)
                                                                        : *p) +
@@ -212,8 +213,10 @@ int run_platform(const CommonOptions& o) {
   r.bug_check = workload->bug_check();
   std::vector<std::string> lost =
       finish(s, r, [&](util::JsonWriter& j) { workload->write_stats(j); });
-  if (!c.out_vcd.empty() && lost.empty()) {
-    // The GTKWave view of this VCD, made from it (so it always matches the machine).
+  std::error_code ec;
+  if (!c.out_vcd.empty() && lost.empty() && std::filesystem::is_regular_file(c.out_vcd, ec)) {
+    // The GTKWave view of this VCD, made from it (so it always matches the machine; a VCD sent
+    // to a device such as /dev/null has none).
     GtkwNames names;
     names.title = o.config.empty() ? "built-in default platform" : o.config;
     names.irqs = p.used_irqs();
