@@ -17,6 +17,11 @@
 
 namespace {
 
+// The positional CONFIG of the commands that simulate a platform.
+void add_config_arg(CLI::App* cmd, std::string& config, const std::string& help) {
+  cmd->add_option("CONFIG", config, help)->check(CLI::ExistingFile);
+}
+
 // --set takes exactly one key=value each time (so `--set a=1 CONFIG` leaves CONFIG alone).
 CLI::Option* add_set(CLI::App* cmd, std::vector<std::string>& sets) {
   return cmd
@@ -57,9 +62,8 @@ int cli_main(int argc, char* argv[]) {
   bool bench_json = false;
 
   auto* run = app.add_subcommand("run", "simulate a platform and its workload");
-  run->add_option("CONFIG", opts.config,
-                  "platform config (YAML); default: the built-in default platform")
-      ->check(CLI::ExistingFile);
+  add_config_arg(run, opts.config,
+                 "platform config (YAML); default: the built-in default platform");
   add_common(run, opts, true);
   run->add_option("--trace", opts.trace,
                   "also write a Perfetto / chrome://tracing trace (Trace Event Format JSON)")
@@ -70,10 +74,8 @@ int cli_main(int argc, char* argv[]) {
       "devices",
       "the device tree after Plug and Play: each device's IDs, driver, state and resources "
       "(ports or memory, IRQ, vector, IRQL, DMA channel; who shares a line)");
-  devices
-      ->add_option("CONFIG", opts.config,
-                   "platform config (YAML); default: the built-in default platform")
-      ->check(CLI::ExistingFile);
+  add_config_arg(devices, opts.config,
+                 "platform config (YAML); default: the built-in default platform");
   add_set(devices, opts.sets);
   devices->add_flag("--json", devices_json, "print the tree as JSON");
   devices->add_option("--log-level", opts.log_level,
@@ -116,10 +118,8 @@ int cli_main(int argc, char* argv[]) {
       "compare-dma",
       "one DMA block transfer while the CPU computes, in burst, cycle-stealing and transparent "
       "mode: a table, JSON and an SVG chart");
-  compare_dma
-      ->add_option("CONFIG", opts.config,
-                   "platform config (YAML); workload.dma.* set the transfer; default: built-in")
-      ->check(CLI::ExistingFile);
+  add_config_arg(compare_dma, opts.config,
+                 "platform config (YAML); workload.dma.* set the transfer; default: built-in");
   add_set(compare_dma, opts.sets);
   compare_dma->add_option("--json", cmp_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
@@ -133,8 +133,7 @@ int cli_main(int argc, char* argv[]) {
       "compare",
       "the I/O path's choices side by side: polling vs interrupt-driven disk and serial "
       "drivers, fast I/O vs IRPs (throughput, CPU left for other work, interrupts, latency)");
-  compare->add_option("CONFIG", opts.config, "platform config (YAML); default: built-in")
-      ->check(CLI::ExistingFile);
+  add_config_arg(compare, opts.config, "platform config (YAML); default: built-in");
   compare->add_option("--only", compare_only, "one comparison: disk, serial or fastio")
       ->check(CLI::IsMember({"disk", "serial", "fastio"}));
   add_set(compare, opts.sets);
@@ -147,8 +146,7 @@ int cli_main(int argc, char* argv[]) {
       "the io workload's disk on PCI with its registers behind an I/O BAR vs a memory BAR "
       "(isolated vs memory-mapped I/O), by PIO and by DMA: CPU and bus cycles per request, "
       "latency; a table, JSON and an SVG chart");
-  compare_io->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
-      ->check(CLI::ExistingFile);
+  add_config_arg(compare_io, opts.config, "platform config (YAML); default: the built-in one");
   add_set(compare_io, opts.sets);
   compare_io->add_option("--json", io_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
@@ -162,9 +160,7 @@ int cli_main(int argc, char* argv[]) {
       "the PIC HAL on one CPU vs the APIC HAL on one and four CPUs, same workload: throughput, "
       "compute done, IRQL-change accesses (PIC masks vs TPR), interrupt latency; a table, JSON "
       "and an SVG chart");
-  compare_hal
-      ->add_option("CONFIG", opts.config, "platform config (YAML); default: the built-in one")
-      ->check(CLI::ExistingFile);
+  add_config_arg(compare_hal, opts.config, "platform config (YAML); default: the built-in one");
   add_set(compare_hal, opts.sets);
   compare_hal->add_option("--json", hal_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
@@ -191,10 +187,8 @@ int cli_main(int argc, char* argv[]) {
 
   auto* config_cmd = app.add_subcommand(
       "config", "print the resolved config as YAML: every key, after the file and the overrides");
-  config_cmd
-      ->add_option("CONFIG", opts.config,
-                   "platform config (YAML); default: the built-in default platform")
-      ->check(CLI::ExistingFile);
+  add_config_arg(config_cmd, opts.config,
+                 "platform config (YAML); default: the built-in default platform");
   add_set(config_cmd, opts.sets);
 
   std::vector<std::string> tolerances, ignores;

@@ -16,6 +16,7 @@
 #include "hw/bus/bus.h"
 #include "hw/core/sim_time.h"
 #include "hw/dma/dma.h"
+#include "platform/yaml_file.h"
 #include "sw/apps/kernel_apps.h"
 #include "util/log.h"
 #include "util/suggest.h"
@@ -884,19 +885,28 @@ std::string resolved_yaml(const Config& c) {
                      e.c_str());
 }
 
-Config load_config(const std::string& path) {
-  YAML::Node root;
+YAML::Node load_yaml_file(const std::string& path, const std::string& what,
+                          const std::string& prefix) {
   try {
-    root = YAML::LoadFile(path);
+    return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: cannot open the config file", path));
+    throw ConfigError(fmt::format("{}: cannot open {}", path, what));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own message for this one is "bad file".
-    throw ConfigError(fmt::format("{}:{}: nested too deeply (the parser stops at a depth of {})",
-                                  path, e.mark.line + 1, e.depth()));
+    throw ConfigError(fmt::format("{}:{}: {}nested too deeply (the parser stops at a depth of {})",
+                                  path, e.mark.line + 1, prefix, e.depth()));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    throw ConfigError(fmt::format("{}:{}: {}{}", path, e.mark.line + 1, prefix, e.msg));
   }
+}
+
+void key_error(const std::string& path, const YAML::Node& node, const std::string& key,
+               const std::string& why) {
+  throw ConfigError(fmt::format("{}:{}: key '{}': {}", path, node.Mark().line + 1, key, why));
+}
+
+Config load_config(const std::string& path) {
+  const YAML::Node root = load_yaml_file(path, "the config file");
   Config c;
   if (root.IsNull()) return c;  // an empty file is all defaults
   if (!root.IsMap())

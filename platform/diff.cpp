@@ -22,6 +22,7 @@
 #include "platform/commands.h"
 #include "platform/config.h"
 #include "platform/simulation.h"
+#include "platform/yaml_file.h"
 #include "util/units.h"
 
 namespace fs = std::filesystem;
@@ -314,16 +315,9 @@ struct Golden {
 
 Golden load_golden(const std::string& dir) {
   const std::string file = (fs::path(dir) / "golden.yaml").string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: cannot open (a golden folder lists its runs there)", file));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}: {}", file, e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_file(file, "it (a golden folder lists its runs there)");
   auto fail = [&](const YAML::Node& n, const std::string& key, const std::string& why) {
-    throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, n.Mark().line + 1, key, why));
+    key_error(file, n, key, why);
   };
   Golden g;
   if (!root.IsMap()) throw ConfigError(fmt::format("{}:1: expected a mapping with 'runs'", file));

@@ -15,6 +15,7 @@
 #include "platform/commands.h"
 #include "platform/config.h"
 #include "platform/simulation.h"
+#include "platform/yaml_file.h"
 
 namespace platform {
 namespace {
@@ -93,15 +94,7 @@ std::string html_escape(const std::string& s) {
 }  // namespace
 
 int cmd_report(const std::string& stats_path, const std::string& html_path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(stats_path);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: cannot read the statistics", stats_path));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(
-        fmt::format("{}:{}: not a statistics file: {}", stats_path, e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_file(stats_path, "the statistics", "not a statistics file: ");
   const Fields f{stats_path};
   if (!root.IsMap())
     throw ConfigError(fmt::format("{}: not a statistics file (not a JSON object)", stats_path));

@@ -22,6 +22,7 @@
 #include "platform/commands.h"
 #include "platform/config.h"
 #include "platform/simulation.h"
+#include "platform/yaml_file.h"
 #include "util/json.h"
 
 namespace fs = std::filesystem;
@@ -56,16 +57,9 @@ const std::vector<Column>& default_columns() {
 }
 
 Sweep load_sweep(const std::string& file) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    throw ConfigError(fmt::format("{}: cannot open the sweep", file));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(fmt::format("{}:{}: {}", file, e.mark.line + 1, e.msg));
-  }
+  const YAML::Node root = load_yaml_file(file, "the sweep");
   auto fail = [&](const YAML::Node& n, const std::string& key, const std::string& why) {
-    throw ConfigError(fmt::format("{}:{}: key '{}': {}", file, n.Mark().line + 1, key, why));
+    key_error(file, n, key, why);
   };
   if (!root.IsMap()) throw ConfigError(fmt::format("{}:1: a sweep is a mapping of keys", file));
   Sweep s;
