@@ -1,6 +1,7 @@
 #include "platform/platform.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -77,6 +78,14 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     const DeviceType* type = device_types().find(d.type);
     if (type == nullptr)
       throw ConfigError(fmt::format("{}: unknown device type '{}'", d.where, d.type));
+    // A device's output files get their folder made, as the run's own outputs do.
+    for (const auto& spec : type->keys) {
+      if (!spec.output_file || !d.settings.has(spec.name) || d.settings.text(spec.name).empty())
+        continue;
+      const auto folder = std::filesystem::path(d.settings.text(spec.name)).parent_path();
+      std::error_code ec;
+      if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    }
     devices.push_back(type->create(*this, d));
     if (d.bus == "pci" && d.remove_at_ps != 0)
       pci.eject_at(pci_slot(d.name), hw::from_ps(d.remove_at_ps));

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-IOCOSIM, SRC, CHECK = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+IOCOSIM, SRC, CHECK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 SCRIPTS = os.path.join(SRC, "tests", "scripts")
 CONFIGS = os.path.join(SRC, "tests", "platform", "configs")
 failures = []
@@ -630,6 +630,14 @@ with tempfile.TemporaryDirectory() as tmp:
                 got = f.read()
             expect(got == "hello, iocosim\nthe quick brown fox jumps over the lazy dog\n0123456789\n",
                    f"serial echo ({mode}) wrote {got!r}")
+        # From a fresh folder (a fresh clone has no traces/): the output's folder is made.
+        fresh = os.path.join(tmp, "fresh")
+        os.makedirs(fresh)
+        p = subprocess.run([IOCOSIM, "run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"), "-q",
+                            "--set", "output.vcd=", "--set", "output.events=", "--set", "output.stats="],
+                           cwd=fresh, capture_output=True, text=True, timeout=120)
+        expect(p.returncode == 0 and os.path.exists(os.path.join(fresh, "traces", "serial-echo.out")),
+               f"serial echo in a fresh folder: exit {p.returncode}: {p.stderr}")
     elif CHECK == "bench_dma":
         rc, out, err = run("bench", "dma", "--bytes", "1MiB", "--json")
         expect(rc == 0, f"bench dma: exit {rc}\n{out}{err}")
