@@ -141,7 +141,9 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   std::ifstream in(vcd_path);
   if (!in) return vcd_path + ": cannot read the VCD";
   Vcd vcd;
-  if (!read_header(in, vcd)) return vcd_path + ": no VCD header";
+  // SystemC writes nothing when a run is stopped before its first cycle (Ctrl-C in start-up):
+  // no signals, no view.
+  if (!read_header(in, vcd)) return {};
   std::string base = vcd_path;
   if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
     base.resize(base.size() - 4);
