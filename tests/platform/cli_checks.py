@@ -188,7 +188,16 @@ with tempfile.TemporaryDirectory() as tmp:
         p = subprocess.Popen([IOCOSIM, "run", "--until", "100000s", "--vcd", vcd, "--events", events,
                               "--stats", stats, "--set", "workload.tick_rate=10kHz", "--set", "workload.kind=idle"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        # Mid-run, not in start-up (a slow build, ASan, can take longer than any fixed delay to
+        # start): the VCD's header is written with the first simulated cycle.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if os.path.exists(vcd) and os.path.getsize(vcd) > 100:
+                with open(vcd) as f:
+                    if "$enddefinitions" in f.read():
+                        break
+            time.sleep(0.05)
+        time.sleep(0.3)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
         expect(p.returncode == 130, f"exit {p.returncode} after SIGINT: {err}")
