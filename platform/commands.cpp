@@ -61,10 +61,7 @@ std::string outputs_line(const Config& c) {
     if (!p->empty()) s += (s.empty() ? "" : ", ") + *p;
     std::error_code ec;
     if (p == &c.out_vcd && !p->empty() && std::filesystem::is_regular_file(*p, ec))  // its view
-      s += ", " +
-           (p->size() > 4 && p->compare(p->size() - 4, 4, ".vcd") == 0 ? p->substr(0, p->size() - 4)
-                                                                       : *p) +
-           ".gtkw";
+      s += ", " + vcd_base(*p) + ".gtkw";
   }
   return s.empty() ? "none" : s;
 }

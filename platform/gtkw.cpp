@@ -137,6 +137,13 @@ std::string filter_file(const std::string& base, const std::string& what,
 
 }  // namespace
 
+std::string vcd_base(const std::string& vcd_path) {
+  std::string base = vcd_path;
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+    base.resize(base.size() - 4);
+  return base;
+}
+
 std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   std::ifstream in(vcd_path);
   if (!in) return vcd_path + ": cannot read the VCD";
@@ -144,9 +151,7 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   // SystemC writes nothing when a run is stopped before its first cycle (Ctrl-C in start-up):
   // no signals, no view.
   if (!read_header(in, vcd)) return {};
-  std::string base = vcd_path;
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
-    base.resize(base.size() - 4);
+  const std::string base = vcd_base(vcd_path);
   const std::string gtkw = base + ".gtkw";
 
   auto find = [&](const std::string& path) -> const Var* {

@@ -23,6 +23,8 @@ struct GtkwNames {
   std::map<std::string, std::function<std::string(std::uint64_t)>> device_values;
 };
 
+// A VCD path without its ".vcd" (SystemC adds it; the view is named from it).
+std::string vcd_base(const std::string& vcd_path);
 // Writes X.gtkw and its filter files (X.gtkw.irql.txt, ...) beside `vcd_path`: "" or why not.
 std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names);
 

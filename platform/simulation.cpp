@@ -17,6 +17,7 @@
 
 #include "hw/core/sim_time.h"
 #include "platform/child.h"
+#include "platform/gtkw.h"
 #include "util/event_log.h"
 #include "util/log.h"
 
@@ -124,9 +125,7 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
     throw ConfigError(fmt::format("{}: key 'output.events': {}: cannot write the event log",
                                   config.where("output.events"), config.out_events));
   if (!config.out_vcd.empty()) {
-    std::string base = config.out_vcd;
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
-      base.resize(base.size() - 4);
+    const std::string base = vcd_base(config.out_vcd);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
     vcd_->set_time_unit(1, sc_core::SC_PS);
     platform.cpu.set_traced();
