@@ -161,6 +161,10 @@ const std::vector<Key>& schema() {
                          "temporal decoupling quantum; 0 = every interrupt taken at the exact "
                          "instant INTR rises; otherwise (10 CPU cycles to 1s) latency is late by "
                          "at most one quantum"));
+    k.push_back(boolean("cpu.fast_blocks", ACC(cpu.fast_blocks),
+                        "software's block copies, fills and checks of RAM run by DMI without "
+                        "yielding while nothing else is due (same time, cycles and interrupt "
+                        "points); false = word by word, the reference they are checked against"));
     k.push_back(integer<unsigned>("cpu.count", ACC(cpu_count), 1, hw::apic::kMaxLocalApics,
                                   "processors on the bus (more than one needs hal: apic)"));
     k.push_back(choice("hal", ACC(hal), {"pic", "apic"},

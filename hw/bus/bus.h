@@ -75,6 +75,7 @@ class Bus : public sc_core::sc_module, public bus_master_if, public dma_bus_if {
   void cpu_demand(double share, const sc_core::sc_time& offset) override;
   const sc_core::sc_event& arbitration_event() const override { return arbitration_; }
   std::uint64_t bus_clock_hz() const override { return hz_; }
+  bool dma_idle() const override { return !arb_.dma_active(); }
 
   // --- dma_bus_if (the DMA engine)
   sc_core::sc_time begin_segment(DmaMode mode, std::uint64_t units,

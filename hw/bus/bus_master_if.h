@@ -26,6 +26,9 @@ class bus_master_if : public virtual sc_core::sc_interface {
   // Notified when a DMA segment starts or ends: computation in progress looks again.
   virtual const sc_core::sc_event& arbitration_event() const = 0;
   virtual std::uint64_t bus_clock_hz() const = 0;
+  // No DMA segment is in progress: until one starts (from the DMA engine's process), an access
+  // never waits for the bus, and use_bus() is just account().
+  virtual bool dma_idle() const = 0;
 };
 
 // The DMA engine's side: it runs in its own process at kernel time (no offset).

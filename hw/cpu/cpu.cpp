@@ -489,21 +489,8 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     apic_out->b_transport(tx_, delay);
     intr_settled_ = false;
     status = tx_.get_response_status();
-  } else if (!is_io && dmi_valid_ && address >= dmi_.get_start_address() &&
-             address + width - 1 <= dmi_.get_end_address()) {
-    std::uint8_t* p = dmi_.get_dmi_ptr() + (address - dmi_.get_start_address());
-    if (is_read) {
-      data = 0;
-      std::memcpy(&data, p, width);
-    } else {
-      std::memcpy(p, &data, width);
-    }
-    ++stats_.dmi_accesses;
-    delay += is_read ? dmi_.get_read_latency() : dmi_.get_write_latency();
-    if (bus_master.size() > 0) {
-      ++stats_.bus_cycles;
-      delay += bus_master->use_bus(master_id_, 1, local_) + (period_of(bus_master->bus_clock_hz()));
-    }
+  } else if (!is_io && dmi_hit(address, width)) {
+    dmi_transfer(is_read, address, width, data, delay);
   } else {
     prepare(cmd, address, width, data);
     if (is_io) tx_.set_extension(&io_ext_);
@@ -518,16 +505,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
       dmi_valid_ = out->get_direct_mem_ptr(q, dmi_) && dmi_.is_read_write_allowed();
     }
   }
-  // Apply the transaction's time: in exact mode now, otherwise as decoupled offset.
-  local_ = sc_core::SC_ZERO_TIME;
-  if (can_run_ahead(delay)) {
-    local_ = delay;
-  } else if (quantum_ == sc_core::SC_ZERO_TIME) {
-    kernel_wait(delay);
-  } else {
-    local_ = delay;
-    if (local_ >= quantum_) sync();
-  }
+  apply_delay(delay);
   const bool ok = status == tlm::TLM_OK_RESPONSE;
   if (!ok) {
     ++stats_.bus_errors;
@@ -550,6 +528,253 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   }
   poll_interrupt();  // the instruction boundary
   return ok;
+}
+
+void Cpu::dmi_transfer(bool is_read, std::uint64_t address, unsigned width, std::uint32_t& data,
+                       sc_core::sc_time& delay) {
+  std::uint8_t* p = dmi_.get_dmi_ptr() + (address - dmi_.get_start_address());
+  if (is_read) {
+    data = 0;
+    std::memcpy(&data, p, width);
+  } else {
+    std::memcpy(p, &data, width);
+  }
+  ++stats_.dmi_accesses;
+  delay += is_read ? dmi_.get_read_latency() : dmi_.get_write_latency();
+  if (bus_master.size() > 0) {
+    ++stats_.bus_cycles;
+    delay += bus_master->use_bus(master_id_, 1, local_) + period_of(bus_master->bus_clock_hz());
+  }
+}
+
+void Cpu::apply_delay(const sc_core::sc_time& delay) {
+  // In exact mode now (or run ahead), otherwise as decoupled offset.
+  local_ = sc_core::SC_ZERO_TIME;
+  if (can_run_ahead(delay)) {
+    local_ = delay;
+  } else if (quantum_ == sc_core::SC_ZERO_TIME) {
+    kernel_wait(delay);
+  } else {
+    local_ = delay;
+    if (local_ >= quantum_) sync();
+  }
+}
+
+// ---- block accesses
+
+void Cpu::open_window(Window& w) {
+  w.open = true;
+  w.limit_ps = 0;
+  w.bus_cycles = 0;
+  if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr.read())) return;  // INTR: taken next
+  if (quantum_ != sc_core::SC_ZERO_TIME) {
+    w.limit_ps = to_ps(quantum_);  // access(): an offset that reaches the quantum syncs
+  } else if (traced_) {
+    return;  // access() catches up before each access with a VCD open
+  } else {
+    // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
+    // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
+    w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(sc_core::sc_time_to_pending_activity()));
+    if (run_limit_ != sc_core::SC_ZERO_TIME) {
+      const sc_core::sc_time now = sc_core::sc_time_stamp();
+      w.limit_ps = now >= run_limit_ ? 0 : std::min(w.limit_ps, to_ps(run_limit_ - now));
+    }
+  }
+  w.lo = dmi_.get_start_address();
+  w.hi = dmi_.get_end_address();
+  w.base = dmi_.get_dmi_ptr();
+  const bool bus = bus_master.size() > 0;
+  w.idle = !bus || bus_master->dma_idle();
+  const sc_core::sc_time cycle =
+      bus ? period_of(bus_master->bus_clock_hz()) : sc_core::SC_ZERO_TIME;
+  w.read_step = cycles(timing_.mem_access) + dmi_.get_read_latency() + cycle;
+  w.write_step = cycles(timing_.mem_access) + dmi_.get_write_latency() + cycle;
+}
+
+void Cpu::close_window(Window& w) {
+  if (w.bus_cycles != 0) bus_master->account(master_id_, w.bus_cycles);
+  w.bus_cycles = 0;
+  w.open = false;
+}
+
+bool Cpu::fast_word(bool is_read, std::uint64_t address, unsigned width, std::uint32_t& data,
+                    Window& w) {
+  if (!w.open) open_window(w);
+  if (w.limit_ps == 0 || address < w.lo || address + width - 1 > w.hi ||
+      address - apic_base_ < apic_size_)
+    return false;
+  sc_core::sc_time delay = local_;
+  if (w.idle) {
+    // dmi_transfer() with the bus's answer known: no wait, one cycle.
+    std::uint8_t* p = w.base + (address - w.lo);
+    if (is_read) {
+      data = 0;
+      if (width == 4)
+        std::memcpy(&data, p, 4);
+      else if (width == 2)
+        std::memcpy(&data, p, 2);
+      else
+        data = *p;
+      ++stats_.mem_reads;
+      delay += w.read_step;
+    } else {
+      if (width == 4)
+        std::memcpy(p, &data, 4);
+      else if (width == 2)
+        std::memcpy(p, &data, 2);
+      else
+        *p = static_cast<std::uint8_t>(data);
+      ++stats_.mem_writes;
+      delay += w.write_step;
+    }
+    ++stats_.dmi_accesses;
+    if (bus_master.size() > 0) {
+      ++stats_.bus_cycles;
+      ++w.bus_cycles;
+    }
+  } else {
+    ++(is_read ? stats_.mem_reads : stats_.mem_writes);
+    delay += cycles(timing_.mem_access);
+    dmi_transfer(is_read, address, width, data, delay);
+  }
+  if (to_ps(delay) < w.limit_ps) {
+    local_ = delay;  // apply_delay()'s run-ahead; no interrupt is pending (open_window)
+    return true;
+  }
+  close_window(w);
+  apply_delay(delay);  // the word that reaches the window's end: the kernel runs
+  poll_interrupt();
+  return true;
+}
+
+std::uint32_t Cpu::block_read(std::uint64_t address, unsigned width, Window& w) {
+  std::uint32_t v = 0;
+  if (fast_word(true, address, width, v, w)) return v;
+  close_window(w);
+  return read(Space::memory, address, width);
+}
+
+void Cpu::block_write(std::uint64_t address, unsigned width, std::uint32_t value, Window& w) {
+  if (fast_word(false, address, width, value, w)) return;
+  close_window(w);
+  write(Space::memory, address, width, value);
+}
+
+std::size_t Cpu::fast_run(Window& w, std::uint64_t a, std::uint64_t b, std::size_t words,
+                          unsigned width, unsigned reads, unsigned writes) {
+  if (!w.open) open_window(w);
+  if (w.limit_ps == 0 || !w.idle || words == 0) return 0;
+  // Every word inside the DMI region and outside the local APIC's page.
+  for (std::uint64_t x : {a, b}) {
+    if (x < w.lo || x > w.hi) return 0;
+    words = std::min<std::size_t>(words, (w.hi - x + 1) / width);
+    if (apic_size_ != 0 && x < apic_base_ + apic_size_ && apic_base_ < x + words * width) return 0;
+  }
+  // The last access must end before the window's limit (each ends later than the one before).
+  const std::uint64_t now = to_ps(local_),
+                      step = reads * to_ps(w.read_step) + writes * to_ps(w.write_step);
+  if (now >= w.limit_ps) return 0;
+  if (step != 0) words = std::min<std::size_t>(words, (w.limit_ps - 1 - now) / step);
+  return words;
+}
+
+void Cpu::account_run(Window& w, std::size_t words, unsigned reads, unsigned writes) {
+  stats_.mem_reads += words * reads;
+  stats_.mem_writes += words * writes;
+  stats_.dmi_accesses += words * (reads + writes);
+  if (bus_master.size() > 0) {
+    stats_.bus_cycles += words * (reads + writes);
+    w.bus_cycles += words * (reads + writes);
+  }
+  local_ += from_ps(words * (reads * to_ps(w.read_step) + writes * to_ps(w.write_step)));
+}
+
+void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
+  if (width != 1 && width != 2 && width != 4)
+    return Processor::read_block(address, data, bytes, width);
+  auto* out = static_cast<std::uint8_t*>(data);
+  Window w;
+  for (std::size_t i = 0; i < bytes;) {
+    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 1, 0);
+    if (run != 0) {
+      std::memcpy(out + i, w.base + (address + i - w.lo), run * width);
+      account_run(w, run, 1, 0);
+      i += run * width;
+      continue;
+    }
+    const unsigned n = detail::block_step(i, bytes, width);
+    detail::store_word(out + i, n, block_read(address + i, n, w));
+    i += n;
+  }
+  close_window(w);
+}
+
+void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes, unsigned width) {
+  if (width != 1 && width != 2 && width != 4)
+    return Processor::write_block(address, data, bytes, width);
+  const auto* in = static_cast<const std::uint8_t*>(data);
+  Window w;
+  for (std::size_t i = 0; i < bytes;) {
+    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
+    if (run != 0) {
+      std::memcpy(w.base + (address + i - w.lo), in + i, run * width);
+      account_run(w, run, 0, 1);
+      i += run * width;
+      continue;
+    }
+    const unsigned n = detail::block_step(i, bytes, width);
+    block_write(address + i, n, detail::load_word(in + i, n), w);
+    i += n;
+  }
+  close_window(w);
+}
+
+void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) {
+  if (width != 1 && width != 2 && width != 4) return Processor::copy_block(dst, src, bytes, width);
+  Window w;
+  for (std::size_t i = 0; i < bytes;) {
+    const std::size_t run = fast_run(w, dst + i, src + i, (bytes - i) / width, width, 1, 1);
+    if (run != 0) {
+      std::uint8_t* d = w.base + (dst + i - w.lo);
+      const std::uint8_t* s = w.base + (src + i - w.lo);
+      const std::size_t len = run * width;
+      if (d + len <= s || s + len <= d || d <= s) {
+        std::memmove(d, s, len);  // a forward word-by-word copy gives the same bytes
+      } else {
+        // The destination overlaps the source's later words: each word reads what the
+        // earlier ones wrote, as the loop does.
+        for (std::size_t k = 0; k < len; k += width) std::memmove(d + k, s + k, width);
+      }
+      account_run(w, run, 1, 1);
+      i += len;
+      continue;
+    }
+    const unsigned n = detail::block_step(i, bytes, width);
+    block_write(dst + i, n, block_read(src + i, n, w), w);
+    i += n;
+  }
+  close_window(w);
+}
+
+void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
+                     unsigned width) {
+  if (width != 1 && width != 2 && width != 4)
+    return Processor::fill_block(address, value, bytes, width);
+  Window w;
+  for (std::size_t i = 0; i < bytes;) {
+    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
+    if (run != 0) {
+      std::uint8_t* d = w.base + (address + i - w.lo);
+      for (std::size_t k = 0; k < run; ++k) detail::store_word(d + k * width, width, value);
+      account_run(w, run, 0, 1);
+      i += run * width;
+      continue;
+    }
+    const unsigned n = detail::block_step(i, bytes, width);
+    block_write(address + i, n, n >= 4 ? value : value & ((1u << (8 * n)) - 1), w);
+    i += n;
+  }
+  close_window(w);
 }
 
 void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {

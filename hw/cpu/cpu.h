@@ -37,6 +37,9 @@ struct Timing {
   unsigned io_access = 4;         // IN/OUT instruction cost beyond its bus cycles
   unsigned mem_access = 1;        // a load or store beyond its bus cycles
   unsigned apic_access = 10;      // a local APIC register access (inside the CPU, no bus cycle)
+  // Block accesses (copy_block & co.) by DMI in runs that need no kernel: false does them word
+  // by word through the full access path, the reference they must equal.
+  bool fast_blocks = true;
 };
 
 class Cpu : public sc_core::sc_module, public Processor {
@@ -102,6 +105,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::uint64_t now_ps() const override;
   std::uint32_t read(Space space, std::uint64_t address, unsigned width) override;
   void write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) override;
+  void read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) override;
+  void write_block(std::uint64_t address, const void* data, std::size_t bytes,
+                   unsigned width) override;
+  void copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) override;
+  void fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
+                  unsigned width) override;
   void consume(Cycles cycles, double bus_share = 0.0) override;
   void enable_interrupts() override;
   bool disable_interrupts() override;
@@ -128,6 +137,45 @@ class Cpu : public sc_core::sc_module, public Processor {
   void run_context(ContextId id);
   bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
               std::uint32_t& data);
+  // RAM by DMI: the access's data, statistics and bus use; adds its cost to `delay`.
+  bool dmi_hit(std::uint64_t address, unsigned width) const {
+    return dmi_valid_ && address >= dmi_.get_start_address() &&
+           address + width - 1 <= dmi_.get_end_address() && address - apic_base_ >= apic_size_;
+  }
+  void dmi_transfer(bool is_read, std::uint64_t address, unsigned width, std::uint32_t& data,
+                    sc_core::sc_time& delay);
+  // The end of an access: its time applied (run ahead, kernel wait, or decoupled offset).
+  void apply_delay(const sc_core::sc_time& delay);
+  // Block accesses run words by DMI back to back while they need no kernel: nothing else can
+  // run before the CPU's time passes `limit_ps` (the next scheduled activity, the run-ahead
+  // bound, the end of the run, or the quantum), no interrupt is pending, the words are in RAM.
+  // Each word does what access() does on that path; any other word goes through access(),
+  // after which the window is looked at again (other processes may have run).
+  struct Window {
+    bool open = false;
+    std::uint64_t limit_ps = 0;    // 0: no fast words
+    std::uint64_t lo = 0, hi = 0;  // the DMI region
+    std::uint8_t* base = nullptr;
+    // With no DMA segment in progress a DMI access's time is fixed: these steps, and its bus
+    // cycle only counted (flushed to the bus when the window closes). Otherwise `idle` is false
+    // and each word asks the bus as access() does.
+    bool idle = false;
+    sc_core::sc_time read_step, write_step;
+    std::uint64_t bus_cycles = 0;
+  };
+  void open_window(Window& w);
+  void close_window(Window& w);
+  bool fast_word(bool is_read, std::uint64_t address, unsigned width, std::uint32_t& data,
+                 Window& w);
+  // A run of whole words the window allows at once (the bus idle): at most `words` from `a`
+  // (and `b`, a copy's source), each word `reads` reads and `writes` writes, all ending
+  // before the limit.
+  std::size_t fast_run(Window& w, std::uint64_t a, std::uint64_t b, std::size_t words,
+                       unsigned width, unsigned reads, unsigned writes);
+  // The statistics and time of `words` such words.
+  void account_run(Window& w, std::size_t words, unsigned reads, unsigned writes);
+  std::uint32_t block_read(std::uint64_t address, unsigned width, Window& w);
+  void block_write(std::uint64_t address, unsigned width, std::uint32_t value, Window& w);
   // Fills tx_ for one access of `width` bytes at `address`, data in `data`.
   void prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width, std::uint32_t& data);
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.

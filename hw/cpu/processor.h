@@ -9,6 +9,7 @@
 // holds the CPU, exactly as an interrupt lands on the current kernel stack on real hardware.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -75,6 +76,22 @@ class Processor {
   std::uint32_t read32(std::uint64_t a) { return read(Space::memory, a, 4); }
   void write32(std::uint64_t a, std::uint32_t v) { write(Space::memory, a, 4, v); }
 
+  // --- block accesses: what software does word by word over memory (buffered I/O's copies, a
+  // cache's fills, an application writing or checking a buffer), in one call. Each is exactly
+  // the loop it replaces: accesses of `width` bytes (1, 2 or 4) in address order, then single
+  // bytes for a tail shorter than `width`; a copy reads each word and then writes it. So the
+  // simulated time, bus cycles, statistics, faults and interrupt points (an interrupt is taken
+  // between two words at its instant) are those of the loop. The defaults here are that loop;
+  // an implementation may do the same faster (the CPU model's DMI path).
+  virtual void read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width = 4);
+  virtual void write_block(std::uint64_t address, const void* data, std::size_t bytes,
+                           unsigned width = 4);
+  virtual void copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes,
+                          unsigned width = 4);
+  // Writes `value`'s low `width` bytes to every word (and its low byte to a tail).
+  virtual void fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
+                          unsigned width = 4);
+
   // --- work: `cycles` of computation, of which the fraction `bus_share` needs the bus
   // (instruction fetch, cache misses) and so competes with DMA.
   virtual void consume(Cycles cycles, double bus_share = 0.0) = 0;
@@ -109,6 +126,58 @@ class Processor {
   // does after its report. The context that calls it is frozen where it stands.
   [[noreturn]] virtual void stop(int exit_status) = 0;
 };
+
+// The block accesses word by word: the reference the fast implementations must equal.
+namespace detail {
+// The access widths of a block: `width` while a whole word remains, then bytes.
+inline unsigned block_step(std::size_t offset, std::size_t bytes, unsigned width) {
+  return offset + width <= bytes ? width : 1;
+}
+// Block data is in the host's byte order, as RAM's DMI pointer holds it.
+inline std::uint32_t load_word(const void* p, unsigned width) {
+  std::uint32_t v = 0;
+  std::memcpy(&v, p, width);
+  return v;
+}
+inline void store_word(void* p, unsigned width, std::uint32_t v) {
+  std::memcpy(p, &v, width);
+}
+}  // namespace detail
+
+inline void Processor::read_block(std::uint64_t address, void* data, std::size_t bytes,
+                                  unsigned width) {
+  auto* out = static_cast<std::uint8_t*>(data);
+  for (std::size_t i = 0; i < bytes;) {
+    const unsigned w = detail::block_step(i, bytes, width);
+    detail::store_word(out + i, w, read(Space::memory, address + i, w));
+    i += w;
+  }
+}
+inline void Processor::write_block(std::uint64_t address, const void* data, std::size_t bytes,
+                                   unsigned width) {
+  const auto* in = static_cast<const std::uint8_t*>(data);
+  for (std::size_t i = 0; i < bytes;) {
+    const unsigned w = detail::block_step(i, bytes, width);
+    write(Space::memory, address + i, w, detail::load_word(in + i, w));
+    i += w;
+  }
+}
+inline void Processor::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes,
+                                  unsigned width) {
+  for (std::size_t i = 0; i < bytes;) {
+    const unsigned w = detail::block_step(i, bytes, width);
+    write(Space::memory, dst + i, w, read(Space::memory, src + i, w));
+    i += w;
+  }
+}
+inline void Processor::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
+                                  unsigned width) {
+  for (std::size_t i = 0; i < bytes;) {
+    const unsigned w = detail::block_step(i, bytes, width);
+    write(Space::memory, address + i, w, w >= 4 ? value : value & ((1u << (8 * w)) - 1));
+    i += w;
+  }
+}
 
 // The processor executing the caller (KeGetCurrentProcessorNumber's source: on x86 the PCR a
 // segment register points at). Each implementation sets it whenever one of its contexts starts

@@ -1,6 +1,8 @@
 #pragma once
 // The host file behind a block device: created at the configured size if missing, read and
-// written in place (writes reach the host file at once; flush() and close() fsync it).
+// written in place (writes reach the host file at once; flush() and close() fsync it). The file
+// is mapped into memory, so a sector costs a copy and no system call (pread/pwrite where it
+// cannot be mapped).
 #include <cstdint>
 #include <string>
 
@@ -31,7 +33,9 @@ class DiskImage {
   const std::string& last_error() const { return error_; }
 
  private:
+  void map();
   int fd_ = -1;
+  std::uint8_t* map_ = nullptr;
   std::uint64_t size_ = 0;
   std::string path_, error_;
   bool created_ = false;

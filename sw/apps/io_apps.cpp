@@ -46,6 +46,8 @@ void DiskExerciser::main() {
   const std::uint32_t bytes = p_.request_sectors * kSector;
   const std::uint64_t buffer = io_.pool().allocate(bytes);
   std::uint32_t rng = p_.seed * 2654435761u + 1;
+  std::vector<std::uint32_t> words(bytes /
+                                   4);  // a request's buffer as the host builds or checks it
   for (std::uint64_t pass = 0; p_.passes == 0 || pass < p_.passes; ++pass) {
     // Write the region, request by request, each with this pass's pattern.
     for (std::uint64_t lba = p_.first_lba; lba < p_.first_lba + p_.sectors;
@@ -53,7 +55,8 @@ void DiskExerciser::main() {
       const std::uint32_t n = static_cast<std::uint32_t>(
           std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - lba));
       for (std::uint64_t i = 0; i < n * kSector; i += 4)
-        cpu.write32(buffer + i, pattern(pass, lba * kSector + i));
+        words[i / 4] = pattern(pass, lba * kSector + i);
+      cpu.write_block(buffer, words.data(), n * kSector, 4);
       transfer(true, h, buffer, lba, n);
     }
     // Read it back (all of it in order, or as many random requests), checking every word;
@@ -81,8 +84,9 @@ void DiskExerciser::main() {
       }
       counts_.bytes += sl.st.information;
       std::uint64_t bad = 0;
+      cpu.read_block(sl.buffer, words.data(), sl.n * kSector, 4);
       for (std::uint64_t i = 0; i < sl.n * kSector; i += 4)
-        bad += cpu.read32(sl.buffer + i) != pattern(pass, sl.lba * kSector + i);
+        bad += words[i / 4] != pattern(pass, sl.lba * kSector + i);
       if (bad)
         logger().error("LBA {} x{}: {} words differ from what was written", sl.lba, sl.n, bad);
       counts_.mismatches += bad;
@@ -100,7 +104,7 @@ void DiskExerciser::main() {
       }
       sl.n = static_cast<std::uint32_t>(
           std::min<std::uint64_t>(p_.request_sectors, p_.first_lba + p_.sectors - sl.lba));
-      for (std::uint64_t i = 0; i < sl.n * kSector; i += 4) cpu.write32(sl.buffer + i, 0);
+      cpu.fill_block(sl.buffer, 0, sl.n * kSector, 4);
       sl.busy = true;
       if (slots.size() == 1) {
         io_.read(h, sl.buffer, sl.n * kSector, sl.lba * kSector, sl.st);
@@ -139,6 +143,7 @@ void FileCopy::main() {
   const std::uint32_t bytes = p_.request_sectors * kSector;
   const std::uint64_t a = io_.pool().allocate(bytes), b = io_.pool().allocate(bytes);
   io::IoStatusBlock st;
+  std::vector<std::uint32_t> words(bytes / 4);
   auto word = [](std::uint64_t pass, std::uint64_t offset) {
     return static_cast<std::uint32_t>((offset / 4 + 7) * 0x01000193u ^ (pass + 1) * 0x27d4eb2fu);
   };
@@ -147,8 +152,8 @@ void FileCopy::main() {
     for (std::uint64_t s = 0; s < p_.sectors; s += p_.request_sectors) {
       const std::uint32_t n =
           static_cast<std::uint32_t>(std::min<std::uint64_t>(p_.request_sectors, p_.sectors - s));
-      for (std::uint64_t i = 0; i < n * kSector; i += 4)
-        cpu.write32(a + i, word(pass, s * kSector + i));
+      for (std::uint64_t i = 0; i < n * kSector; i += 4) words[i / 4] = word(pass, s * kSector + i);
+      cpu.write_block(a, words.data(), n * kSector, 4);
       ++counts_.requests;
       if (!io::nt_success(io_.write(h, a, n * kSector, (p_.first_lba + s) * kSector, st)))
         ++counts_.errors;
@@ -165,8 +170,9 @@ void FileCopy::main() {
         continue;
       }
       counts_.bytes += 2ull * n * kSector;
+      cpu.read_block(b, words.data(), n * kSector, 4);
       for (std::uint64_t i = 0; i < n * kSector; i += 4)
-        counts_.mismatches += cpu.read32(b + i) != word(pass, s * kSector + i);
+        counts_.mismatches += words[i / 4] != word(pass, s * kSector + i);
     }
     ++counts_.passes;
   }

@@ -31,6 +31,21 @@ class CurrentProcessor : public hw::Processor {
   void write(hw::Space space, std::uint64_t address, unsigned width, std::uint32_t value) override {
     get().write(space, address, width, value);
   }
+  void read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) override {
+    get().read_block(address, data, bytes, width);
+  }
+  void write_block(std::uint64_t address, const void* data, std::size_t bytes,
+                   unsigned width) override {
+    get().write_block(address, data, bytes, width);
+  }
+  void copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes,
+                  unsigned width) override {
+    get().copy_block(dst, src, bytes, width);
+  }
+  void fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
+                  unsigned width) override {
+    get().fill_block(address, value, bytes, width);
+  }
   void consume(Cycles cycles, double bus_share = 0.0) override { get().consume(cycles, bus_share); }
   void enable_interrupts() override { get().enable_interrupts(); }
   bool disable_interrupts() override { return get().disable_interrupts(); }
