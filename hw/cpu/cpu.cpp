@@ -72,15 +72,17 @@ ContextId Cpu::create_context(const std::string& name, std::function<void()> ent
   const std::string process =
       id_ == 0 ? "ctx_" + name : "ctx_" + std::string(basename()) + "_" + name;
   sc_core::sc_spawn([this, id] { run_context(id); }, process.c_str(), &opts);
+  activity_changed();
   return id;
 }
 
 void Cpu::run_context(ContextId id) {
   Context& c = *contexts_[static_cast<std::size_t>(id)];
   hw::running_processor_slot() = this;
+  activity_changed();  // a context starts: others ran before it
   while (current_ != id) wait_resume(c.wake);
   if (id == boot_ && boot_at_ps_ > sc_core::sc_time_stamp().value()) {
-    wait(sc_core::sc_time::from_value(boot_at_ps_ - sc_core::sc_time_stamp().value()));
+    wait_resume(sc_core::sc_time::from_value(boot_at_ps_ - sc_core::sc_time_stamp().value()));
     hw::running_processor_slot() = this;  // others ran meanwhile
   }
   c.entry();
@@ -109,10 +111,12 @@ void Cpu::switch_to(ContextId next) {
   ++stats_.context_switches;
   current_ = next;
   contexts_[static_cast<std::size_t>(next)]->wake.notify();
+  activity_changed();
   while (current_ != me) wait_resume(contexts_[static_cast<std::size_t>(me)]->wake);
 }
 
 void Cpu::power_off(int exit_status) {
+  flush_demand();
   if (!powered_off_) {
     powered_off_ = true;
     power_off_ps_ = now_ps();
@@ -140,6 +144,37 @@ void Cpu::stop(int exit_status) {
 }
 
 // ---- time
+
+namespace {
+// sc_time_to_pending_activity() as last asked (it walks the kernel's queues, ~100 instructions):
+// it holds while no process runs, kernel time stands still and nothing is scheduled, which is
+// what running ahead is. Shared by every CPU: one kernel.
+// The delta count keys it too: code that waits from a CPU's context without the CPU (a
+// register-level script settling signals) leaves it stale otherwise.
+struct Horizon {
+  bool valid = false;
+  sc_dt::uint64 delta = 0;
+  sc_core::sc_time value;
+};
+Horizon& horizon() {
+  static Horizon h;
+  return h;
+}
+}  // namespace
+
+sc_core::sc_time Cpu::time_to_pending_activity() {
+  Horizon& h = horizon();
+  if (!h.valid || h.delta != sc_core::sc_delta_count()) {
+    h.value = sc_core::sc_time_to_pending_activity();
+    h.delta = sc_core::sc_delta_count();
+    h.valid = true;
+  }
+  return h.value;
+}
+
+void Cpu::activity_changed() {
+  horizon().valid = false;
+}
 
 void Cpu::kernel_wait(const sc_core::sc_time& t) {
   if (t == sc_core::SC_ZERO_TIME) return;
@@ -191,10 +226,11 @@ bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
   if (quantum_ != sc_core::SC_ZERO_TIME) return false;
   const sc_core::sc_time until = local_ + t;
   if (past_run_limit(t)) return false;
-  return until < kMaxRunAhead && until < sc_core::sc_time_to_pending_activity();
+  return until < kMaxRunAhead && until < time_to_pending_activity();
 }
 
 void Cpu::advance(sc_core::sc_time t, bool interruptible) {
+  flush_demand();
   if (can_run_ahead(t)) {
     local_ += t;
     if (interruptible) poll_interrupt();
@@ -253,7 +289,7 @@ void Cpu::consume(Cycles n, double bus_share) {
   const double share = std::min(bus_share, 1.0);
   // The share is the demand a transparent DMA sees. An interrupt taken inside sets its own and
   // restores this one; on return the work goes on with it.
-  const double outer = demand_;
+  const double outer = want_;
   const WorkPiece outer_piece = piece_;
   set_demand(share);
   while (t > sc_core::SC_ZERO_TIME) {
@@ -279,7 +315,10 @@ void Cpu::consume(Cycles n, double bus_share) {
     t -= done;
   }
   piece_ = outer_piece;
-  set_demand(outer);
+  // The outer share again, told to the bus only once time moves on: a program that computes in
+  // consecutive consume() calls would otherwise drop and raise its demand at one instant, each
+  // change waking a transparent DMA to re-project the same end, and no call could run ahead.
+  want_ = outer;
 }
 
 // The computation's bus cycles are accounted as its work is done, not when consume() is called:
@@ -316,9 +355,11 @@ void Cpu::flush_piece() {
 }
 
 void Cpu::set_demand(double share) {
+  want_ = share;
   if (share == demand_) return;
   demand_ = share;
   bus_master->cpu_demand(share, local_);
+  activity_changed();  // a transparent DMA may have been told to look again
 }
 
 sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
@@ -335,7 +376,7 @@ sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
     sync();  // an interrupt just taken may have left the CPU ahead of the kernel
     const sc_core::sc_time start = sc_core::sc_time_stamp();
     if (if_) {
-      wait_resume(std::min(t, kMaxSleep), intr.posedge_event() | changed);
+      wait_resume(std::min(t, kMaxSleep), intr_or_arbitration());
     } else {
       wait_resume(std::min(t, kMaxSleep), changed);
     }
@@ -389,6 +430,7 @@ std::uint8_t Cpu::acknowledge_cycle() {
   sync();
   inta_active_ = true;
   const std::uint8_t vector = inta->acknowledge();
+  activity_changed();
   intr_settled_ = false;
   advance(cycles(timing_.inta), false);
   before_traced_change();
@@ -468,6 +510,7 @@ void Cpu::prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width,
 
 bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
                  std::uint32_t& data) {
+  flush_demand();
   const bool is_io = space == Space::io;
   const bool is_read = cmd == tlm::TLM_READ_COMMAND;
   ++(is_io ? (is_read ? stats_.io_reads : stats_.io_writes)
@@ -487,6 +530,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     delay += cycles(timing_.apic_access);
     prepare(cmd, address - apic_base_, width, data);
     apic_out->b_transport(tx_, delay);
+    activity_changed();
     intr_settled_ = false;
     status = tx_.get_response_status();
   } else if (!is_io && dmi_hit(address, width)) {
@@ -495,6 +539,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     prepare(cmd, address, width, data);
     if (is_io) tx_.set_extension(&io_ext_);
     out->b_transport(tx_, delay);
+    activity_changed();
     intr_settled_ = false;  // the target may have changed an interrupt output just now
     if (is_io) tx_.clear_extension(&io_ext_);
     status = tx_.get_response_status();
@@ -563,6 +608,7 @@ void Cpu::apply_delay(const sc_core::sc_time& delay) {
 // ---- block accesses
 
 void Cpu::open_window(Window& w) {
+  flush_demand();
   w.open = true;
   w.limit_ps = 0;
   w.bus_cycles = 0;
@@ -574,7 +620,7 @@ void Cpu::open_window(Window& w) {
   } else {
     // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
     // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
-    w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(sc_core::sc_time_to_pending_activity()));
+    w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(time_to_pending_activity()));
     if (run_limit_ != sc_core::SC_ZERO_TIME) {
       const sc_core::sc_time now = sc_core::sc_time_stamp();
       w.limit_ps = now >= run_limit_ ? 0 : std::min(w.limit_ps, to_ps(run_limit_ - now));

@@ -184,6 +184,21 @@ class Cpu : public sc_core::sc_module, public Processor {
   // arbitration changes (a DMA segment starts or ends).
   sc_core::sc_time advance_watching(sc_core::sc_time t);
   void set_demand(double share);  // the bus share the arbiter sees
+  // A share consume() restored at its end (want_) reaches the arbiter before time moves on or
+  // the bus is used: at the same instant, so the arbiter sees the same demand over time.
+  void flush_demand() {
+    if (want_ != demand_) set_demand(want_);
+  }
+  // INTR rising or the bus's arbitration changing, as one persistent list (a temporary
+  // `a | b` allocates on every wait).
+  const sc_core::sc_event_or_list& intr_or_arbitration() {
+    if (intr_or_arbitration_.size() == 0) {
+      intr_or_arbitration_ |= intr.posedge_event();
+      intr_or_arbitration_ |= bus_master->arbitration_event();
+    }
+    return intr_or_arbitration_;
+  }
+  sc_core::sc_event_or_list intr_or_arbitration_;
   // The piece of computation in progress (consume() between two arbitration changes), whose
   // bus cycles are accounted as it progresses.
   struct WorkPiece {
@@ -198,6 +213,11 @@ class Cpu : public sc_core::sc_module, public Processor {
   void flush_piece();  // at interrupt entry: accounts the piece's progress so far
   void sync();         // brings the decoupled local offset into the kernel's time
   bool can_run_ahead(const sc_core::sc_time& t) const;
+  // sc_time_to_pending_activity(), cached while the CPU runs ahead. Whatever may schedule
+  // activity from a CPU's context (a transaction to a model, an INTA, a notification, a new
+  // context, a suspension) calls activity_changed().
+  static sc_core::sc_time time_to_pending_activity();
+  static void activity_changed();
   // This CPU's time plus `t` reaches the end of the current sc_start() (run_limit_).
   bool past_run_limit(const sc_core::sc_time& t) const;
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
@@ -225,7 +245,10 @@ class Cpu : public sc_core::sc_module, public Processor {
   // running (hw::running_processor()), since another CPU's context may have run meanwhile.
   template <typename... Args>
   void wait_resume(Args&&... args) {
+    flush_demand();
+    activity_changed();
     sc_core::wait(std::forward<Args>(args)...);
+    activity_changed();  // other processes ran
     hw::running_processor_slot() = this;
   }
   void take_interrupt();
@@ -241,7 +264,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   unsigned master_id_ = 0;
   std::uint64_t apic_base_ = 0, apic_size_ = 0;  // size 0: no local APIC
   double bus_fraction_ = 0.0;  // carries fractional bus cycles of consume() between calls
-  double demand_ = 0.0;        // the bus share of the computation in progress
+  double demand_ = 0.0;        // the bus share of the computation in progress, as told the bus
+  double want_ = 0.0;          // the share the CPU has now (flush_demand())
   WorkPiece piece_;
   unsigned interrupt_depth_ = 0;  // interrupts being taken (nested)
 

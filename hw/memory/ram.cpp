@@ -1,5 +1,8 @@
 #include "hw/memory/ram.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -23,6 +26,14 @@ Ram::Ram(const sc_core::sc_module_name& name, std::uint64_t size, sc_core::sc_ti
   if (!data_)
     throw std::runtime_error(
         fmt::format("{}: cannot allocate {} bytes of host memory for the RAM", this->name(), size));
+  // Large pages where the host offers them (transparent huge pages on request): a benchmark
+  // moving 64 MiB otherwise spends more time in page faults (one per 4 KiB touched) than in
+  // simulating. Only the 2 MiB-aligned inside of the allocation can be asked for.
+  constexpr std::uintptr_t kHuge = 2u << 20;
+  const auto begin = reinterpret_cast<std::uintptr_t>(data_.get());
+  const std::uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t last = (begin + size) & ~(kHuge - 1);
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
   in.register_b_transport(this, &Ram::b_transport);
   in.register_get_direct_mem_ptr(this, &Ram::get_direct_mem_ptr);
   in.register_transport_dbg(this, &Ram::transport_dbg);
