@@ -4,5 +4,5 @@
 # and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh build
+IOCOSIM_TARGET=iocosim bash scripts/build.sh build  # the simulator only, not the tests
 exec build/bin/iocosim run platform/configs/default.yaml "$@"

@@ -517,11 +517,12 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
            : (is_read ? stats_.mem_reads : stats_.mem_writes));
   tlm::tlm_response_status status = tlm::TLM_OK_RESPONSE;
   // The target serves the access at the CPU's own time: kernel time plus the run-ahead offset,
-  // passed as the annotated delay (hw/core/sim_time.h). With a VCD open, catch up first instead:
-  // traced variables are sampled at kernel time.
-  if (quantum_ == sc_core::SC_ZERO_TIME && traced_) sync();
-  sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
+  // passed as the annotated delay (hw/core/sim_time.h). With a VCD open, catch up first instead
+  // when the target is a model: its traced variables are sampled at kernel time. RAM by DMI
+  // traces nothing, so those accesses run ahead as without a VCD.
   const bool is_apic = !is_io && address - apic_base_ < apic_size_;
+  if (quantum_ == sc_core::SC_ZERO_TIME && traced_ && (is_io || !dmi_hit(address, width))) sync();
+  sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
   if (width != 1 && width != 2 && width != 4) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;
   } else if (is_apic) {
@@ -615,8 +616,6 @@ void Cpu::open_window(Window& w) {
   if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr.read())) return;  // INTR: taken next
   if (quantum_ != sc_core::SC_ZERO_TIME) {
     w.limit_ps = to_ps(quantum_);  // access(): an offset that reaches the quantum syncs
-  } else if (traced_) {
-    return;  // access() catches up before each access with a VCD open
   } else {
     // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
     // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
