@@ -466,6 +466,16 @@ void Cpu::take_interrupt() {
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
+  const std::uint32_t was = probe == Probe::irql           ? irql_
+                            : probe == Probe::context_kind ? kind_
+                            : probe == Probe::thread_id    ? thread_id_
+                                                           : devices_started_;
+  // Software reports its state at every transition, often unchanged (the IRQL a DPC drain
+  // restores, the thread a dispatch keeps): only a change is traced, so only a change catches up.
+  if (static_cast<std::uint32_t>(probe == Probe::irql || probe == Probe::context_kind
+                                     ? static_cast<std::uint8_t>(value)
+                                     : value) == was)
+    return;
   before_traced_change();
   switch (probe) {
     case Probe::irql:
@@ -810,7 +820,14 @@ void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t byt
     const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
     if (run != 0) {
       std::uint8_t* d = w.base + (address + i - w.lo);
-      for (std::size_t k = 0; k < run; ++k) detail::store_word(d + k * width, width, value);
+      const auto byte = static_cast<std::uint8_t>(value);
+      std::uint32_t same = byte;
+      for (unsigned k = 1; k < width; ++k) same |= static_cast<std::uint32_t>(byte) << (8 * k);
+      if ((width >= 4 ? value : value & ((1u << (8 * width)) - 1)) == same) {
+        std::memset(d, byte, run * width);  // a zero fill, typically
+      } else {
+        for (std::size_t k = 0; k < run; ++k) detail::store_word(d + k * width, width, value);
+      }
       account_run(w, run, 0, 1);
       i += run * width;
       continue;
