@@ -93,6 +93,13 @@ void PicRtl::eval() {
   }
 }
 
+void PicRtl::release() {
+  // A strobe dropped between clocks changes only combinational logic, which the next clock's
+  // evaluation computes anyway (the next edge samples the strobe low either way); it is
+  // evaluated on its own only for the RTL's VCD, where that instant is a step of its own.
+  if (vcd_) eval();
+}
+
 void PicRtl::settle() {
   // One more clock with no strobe: the master samples its cascade input (the slave's INT) on
   // the clock, as every IR input, so a change in the slave reaches it one cycle later.
@@ -171,7 +178,7 @@ std::uint32_t PicRtl::read(bool slave, bool a0, bool elcr) {
   const std::uint32_t acks = slave ? model_->s_acks : model_->m_acks;
   cycle();  // a poll read is an acknowledge: the edge updates ISR
   model_->rd = 0;
-  eval();
+  release();
   if ((slave ? model_->s_acks : model_->m_acks) != acks) ++access_[slave].per_ir[v & 7u];
   settle();
   update_int();
@@ -186,7 +193,7 @@ void PicRtl::write(bool slave, bool a0, std::uint8_t v, bool elcr) {
   model_->wr = 1;
   cycle();
   model_->wr = 0;
-  eval();
+  release();
   settle();
   update_int();
 }
@@ -206,7 +213,7 @@ std::uint8_t PicRtl::acknowledge() {
   const std::uint8_t vector = model_->vec;
   cycle();
   model_->inta2 = 0;
-  eval();
+  release();
   // Which input was taken, for statistics: the chips count acknowledges, the vector says which.
   // A cascade acknowledge took the cascade level on the master, and the slave's own level
   // unless the slave found nothing (its default IR7).
