@@ -220,10 +220,9 @@ bool Cpu::past_run_limit(const sc_core::sc_time& t) const {
 }
 
 bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
-  // Exact mode may still skip the wait when no process is scheduled to run before the CPU's
-  // time plus `t`: nothing can change INTR or a device in between, so yielding would change
-  // nothing but the host time spent.
-  if (quantum_ != sc_core::SC_ZERO_TIME) return false;
+  // The CPU may skip the wait (in exact mode) or the quantum's synchronization when no process
+  // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
+  // between, so yielding would change nothing but the host time spent.
   const sc_core::sc_time until = local_ + t;
   if (past_run_limit(t)) return false;
   return until < kMaxRunAhead && until < time_to_pending_activity();
@@ -237,10 +236,12 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     return;
   }
   if (quantum_ != sc_core::SC_ZERO_TIME) {
-    // The offset never exceeds one quantum: INTR is looked at (after a sync) whenever it
-    // reaches Q, however long the work and however much a handler left in it, which is what
-    // bounds interrupt latency by the quantum. Nor does it pass the end of the current run,
-    // so a huge quantum still yields when the run (or a slice of it) ends.
+    // Past what running ahead allows, the offset never exceeds one quantum: INTR is looked at
+    // (after a sync) whenever it reaches Q, however long the work and however much a handler
+    // left in it, which is what bounds interrupt latency by the quantum (an offset beyond Q
+    // that can_run_ahead() allowed has nothing scheduled in it that could raise INTR). Nor does it
+    // pass the end of the current run, so a huge quantum still yields when the run (or a slice of
+    // it) ends.
     while (t > sc_core::SC_ZERO_TIME) {
       if (local_ >= quantum_ || past_run_limit(sc_core::SC_ZERO_TIME)) sync();
       sc_core::sc_time step = std::min(t, quantum_ - local_);
@@ -624,17 +625,15 @@ void Cpu::open_window(Window& w) {
   w.limit_ps = 0;
   w.bus_cycles = 0;
   if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr.read())) return;  // INTR: taken next
-  if (quantum_ != sc_core::SC_ZERO_TIME) {
-    w.limit_ps = to_ps(quantum_);  // access(): an offset that reaches the quantum syncs
-  } else {
-    // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
-    // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
-    w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(time_to_pending_activity()));
-    if (run_limit_ != sc_core::SC_ZERO_TIME) {
-      const sc_core::sc_time now = sc_core::sc_time_stamp();
-      w.limit_ps = now >= run_limit_ ? 0 : std::min(w.limit_ps, to_ps(run_limit_ - now));
-    }
+  // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
+  // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
+  w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(time_to_pending_activity()));
+  if (run_limit_ != sc_core::SC_ZERO_TIME) {
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    w.limit_ps = now >= run_limit_ ? 0 : std::min(w.limit_ps, to_ps(run_limit_ - now));
   }
+  // With a quantum, access() also keeps an offset below the quantum without syncing.
+  if (quantum_ != sc_core::SC_ZERO_TIME) w.limit_ps = std::max(w.limit_ps, to_ps(quantum_));
   w.lo = dmi_.get_start_address();
   w.hi = dmi_.get_end_address();
   w.base = dmi_.get_dmi_ptr();

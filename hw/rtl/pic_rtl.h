@@ -68,7 +68,7 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   std::uint32_t read(bool slave, bool a0, bool elcr = false);
   void write(bool slave, bool a0, std::uint8_t v, bool elcr = false);
   void on_irq();
-  void cycle();  // one clock: rising edge, then falling
+  void cycle();    // one clock: rising edge, then falling
   void release();  // after a strobe drops
   void settle();
   void eval();
