@@ -69,8 +69,14 @@ ContextId Cpu::create_context(const std::string& name, std::function<void()> ent
   opts.set_stack_size(static_cast<int>(stack_bytes));
   // Process names: the boot processor's as they always were, the others' with their CPU
   // (spawned from another CPU's context, names would otherwise collide).
-  const std::string process =
-      id_ == 0 ? "ctx_" + name : "ctx_" + std::string(basename()) + "_" + name;
+  std::string process = id_ == 0 ? "ctx_" + name : "ctx_" + std::string(basename()) + "_" + name;
+  if (sc_core::sc_find_object(process.c_str()) != nullptr) {
+    // Another machine in the same simulation (a test comparing two): its whole path.
+    std::string path = this->name();
+    for (char& ch : path)
+      if (ch == '.') ch = '_';
+    process = "ctx_" + path + "_" + name;
+  }
   sc_core::sc_spawn([this, id] { run_context(id); }, process.c_str(), &opts);
   activity_changed();
   return id;
