@@ -9,7 +9,7 @@
 #   scripts/bench-smp.sh [build/bin/iocosim]
 set -euo pipefail
 exe=${1:-build/bin/iocosim}
-command -v valgrind >/dev/null || { echo "bench-smp: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "bench-smp: valgrind is needed (scripts/setup.sh bench)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

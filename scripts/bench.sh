@@ -22,7 +22,7 @@ exe=build/bin/iocosim
 if [[ $# -gt 0 && -x $1 && ! -d $1 ]]; then exe=$1; shift; fi
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=(interrupt default vcd quantum dma)
-command -v valgrind >/dev/null || { echo "bench: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "bench: valgrind is needed (scripts/setup.sh bench)" >&2; exit 2; }
 [[ -x $exe ]] || { echo "bench: $exe not built (scripts/build.sh)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

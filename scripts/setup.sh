@@ -4,6 +4,7 @@
 #   scripts/setup.sh                 build and test (the quick start)
 #   scripts/setup.sh screenshots     + GTKWave, Xvfb, ImageMagick, Chromium (scripts/screenshot-*.sh)
 #   scripts/setup.sh slurm           + Slurm and munge (scripts/test-slurm.sh)
+#   scripts/setup.sh bench           + valgrind (scripts/bench.sh, scripts/bench-smp.sh)
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,8 @@ for group in "$@"; do
   case "$group" in
     screenshots) packages+=(gtkwave xvfb xauth imagemagick chromium fonts-dejavu-core) ;;
     slurm) packages+=(slurm-wlm munge) ;;
-    *) echo "setup: unknown group '$group' (screenshots, slurm)" >&2; exit 2 ;;
+    bench) packages+=(valgrind) ;;
+    *) echo "setup: unknown group '$group' (screenshots, slurm, bench)" >&2; exit 2 ;;
   esac
 done
 
