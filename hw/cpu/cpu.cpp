@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "hw/core/sim_time.h"
 #include "util/event_log.h"
@@ -473,29 +474,26 @@ void Cpu::take_interrupt() {
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
-  const std::uint32_t was = probe == Probe::irql           ? irql_
-                            : probe == Probe::context_kind ? kind_
-                            : probe == Probe::thread_id    ? thread_id_
-                                                           : devices_started_;
   // Software reports its state at every transition, often unchanged (the IRQL a DPC drain
   // restores, the thread a dispatch keeps): only a change is traced, so only a change catches up.
-  if (static_cast<std::uint32_t>(probe == Probe::irql || probe == Probe::context_kind
-                                     ? static_cast<std::uint8_t>(value)
-                                     : value) == was)
-    return;
-  before_traced_change();
+  auto update = [&](auto& field) {
+    const auto v = static_cast<std::remove_reference_t<decltype(field)>>(value);
+    if (v == field) return;
+    before_traced_change();
+    field = v;
+  };
   switch (probe) {
     case Probe::irql:
-      irql_ = static_cast<std::uint8_t>(value);
+      update(irql_);
       break;
     case Probe::context_kind:
-      kind_ = static_cast<std::uint8_t>(value);
+      update(kind_);
       break;
     case Probe::thread_id:
-      thread_id_ = value;
+      update(thread_id_);
       break;
     case Probe::devices_started:
-      devices_started_ = value;
+      update(devices_started_);
       break;
   }
 }
@@ -505,7 +503,7 @@ void Cpu::set_probe(Probe probe, std::uint32_t value) {
 std::uint32_t Cpu::read(Space space, std::uint64_t address, unsigned width) {
   std::uint32_t v = 0;
   if (!access(tlm::TLM_READ_COMMAND, space, address, width, v))
-    v = width >= 4 ? 0xffffffffu : (1u << (8 * width)) - 1;  // a floating bus reads all ones
+    v = detail::low_bytes(0xffffffffu, width);  // a floating bus reads all ones
   return v;
 }
 
@@ -540,7 +538,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   const bool is_apic = !is_io && address - apic_base_ < apic_size_;
   if (quantum_ == sc_core::SC_ZERO_TIME && traced_ && (is_io || !dmi_hit(address, width))) sync();
   sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
-  if (width != 1 && width != 2 && width != 4) {
+  if (!detail::is_access_width(width)) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;
   } else if (is_apic) {
     // Inside the CPU: no bus cycle, no arbitration, a fixed cost.
@@ -663,40 +661,9 @@ bool Cpu::fast_word(bool is_read, std::uint64_t address, unsigned width, std::ui
   if (w.limit_ps == 0 || address < w.lo || address + width - 1 > w.hi ||
       address - apic_base_ < apic_size_)
     return false;
-  sc_core::sc_time delay = local_;
-  if (w.idle) {
-    // dmi_transfer() with the bus's answer known: no wait, one cycle.
-    std::uint8_t* p = w.base + (address - w.lo);
-    if (is_read) {
-      data = 0;
-      if (width == 4)
-        std::memcpy(&data, p, 4);
-      else if (width == 2)
-        std::memcpy(&data, p, 2);
-      else
-        data = *p;
-      ++stats_.mem_reads;
-      delay += w.read_step;
-    } else {
-      if (width == 4)
-        std::memcpy(p, &data, 4);
-      else if (width == 2)
-        std::memcpy(p, &data, 2);
-      else
-        *p = static_cast<std::uint8_t>(data);
-      ++stats_.mem_writes;
-      delay += w.write_step;
-    }
-    ++stats_.dmi_accesses;
-    if (bus_master.size() > 0) {
-      ++stats_.bus_cycles;
-      ++w.bus_cycles;
-    }
-  } else {
-    ++(is_read ? stats_.mem_reads : stats_.mem_writes);
-    delay += cycles(timing_.mem_access);
-    dmi_transfer(is_read, address, width, data, delay);
-  }
+  ++(is_read ? stats_.mem_reads : stats_.mem_writes);
+  sc_core::sc_time delay = local_ + cycles(timing_.mem_access);
+  dmi_transfer(is_read, address, width, data, delay);
   if (to_ps(delay) < w.limit_ps) {
     local_ = delay;  // apply_delay()'s run-ahead; no interrupt is pending (open_window)
     return true;
@@ -750,8 +717,7 @@ void Cpu::account_run(Window& w, std::size_t words, unsigned reads, unsigned wri
 }
 
 void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
-  if (width != 1 && width != 2 && width != 4)
-    return Processor::read_block(address, data, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::read_block(address, data, bytes, width);
   auto* out = static_cast<std::uint8_t*>(data);
   Window w;
   for (std::size_t i = 0; i < bytes;) {
@@ -770,8 +736,7 @@ void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsig
 }
 
 void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes, unsigned width) {
-  if (width != 1 && width != 2 && width != 4)
-    return Processor::write_block(address, data, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::write_block(address, data, bytes, width);
   const auto* in = static_cast<const std::uint8_t*>(data);
   Window w;
   for (std::size_t i = 0; i < bytes;) {
@@ -790,7 +755,7 @@ void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes
 }
 
 void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) {
-  if (width != 1 && width != 2 && width != 4) return Processor::copy_block(dst, src, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::copy_block(dst, src, bytes, width);
   Window w;
   for (std::size_t i = 0; i < bytes;) {
     const std::size_t run = fast_run(w, dst + i, src + i, (bytes - i) / width, width, 1, 1);
@@ -818,17 +783,14 @@ void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, un
 
 void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
                      unsigned width) {
-  if (width != 1 && width != 2 && width != 4)
-    return Processor::fill_block(address, value, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::fill_block(address, value, bytes, width);
   Window w;
   for (std::size_t i = 0; i < bytes;) {
     const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
     if (run != 0) {
       std::uint8_t* d = w.base + (address + i - w.lo);
       const auto byte = static_cast<std::uint8_t>(value);
-      std::uint32_t same = byte;
-      for (unsigned k = 1; k < width; ++k) same |= static_cast<std::uint32_t>(byte) << (8 * k);
-      if ((width >= 4 ? value : value & ((1u << (8 * width)) - 1)) == same) {
+      if (detail::low_bytes(value, width) == detail::low_bytes(0x01010101u * byte, width)) {
         std::memset(d, byte, run * width);  // a zero fill, typically
       } else {
         for (std::size_t k = 0; k < run; ++k) detail::store_word(d + k * width, width, value);
@@ -838,7 +800,7 @@ void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t byt
       continue;
     }
     const unsigned n = detail::block_step(i, bytes, width);
-    block_write(address + i, n, n >= 4 ? value : value & ((1u << (8 * n)) - 1), w);
+    block_write(address + i, n, detail::low_bytes(value, n), w);
     i += n;
   }
   close_window(w);

@@ -137,11 +137,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   void run_context(ContextId id);
   bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
               std::uint32_t& data);
-  // RAM by DMI: the access's data, statistics and bus use; adds its cost to `delay`.
+  // The access is to RAM through the DMI pointer (not the local APIC's page).
   bool dmi_hit(std::uint64_t address, unsigned width) const {
     return dmi_valid_ && address >= dmi_.get_start_address() &&
            address + width - 1 <= dmi_.get_end_address() && address - apic_base_ >= apic_size_;
   }
+  // RAM by DMI: the access's data, statistics and bus use; adds its cost to `delay`.
   void dmi_transfer(bool is_read, std::uint64_t address, unsigned width, std::uint32_t& data,
                     sc_core::sc_time& delay);
   // The end of an access: its time applied (run ahead, kernel wait, or decoupled offset).
@@ -156,9 +157,9 @@ class Cpu : public sc_core::sc_module, public Processor {
     std::uint64_t limit_ps = 0;    // 0: no fast words
     std::uint64_t lo = 0, hi = 0;  // the DMI region
     std::uint8_t* base = nullptr;
-    // With no DMA segment in progress a DMI access's time is fixed: these steps, and its bus
-    // cycle only counted (flushed to the bus when the window closes). Otherwise `idle` is false
-    // and each word asks the bus as access() does.
+    // With no DMA segment in progress a DMI access's time is fixed (these steps) and its bus
+    // cycle only counted (flushed to the bus when the window closes): whole runs go at once.
+    // Otherwise `idle` is false and each word asks the bus as access() does.
     bool idle = false;
     sc_core::sc_time read_step, write_step;
     std::uint64_t bus_cycles = 0;

@@ -133,6 +133,14 @@ namespace detail {
 inline unsigned block_step(std::size_t offset, std::size_t bytes, unsigned width) {
   return offset + width <= bytes ? width : 1;
 }
+// The widths a bus access may have.
+inline bool is_access_width(unsigned width) {
+  return width == 1 || width == 2 || width == 4;
+}
+// The low `width` bytes of `value` (all of it from 4 bytes on).
+inline std::uint32_t low_bytes(std::uint32_t value, unsigned width) {
+  return width >= 4 ? value : value & ((1u << (8 * width)) - 1);
+}
 // Block data is in the host's byte order, as RAM's DMI pointer holds it.
 inline std::uint32_t load_word(const void* p, unsigned width) {
   std::uint32_t v = 0;
@@ -174,7 +182,7 @@ inline void Processor::fill_block(std::uint64_t address, std::uint32_t value, st
                                   unsigned width) {
   for (std::size_t i = 0; i < bytes;) {
     const unsigned w = detail::block_step(i, bytes, width);
-    write(Space::memory, address + i, w, w >= 4 ? value : value & ((1u << (8 * w)) - 1));
+    write(Space::memory, address + i, w, detail::low_bytes(value, w));
     i += w;
   }
 }

@@ -87,8 +87,12 @@ bool whole(Call call, std::uint64_t offset, std::uint64_t n, std::string& error)
 }
 }  // namespace
 
+bool DiskImage::mapped(std::uint64_t offset, std::uint64_t n) const {
+  return map_ != nullptr && offset <= size_ && n <= size_ - offset;
+}
+
 bool DiskImage::read(std::uint64_t offset, std::uint8_t* data, std::uint64_t n) {
-  if (map_ != nullptr && offset <= size_ && n <= size_ - offset) {
+  if (mapped(offset, n)) {
     std::memcpy(data, map_ + offset, n);
     return true;
   }
@@ -98,7 +102,7 @@ bool DiskImage::read(std::uint64_t offset, std::uint8_t* data, std::uint64_t n) 
 }
 
 bool DiskImage::write(std::uint64_t offset, const std::uint8_t* data, std::uint64_t n) {
-  if (map_ != nullptr && offset <= size_ && n <= size_ - offset) {
+  if (mapped(offset, n)) {
     std::memcpy(map_ + offset, data, n);  // the file's page cache: other readers see it at once
     return true;
   }

@@ -34,6 +34,7 @@ class DiskImage {
 
  private:
   void map();
+  bool mapped(std::uint64_t offset, std::uint64_t n) const;  // the range is in the mapping
   int fd_ = -1;
   std::uint8_t* map_ = nullptr;
   std::uint64_t size_ = 0;

@@ -46,8 +46,8 @@ void DiskExerciser::main() {
   const std::uint32_t bytes = p_.request_sectors * kSector;
   const std::uint64_t buffer = io_.pool().allocate(bytes);
   std::uint32_t rng = p_.seed * 2654435761u + 1;
-  std::vector<std::uint32_t> words(bytes /
-                                   4);  // a request's buffer as the host builds or checks it
+  // A request's buffer as the host builds or checks it.
+  std::vector<std::uint32_t> words(bytes / 4);
   for (std::uint64_t pass = 0; p_.passes == 0 || pass < p_.passes; ++pass) {
     // Write the region, request by request, each with this pass's pattern.
     for (std::uint64_t lba = p_.first_lba; lba < p_.first_lba + p_.sectors;

@@ -304,7 +304,7 @@ TEST(Cpu, RamThroughDmiKeepsDataAndTime) {
 // A block copy interrupted in its middle, on a platform of its own: what the handler sees and
 // what the copy cost.
 struct CopyRun {
-  Config config = quiet_config();
+  Config config;
   Platform p;
   Recorder r{p.cpu};
   std::uint64_t start = 0, end = 0;
