@@ -247,7 +247,6 @@ class Cpu : public sc_core::sc_module, public Processor {
   template <typename... Args>
   void wait_resume(Args&&... args) {
     flush_demand();
-    activity_changed();
     sc_core::wait(std::forward<Args>(args)...);
     activity_changed();  // other processes ran
     hw::running_processor_slot() = this;
