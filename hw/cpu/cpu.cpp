@@ -716,94 +716,91 @@ void Cpu::account_run(Window& w, std::size_t words, unsigned reads, unsigned wri
   local_ += from_ps(words * (reads * to_ps(w.read_step) + writes * to_ps(w.write_step)));
 }
 
-void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
-  if (!detail::is_access_width(width)) return Processor::read_block(address, data, bytes, width);
-  auto* out = static_cast<std::uint8_t*>(data);
+template <typename Run, typename Word>
+void Cpu::block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned width, unsigned reads,
+                unsigned writes, Run run_op, Word word_op) {
   Window w;
   for (std::size_t i = 0; i < bytes;) {
-    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 1, 0);
+    const std::size_t run = fast_run(w, a + i, b + i, (bytes - i) / width, width, reads, writes);
     if (run != 0) {
-      std::memcpy(out + i, w.base + (address + i - w.lo), run * width);
-      account_run(w, run, 1, 0);
+      run_op(i, run * width, w);
+      account_run(w, run, reads, writes);
       i += run * width;
       continue;
     }
     const unsigned n = detail::block_step(i, bytes, width);
-    detail::store_word(out + i, n, block_read(address + i, n, w));
+    word_op(i, n, w);
     i += n;
   }
   close_window(w);
+}
+
+void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
+  if (!detail::is_access_width(width)) return Processor::read_block(address, data, bytes, width);
+  auto* out = static_cast<std::uint8_t*>(data);
+  block(
+      address, address, bytes, width, 1, 0,
+      [&](std::size_t i, std::size_t len, Window& w) {
+        std::memcpy(out + i, w.base + (address + i - w.lo), len);
+      },
+      [&](std::size_t i, unsigned n, Window& w) {
+        detail::store_word(out + i, n, block_read(address + i, n, w));
+      });
 }
 
 void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes, unsigned width) {
   if (!detail::is_access_width(width)) return Processor::write_block(address, data, bytes, width);
   const auto* in = static_cast<const std::uint8_t*>(data);
-  Window w;
-  for (std::size_t i = 0; i < bytes;) {
-    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
-    if (run != 0) {
-      std::memcpy(w.base + (address + i - w.lo), in + i, run * width);
-      account_run(w, run, 0, 1);
-      i += run * width;
-      continue;
-    }
-    const unsigned n = detail::block_step(i, bytes, width);
-    block_write(address + i, n, detail::load_word(in + i, n), w);
-    i += n;
-  }
-  close_window(w);
+  block(
+      address, address, bytes, width, 0, 1,
+      [&](std::size_t i, std::size_t len, Window& w) {
+        std::memcpy(w.base + (address + i - w.lo), in + i, len);
+      },
+      [&](std::size_t i, unsigned n, Window& w) {
+        block_write(address + i, n, detail::load_word(in + i, n), w);
+      });
 }
 
 void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) {
   if (!detail::is_access_width(width)) return Processor::copy_block(dst, src, bytes, width);
-  Window w;
-  for (std::size_t i = 0; i < bytes;) {
-    const std::size_t run = fast_run(w, dst + i, src + i, (bytes - i) / width, width, 1, 1);
-    if (run != 0) {
-      std::uint8_t* d = w.base + (dst + i - w.lo);
-      const std::uint8_t* s = w.base + (src + i - w.lo);
-      const std::size_t len = run * width;
-      if (d + len <= s || s + len <= d || d <= s) {
-        std::memmove(d, s, len);  // a forward word-by-word copy gives the same bytes
-      } else {
-        // The destination overlaps the source's later words: each word reads what the
-        // earlier ones wrote, as the loop does.
-        for (std::size_t k = 0; k < len; k += width) std::memmove(d + k, s + k, width);
-      }
-      account_run(w, run, 1, 1);
-      i += len;
-      continue;
-    }
-    const unsigned n = detail::block_step(i, bytes, width);
-    block_write(dst + i, n, block_read(src + i, n, w), w);
-    i += n;
-  }
-  close_window(w);
+  block(
+      dst, src, bytes, width, 1, 1,
+      [&](std::size_t i, std::size_t len, Window& w) {
+        std::uint8_t* d = w.base + (dst + i - w.lo);
+        const std::uint8_t* s = w.base + (src + i - w.lo);
+        if (d + len <= s || s + len <= d || d <= s) {
+          std::memmove(d, s, len);  // a forward word-by-word copy gives the same bytes
+        } else {
+          // The destination overlaps the source's later words: each word reads what the
+          // earlier ones wrote, as the loop does.
+          for (std::size_t k = 0; k < len; k += width) std::memmove(d + k, s + k, width);
+        }
+      },
+      [&](std::size_t i, unsigned n, Window& w) {
+        block_write(dst + i, n, block_read(src + i, n, w), w);
+      });
 }
 
 void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
                      unsigned width) {
   if (!detail::is_access_width(width)) return Processor::fill_block(address, value, bytes, width);
-  Window w;
-  for (std::size_t i = 0; i < bytes;) {
-    const std::size_t run = fast_run(w, address + i, address + i, (bytes - i) / width, width, 0, 1);
-    if (run != 0) {
-      std::uint8_t* d = w.base + (address + i - w.lo);
-      const auto byte = static_cast<std::uint8_t>(value);
-      if (detail::low_bytes(value, width) == detail::low_bytes(0x01010101u * byte, width)) {
-        std::memset(d, byte, run * width);  // a zero fill, typically
-      } else {
-        for (std::size_t k = 0; k < run; ++k) detail::store_word(d + k * width, width, value);
-      }
-      account_run(w, run, 0, 1);
-      i += run * width;
-      continue;
-    }
-    const unsigned n = detail::block_step(i, bytes, width);
-    block_write(address + i, n, detail::low_bytes(value, n), w);
-    i += n;
-  }
-  close_window(w);
+  const auto byte = static_cast<std::uint8_t>(value);
+  // A value of one repeated byte (a zero fill, typically) is a memset.
+  const bool one_byte =
+      detail::low_bytes(value, width) == detail::low_bytes(0x01010101u * byte, width);
+  block(
+      address, address, bytes, width, 0, 1,
+      [&](std::size_t i, std::size_t len, Window& w) {
+        std::uint8_t* d = w.base + (address + i - w.lo);
+        if (one_byte) {
+          std::memset(d, byte, len);
+        } else {
+          for (std::size_t k = 0; k < len; k += width) detail::store_word(d + k, width, value);
+        }
+      },
+      [&](std::size_t i, unsigned n, Window& w) {
+        block_write(address + i, n, detail::low_bytes(value, n), w);
+      });
 }
 
 void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {

@@ -175,6 +175,12 @@ class Cpu : public sc_core::sc_module, public Processor {
                        unsigned width, unsigned reads, unsigned writes);
   // The statistics and time of `words` such words.
   void account_run(Window& w, std::size_t words, unsigned reads, unsigned writes);
+  // A block access from `a` (and `b`, a copy's source): runs by `run_op(offset, length, w)`
+  // where fast_run() allows them, every other word (and the tail's bytes) by
+  // `word_op(offset, width, w)` through the full access path.
+  template <typename Run, typename Word>
+  void block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned width, unsigned reads,
+             unsigned writes, Run run_op, Word word_op);
   std::uint32_t block_read(std::uint64_t address, unsigned width, Window& w);
   void block_write(std::uint64_t address, unsigned width, std::uint32_t value, Window& w);
   // Fills tx_ for one access of `width` bytes at `address`, data in `data`.
