@@ -279,6 +279,9 @@ const std::vector<Key>& schema() {
         "cycles of a thread switch in the scheduler (the CPU adds context save/restore)"));
     k.push_back(integer<unsigned>("kernel.cost.clock_isr", ACC(kernel_costs.clock_isr), 0, 1000000,
                                   "cycles of the clock ISR's own work"));
+    k.push_back(integer<unsigned>(
+        "kernel.cost.processor_start", ACC(kernel_costs.processor_start), 1, 1000000,
+        "cycles the boot processor spends starting each other processor (its startup IPIs)"));
     Key kind{"workload.kind",
              "software run on the CPU, a registered workload type: " + type_list(workload_types()),
              [](Config& c, const std::string& text) -> std::string {

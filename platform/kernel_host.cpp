@@ -70,8 +70,10 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
         kernel_->initialize();
         // The application processors start now (the INIT/startup IPIs of a real boot), each
         // on a boot context that becomes its idle thread.
-        for (unsigned n = 1; n < processors_.size(); ++n)
+        for (unsigned n = 1; n < processors_.size(); ++n) {
+          cpu_->consume(kc.costs.processor_start);
           platform_.cpu_at(n).boot([this, n] { kernel_->start_processor(n); }, 1 << 20);
+        }
         if (with_io) {
           // The pool is the RAM above 1 MiB (below: vectors and the workloads' fixed buffers).
           pool_ = std::make_unique<io::Pool>(config_.ram_base + (1 << 20),
@@ -362,6 +364,7 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
   j.begin_array("isrs");
   for (const ke::Interrupt* i : kernel_->interrupt_objects()) {
     j.begin_object().field("name", i->name).field("irq", i->irq).field("count", i->count);
+    j.field("claims", i->claims);
     write_histogram(j, "us", i->time);
     j.end_object();
   }

@@ -4,6 +4,7 @@
 // whose statistics exist for the same settings is not run again. docs/sweep.md.
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -56,10 +57,34 @@ const std::vector<Column>& default_columns() {
   return c;
 }
 
+// The first control character of `text` (newline, tab, escape, DEL...) as "\\n" or "\\x1b";
+// "" if none. A sweep's text reaches command lines, file names and the Slurm script: a newline
+// there splits one point's command into two lines of commands.txt.
+std::string control_character(const std::string& text) {
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) continue;
+    if (c == '\n') return "\\n";
+    if (c == '\t') return "\\t";
+    if (c == '\r') return "\\r";
+    return fmt::format("\\x{:02x}", c);
+  }
+  return {};
+}
+
 Sweep load_sweep(const std::string& file) {
   const YAML::Node root = load_yaml_file(file, "the sweep");
   auto fail = [&](const YAML::Node& n, const std::string& key, const std::string& why) {
     key_error(file, n, key, why);
+  };
+  // Every text of the sweep: a scalar with no control character in it.
+  auto text = [&](const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar()) fail(n, key, "expected a single value");
+    const std::string t = n.Scalar();
+    if (std::string c = control_character(t); !c.empty())
+      fail(n, key,
+           "a control character (" + c + ") in '" + t.substr(0, t.find_first_of("\n\r")) +
+               "...': not allowed in a sweep");
+    return t;
   };
   if (!root.IsMap()) throw ConfigError(fmt::format("{}:1: a sweep is a mapping of keys", file));
   Sweep s;
@@ -70,27 +95,32 @@ Sweep load_sweep(const std::string& file) {
     const std::string key = item.first.Scalar();
     const YAML::Node& v = item.second;
     if (key == "name") {
-      s.name = v.Scalar();
+      s.name = text(v, "name");
+      // The name names the results folder (traces/sweep-NAME): one folder, not a path.
+      if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == "." ||
+          s.name == "..")
+        fail(v, "name", "'" + s.name + "' is not a folder name (no '/', not empty, '.' or '..')");
     } else if (key == "config") {
-      s.config = v.Scalar();
+      s.config = text(v, "config");
       if (!s.config.empty() && fs::path(s.config).is_relative())
         s.config = (dir / s.config).lexically_normal().string();
       if (!s.config.empty() && !fs::exists(s.config))
         fail(v, "config", s.config + ": no such file");
     } else if (key == "output") {
-      s.output = v.Scalar();
+      s.output = text(v, "output");
     } else if (key == "set") {
       if (!v.IsSequence()) fail(v, "set", "expected a list of KEY=VALUE");
-      for (const auto& e : v) s.sets.push_back(e.Scalar());
+      for (const auto& e : v) s.sets.push_back(text(e, "set"));
     } else if (key == "grid") {
       if (!v.IsMap() || v.size() == 0) fail(v, "grid", "expected a mapping KEY: [values...]");
       std::vector<std::vector<std::string>> axes;
       for (const auto& axis : v) {
         if (!axis.second.IsSequence() || axis.second.size() == 0)
           fail(axis.second, "grid." + axis.first.Scalar(), "expected a list of values");
-        s.keys.push_back(axis.first.Scalar());
+        const std::string k = text(axis.first, "grid");
+        s.keys.push_back(k);
         axes.emplace_back();
-        for (const auto& e : axis.second) axes.back().push_back(e.Scalar());
+        for (const auto& e : axis.second) axes.back().push_back(text(e, "grid." + k));
       }
       // Every combination, the last key varying fastest.
       s.points = {{}};
@@ -107,19 +137,22 @@ Sweep load_sweep(const std::string& file) {
       if (!v.IsSequence() || v.size() == 0) fail(v, "points", "expected a list of {KEY: VALUE}");
       for (const auto& p : v)
         if (!p.IsMap()) fail(p, "points", "each point is a mapping KEY: VALUE");
-      for (const auto& k : v[0]) s.keys.push_back(k.first.Scalar());
+      for (const auto& k : v[0]) s.keys.push_back(text(k.first, "points"));
       for (const auto& p : v) {
         std::vector<std::string> values;
         if (p.size() != s.keys.size()) fail(p, "points", "every point sets the same keys");
         for (const auto& k : s.keys) {
           if (!p[k]) fail(p, "points", "this point does not set '" + k + "'");
-          values.push_back(p[k].Scalar());
+          values.push_back(text(p[k], "points." + k));
         }
         s.points.push_back(std::move(values));
       }
     } else if (key == "collect") {
       if (!v.IsMap()) fail(v, "collect", "expected a mapping COLUMN: statistics.path");
-      for (const auto& c : v) s.columns.push_back({c.first.Scalar(), c.second.Scalar()});
+      for (const auto& c : v) {
+        const std::string column = text(c.first, "collect");
+        s.columns.push_back({column, text(c.second, "collect." + column)});
+      }
     } else {
       fail(item.first, key,
            "unknown key (a sweep has name, config, set, grid or points, collect, output)");
@@ -216,6 +249,9 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
               const std::string& out_dir, const CommonOptions& o) {
   const Sweep s = load_sweep(sweep_path);
   for (const auto& set : o.sets) {
+    if (std::string c = control_character(set); !c.empty())
+      throw ConfigError(fmt::format("--set {}: a control character ({}): not allowed in a sweep",
+                                    set.substr(0, set.find_first_of("\n\r")), c));
     Config probe;
     apply_override(probe, set);
   }
@@ -300,26 +336,33 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
     }
     const fs::path list = fs::absolute(out / "commands.txt"),
                    script = fs::absolute(out / "sweep.sbatch");
-    const unsigned jobs = o.jobs;
-    std::string sbatch = fmt::format(
+    // Nothing of the sweep's text goes into the script or through a shell: the script only
+    // picks its line of commands.txt (every argument single-quoted there, and no line can hold
+    // a newline: load_sweep refuses control characters); the job's name, array and log folder
+    // are sbatch's own arguments, passed without a shell.
+    const std::string sbatch =
         "#!/bin/bash\n"
-        "# iocosim sweep {}: one array task per point (written by iocosim sweep --executor slurm)\n"
-        "#SBATCH --job-name=iocosim-{}\n"
-        "#SBATCH --array=0-{}{}\n"
-        "#SBATCH --ntasks=1\n"
-        "#SBATCH --output={}/slurm-%A_%a.log\n"
-        "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" {})\n"
-        "eval \"$line\"\n",
-        s.name, s.name, todo.size() - 1, jobs ? fmt::format("%{}", jobs) : "",
-        fs::absolute(out).string(), shell_quote(list.string()));
+        "# iocosim sweep: one array task per point (written by iocosim sweep --executor slurm)\n"
+        "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " +
+        shell_quote(list.string()) +
+        ")\n"
+        "eval \"$line\"\n";
     for (const auto& [path, text] : {std::pair{list, commands}, {script, sbatch}})
       if (std::string why = write_file(path.string(), text); !why.empty())
         throw ConfigError(fmt::format("{}: cannot write: {}", path.string(), why));
     if (!o.quiet)
       std::fprintf(stderr, "  submitting %s (sbatch --wait)\n", script.string().c_str());
+    // A job name of letters, digits, '.', '_' and '-' (Slurm shows it in squeue's columns).
+    std::string job = "iocosim-";
+    for (const char c : s.name)
+      job +=
+          std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
     // --wait: sbatch returns when every task has ended, so the results can be collected here.
-    const int rc =
-        run_child({"/bin/sh", "-c", "exec sbatch --wait --quiet " + shell_quote(script.string())});
+    const int rc = run_child(
+        {"/usr/bin/env", "sbatch", "--wait", "--quiet", "--job-name=" + job,
+         fmt::format("--array=0-{}{}", todo.size() - 1, o.jobs ? fmt::format("%{}", o.jobs) : ""),
+         "--ntasks=1", "--output=" + (fs::absolute(out) / "slurm-%A_%a.log").string(),
+         script.string()});
     if (rc == 127 || rc < 0)
       throw ConfigError("--executor slurm: cannot run sbatch (is Slurm installed and on PATH?)");
     if (signalled()) return kExitInterrupted;

@@ -556,7 +556,19 @@ std::string check_io(const Config& c) {
   return {};
 }
 
+// The workloads without a kernel program the 8259A pair and take its interrupts themselves;
+// under the APIC HAL the pair is masked and every interrupt comes through the I/O APIC, so they
+// would wait forever for an interrupt that never arrives.
+std::string check_pic_only(const Config& c, const char* workload) {
+  if (c.hal != "apic") return {};
+  return fmt::format(
+      "hal: the {} workload runs without a kernel and takes its interrupts from the 8259A pair "
+      "itself; it needs hal: pic",
+      workload);
+}
+
 std::string check_dma(const Config& c) {
+  if (std::string e = check_pic_only(c, "dma-transfer"); !e.empty()) return e;
   const Settings& k = c.workload_keys("dma");
   const std::uint64_t bytes = k.number("bytes"), width = k.number("width");
   if (width != 1 && width != 2 && width != 4) return "workload.dma.width: must be 1, 2 or 4";
@@ -687,7 +699,12 @@ void register_workloads(Registry<WorkloadType>& r) {
           name_key("disk", "disk0", "source disk: the block instance")},
          check_dma,
          make<DmaTransferWorkload>()});
-  r.add({"idle", "no kernel: the HAL's timer ticks only", "", {}, {}, make<IdleWorkload>()});
+  r.add({"idle",
+         "no kernel: the HAL's timer ticks only",
+         "",
+         {},
+         [](const Config& c) { return check_pic_only(c, "idle"); },
+         make<IdleWorkload>()});
   r.add({"none", "no software", "", {}, {}, [](Platform&, const Config&) {
            return std::unique_ptr<Workload>(std::make_unique<NoWorkload>());
          }});

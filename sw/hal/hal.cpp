@@ -110,12 +110,12 @@ void Hal::local_eoi() {
   cpu_.write(hw::Space::memory, kLocalApic + kEoi, 4, 0);
 }
 
-void Hal::end_of_interrupt(unsigned irq) {
-  if (apic()) {
-    local_eoi();
-    return;
-  }
-  pic_.end_of_interrupt(irq);
+void Hal::acknowledge_interrupt(unsigned irq) {
+  if (!apic()) pic_.end_of_interrupt(irq);
+}
+
+void Hal::end_system_interrupt(unsigned) {
+  if (apic()) local_eoi();
 }
 
 void Hal::rebuild_masks() {

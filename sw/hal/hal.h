@@ -83,10 +83,18 @@ class Hal {
 
   // HalBeginSystemInterrupt, first half: detects spurious IRQ7/15 and defers (lazy) an
   // interrupt at or below the current IRQL. For Begin::service the kernel then raises IRQL and
-  // calls end_of_interrupt(): the specific EOI goes out before the ISR runs, because from then
-  // on the IRQL mask, not the PIC's in-service bit, keeps lower levels out.
+  // calls acknowledge_interrupt(), runs the ISRs, and calls end_system_interrupt() before it
+  // lowers IRQL again.
   Begin begin_system_interrupt(unsigned irq);
-  void end_of_interrupt(unsigned irq);
+  // The PIC HAL's specific EOI goes out here, before the ISR runs (ReactOS
+  // HalBeginSystemInterrupt): from then on the IRQL mask, not the PIC's in-service bit, keeps
+  // lower levels out. The APIC HAL sends nothing here.
+  void acknowledge_interrupt(unsigned irq);
+  // HalEndSystemInterrupt: the APIC HAL's EOI goes out here, after the ISRs have quieted their
+  // device (ReactOS hal/halx86/apic: HalEndSystemInterrupt -> ApicSendEOI). An EOI before the
+  // ISR would clear the I/O APIC's Remote IRR while a level-triggered line is still asserted,
+  // and the same assertion would be delivered again. The PIC HAL sends nothing here.
+  void end_system_interrupt(unsigned irq);
 
   // The highest-IRQL deferred interrupt above `level`, removed from the pending set; -1 if none.
   int take_pending(ke::Irql level);

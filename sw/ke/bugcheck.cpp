@@ -36,6 +36,8 @@ const char* bug_check_name(std::uint32_t code) {
       return "DRIVER_IRQL_NOT_LESS_OR_EQUAL";
     case kKmodeExceptionNotHandled:
       return "KMODE_EXCEPTION_NOT_HANDLED";
+    case kHardwareInterruptStorm:
+      return "HARDWARE_INTERRUPT_STORM";
   }
   return "UNKNOWN_BUG_CHECK";
 }

@@ -17,6 +17,7 @@ enum BugCheckCode : std::uint32_t {
   kIrqlUnexpectedValue = 0xC8,       // IRQL_UNEXPECTED_VALUE: a DPC returned at another IRQL
   kDriverIrqlNotLessOrEqual = 0xD1,  // DRIVER_IRQL_NOT_LESS_OR_EQUAL
   kKmodeExceptionNotHandled = 0x1E,  // KMODE_EXCEPTION_NOT_HANDLED: a bus error in kernel mode
+  kHardwareInterruptStorm = 0xF2,    // HARDWARE_INTERRUPT_STORM: a level line no ISR claims
 };
 
 // What KeBugCheckEx reported, kept for the platform's statistics and for tests. Every field is
@@ -45,7 +46,8 @@ inline constexpr BugCheckCode kBugCheckCodes[] = {kIrqlNotGreaterOrEqual,
                                                   kAttemptedSwitchFromDpc,
                                                   kIrqlUnexpectedValue,
                                                   kDriverIrqlNotLessOrEqual,
-                                                  kKmodeExceptionNotHandled};
+                                                  kKmodeExceptionNotHandled,
+                                                  kHardwareInterruptStorm};
 
 // The Windows name of a stop code ("UNKNOWN_BUG_CHECK" for none of kBugCheckCodes).
 const char* bug_check_name(std::uint32_t code);

@@ -103,12 +103,13 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
   Prcb& p = prcb();
   const Irql old = p.irql;
   set_irql(hal_.irql_of_irq(irq));
-  if (!replay) hal_.end_of_interrupt(irq);
+  if (!replay) hal_.acknowledge_interrupt(irq);
   const std::uint64_t outer_origin = p.interrupt_origin_ps;
   p.interrupt_origin_ps = entry_ps;
   // Interrupts back on: only higher IRQLs can get in now (the PIC mask or lazy deferral keeps
   // the rest out), which is how a higher-priority device preempts this ISR.
   cpu_.enable_interrupts();
+  bool claimed = false;
   for (Interrupt* obj : chain) {
     ++obj->count;
     push_frame({hw::ContextKind::isr, obj, nullptr});
@@ -119,6 +120,8 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     spin_acquire(obj->lock);
     const bool mine = obj->routine(obj, obj->context);
     spin_release(obj->lock);
+    if (mine) ++obj->claims;
+    claimed = claimed || mine;
     stats_.isr.add(cpu_.now_ps() - t0);
     obj->time.add(cpu_.now_ps() - t0);
     if (util::events().enabled())
@@ -129,8 +132,35 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     if (mine && obj->mode == InterruptMode::level_sensitive) break;
   }
   cpu_.disable_interrupts();
+  if (chain.front()->mode == InterruptMode::level_sensitive) check_storm(irq, claimed);
+  if (!replay) hal_.end_system_interrupt(irq);
   p.interrupt_origin_ps = outer_origin;
   lower_irql(old);  // DPCs and any thread switch happen here, still inside the interrupt
+}
+
+void Kernel::check_storm(unsigned irq, bool claimed) {
+  // A level-triggered line that stays asserted while every ISR on it declines interrupts again
+  // as soon as IRQL drops: the machine would do nothing else. Windows stops it with
+  // HARDWARE_INTERRUPT_STORM (Microsoft, "Bug Check 0xF2"), naming the ISR.
+  if (claimed) {
+    unclaimed_[irq] = 0;
+    return;
+  }
+  if (++unclaimed_[irq] < config_.storm_threshold) return;
+  const auto& chain = connected_[irq];
+  std::string names;
+  for (const Interrupt* obj : chain) names += (names.empty() ? "" : ", ") + obj->name;
+  util::Logger("ke").error(
+      "interrupt storm on IRQ {} (vector {:#x}): {} interrupts in a row, "
+      "none claimed by {}",
+      irq, hal_.vector_of_irq(irq), unclaimed_[irq], names);
+  // Parameters 1-3 are addresses on Windows (the first ISR, its context, its interrupt object);
+  // here, with no host addresses in a bug check: the vector, the interrupts in a row, and the
+  // first interrupt object's number (its place among the objects ever connected, from 1).
+  const auto it = std::find(interrupts_seen_.begin(), interrupts_seen_.end(), chain.front());
+  bug_check(kHardwareInterruptStorm, hal_.vector_of_irq(irq), unclaimed_[irq],
+            static_cast<std::uint64_t>(it - interrupts_seen_.begin()) + 1,
+            chain.size() > 1 ? 2 : 1);
 }
 
 void Kernel::bus_error(const hw::BusFault& fault) {

@@ -39,6 +39,10 @@ struct KernelCosts {
   unsigned dpc_dispatch = 40;        // KiRetireDpcList per DPC
   unsigned thread_dispatch = 150;    // KiSwapContext and the ready-queue work
   unsigned clock_isr = 100;          // KeUpdateSystemTime
+  // The boot processor's share of starting each other processor (INIT and startup IPIs): the
+  // processors start one after another, as on a real boot, never at one instant in an order
+  // the simulator's scheduler would choose.
+  unsigned processor_start = 200;
 };
 
 struct KernelConfig {
@@ -52,6 +56,10 @@ struct KernelConfig {
   std::uint64_t tick_hz = 1000;
   int quantum_ticks = 2;
   std::size_t stack_bytes = 1 << 20;
+  // Interrupts in a row on a level-sensitive vector that no ISR claims before the kernel calls
+  // it a storm (HARDWARE_INTERRUPT_STORM). Windows does not document its threshold; a device
+  // that really interrupts is claimed long before this many.
+  unsigned storm_threshold = 1000;
   KernelCosts costs;
 };
 
@@ -222,6 +230,7 @@ class Kernel : public hw::TrapHandler {
   void spin_release(SpinLock& lock);
   // Raise, EOI (unless a replay, already EOIed at deferral), ISRs with interrupts on, lower.
   void service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay);
+  void check_storm(unsigned irq, bool claimed);
   void ready_thread(Thread& thread);  // KiReadyThread
   void reschedule();                  // KiSwapThread at DISPATCH_LEVEL
   Thread* select_next();
@@ -251,6 +260,7 @@ class Kernel : public hw::TrapHandler {
   std::vector<std::unique_ptr<Prcb>> prcbs_;
 
   std::array<std::vector<Interrupt*>, 16> connected_{};
+  std::array<unsigned, 16> unclaimed_{};  // level-sensitive interrupts in a row nobody claimed
   Interrupt clock_interrupt_;
   Dpc clock_dpc_;
   std::uint64_t tick_count_ = 0;

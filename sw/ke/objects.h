@@ -64,7 +64,8 @@ struct Interrupt {
   void* context = nullptr;
   SpinLock lock;
   bool connected = false;
-  std::uint64_t count = 0;
+  std::uint64_t count = 0;   // calls of the routine
+  std::uint64_t claims = 0;  // calls that returned true (the interrupt was its device's)
   Histogram time;  // execution time of each call of the routine, for the per-driver report
 };
 

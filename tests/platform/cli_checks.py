@@ -131,6 +131,10 @@ with tempfile.TemporaryDirectory() as tmp:
         expect_exit(["run", "--set", "devices.disk0.image=" + wrong], 2,
                     r"key 'devices\.disk0\.image': .*wrong\.img is 1000 bytes")
         expect_exit(["compare-dma", "--set", "workload.dma.bytes=100MiB"], 2, r"workload\.dma\.bytes")
+        # A workload without a kernel takes the 8259A pair's interrupts itself: on the APIC
+        # machine it would wait for none (idle exited 0 having taken none of its ticks).
+        expect_exit(["run", "--set", "workload.kind=idle", "--set", "hal=apic", "--until", "20ms", "-q"], 2,
+                    r"key 'hal': the idle workload .* needs hal: pic")
     elif CHECK == "bad_script":
         expect_exit(["script", os.path.join(SCRIPTS, "bad_syntax.scr.txt")], 2,
                     r"bad_syntax\.scr\.txt:3: outb 0x21 0x1ff: value does not fit in 1 byte")
@@ -1063,6 +1067,58 @@ points:
         with open(sw, "w") as f:
             f.write("grid:\n  cpu.clock: [fast]\n")
         expect_exit(["sweep", sw], 2, r"point cpu.clock=fast")
+    elif CHECK == "sweep_shell":
+        # Nothing a sweep file says is run as a command: hostile names, output folders and
+        # values go to Slurm quoted or not at all, and control characters are refused. A stand-in
+        # `sbatch` on PATH runs the array's tasks here, as a cluster would.
+        bindir = os.path.join(tmp, "bin")
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, "sbatch"), "w") as f:
+            f.write("""#!/bin/bash
+# stand-in: run every task of the array job here, one after another
+script=; array=
+for a in "$@"; do case "$a" in --array=*) array=${a#--array=} ;; *) script=$a ;; esac; done
+[ -n "$array" ] || array=$(sed -n 's/^#SBATCH --array=//p' "$script")
+array=${array%%%*}
+for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done
+""")
+        os.chmod(os.path.join(bindir, "sbatch"), 0o755)
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
+        canary = "pwned"  # relative: the tasks run in tmp
+        cfg = os.path.join(SRC, "platform", "configs", "compare-dma-disk.yaml")
+
+        def sweep(text, out):
+            sw = os.path.join(tmp, "hostile.yaml")
+            with open(sw, "w") as f:
+                f.write(text)
+            p = subprocess.run([IOCOSIM, "sweep", sw, "--executor", "slurm", "-q", *(["-o", out] if out else [])],
+                               capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+            return p.returncode, p.stdout, p.stderr
+
+        body = f"config: {cfg}\nset: [workload.dma.bytes=16KiB]\n"
+        # Shell syntax in the name, the output folder and a value: run, nothing executed.
+        for i, (name, out, value) in enumerate([
+                (f"a$(touch {canary}1)b`touch {canary}2`", None, "16KiB"),
+                ("t", os.path.join(tmp, f"o'ut; touch {canary}3 #"), "16KiB"),
+                ("t2", os.path.join(tmp, f"o$(touch {canary}4)"), f"x'; touch {canary}5; '")]):
+            rc, stdout, err = sweep(body + f'name: "{name}"\npoints:\n  - {{workload.dma.mode: burst, output.vcd: "{value}"}}\n'
+                                    + "  - {workload.dma.mode: transparent, output.vcd: \"\"}\n", out)
+            expect(rc == 0, f"hostile sweep {i}: exit {rc}\n{stdout}{err}")
+            rows = [r for r in stdout.splitlines() if r[:1].isdigit()]
+            expect(len(rows) == 2 and all(r.endswith(",ok") for r in rows),
+                   f"hostile sweep {i}: the points did not both run as themselves:\n{stdout}{err}")
+        leaked = [f for f in os.listdir(tmp) if f.startswith("pwned")]
+        expect(not leaked, f"a sweep file's text was run as a command: {leaked}")
+        # A newline would split a point's command line in two: refused with the file and line.
+        for text, key in ((body + 'name: "x\\ntouch ' + canary + '6"\ngrid: {workload.dma.mode: [burst]}\n', "name"),
+                          (body + 'grid: {workload.dma.mode: ["burst\\ntouch ' + canary + '7"]}\n', "grid.workload.dma.mode"),
+                          (body + 'output: "o\\tx"\ngrid: {workload.dma.mode: [burst]}\n', "output"),
+                          (body + 'points:\n  - {output.vcd: "a\\ntouch ' + canary + '8"}\n', "points.output.vcd"),
+                          (body + 'name: "../../etc"\ngrid: {workload.dma.mode: [burst]}\n', "name")):
+            rc, stdout, err = sweep(text, os.path.join(tmp, "refused"))
+            expect(rc == 2 and re.search(rf"hostile\.yaml:\d+: key '{re.escape(key)}'", err) is not None,
+                   f"control character / path in {key}: exit {rc}, expected 2 naming the key\n{err}")
+        expect(not [f for f in os.listdir(tmp) if f.startswith("pwned")], "a refused sweep ran a command")
     elif CHECK == "quantum":
         # The quantum is bounded (a 1 ps quantum took ~40 s per 1 ms slice; a huge one never
         # ended), the run's end is honoured with any quantum, and Ctrl-C is noticed inside a
@@ -1085,6 +1141,50 @@ points:
         p.communicate(timeout=60)
         expect(p.returncode == 130, f"quantum 1s, SIGINT: exit {p.returncode}")
         expect(time.time() - t0 < 5, f"SIGINT took {time.time() - t0:.1f} s to be honoured")
+    elif CHECK == "observation":
+        # Observing never changes a run: every shipped config, on its own processors and on
+        # four under the APIC HAL, run with no outputs, with each output alone and with all of
+        # them, gives the same statistics (outputs' own paths aside, as diff leaves them out)
+        # and, where logged, the same event log. The PCI bus driver read BAR0 back only to fill
+        # an event: with the event log on, the PnP machine's statistics differed.
+        shipped = os.path.join(SRC, "platform", "configs")
+        configs = sorted(f for f in os.listdir(shipped) if f.endswith(".yaml"))
+        expect(len(configs) >= 7, f"shipped configs: {configs}")
+        outputs = {"none": [], "events": ["--events", "events.jsonl"], "vcd": ["--vcd", "run.vcd"],
+                   "trace": ["--trace", "trace.json"],
+                   "all": ["--events", "events.jsonl", "--vcd", "run.vcd", "--trace", "trace.json"]}
+        # The DMA comparison's workload has no kernel and drives the 8259A pair itself: on the
+        # APIC machine it is refused up front (it used to run and exit 1, 'NOT COMPLETED').
+        pic_only = {"compare-dma-disk.yaml"}
+        for cfg in configs:
+            for cpus in ("own", "4"):
+                smp = [] if cpus == "own" else ["--set", "hal=apic", "--set", "cpu.count=4"]
+                if cfg in pic_only and smp:
+                    expect_exit(["run", os.path.join(shipped, cfg), "-q", *smp], 2,
+                                r"key 'hal': the dma-transfer workload .* needs hal: pic")
+                    continue
+                dirs = {}
+                for name, opts in outputs.items():
+                    d = os.path.join(tmp, f"{cfg}-{cpus}-{name}")
+                    os.makedirs(d)
+                    # Each run in its own folder with the same relative names, so disk images and
+                    # serial output are made afresh and the provenance's paths agree.
+                    p = subprocess.run([IOCOSIM, "run", os.path.join(shipped, cfg), "-q",
+                                        "--set", "output.vcd=", *smp, *opts, "--stats", "stats.json"],
+                                       capture_output=True, text=True, timeout=300, cwd=d)
+                    expect(p.returncode == 0, f"{cfg} ({cpus} CPUs, {name}): exit {p.returncode}: {p.stderr[-2000:]}")
+                    dirs[name] = d
+                for name in outputs:
+                    if name == "none":
+                        continue
+                    rc, out, _ = run("diff", os.path.join(dirs["none"], "stats.json"),
+                                     os.path.join(dirs[name], "stats.json"))
+                    expect(rc == 0, f"{cfg} ({cpus} CPUs): statistics with {name} differ from none:\n{out[-3000:]}")
+                rc, out, _ = run("diff", os.path.join(dirs["events"], "events.jsonl"),
+                                 os.path.join(dirs["all"], "events.jsonl"))
+                expect(rc == 0, f"{cfg} ({cpus} CPUs): event log with every output differs:\n{out[-3000:]}")
+                with open(os.path.join(dirs["all"], "events.jsonl")) as f:
+                    expect(sum(1 for _ in f) > 10, f"{cfg} ({cpus} CPUs): hardly any events")
     else:
         failures.append(f"unknown check {CHECK}")
 

@@ -3,6 +3,7 @@
 // nothing; lowest-priority delivery picks the processor at the lower TPR; a raised IRQL on one
 // processor does not mask another; KeSynchronizeExecution waits for an ISR running elsewhere;
 // a bug check names its processor and reports the others.
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "sw/hal/hal.h"
 #include "sw/ke/kernel.h"
 #include "tests/support/sc_test.h"
+#include "util/event_log.h"
 #include "util/json.h"
 #include "util/log.h"
 
@@ -49,7 +51,7 @@ struct SmpRig {
     for (unsigned i = 0; i < p->cpu_count(); ++i) processors.push_back(&p->cpu_at(i));
     current = std::make_unique<hal::CurrentProcessor>(processors);
     hal::HalConfig hc;
-    hc.kind = hal::HalKind::apic;
+    hc.kind = config.hal == "apic" ? hal::HalKind::apic : hal::HalKind::pic;
     hc.processors = cpus;
     hc.delivery =
         config.apic_delivery == "fixed" ? hal::ApicDelivery::fixed : hal::ApicDelivery::lowest;
@@ -82,9 +84,15 @@ struct Probe {
   std::uint64_t isr_enter_ps = 0, isr_exit_ps = 0, dpc_ps = 0;
   std::uint64_t dpc_cpu1_ipis = 0;  // IPIs CPU 1 had received when the DPC ran
 
-  Probe(ke::Kernel& kernel, std::uint16_t base, unsigned irq) : k(kernel), port(base) {
-    k.initialize_interrupt(interrupt, "probe", &Probe::isr, this, irq, ke::InterruptMode::latched,
-                           false);
+  bool decline = false;  // the ISR never claims (nor acknowledges) its device's interrupt
+
+  Probe(ke::Kernel& kernel, std::uint16_t base, unsigned irq,
+        ke::InterruptMode mode = ke::InterruptMode::latched)
+      : k(kernel), port(base) {
+    // A level-sensitive line is level-triggered at the controller (the PnP manager's
+    // translation does this for a device that asked for one).
+    if (mode == ke::InterruptMode::level_sensitive) k.hal().set_level_triggered(irq);
+    k.initialize_interrupt(interrupt, "probe", &Probe::isr, this, irq, mode, false);
     k.initialize_dpc(dpc, "probe", &Probe::deferred, this);
   }
   bool start() {
@@ -96,7 +104,7 @@ struct Probe {
   static bool isr(ke::Interrupt*, void* context) {
     auto& d = *static_cast<Probe*>(context);
     d.isr_enter_ps = d.k.cpu().now_ps();
-    if (!(d.k.cpu().inb(static_cast<std::uint16_t>(d.port + 4)) & 1)) return false;
+    if (d.decline || !(d.k.cpu().inb(static_cast<std::uint16_t>(d.port + 4)) & 1)) return false;
     d.k.cpu().outb(static_cast<std::uint16_t>(d.port + 5), 1);
     d.isr_cpus.push_back(d.k.current_processor());
     d.k.cpu().consume(d.isr_cycles);
@@ -410,6 +418,115 @@ TEST(Smp, TheShippedFourProcessorMachineCopiesItsDataWithWorkOnEveryCpu) {
   EXPECT_EQ(stats["kernel"]["hal"].as<std::string>(), "apic");
   EXPECT_GT(stats["ioapic"]["messages"].as<std::uint64_t>(), 0u);
   EXPECT_EQ(stats["pic_master"]["acknowledges"].as<std::uint64_t>(), 0u) << "the 8259A is unused";
+}
+
+// The event log's lines of a run (the log opened on a temporary file by the test itself).
+struct EventCapture {
+  std::string path;
+  explicit EventCapture(const std::string& name) : path(testing::TempDir() + name) {
+    EXPECT_TRUE(util::events().open(path));
+  }
+  // The lines of event `ev`, of the ISR/DPC `name` if one is given.
+  std::vector<std::string> lines(const std::string& ev, const std::string& name = "") const {
+    util::events().flush();
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);)
+      if (l.find("\"ev\":\"" + ev + "\"") != std::string::npos &&
+          (name.empty() || l.find("\"name\":\"" + name + "\"") != std::string::npos))
+        out.push_back(l);
+    return out;
+  }
+};
+
+// ReactOS's APIC HAL sends EOI in HalEndSystemInterrupt, after the ISR quieted its device. An
+// EOI before the ISR cleared the I/O APIC's Remote IRR while the level line was still up, and
+// the same assertion came again: three interrupts gave six ISR calls, three declined.
+TEST(InterruptRules, TheApicHalSendsEoiAfterTheIsrSoALevelLineIsDeliveredOncePerAssertion) {
+  EventCapture events("apic_eoi.jsonl");
+  std::unique_ptr<Probe> probe;
+  std::vector<std::uint64_t> fired_ps;
+  SmpRig rig(1, [&](ke::Kernel& k) {
+    probe = std::make_unique<Probe>(k, 0x300, 5, ke::InterruptMode::level_sensitive);
+    ASSERT_TRUE(probe->start());
+    for (int i = 0; i < 3; ++i) {
+      probe->arm(5'000);
+      k.cpu().consume(20'000);  // 200 us: the interrupt comes and is served meanwhile
+    }
+  });
+  rig.run(2);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->interrupt.count, 3u) << "ISR calls";
+  EXPECT_EQ(probe->interrupt.claims, 3u);
+  EXPECT_EQ(probe->isr_cpus.size(), 3u);
+  const auto exits = events.lines("isr_exit", "probe");
+  EXPECT_EQ(exits.size(), 3u);
+  for (const auto& l : exits) EXPECT_NE(l.find("\"claimed\":true"), std::string::npos) << l;
+  EXPECT_FALSE(rig.kernel->last_bug_check());
+}
+
+// A level-triggered line that stays asserted while its only ISR declines: the kernel stops the
+// machine with HARDWARE_INTERRUPT_STORM (0xF2) after KernelConfig::storm_threshold interrupts
+// in a row, instead of servicing the line forever. Parameter 4 is 1 (one ISR, not chained).
+void expect_storm(const std::string& hal_kind) {
+  EventCapture events("storm_" + hal_kind + ".jsonl");
+  std::unique_ptr<Probe> probe;
+  SmpRig rig(
+      1,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 5, ke::InterruptMode::level_sensitive);
+        probe->decline = true;
+        ASSERT_TRUE(probe->start());
+        probe->arm(1'000);
+        k.cpu().consume(100'000'000);  // one simulated second: the storm stops it long before
+      },
+      [&](Config& c) { c.hal = hal_kind; });
+  testing::internal::CaptureStderr();
+  rig.run(1000);
+  const std::string report = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(probe);
+  const auto& bc = rig.kernel->last_bug_check();
+  ASSERT_TRUE(bc) << report;
+  EXPECT_EQ(bc->code, ke::kHardwareInterruptStorm);
+  EXPECT_EQ(bc->p1, rig.hal->vector_of_irq(5));
+  EXPECT_EQ(bc->p2, 1000u);
+  EXPECT_EQ(bc->p4, 1u);
+  EXPECT_EQ(probe->interrupt.count, 1000u);
+  EXPECT_EQ(probe->interrupt.claims, 0u);
+  EXPECT_NE(report.find("HARDWARE_INTERRUPT_STORM"), std::string::npos) << report;
+  EXPECT_NE(report.find("none claimed by probe"), std::string::npos) << report;
+  const auto bugchecks = events.lines("bugcheck");
+  ASSERT_EQ(bugchecks.size(), 1u);
+  EXPECT_NE(bugchecks[0].find("\"code\":242"), std::string::npos) << bugchecks[0];
+  EXPECT_EQ(events.lines("isr_exit", "probe").size(), 1000u);
+  EXPECT_EQ(rig.p->cpu.exit_status(), 3);
+}
+
+TEST(InterruptRules, ALevelLineNoIsrClaimsIsAStormUnderThePicHal) {
+  expect_storm("pic");
+}
+TEST(InterruptRules, ALevelLineNoIsrClaimsIsAStormUnderTheApicHal) {
+  expect_storm("apic");
+}
+
+// An edge-triggered device whose ISR declines is no storm: the line's one edge gives one
+// interrupt, and the machine goes on.
+TEST(InterruptRules, ALatchedInterruptNobodyClaimsIsNoStorm) {
+  std::unique_ptr<Probe> probe;
+  SmpRig rig(
+      1,
+      [&](ke::Kernel& k) {
+        probe = std::make_unique<Probe>(k, 0x300, 5);
+        probe->decline = true;
+        ASSERT_TRUE(probe->start());
+        probe->arm(1'000);
+        k.cpu().consume(100'000);
+      },
+      [&](Config& c) { c.hal = "pic"; });
+  rig.run(5);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->interrupt.count, 1u);
+  EXPECT_FALSE(rig.kernel->last_bug_check());
 }
 
 }  // namespace

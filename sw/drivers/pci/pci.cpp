@@ -247,9 +247,11 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
         break;
       }
       std::uint32_t command = kCmdBusMaster;
+      std::uint32_t bar0 = 0;  // what BAR0 reads back now: the base and the I/O space bit
       for (const auto& r : *sl.pnp.raw) {
         if (r.type == io::ResourceType::port || r.type == io::ResourceType::memory) {
           write_config(slot, kBar0, static_cast<std::uint32_t>(r.start));
+          bar0 = static_cast<std::uint32_t>(r.start) | (r.type == io::ResourceType::port ? 1u : 0u);
           command |= r.type == io::ResourceType::port ? kCmdIo : kCmdMemory;
         } else if (r.type == io::ResourceType::interrupt) {
           const unsigned pin = (read_config(slot, kInterrupt) >> 8) & 0xff;
@@ -261,7 +263,9 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
       if (util::events().enabled())
         util::events().emit(
             "pci", "function_started",
-            {{"slot", slot}, {"bar0", read_config(slot, kBar0)}, {"command", command}});
+            // The value written, not read back: a configuration read only for the event log
+            // would add bus cycles, and observing a run must never change it.
+            {{"slot", slot}, {"bar0", bar0}, {"command", command}});
       s = io::Status::success;
       break;
     }
