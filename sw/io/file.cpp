@@ -5,9 +5,19 @@
 namespace io {
 using detail::logger;
 
-Status IoManager::simple_request(FileObject& f, Major major) {
-  if (f.device->removed) return major == Major::close ? Status::success : Status::no_such_device;
+DeviceObject* IoManager::target_of(FileObject& f) {
+  // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
+  // and every request on it fails, as on Windows after a surprise removal. Asked again after
+  // every timed step of a system service: the removal may happen during one (on another
+  // processor, or in a DPC that ran meanwhile).
+  if (f.device->removed || f.device->driver == nullptr) return nullptr;
   DeviceObject* top = get_attached_device(*f.device);
+  return top->driver != nullptr ? top : nullptr;
+}
+
+Status IoManager::simple_request(FileObject& f, Major major) {
+  DeviceObject* top = target_of(f);
+  if (top == nullptr) return major == Major::close ? Status::success : Status::no_such_device;
   Irp* irp = allocate_irp(top->stack_size);
   irp->io_manager_owned = true;
   irp->file = &f;
@@ -37,6 +47,12 @@ Status IoManager::open(const std::string& path, Handle& handle) {
   DeviceObject* device = find_device(path);
   if (device == nullptr || (device->flags & kDoDeviceInitializing))
     return Status::object_name_not_found;
+  // A Plug and Play stack (a PDO at its bottom) takes creates only once its device started:
+  // one left stopped by a resource conflict or a failed start is not there to open
+  // (IopParseDevice: STATUS_NO_SUCH_DEVICE). Devices a driver made on its own have no PDO.
+  DeviceObject* bottom = device;
+  while (bottom->lower != nullptr) bottom = bottom->lower;
+  if (bottom->pdo && !bottom->started) return Status::no_such_device;
   files_.push_back(std::make_unique<FileObject>());
   FileObject* f = files_.back().get();
   // Its handle now: the create request below waits, and a thread on another processor may
@@ -70,7 +86,10 @@ void IoManager::emit_request(const Irp& irp, Major major, const DeviceObject& to
                       {{"irp", irp.id},
                        {"thread", kernel_.current_thread() ? kernel_.current_thread()->name : ""},
                        {"major", to_string(major)},
-                       {"device", top.name.empty() ? top.driver->name : top.name},
+                       // (a buffered copy before the IRP is sent may outlast the device)
+                       {"device", !top.name.empty()       ? top.name
+                                  : top.driver != nullptr ? top.driver->name
+                                                          : std::string("(deleted)")},
                        {"length", length}});
 }
 
@@ -98,16 +117,16 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
                      std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
-  // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
-  // and every request on it fails, as on Windows after a surprise removal.
-  if (f->device->removed) {
+  auto gone = [&iosb] {
     iosb = {Status::no_such_device, 0};
     return Status::no_such_device;
-  }
+  };
+  if (target_of(*f) == nullptr) return gone();
   kernel_.cpu().consume(costs_.system_service);
   const bool is_read = major == Major::read;
   ++(is_read ? stats_.reads : stats_.writes);
-  DeviceObject* top = get_attached_device(*f->device);
+  DeviceObject* top = target_of(*f);
+  if (top == nullptr) return gone();
   const std::uint64_t off = offset ? *offset : f->current_offset;
   const std::uint64_t start_ps = kernel_.cpu().now_ps();
 
@@ -115,6 +134,7 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
   FastIoRoutine fast = is_read ? top->driver->fast_io.read : top->driver->fast_io.write;
   if (fast != nullptr) {
     kernel_.cpu().consume(costs_.fast_io);
+    if (target_of(*f) != top) return gone();
     IoStatusBlock fs;
     if (fast(f, off, length, buffer, &fs, top)) {
       ++stats_.fast_io_hits;
@@ -186,14 +206,16 @@ Status IoManager::device_control(Handle handle, std::uint32_t code, std::uint64_
                                  std::uint32_t out_length, IoStatusBlock& iosb) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
-  // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
-  // and every request on it fails, as on Windows after a surprise removal.
-  if (f->device->removed) {
+  if (target_of(*f) == nullptr) {
     iosb = {Status::no_such_device, 0};
     return Status::no_such_device;
   }
   kernel_.cpu().consume(costs_.system_service);
-  DeviceObject* top = get_attached_device(*f->device);
+  DeviceObject* top = target_of(*f);
+  if (top == nullptr) {
+    iosb = {Status::no_such_device, 0};
+    return Status::no_such_device;
+  }
   Irp* irp = allocate_irp(top->stack_size);
   irp->io_manager_owned = true;
   irp->file = f;

@@ -213,6 +213,8 @@ class IoManager {
  private:
   // An IRP with no parameters (create, close) to the top of the file's stack, waited for.
   Status simple_request(FileObject& f, Major major);
+  // The top of the file's device stack; null once the device has been removed.
+  DeviceObject* target_of(FileObject& f);
   // The `io request` and `io thread_resumed` events of a synchronous request.
   void emit_request(const Irp& irp, Major major, const DeviceObject& top, std::uint32_t length);
   void emit_thread_resumed(std::uint64_t irp, const IoStatusBlock& iosb);

@@ -53,7 +53,8 @@ const char* to_string(Minor m) {
                                            "IRP_MN_QUERY_ID",
                                            "IRP_MN_QUERY_DEVICE_RELATIONS",
                                            "IRP_MN_REMOVE_DEVICE",
-                                           "IRP_MN_SURPRISE_REMOVAL"};
+                                           "IRP_MN_SURPRISE_REMOVAL",
+                                           "IRP_MN_FILTER_RESOURCE_REQUIREMENTS"};
   const auto i = static_cast<unsigned>(m);
   return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "IRP_MN_?";
 }
@@ -101,6 +102,14 @@ Status IoManager::call_driver(DeviceObject& device, Irp& irp) {
   }
   IoStackLocation& sl = irp.current();
   sl.device = &device;
+  if (device.driver == nullptr) {
+    // A device object its driver deleted (the device was removed while the request was on
+    // its way down): no dispatch routine to call. Fail the request as the driver's remove
+    // lock would (STATUS_NO_SUCH_DEVICE for a device that is gone), never jump to nothing.
+    irp.io_status = {Status::no_such_device, 0};
+    complete_request(irp);
+    return Status::no_such_device;
+  }
   if (!irp.pnp) ++stats_.dispatches;
   if (util::events().enabled()) {
     if (sl.major == Major::pnp)

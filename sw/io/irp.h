@@ -49,6 +49,7 @@ enum class Minor : std::uint8_t {
   query_device_relations,
   remove_device,
   surprise_removal,
+  filter_resource_requirements,
 };
 const char* to_string(Minor m);
 // IRP_MN_QUERY_ID's BUS_QUERY_ID_TYPE.
@@ -226,7 +227,10 @@ struct DeviceObject {
   void* context = nullptr;              // the driver's object for this device
   PnpDevice* pnp = nullptr;             // its PnP half (function and filter devices)
   bool pdo = false;                     // a physical device object (made by a bus driver)
-  bool removed = false;                 // REMOVE_DEVICE has been processed: deleted
+  // A PDO: its device node is started. Creates for a stack whose PDO is not are refused
+  // (Microsoft, "Starting a Device": the PnP manager blocks creates until the start succeeds).
+  bool started = false;
+  bool removed = false;  // REMOVE_DEVICE has been processed: deleted
   template <typename T>
   T& ext() {
     return *static_cast<T*>(context);

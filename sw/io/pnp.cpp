@@ -204,7 +204,20 @@ void PnpManager::process(DevNode& n) {
                          {"parent", n.parent ? n.parent->instance_path : ""},
                          {"hardware_id", n.hardware_ids.empty() ? "" : n.hardware_ids.front()}});
 
-  // 2, 3. The driver table, then AddDevice: the function driver, then the upper filters. A
+  // 2. What it can use, from its bus driver: the PDO is the whole stack yet (Microsoft,
+  // "Adding a PnP Device to a Running System": the bus driver answers
+  // IRP_MN_QUERY_RESOURCE_REQUIREMENTS before any function driver is loaded).
+  r = {};
+  const Status q = send(n, Minor::query_resource_requirements, &r);
+  if (nt_success(q)) {
+    n.requirements = r.requirements;
+  } else if (q != Status::not_supported) {
+    fail(n,
+         fmt::format("CM_PROB_FAILED_START (10): QUERY_RESOURCE_REQUIREMENTS: {}", to_string(q)));
+    return;
+  }
+
+  // 3, 4. The driver table, then AddDevice: the function driver, then the upper filters. A
   // root device the HAL owns (RootDevice::raw) starts with no driver.
   DriverBinding b;
   if (n.raw)
@@ -234,18 +247,22 @@ void PnpManager::process(DevNode& n) {
   n.raw = b.function == nullptr;
   n.state = DevNodeState::drivers_added;
 
-  // 4. What it can use, from its bus driver.
+  // 5. The stack may narrow or change them: IRP_MN_FILTER_RESOURCE_REQUIREMENTS goes to the
+  // whole stack with the bus driver's list; a driver that handles it returns its list, one
+  // that does not leaves STATUS_NOT_SUPPORTED and the list as it was.
   r = {};
-  const Status q = send(n, Minor::query_resource_requirements, &r);
-  if (nt_success(q)) {
+  r.requirements = n.requirements;
+  const Status fq = send(n, Minor::filter_resource_requirements, &r);
+  if (nt_success(fq)) {
     n.requirements = r.requirements;
-  } else if (q != Status::not_supported) {
+  } else if (fq != Status::not_supported) {
+    tear_down(n);
     fail(n,
-         fmt::format("CM_PROB_FAILED_START (10): QUERY_RESOURCE_REQUIREMENTS: {}", to_string(q)));
+         fmt::format("CM_PROB_FAILED_START (10): FILTER_RESOURCE_REQUIREMENTS: {}", to_string(fq)));
     return;
   }
 
-  // 5. Arbitration against every device started so far.
+  // 6. Arbitration against every device started so far.
   std::string why;
   auto raw = arbiter_.assign(n.name, n.requirements, why);
   if (!raw) {
@@ -254,7 +271,7 @@ void PnpManager::process(DevNode& n) {
   }
   n.raw_resources = *raw;
 
-  // 6. Translation (the interrupt arbiter makes a shared line level-triggered first), start.
+  // 7. Translation (the interrupt arbiter makes a shared line level-triggered first), start.
   for (const auto& res : n.raw_resources)
     if (res.type == ResourceType::interrupt && res.level)
       io_.kernel().hal().set_level_triggered(res.irq);
@@ -272,13 +289,18 @@ void PnpManager::process(DevNode& n) {
   }
   const Status s = send(n, Minor::start_device, nullptr);
   if (!nt_success(s)) {
+    // A failed start is followed by IRP_MN_REMOVE_DEVICE, never SURPRISE_REMOVAL (Microsoft,
+    // "Understanding When Remove IRPs Are Issued"): the drivers let go and detach; the PDO
+    // stays, with the problem.
     arbiter_.release(n.name);
     n.raw_resources.clear();
     n.translated_resources.clear();
+    tear_down(n);
     fail(n, fmt::format("CM_PROB_FAILED_START (10): START_DEVICE: {}", to_string(s)));
     return;
   }
   n.state = DevNodeState::started;
+  n.pdo->started = true;
   n.problem.clear();
   ++stats_.started;
   io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
@@ -356,23 +378,28 @@ void PnpManager::invalidate_device_relations(DeviceObject& device) {
 void PnpManager::remove_subtree(DevNode& node, bool surprise) {
   for (DevNode* child : node.children)
     if (child->state != DevNodeState::removed) remove_subtree(*child, surprise);
-  // The drivers of the stack, to unload those whose last device this was.
-  std::vector<DriverObject*> drivers;
-  for (DeviceObject* d = node.pdo ? node.pdo->attached_device : nullptr; d != nullptr;
-       d = d->attached_device)
-    drivers.push_back(d->driver);
   if (util::events().enabled())
     util::events().emit("pnp", surprise ? "surprise_removal" : "remove",
                         {{"node", node.instance_path}});
+  if (node.pdo != nullptr) node.pdo->started = false;
   // Whatever state the stack reached, its drivers (and the bus driver, for the PDO) let go.
   if (surprise && node.state == DevNodeState::started) send(node, Minor::surprise_removal, nullptr);
-  send(node, Minor::remove_device, nullptr);
+  tear_down(node);
   arbiter_.release(node.name);
   node.state = DevNodeState::removed;
   node.problem = surprise ? "surprise-removed" : "removed";
   ++stats_.removed;
   io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
   logger().info("{} removed{}", node.instance_path, surprise ? " (surprise)" : "");
+}
+
+void PnpManager::tear_down(DevNode& node) {
+  // The drivers of the stack, to unload those whose last device this was.
+  std::vector<DriverObject*> drivers;
+  for (DeviceObject* d = node.pdo ? node.pdo->attached_device : nullptr; d != nullptr;
+       d = d->attached_device)
+    drivers.push_back(d->driver);
+  send(node, Minor::remove_device, nullptr);
   for (DriverObject* d : drivers) {
     if (d->devices.empty() && !d->unloaded) {
       io_.unload_driver(*d);

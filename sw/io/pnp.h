@@ -2,18 +2,21 @@
 // The Plug and Play manager: the device tree (device nodes), enumeration, driver binding,
 // resource arbitration, start and removal (ReactOS ntoskrnl/io/pnpmgr; Windows Internals, "Plug
 // and Play"). For each new device node, in this order:
-//   1. IRP_MN_QUERY_ID (device, hardware, compatible and instance IDs) to the PDO's stack
-//   2. the driver table (the INF search): the function driver and upper filters for the IDs
-//   3. AddDevice of the function driver, then of each upper filter (each attaches a device)
-//   4. IRP_MN_QUERY_RESOURCE_REQUIREMENTS, answered by the bus driver's PDO
-//   5. arbitration across every device (sw/io/resources.h); a device whose requirements cannot
-//      be met stays stopped with the reason (CM_PROB_NORMAL_CONFLICT)
-//   6. translation by the HAL (IRQ -> vector and IRQL; a level-sensitive IRQ is made level-
-//      triggered in ELCR first), then IRP_MN_START_DEVICE with the raw and translated lists
-//   7. IRP_MN_QUERY_DEVICE_RELATIONS (BusRelations): a bus's children become new nodes, a
+//   1. IRP_MN_QUERY_ID (device, hardware, compatible and instance IDs) to the PDO
+//   2. IRP_MN_QUERY_RESOURCE_REQUIREMENTS to the PDO (the bus driver), before any driver loads
+//   3. the driver table (the INF search): the function driver and upper filters for the IDs
+//   4. AddDevice of the function driver, then of each upper filter (each attaches a device)
+//   5. IRP_MN_FILTER_RESOURCE_REQUIREMENTS to the whole stack (drivers may change the list)
+//   6. arbitration across every device (sw/io/resources.h); a device whose requirements cannot
+//      be met stays stopped with the reason (CM_PROB_NORMAL_CONFLICT), its drivers attached
+//   7. translation by the HAL (IRQ -> vector and IRQL; a level-sensitive IRQ is made level-
+//      triggered in ELCR first), then IRP_MN_START_DEVICE with the raw and translated lists;
+//      a failed start is followed by IRP_MN_REMOVE_DEVICE (the stack goes, the PDO stays)
+//   8. IRP_MN_QUERY_DEVICE_RELATIONS (BusRelations): a bus's children become new nodes, a
 //      level at a time (every child of a bus started before any grandchild), so the root's
 //      legacy devices hold their fixed resources before the PCI bus asks for any
-// IoInvalidateDeviceRelations re-runs 7 for a bus: new children are processed, vanished ones
+// A create for a stack whose PDO has not started fails (DeviceObject::started).
+// IoInvalidateDeviceRelations re-runs 8 for a bus: new children are processed, vanished ones
 // are surprise-removed (IRP_MN_SURPRISE_REMOVAL, then IRP_MN_REMOVE_DEVICE, children first),
 // their resources released, and a driver whose last device went is unloaded (its Unload runs).
 //
@@ -108,9 +111,11 @@ class PnpManager {
  private:
   // Sends IRP_MJ_PNP `minor` to the top of the node's stack and waits; the final status.
   Status send(DevNode& node, Minor minor, PnpResult* result, IdType id = IdType::device_id);
-  void process(DevNode& node);       // steps 1-6
-  void enumerate_bus(DevNode& bus);  // step 7 (and removal of vanished children)
+  void process(DevNode& node);       // steps 1-7
+  void enumerate_bus(DevNode& bus);  // step 8 (and removal of vanished children)
   void remove_subtree(DevNode& node, bool surprise);
+  // IRP_MN_REMOVE_DEVICE to the node's stack; drivers whose last device went are unloaded.
+  void tear_down(DevNode& node);
   void fail(DevNode& node, std::string problem);
   DevNode& new_node(DevNode* parent, DeviceObject* pdo);
   static Status root_dispatch(DeviceObject* device, Irp* irp);

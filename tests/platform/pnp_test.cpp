@@ -302,7 +302,8 @@ TEST(Pnp, DriversSeeAddDeviceThenStartThenRemoveInMicrosoftsOrder) {
     } else if (src == "io" && ev == "dispatch" && e["major"].as<std::string>() == "IRP_MJ_PNP") {
       const std::string minor = e["minor"].as<std::string>();
       if (minor == "IRP_MN_START_DEVICE" || minor == "IRP_MN_REMOVE_DEVICE" ||
-          minor == "IRP_MN_SURPRISE_REMOVAL") {
+          minor == "IRP_MN_SURPRISE_REMOVAL" || minor == "IRP_MN_QUERY_RESOURCE_REQUIREMENTS" ||
+          minor == "IRP_MN_FILTER_RESOURCE_REQUIREMENTS") {
         EXPECT_EQ(e["irql"].as<int>(), 0) << minor << " at PASSIVE_LEVEL";
         const std::string dev = e["device"].as<std::string>();
         if (dev == "\\Driver\\DiskFilter" || dev == "\\Device\\Harddisk0" || dev == "\\Driver\\PCI")
@@ -318,8 +319,14 @@ TEST(Pnp, DriversSeeAddDeviceThenStartThenRemoveInMicrosoftsOrder) {
     last_t = t;
   }
   const std::vector<std::string> want = {
-      "pnp found", "pnp add_device \\Driver\\Disk", "pnp add_device \\Driver\\DiskFilter",
-      "pnp resources",
+      "pnp found",
+      // The bus driver answers the requirements before any function driver is loaded; the
+      // stack then sees them to filter (Microsoft, "Adding a PnP Device to a Running System").
+      "IRP_MN_QUERY_RESOURCE_REQUIREMENTS \\Driver\\PCI", "pnp add_device \\Driver\\Disk",
+      "pnp add_device \\Driver\\DiskFilter",
+      "IRP_MN_FILTER_RESOURCE_REQUIREMENTS \\Driver\\DiskFilter",
+      "IRP_MN_FILTER_RESOURCE_REQUIREMENTS \\Device\\Harddisk0",
+      "IRP_MN_FILTER_RESOURCE_REQUIREMENTS \\Driver\\PCI", "pnp resources",
       // START goes to the top of the stack and down; the bus driver programs the BAR first.
       "IRP_MN_START_DEVICE \\Driver\\DiskFilter", "IRP_MN_START_DEVICE \\Device\\Harddisk0",
       "IRP_MN_START_DEVICE \\Driver\\PCI", "pci function_started", "pnp start",

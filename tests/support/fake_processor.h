@@ -40,6 +40,9 @@ class FakeProcessor : public hw::Processor {
   hw::TrapHandler* trap = nullptr;
   std::map<hw::Probe, std::uint32_t> probes;
   std::function<void()> on_halt;  // what "arrives" while halted, e.g. raise(vector)
+  // What happens elsewhere while the software computes (another processor's work, a device
+  // leaving): run once per consume() and cleared first, so it may consume in turn.
+  std::function<void()> on_consume;
 
   // Port writes only, as (port, value) pairs: what most HAL tests compare.
   std::vector<std::pair<std::uint16_t, std::uint8_t>> port_writes() const {
@@ -76,7 +79,10 @@ class FakeProcessor : public hw::Processor {
     log.push_back({space, address, width, true, value});
     ++cycles;
   }
-  void consume(Cycles n, double) override { cycles += n; }
+  void consume(Cycles n, double) override {
+    cycles += n;
+    if (on_consume) std::exchange(on_consume, nullptr)();
+  }
   void enable_interrupts() override { if_flag = true; }
   bool disable_interrupts() override {
     bool was = if_flag;

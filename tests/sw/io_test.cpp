@@ -508,4 +508,58 @@ TEST(Io, AsynchronousRequestsReturnPendingAndSignalTheirEvent) {
   EXPECT_EQ(st.information, 512u);
 }
 
+// The device leaves while a read is on its way (the system service's own cycles, during which a
+// surprise removal deletes the stack): the read fails with STATUS_NO_SUCH_DEVICE and nothing
+// calls into a deleted device (it used to dereference the deleted device's driver).
+TEST(Io, ADeviceRemovedDuringTheSystemServiceFailsTheReadAndLaterOnes) {
+  Stack s;
+  s.disk.complete_now = false;
+  auto create = [](DeviceObject* d, Irp* irp) {
+    if (d->ext<Layer>().lower != nullptr) {
+      d->driver->io->skip_current_irp_stack_location(*irp);
+      return d->driver->io->call_driver(*d->ext<Layer>().lower, *irp);
+    }
+    irp->io_status = {Status::success, 0};
+    d->driver->io->complete_request(*irp);
+    return Status::success;
+  };
+  for (Layer* l : {&s.disk, &s.filter1, &s.filter2})
+    l->driver->major_function[static_cast<unsigned>(io::Major::create)] = create;
+  io::Handle h;
+  ASSERT_EQ(s.f.io.open("\\Device\\Disk0", h), Status::success);
+  // REMOVE_DEVICE's end for each driver, top down: detach from the one below, delete.
+  auto remove_stack = [&s] {
+    for (Layer* l : {&s.filter2, &s.filter1, &s.disk}) {
+      if (l->lower != nullptr) s.f.io.detach_device(*l->lower);
+      s.f.io.delete_device(*l->device);
+      l->device->removed = true;
+    }
+  };
+  const auto dispatches = s.f.io.stats().dispatches;
+  ke::Event done;
+  s.f.kernel.initialize_event(done, "done", ke::EventType::notification, false);
+  io::IoStatusBlock st;
+  s.f.cpu.on_consume = remove_stack;
+  EXPECT_EQ(s.f.io.read(h, 0x2000, 512, 0, st, &done), Status::no_such_device);
+  EXPECT_EQ(st.status, Status::no_such_device);
+  EXPECT_EQ(s.f.io.stats().dispatches, dispatches) << "no IRP went down a deleted stack";
+  EXPECT_EQ(s.disk.held, nullptr);
+  io::IoStatusBlock st2;
+  EXPECT_EQ(s.f.io.read(h, 0x2000, 512, 0, st2, &done), Status::no_such_device) << "later reads";
+  EXPECT_EQ(s.f.io.close(h), Status::success);
+}
+
+// An IRP sent to a device object whose driver deleted it completes with STATUS_NO_SUCH_DEVICE
+// through the sender's completion routine instead of calling a dispatch routine.
+TEST(Io, CallingADeletedDeviceCompletesTheIrpWithNoSuchDevice) {
+  Stack s;
+  s.f.io.delete_device(*s.disk.device);
+  Irp* irp = s.read_irp();
+  EXPECT_EQ(s.f.io.call_driver(*s.filter2.device, *irp), Status::no_such_device);
+  EXPECT_EQ(s.f.trace, (std::vector<std::string>{"dispatch filter2", "dispatch filter1",
+                                                 "completion filter1", "completion filter2"}));
+  EXPECT_EQ(irp->io_status.status, Status::no_such_device);
+  EXPECT_TRUE(irp->done);
+}
+
 }  // namespace
