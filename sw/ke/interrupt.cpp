@@ -55,12 +55,21 @@ void Kernel::disconnect_interrupt(Interrupt& interrupt) {
 bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*), void* context) {
   // The ISR's IRQL keeps it out on this processor; its spin lock keeps it out on the others
   // (an ISR running there holds it: this one spins until it returns).
+  const Irql old = acquire_interrupt_spin_lock(interrupt);
+  const bool result = routine(context);
+  release_interrupt_spin_lock(interrupt, old);
+  return result;
+}
+
+Irql Kernel::acquire_interrupt_spin_lock(Interrupt& interrupt) {
   const Irql old = raise_irql(std::max(prcb().irql, interrupt.synchronize_irql));
   spin_acquire(interrupt.lock);
-  const bool result = routine(context);
+  return old;
+}
+
+void Kernel::release_interrupt_spin_lock(Interrupt& interrupt, Irql old_irql) {
   spin_release(interrupt.lock);
-  lower_irql(old);
-  return result;
+  lower_irql(old_irql);
 }
 
 void Kernel::interrupt(std::uint8_t vector) {

@@ -153,6 +153,12 @@ class Kernel : public hw::TrapHandler {
                              void* context);  // KeSynchronizeExecution
 
   // --- spin locks
+  // KeAcquireInterruptSpinLock / KeReleaseInterruptSpinLock: raises to the interrupt's
+  // SynchronizeIrql and takes its spin lock, which the ISR holds on whichever processor it runs:
+  // the way to share data with an ISR on several processors (raising IRQL alone only keeps it
+  // off this one).
+  Irql acquire_interrupt_spin_lock(Interrupt& interrupt);
+  void release_interrupt_spin_lock(Interrupt& interrupt, Irql old_irql);
   Irql acquire_spin_lock(SpinLock& lock);                 // KeAcquireSpinLock
   void release_spin_lock(SpinLock& lock, Irql old_irql);  // KeReleaseSpinLock
   void acquire_spin_lock_at_dpc_level(SpinLock& lock);    // KeAcquireSpinLockAtDpcLevel

@@ -1,6 +1,7 @@
 #include "sw/drivers/serial/serial.h"
 
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -51,7 +52,6 @@ io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceLi
     const io::InterruptResource r = io::IoManager::interrupt_resource(*irq);
     const io::Status s = io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r);
     if (s != io::Status::success) return s;
-    device_irql_ = r.irql;
     regs_.write8(kControl, kRxIe);
   }
   return io::Status::success;
@@ -59,28 +59,35 @@ io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceLi
 
 void SerialDriver::surprise_removal() {
   io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
-  const ke::Irql old = kernel_.raise_irql(ke::kDispatchLevel);
+  std::vector<io::Irp*> failed;
+  const ke::Irql old = kernel_.acquire_spin_lock(lock_);
   for (io::Irp** p : {&pending_read_, &pending_write_}) {
-    io::Irp* irp = *p;
-    *p = nullptr;
+    io::Irp* irp = std::exchange(*p, nullptr);
     if (irp == nullptr) continue;
     // A read may be being cancelled: whoever clears the cancel routine completes it.
     if (p == &pending_read_ && io_.set_cancel_routine(*irp, nullptr) == nullptr) continue;
+    failed.push_back(irp);
+  }
+  tx_.clear();
+  kernel_.release_spin_lock(lock_, old);
+  for (io::Irp* irp : failed) {
     irp->io_status = {io::Status::no_such_device, 0};
     io_.complete_request(*irp);
   }
-  kernel_.lower_irql(old);
 }
 
 std::uint32_t SerialDriver::take(std::uint64_t buffer, std::uint32_t length) {
   hw::Processor& cpu = kernel_.cpu();
   std::uint32_t n = 0;
+  // No interrupt object (disconnected by a removal): no ISR fills the ring any more.
+  const ke::Irql old = interrupt_ ? kernel_.acquire_interrupt_spin_lock(*interrupt_) : 0;
   while (n < length && !rx_.empty()) {
     const std::uint8_t c = rx_.front();
     rx_.pop_front();
     cpu.write(hw::Space::memory, buffer + n, 1, c);
     ++n;
   }
+  if (interrupt_) kernel_.release_interrupt_spin_lock(*interrupt_, old);
   return n;
 }
 
@@ -105,11 +112,14 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
     self.io_.complete_request(*irp);
     return io::Status::success;
   }
-  // The ring is the ISR's too: take from it with the device's interrupt held off.
-  const ke::Irql old = self.kernel_.raise_irql(self.device_irql_);
+  // The device's lock first (the DPC's and the cancel routine's), then, inside take(), the
+  // interrupt's (the ISR's, on whichever processor it runs): with raised IRQL alone, an ISR
+  // on another processor filled the ring while this one emptied it, and a DPC there completed
+  // this read while it was still being filled.
+  const ke::Irql old = self.kernel_.acquire_spin_lock(self.lock_);
   const std::uint32_t n = self.take(irp->system_buffer, length);
   if (n > 0 || self.pending_read_ != nullptr) {
-    self.kernel_.lower_irql(old);
+    self.kernel_.release_spin_lock(self.lock_, old);
     self.stats_.rx += n;
     irp->io_status = {n > 0 ? io::Status::success : io::Status::invalid_device_request, n};
     self.io_.complete_request(*irp);
@@ -118,13 +128,17 @@ io::Status SerialDriver::dispatch_read(io::DeviceObject* d, io::Irp* irp) {
   self.io_.mark_irp_pending(*irp);
   self.io_.set_cancel_routine(*irp, &SerialDriver::cancel_read);
   self.pending_read_ = irp;
-  self.kernel_.lower_irql(old);
+  self.kernel_.release_spin_lock(self.lock_, old);
   return io::Status::pending;
 }
 
 void SerialDriver::cancel_read(io::DeviceObject* d, io::Irp* irp) {
   SerialDriver& self = d->ext<SerialDriver>();
+  // Called with the cancel spin lock held (DISPATCH_LEVEL); the lock order is cancel, then
+  // the device's (satisfy_read takes the IRP back without the cancel lock).
+  self.kernel_.acquire_spin_lock_at_dpc_level(self.lock_);
   if (self.pending_read_ == irp) self.pending_read_ = nullptr;
+  self.kernel_.release_spin_lock_from_dpc_level(self.lock_);
   ++self.stats_.cancelled;
   self.io_.release_cancel_spin_lock(irp->cancel_irql);
   irp->io_status = {io::Status::cancelled, 0};
@@ -150,23 +164,26 @@ io::Status SerialDriver::dispatch_write(io::DeviceObject* d, io::Irp* irp) {
     self.io_.complete_request(*irp);
     return io::Status::success;
   }
-  if (self.pending_write_ != nullptr) {  // one write at a time: the caller is synchronous
-    irp->io_status = {io::Status::invalid_device_request, 0};
-    self.io_.complete_request(*irp);
-    return io::Status::invalid_device_request;
-  }
+  // The bytes first (timed reads of the buffer), then, under the device's lock, into the ring.
+  std::deque<std::uint8_t> bytes;
   for (std::uint32_t i = 0; i < length; ++i)
-    self.tx_.push_back(
+    bytes.push_back(
         static_cast<std::uint8_t>(cpu.read(hw::Space::memory, irp->system_buffer + i, 1)));
+  const ke::Irql old = self.kernel_.acquire_spin_lock(self.lock_);
+  if (self.pending_write_ != nullptr) {  // one write at a time: the caller is synchronous
+    self.kernel_.release_spin_lock(self.lock_, old);
+    return self.io_.fail_request(*irp, io::Status::invalid_device_request);
+  }
+  self.tx_.insert(self.tx_.end(), bytes.begin(), bytes.end());
   self.io_.mark_irp_pending(*irp);
   self.pending_write_ = irp;
-  const ke::Irql old = self.kernel_.raise_irql(ke::kDispatchLevel);
-  self.fill_tx();
-  self.kernel_.lower_irql(old);
+  io::Irp* done = self.fill_tx();
+  self.kernel_.release_spin_lock(self.lock_, old);
+  if (done != nullptr) self.io_.complete_request(*done);
   return io::Status::pending;
 }
 
-void SerialDriver::fill_tx() {
+io::Irp* SerialDriver::fill_tx() {
   while (!tx_.empty() && !(regs_.read8(kStatus) & kTxFull)) {
     regs_.write8(kData, tx_.front());
     tx_.pop_front();
@@ -174,12 +191,10 @@ void SerialDriver::fill_tx() {
   }
   // Interrupt when the transmitter drains: then there is room again (or the write is done).
   regs_.write8(kControl, static_cast<std::uint8_t>(kRxIe | kTxIe));
-  if (tx_.empty() && pending_write_ != nullptr) {
-    io::Irp* w = pending_write_;
-    pending_write_ = nullptr;
-    w->io_status = {io::Status::success, w->current().rw.length};
-    io_.complete_request(*w);
-  }
+  if (!tx_.empty() || pending_write_ == nullptr) return nullptr;
+  io::Irp* w = std::exchange(pending_write_, nullptr);
+  w->io_status = {io::Status::success, w->current().rw.length};
+  return w;
 }
 
 bool SerialDriver::isr(ke::Interrupt*, void* context) {
@@ -205,25 +220,27 @@ bool SerialDriver::isr(ke::Interrupt*, void* context) {
 void SerialDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp*, void*) {
   SerialDriver& self = d->ext<SerialDriver>();
   self.kernel_.cpu().consume(self.params_.dpc_cycles, 0.2);
-  self.satisfy_read();
-  if (!self.tx_.empty() || self.pending_write_ != nullptr) self.fill_tx();
+  self.kernel_.acquire_spin_lock_at_dpc_level(self.lock_);
+  io::Irp* read = self.satisfy_read();
+  io::Irp* write = nullptr;
+  if (!self.tx_.empty() || self.pending_write_ != nullptr) write = self.fill_tx();
+  self.kernel_.release_spin_lock_from_dpc_level(self.lock_);
+  for (io::Irp* irp : {read, write})
+    if (irp != nullptr) self.io_.complete_request(*irp);
 }
 
-void SerialDriver::satisfy_read() {
-  if (pending_read_ == nullptr || rx_.empty()) return;
+io::Irp* SerialDriver::satisfy_read() {
+  if (pending_read_ == nullptr || rx_.empty()) return nullptr;
   io::Irp* r = pending_read_;
   // Take it back from the cancel path first: once the routine is gone it cannot be cancelled.
-  const ke::Irql old = io_.acquire_cancel_spin_lock();
-  const io::CancelRoutine was = io_.set_cancel_routine(*r, nullptr);
-  io_.release_cancel_spin_lock(old);
-  if (was == nullptr) return;  // being cancelled
+  // IoSetCancelRoutine is an interlocked exchange: no cancel spin lock (taking it here, under
+  // the device's lock, would invert cancel_read's order).
+  if (io_.set_cancel_routine(*r, nullptr) == nullptr) return nullptr;  // being cancelled
   pending_read_ = nullptr;
-  const ke::Irql raised = kernel_.raise_irql(device_irql_);
   const std::uint32_t n = take(r->system_buffer, r->current().rw.length);
-  kernel_.lower_irql(raised);
   stats_.rx += n;
   r->io_status = {io::Status::success, n};
-  io_.complete_request(*r);
+  return r;
 }
 
 }  // namespace drivers

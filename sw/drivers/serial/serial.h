@@ -49,9 +49,13 @@ class SerialDriver : public io::PnpDevice {
   static bool isr(ke::Interrupt* interrupt, void* context);
   static void dpc(ke::Dpc* dpc, io::DeviceObject* d, io::Irp* irp, void* context);  // DpcForIsr
 
-  // Moves ring bytes into the pending read's buffer and completes it (at DISPATCH_LEVEL).
-  void satisfy_read();
-  void fill_tx();  // TX ring -> FIFO while it has room; completes the write when drained
+  // With lock_ held (DISPATCH_LEVEL). Moves ring bytes into the pending read's buffer: the
+  // read to complete once lock_ is released, or null.
+  io::Irp* satisfy_read();
+  // With lock_ held: TX ring -> FIFO while it has room; the drained write to complete, or null.
+  io::Irp* fill_tx();
+  // Ring bytes into `buffer`, under the interrupt's spin lock (the ISR fills the ring on
+  // whichever processor it runs).
   std::uint32_t take(std::uint64_t buffer, std::uint32_t length);
 
   io::IoManager& io_;
@@ -60,10 +64,13 @@ class SerialDriver : public io::PnpDevice {
   hal::RegisterWindow regs_;
   io::DeviceObject* device_ = nullptr;
   ke::Interrupt* interrupt_ = nullptr;
-  ke::Irql device_irql_ = ke::kPassiveLevel;  // the interrupt's IRQL: guards the receive ring
-  std::deque<std::uint8_t> rx_, tx_;
-  io::Irp* pending_read_ = nullptr;
-  io::Irp* pending_write_ = nullptr;
+  // The device's spin lock: the pending IRPs and the transmit ring, which the dispatch routines,
+  // the DPC and the cancel routine touch, each possibly on another processor.
+  ke::SpinLock lock_;
+  std::deque<std::uint8_t> rx_;       // the ISR's: guarded by the interrupt's spin lock
+  std::deque<std::uint8_t> tx_;       // lock_
+  io::Irp* pending_read_ = nullptr;   // lock_
+  io::Irp* pending_write_ = nullptr;  // lock_
   Stats stats_;
 };
 
