@@ -3,6 +3,7 @@
 // project built against the installed package) is the same tool: platform/cli.h.
 #include <cstdlib>
 #include <exception>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "platform/cli.h"
 #include "platform/commands.h"
 #include "platform/config.h"
+#include "platform/paths.h"
 #include "platform/script.h"
 #include "platform/simulation.h"
 #include "util/suggest.h"
@@ -294,6 +296,25 @@ int cli_main(int argc, char* argv[]) {
   }
 
   try {
+    // The commands whose files are options here (run's are config keys: validate() checks
+    // them): no output may name an input or another output (platform/paths.h).
+    auto output = [](const char* label, const std::string& path) {
+      return platform::FileRole{label, path, "", true, false};
+    };
+    auto input = [](const char* label, const std::string& path) {
+      return platform::FileRole{label, path, "", false, false};
+    };
+    if (*trace) platform::check_files({input("EVENTS", trace_in), output("--output", trace_out)});
+    if (*report)
+      platform::check_files({input("STATS", report_stats), output("--html", report_html)});
+    for (const auto& [cmd, json, svg] :
+         {std::tuple{compare_dma, &cmp_json, &cmp_svg},
+          {compare_io, &io_json, &io_svg},
+          {compare_hal, &hal_json, &hal_svg},
+          {compare, &compare_json, static_cast<std::string*>(nullptr)}})
+      if (*cmd)
+        platform::check_files({input("CONFIG", opts.config), output("--json", *json),
+                               output("--svg", svg ? *svg : std::string())});
     if (*run) return platform::cmd_run(opts);
     if (*config_cmd) return platform::cmd_config(opts);
     if (*diff) return platform::cmd_diff(diff_a, diff_b, {tolerances, ignores, diff_shown});

@@ -41,6 +41,7 @@ Config build_config(const CommonOptions& o) {
   option(o.events, "output.events", "--events");
   option(o.stats, "output.stats", "--stats");
   option(o.log_level, "sim.log_level", "--log-level");
+  c.out_trace = o.trace;
   validate(c);
   util::Level level = util::Level::warn;
   util::parse_level(c.sim_log_level, level);
@@ -177,10 +178,12 @@ int cmd_run(const CommonOptions& o) {
   // --trace converts the run's event log: the configured one, or one in a temporary file.
   std::filesystem::path temporary_events;
   if (!o.trace.empty()) {
+    // The config first: it checks the trace against every input and output before the trace
+    // file is touched.
+    Config probe = build_config(o);
     if (std::string why = prepare_output(o.trace); !why.empty())
       throw ConfigError(fmt::format("--trace {}: cannot write the trace: {}", o.trace, why));
     if (o.events.empty()) {
-      Config probe = build_config(o);
       if (probe.out_events.empty()) {
         temporary_events = std::filesystem::temp_directory_path() /
                            fmt::format("iocosim-trace-{}.jsonl", getpid());

@@ -16,6 +16,8 @@
 #include "hw/bus/bus.h"
 #include "hw/core/sim_time.h"
 #include "hw/dma/dma.h"
+#include "platform/gtkw.h"
+#include "platform/paths.h"
 #include "platform/yaml_file.h"
 #include "sw/apps/kernel_apps.h"
 #include "util/log.h"
@@ -967,59 +969,37 @@ void apply_override(Config& c, const std::string& assignment, const std::string&
   c.origin[key] = "--set";
 }
 
+static std::vector<FileRole> file_roles(const Config& c) {
+  auto key = [&](const std::string& k, const std::string& path, bool output, bool in_place) {
+    return FileRole{k, path, c.where(k), output, in_place};
+  };
+  std::vector<FileRole> files = {key("output.vcd", c.out_vcd, true, false),
+                                 key("output.events", c.out_events, true, false),
+                                 key("output.stats", c.out_stats, true, false),
+                                 key("interrupt_controller.rtl_vcd", c.pic_rtl_vcd, true, false)};
+  if (!c.out_vcd.empty())
+    files.push_back({"output.vcd's GTKWave view", vcd_base(c.out_vcd) + ".gtkw", "", true, false});
+  if (!c.out_trace.empty()) files.push_back({"--trace", c.out_trace, "", true, false});
+  if (!c.source.empty()) files.push_back({"the config file", c.source, "", false, false});
+  for (const auto& d : c.devices) {
+    for (const auto& spec : device_types().find(d.type)->keys) {
+      if ((spec.input_file || spec.output_file || spec.in_place) && d.settings.has(spec.name))
+        files.push_back(
+            key(d.key(spec.name), d.settings.text(spec.name), spec.output_file, spec.in_place));
+    }
+  }
+  return files;
+}
+
 void validate(const Config& c) {
   auto fail = [&](const std::string& key, const std::string& msg) {
     throw ConfigError(fmt::format("{}: key '{}': {}", c.where(key), key, msg));
   };
-  // Files: an output must not name an input (a disk image, a serial input) or another output,
-  // however spelled, or one would overwrite the other (an event log written over the disk
-  // image); a file written in place (a disk image) is one key's alone. Inputs may be shared.
-  // Devices such as /dev/null may be named more than once.
-  {
-    struct File {
-      std::string key, path;
-      bool output, in_place;
-    };
-    std::vector<File> files = {{"output.vcd", c.out_vcd, true, false},
-                               {"output.events", c.out_events, true, false},
-                               {"output.stats", c.out_stats, true, false},
-                               {"interrupt_controller.rtl_vcd", c.pic_rtl_vcd, true, false}};
-    for (const auto& d : c.devices) {
-      for (const auto& spec : device_types().find(d.type)->keys) {
-        if ((spec.input_file || spec.output_file || spec.in_place) && d.settings.has(spec.name))
-          files.push_back(
-              {d.key(spec.name), d.settings.text(spec.name), spec.output_file, spec.in_place});
-      }
-    }
-    auto same_file = [](const std::string& a, const std::string& b) {
-      std::error_code ec;
-      if (std::filesystem::is_character_file(a, ec) || std::filesystem::is_character_file(b, ec))
-        return false;
-      if (std::filesystem::equivalent(a, b, ec) && !ec) return true;
-      // Absolute first: weakly_canonical leaves a relative path none of which exists relative
-      // ("x.img" and "./x.img" would differ).
-      const auto ca = std::filesystem::weakly_canonical(std::filesystem::absolute(a, ec), ec);
-      if (ec) return false;
-      const auto cb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, ec), ec);
-      return !ec && ca == cb;
-    };
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      for (std::size_t j = 0; j < files.size(); ++j) {
-        const File& a = files[i];
-        const File& b = files[j];
-        if (j == i || a.path.empty() || b.path.empty()) continue;
-        // Blame the writer: an output before a file written in place, either before an input;
-        // between two of a kind, the later key.
-        if (!a.output && !a.in_place) continue;
-        if (a.output && b.output && j > i) continue;
-        if (a.in_place && (b.output || (b.in_place && j > i))) continue;
-        if (same_file(a.path, b.path))
-          fail(a.key, fmt::format("{} is also {} ({}): {}", a.path, b.key, c.where(b.key),
-                                  a.output ? "refusing to overwrite it"
-                                           : "a file written in place is one key's alone"));
-      }
-    }
-  }
+  // Files: an output must not name an input (a disk image, a serial input, the config file
+  // itself) or another output, given or derived (the VCD's GTKWave view, the run's --trace),
+  // however spelled; a file written in place (a disk image) is one key's alone. Inputs may be
+  // shared. Devices such as /dev/null may be named more than once (platform/paths.h).
+  check_files(file_roles(c));
   for (unsigned irq : c.pic_level_irqs) {
     if (irq == c.pic_cascade_irq)
       fail("interrupt_controller.level_irqs",

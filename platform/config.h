@@ -95,6 +95,9 @@ struct Config {
   // overrides (command-line options included, as their keys), in order.
   std::string source;
   std::vector<std::string> sets;
+  // run --trace: not a key (the trace is made from the event log after the run), but an output
+  // the file rule checks with the others.
+  std::string out_trace;
   std::string where(const std::string& key) const;
 
   // The instance named `name`, or null.

@@ -754,6 +754,43 @@ with tempfile.TemporaryDirectory() as tmp:
             f.write("1ms hello\n")
         expect_exit(["run", "--set", "devices.com1.input=" + serial_in, "--stats", serial_in, "-q"], 2,
                     r"output\.stats.*is also devices\.com1\.input")
+        # One rule for every command and every path, given or derived: each case below is
+        # refused with exit 2 and leaves the file it would have overwritten as it was.
+        cfg = os.path.join(tmp, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sim:\n  until: 1ms\n")
+        stats_in = os.path.join(tmp, "s.json")
+        rc, _, err = run("run", "-q", "--set", "workload.kind=none", "--until", "1ms", "--stats", stats_in,
+                         "--set", "output.vcd=")
+        expect(rc == 0, err)
+        events_in = os.path.join(tmp, "e.jsonl")
+        rc, _, err = run("run", "-q", "--until", "1ms", "--events", events_in, "--set", "output.vcd=")
+        expect(rc == 0, err)
+        gtkw_img = os.path.join(tmp, "w.gtkw")
+        with open(gtkw_img, "wb") as f:
+            f.write(b"\0" * 65536)
+        cases = [
+            (["run", "--set", "devices.disk0.image=" + img, "--set", "devices.disk0.size=64KiB", "--trace", img, "-q"],
+             img, r"--trace: .* is also devices\.disk0\.image"),
+            (["run", "--set", "devices.disk0.image=" + gtkw_img, "--set", "devices.disk0.size=64KiB",
+              "--vcd", os.path.join(tmp, "w.vcd"), "-q"],
+             gtkw_img, r"output\.vcd's GTKWave view: .* is also devices\.disk0\.image"),
+            (["run", cfg, "--events", "e2.jsonl", "--trace", "e2.jsonl", "-q"], None, r"--trace: .* is also output\.events"),
+            (["compare-dma", cfg, "--json", cfg], cfg, r"--json: .* is also CONFIG"),
+            (["compare-dma", cfg, "--json", os.path.join(tmp, "x.out"), "--svg", os.path.join(tmp, "x.out")], None,
+             r"--svg: .* is also --json"),
+            (["compare", cfg, "--json", cfg], cfg, r"--json: .* is also CONFIG"),
+            (["compare", "io-space", cfg, "--svg", cfg], cfg, r"--svg: .* is also CONFIG"),
+            (["report", stats_in, "--html", stats_in], stats_in, r"--html: .* is also STATS"),
+            (["trace", events_in, "-o", events_in], events_in, r"--output: .* is also EVENTS"),
+        ]
+        for opt in ("--stats", "--vcd", "--events", "--trace"):
+            cases.append((["run", cfg, opt, cfg, "-q"], cfg, r"is also the config file"))
+        for args, victim, pattern in cases:
+            before_bytes = open(victim, "rb").read() if victim else None
+            expect_exit(args, 2, pattern)
+            if victim:
+                expect(open(victim, "rb").read() == before_bytes, f"{' '.join(args)}: {victim} was changed")
     elif CHECK == "config_errors":
         # Bad configs get an error naming the file, line and key, exit 2, never a crash or an
         # unnamed bug check.
