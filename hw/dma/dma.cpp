@@ -293,22 +293,33 @@ void DmaController::step(unsigned i) {
   }
   // Fly-by device cycles move a unit in one bus cycle; memory to memory needs a read and a write.
   hold_bus(i, bytes / width, dir == kDirMemMem ? 2 : 1);
-  buffer_.resize(bytes);
+  // The segment is timed as one; its bytes move through a bounded staging buffer, a piece at a
+  // time, as the hardware moves them unit by unit: a burst of COUNT 0xfffffffc staged whole
+  // took 4 GiB of host memory before its first access could fail.
   const bool src_inc = c.ctrl & kCtrlSrcInc, dst_inc = c.ctrl & kCtrlDstInc;
-  bool ok = true;
-  if (dir == kDirDevMem) {
-    c.device->dma_read(buffer_.data(), bytes);
-  } else {
-    ok = memory(tlm::TLM_READ_COMMAND, c.src, buffer_.data(), bytes, src_inc, width);
-  }
-  if (ok) {
-    if (dir == kDirMemDev) {
-      c.device->dma_write(buffer_.data(), bytes);
+  const std::uint64_t piece_max =
+      std::max<std::uint64_t>(kStagingBytes - kStagingBytes % width, width);
+  for (std::uint64_t done = 0; done < bytes;) {
+    const std::uint64_t piece = std::min(piece_max, bytes - done);
+    buffer_.resize(piece);
+    bool ok = true;
+    if (dir == kDirDevMem) {
+      c.device->dma_read(buffer_.data(), piece);
     } else {
-      ok = memory(tlm::TLM_WRITE_COMMAND, c.dst, buffer_.data(), bytes, dst_inc, width);
+      ok = memory(tlm::TLM_READ_COMMAND, c.src + (src_inc ? done : 0), buffer_.data(), piece,
+                  src_inc, width);
     }
+    if (ok) {
+      if (dir == kDirMemDev) {
+        c.device->dma_write(buffer_.data(), piece);
+      } else {
+        ok = memory(tlm::TLM_WRITE_COMMAND, c.dst + (dst_inc ? done : 0), buffer_.data(), piece,
+                    dst_inc, width);
+      }
+    }
+    if (!ok) return fail(i, DmaError::bad_address);
+    done += piece;
   }
-  if (!ok) return fail(i, DmaError::bad_address);
   if (dir != kDirDevMem && src_inc) c.src += static_cast<std::uint32_t>(bytes);
   if (dir != kDirMemDev && dst_inc) c.dst += static_cast<std::uint32_t>(bytes);
   c.count -= static_cast<std::uint32_t>(bytes);

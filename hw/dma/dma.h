@@ -133,6 +133,8 @@ class DmaController : public sc_core::sc_module {
   RegisterBank regs_;
   std::vector<Channel> ch_;
   std::uint64_t chunk_;
+  // The most bytes a segment stages at once on the host (its timing is the segment's whole).
+  static constexpr std::uint64_t kStagingBytes = 1 << 20;
   sc_core::sc_event kick_, drive_event_;
   std::vector<std::uint8_t> buffer_;
 };

@@ -1119,6 +1119,15 @@ points:
         with open(sw, "w") as f:
             f.write("grid:\n  cpu.clock: [fast]\n")
         expect_exit(["sweep", sw], 2, r"point cpu.clock=fast")
+    elif CHECK == "dma_huge_burst":
+        # A burst of almost 4 GiB stages its bytes a bounded piece at a time: the run's host
+        # memory stays small (it took 4.2 GB when the segment was staged whole). The first
+        # child of this process, so its peak is the children's peak.
+        import resource
+        rc, out, err = run("script", os.path.join(SCRIPTS, "huge_burst.scr"), "--quiet")
+        expect(rc == 0, f"huge burst script: exit {rc}\n{out}{err}")
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        expect(peak_mib < 512, f"huge burst: the run peaked at {peak_mib:.0f} MiB of host memory")
     elif CHECK == "sweep_shell":
         # Nothing a sweep file says is run as a command: hostile names, output folders and
         # values go to Slurm quoted or not at all, and control characters are refused. A stand-in
