@@ -1,6 +1,7 @@
 #include "platform/child.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -38,8 +40,12 @@ int run_child(const std::vector<std::string>& args) {
     ::_exit(127);
   }
   int status = 0;
+  bool forwarded = false;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return -1;
+    // A stop request (SIGTERM to this process alone, not its group) ends the child too: it
+    // finishes its outputs and exits 130, and the wait goes on for that.
+    if (signalled() && !std::exchange(forwarded, true)) ::kill(pid, SIGTERM);
   }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -56,6 +62,7 @@ void run_parallel(const std::vector<std::vector<std::string>>& commands, unsigne
   if (jobs == 0) jobs = core_count();
   std::map<pid_t, std::size_t> running;
   std::size_t next = 0;
+  bool forwarded = false;
   auto status_of = [](int status) {
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -88,6 +95,11 @@ void run_parallel(const std::vector<std::vector<std::string>>& commands, unsigne
       running.emplace(pid, i);
     }
     if (running.empty()) break;  // a signal stopped the starts and nothing is left
+    // A stop request ends the running children too (SIGTERM to this process alone left them
+    // running); no new ones start (the loop above), and the waits go on. Asked before each
+    // wait and again when a signal interrupts one.
+    if (signalled() && !std::exchange(forwarded, true))
+      for (const auto& entry : running) ::kill(entry.first, SIGTERM);
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0) {

@@ -1160,13 +1160,19 @@ void validate(const Config& c) {
                         v + (spec.resource == Resource::io_window ? spec.window : 1)});
     }
   }
+  // Whether each claim's key was written (not a default), once: Config::where looks the
+  // instance up by name, and asking it for every pair made 3,000 instances take minutes.
+  std::vector<bool> written(claims.size());
+  for (std::size_t i = 0; i < claims.size(); ++i) written[i] = c.where(claims[i].key) != "default";
   for (std::size_t i = 0; i < claims.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
-      const bool swap = c.where(claims[i].key) == "default" && c.where(claims[j].key) != "default";
+      if (claims[i].kind != claims[j].kind || claims[i].lo >= claims[j].hi ||
+          claims[j].lo >= claims[i].hi)
+        continue;
       // Blame the key the user wrote, when only one of the two was written.
+      const bool swap = !written[i] && written[j];
       const Claim& a = swap ? claims[j] : claims[i];
       const Claim& b = swap ? claims[i] : claims[j];
-      if (a.kind != b.kind || a.lo >= b.hi || b.lo >= a.hi) continue;
       if (a.kind == Resource::io_window)
         fail(a.key, fmt::format("ports [{:#x}, {:#x}) overlap [{:#x}, {:#x}) of {} ({})", a.lo,
                                 a.hi, b.lo, b.hi, b.key, c.where(b.key)));

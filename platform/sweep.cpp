@@ -161,10 +161,13 @@ Sweep load_sweep(const std::string& file) {
   if (s.points.empty())
     throw ConfigError(fmt::format("{}: a sweep needs a `grid:` or a `points:` list", file));
   if (s.columns.empty()) s.columns = default_columns();
-  // Every point is checked before any runs: a bad value is bad input, not a failed point.
+  // Every point is checked before any runs: a bad value is bad input, not a failed point. The
+  // base config is read once; a stop request ends the check (a million points take a while).
+  Config base = s.config.empty() ? Config{} : load_config(s.config);
+  for (const auto& set : s.sets) apply_override(base, set);
   for (const auto& p : s.points) {
-    Config c = s.config.empty() ? Config{} : load_config(s.config);
-    for (const auto& set : s.sets) apply_override(c, set);
+    if (signalled()) return s;
+    Config c = base;
     for (std::size_t k = 0; k < s.keys.size(); ++k)
       apply_override(c, s.keys[k] + "=" + p[k],
                      fmt::format("{}: point {}={}", file, s.keys[k], p[k]));
@@ -248,6 +251,7 @@ std::string format_eta(double seconds) {
 int cmd_sweep(const std::string& sweep_path, const std::string& executor,
               const std::string& out_dir, const CommonOptions& o) {
   const Sweep s = load_sweep(sweep_path);
+  if (signalled()) return kExitInterrupted;
   for (const auto& set : o.sets) {
     if (std::string c = control_character(set); !c.empty())
       throw ConfigError(fmt::format("--set {}: a control character ({}): not allowed in a sweep",
@@ -272,6 +276,7 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
   // Resume: a point whose folder holds statistics of the same settings is done.
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < n; ++i) {
+    if (signalled()) return kExitInterrupted;  // before writing a million folders
     const fs::path dir = point_dir(i);
     fs::create_directories(dir, ec);
     std::string settings;

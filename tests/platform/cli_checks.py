@@ -1119,6 +1119,95 @@ points:
         with open(sw, "w") as f:
             f.write("grid:\n  cpu.clock: [fast]\n")
         expect_exit(["sweep", sw], 2, r"point cpu.clock=fast")
+    elif CHECK == "stop_children":
+        # A stop request reaches every long step: a sweep of a million points stops while its
+        # points are checked and their folders written (it went on to write gigabytes), and
+        # SIGTERM to `sweep -j2` or `check -j2` alone (not its process group) ends their child
+        # runs too instead of leaving them running.
+        def children_of(marker):
+            out = []
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if marker.encode() in f.read():
+                            out.append(int(pid))
+                except OSError:
+                    pass
+            return out
+
+        big = os.path.join(tmp, "big.yaml")
+        with open(big, "w") as f:
+            f.write("grid:\n  sim.until: [" + ", ".join(f"{i + 1}ms" for i in range(1000)) + "]\n"
+                    "  cpu.clock: [" + ", ".join(f"{100 + i}MHz" for i in range(1000)) + "]\n")
+        out_big = os.path.join(tmp, "big-out")
+        p = subprocess.Popen([IOCOSIM, "sweep", big, "-o", out_big, "-q"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        p.send_signal(signal.SIGINT)
+        try:
+            p.communicate(timeout=20)
+            expect(p.returncode == 130, f"a million-point sweep after SIGINT: exit {p.returncode}")
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            expect(False, "a million-point sweep went on for 20 s after SIGINT")
+        points = os.path.join(out_big, "points")
+        written = len(os.listdir(points)) if os.path.isdir(points) else 0
+        expect(written < 1_000_000, f"the interrupted sweep wrote {written} point folders")
+
+        marker = os.path.join(tmp, "long-runs")
+        sw = os.path.join(tmp, "long.yaml")
+        with open(sw, "w") as f:
+            f.write("set: [output.vcd=]\ngrid:\n  sim.until: [3000s, 3001s]\n")
+        golden = os.path.join(tmp, "golden-long")
+        os.makedirs(golden)
+        with open(os.path.join(golden, "golden.yaml"), "w") as f:
+            f.write("runs:\n  - {name: a, config: '', set: [sim.until=3000s]}\n"
+                    "  - {name: b, config: '', set: [sim.until=3001s]}\n")
+        for name, args in (("sweep", ["sweep", sw, "-o", marker, "-j", "2", "-q"]),
+                           ("check", ["check", golden, "--update", "-j", "2", "-q"])):
+            p = subprocess.Popen([IOCOSIM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            runs = []
+            deadline = time.time() + 30
+            while time.time() < deadline and len(runs) < 2:
+                time.sleep(0.2)
+                runs = [c for c in children_of("3000s") + children_of("3001s") if c != p.pid]
+            expect(len(runs) == 2, f"{name} -j2: its two runs did not start: {runs}")
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.communicate(timeout=30)
+                expect(p.returncode == 130, f"{name} -j2 after SIGTERM: exit {p.returncode}")
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                expect(False, f"{name} -j2 went on for 30 s after SIGTERM")
+            time.sleep(0.5)
+            left = [c for c in runs if os.path.exists(f"/proc/{c}") and
+                    open(f"/proc/{c}/stat").read().split()[2] != "Z"]
+            expect(not left, f"{name} -j2: child runs still running after SIGTERM: {left}")
+            for c in left:
+                os.kill(c, signal.SIGKILL)
+    elif CHECK == "many_instances":
+        # 3,000 one-shot instances sharing a level-triggered line: the config check is no
+        # longer cubic (it asked where each key was set, a search by instance name, for every
+        # pair of resource claims: 55 s for a 1 ms run). A generous timeout as a hang guard.
+        many = os.path.join(tmp, "many.yaml")
+        with open(many, "w") as f:
+            f.write("workload: {kind: none}\ninterrupt_controller: {level_irqs: [5]}\ndevices:\n")
+            for i in range(3000):
+                f.write(f"  - {{type: oneshot, name: t{i}, port: {0x2000 + 8 * i:#x}, irq: 5}}\n")
+        try:
+            rc, out, err = run("run", many, "--until", "1ms", "-q", "--set", "output.vcd=", timeout=30)
+            expect(rc == 0, f"3,000 instances: exit {rc}\n{err[-2000:]}")
+        except subprocess.TimeoutExpired:
+            expect(False, "3,000 instances: the 1 ms run did not end within 30 s")
+        # A conflict among them is still found and names both keys.
+        with open(many, "a") as f:
+            f.write("  - {type: oneshot, name: late, port: 0x2008, irq: 6}\n")
+        expect_exit(["run", many, "--until", "1ms", "-q"], 2,
+                    r"key 'devices\.late\.port': ports \[0x2008, 0x2010\) overlap .* of devices\.t1\.port")
     elif CHECK == "dma_huge_burst":
         # A burst of almost 4 GiB stages its bytes a bounded piece at a time: the run's host
         # memory stays small (it took 4.2 GB when the segment was staged whole). The first
