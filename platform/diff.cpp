@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -131,7 +132,15 @@ std::size_t diff_stats(const std::string& a, const std::string& b, const DiffOpt
   auto load = [](const std::string& path) {
     try {
       std::vector<std::pair<std::string, std::string>> flat;
-      flatten(YAML::Load(read_text(path)), "", flat);
+      const YAML::Node root = YAML::Load(read_text(path));
+      // Every statistics file is an object with a "sim" section: anything else (a word, an
+      // empty object, another JSON file) would compare as "same" with its kind.
+      if (!root.IsMap() || !root["sim"] || !root["sim"].IsMap())
+        throw ConfigError(
+            fmt::format("{}: not a statistics file (no \"sim\" section; write "
+                        "one with iocosim run --stats)",
+                        path));
+      flatten(root, "", flat);
       return flat;
     } catch (const YAML::Exception& e) {
       throw ConfigError(
@@ -194,13 +203,54 @@ std::size_t diff_stats(const std::string& a, const std::string& b, const DiffOpt
   return lines.size();
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read", path));
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
-  return lines;
-}
+// An event log read as a stream with a bounded look-ahead: a diff holds a window of lines,
+// not the whole log (a 1 GB log took 2.5-3 GB). Each line is checked to be an event as the
+// event log writes them ({"t_ps":...}): a file of something else is not an event log, and two
+// such files are not "the same".
+class EventStream {
+ public:
+  explicit EventStream(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw ConfigError(fmt::format("{}: cannot read", path));
+  }
+  // Line `k` after the current one (0 = the current), or null past the end.
+  const std::string* peek(std::size_t k) {
+    while (window_.size() <= k && !done_) {
+      std::string line;
+      if (!std::getline(in_, line)) {
+        done_ = true;
+        break;
+      }
+      ++read_;
+      if (line.size() < 2 || line.rfind("{\"t_ps\":", 0) != 0 || line.back() != '}')
+        throw ConfigError(
+            fmt::format("{}:{}: not an event log (each line is an event, "
+                        "{{\"t_ps\":...}}; write one with iocosim run --events)",
+                        path_, read_));
+      window_.push_back(std::move(line));
+    }
+    return k < window_.size() ? &window_[k] : nullptr;
+  }
+  void next() {
+    peek(0);
+    if (!window_.empty()) {
+      window_.pop_front();
+      ++index_;
+    }
+  }
+  std::size_t index() const { return index_; }  // events before the current one
+  std::size_t count() {                         // all events, once the stream is at its end
+    while (peek(window_.size()) != nullptr) {
+    }
+    return index_ + window_.size();
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  std::deque<std::string> window_;
+  std::size_t index_ = 0, read_ = 0;
+  bool done_ = false;
+};
 
 // The fields of one event line that differ ("t_ps 10 → 12, level true → false").
 std::string field_changes(const std::string& a, const std::string& b) {
@@ -235,47 +285,54 @@ std::string event_time(const std::string& line) {
 // difference (re-synchronizing after inserted or removed events); returns the count.
 std::size_t diff_events(const std::string& a, const std::string& b, const DiffOptions& options,
                         std::FILE* out) {
-  const auto la = read_lines(a), lb = read_lines(b);
+  EventStream sa(a), sb(b);
   std::vector<std::string> shown;
-  std::size_t differences = 0, i = 0, j = 0;
+  std::size_t differences = 0;
   constexpr std::size_t kWindow = 64;
-  while (i < la.size() || j < lb.size()) {
-    if (i < la.size() && j < lb.size() && la[i] == lb[j]) {
-      ++i, ++j;
+  for (;;) {
+    const std::string* x = sa.peek(0);
+    const std::string* y = sb.peek(0);
+    if (x == nullptr && y == nullptr) break;
+    if (x != nullptr && y != nullptr && *x == *y) {
+      sa.next(), sb.next();
       continue;
     }
     ++differences;
     // An event only one side has: the other side's next event turns up a few lines on.
     std::size_t skip_a = 0, skip_b = 0;
     for (std::size_t k = 1; k <= kWindow && skip_a == 0 && skip_b == 0; ++k) {
-      if (j < lb.size() && i + k < la.size() && la[i + k] == lb[j])
+      const std::string* xa = sa.peek(k);
+      const std::string* yb = sb.peek(k);
+      if (y != nullptr && xa != nullptr && *xa == *y)
         skip_a = k;
-      else if (i < la.size() && j + k < lb.size() && la[i] == lb[j + k])
+      else if (x != nullptr && yb != nullptr && *x == *yb)
         skip_b = k;
     }
+    const bool only_b = x == nullptr || skip_b > 0;
+    const bool only_a = !only_b && (y == nullptr || skip_a > 0);
     if (shown.size() < options.max_shown) {
-      if (i >= la.size() || skip_b > 0) {
+      if (only_b) {
         shown.push_back(
-            fmt::format("  event {} (t={}): only in B: {}", j + 1, event_time(lb[j]), lb[j]));
-      } else if (j >= lb.size() || skip_a > 0) {
+            fmt::format("  event {} (t={}): only in B: {}", sb.index() + 1, event_time(*y), *y));
+      } else if (only_a) {
         shown.push_back(
-            fmt::format("  event {} (t={}): only in A: {}", i + 1, event_time(la[i]), la[i]));
+            fmt::format("  event {} (t={}): only in A: {}", sa.index() + 1, event_time(*x), *x));
       } else {
-        shown.push_back(fmt::format("  event {} (t={}): {}\n    A: {}\n    B: {}", i + 1,
-                                    event_time(la[i]), field_changes(la[i], lb[j]), la[i], lb[j]));
+        shown.push_back(fmt::format("  event {} (t={}): {}\n    A: {}\n    B: {}", sa.index() + 1,
+                                    event_time(*x), field_changes(*x, *y), *x, *y));
       }
     }
-    if (i >= la.size() || skip_b > 0)
-      ++j;
-    else if (j >= lb.size() || skip_a > 0)
-      ++i;
+    if (only_b)
+      sb.next();
+    else if (only_a)
+      sa.next();
     else
-      ++i, ++j;
+      sa.next(), sb.next();
   }
   std::fprintf(out, "events  %s vs %s: %s (%zu and %zu events)\n", a.c_str(), b.c_str(),
-               differences ? fmt::format("{} differ", differences).c_str() : "same", la.size(),
-               lb.size());
-  for (const auto& s : shown) std::fprintf(out, "%s\n", s.c_str());
+               differences ? fmt::format("{} differ", differences).c_str() : "same", sa.count(),
+               sb.count());
+  for (const auto& line : shown) std::fprintf(out, "%s\n", line.c_str());
   if (differences > shown.size())
     std::fprintf(out, "  ... and %zu more\n", differences - shown.size());
   return differences;

@@ -8,11 +8,15 @@
 //     each driver's dispatch (a track per device object), completion and its routines, back to
 //     the thread resuming.
 // Timestamps are simulated time in microseconds, written to the picosecond.
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -113,10 +117,19 @@ std::string us(std::uint64_t ps) {
   return fmt::format("{}.{:06}", ps / 1'000'000, ps % 1'000'000);
 }
 
+// Writes the trace as it goes (to a file it does not own): the trace of a long log is not
+// held in memory, once as events and again as the file's text.
 class TraceWriter {
  public:
   // Process ids: CPUs, devices, I/O (each a group of tracks in the viewer).
   static constexpr int kCpus = 1, kDevices = 2, kIo = 3;
+
+  explicit TraceWriter(std::FILE* out) : out_(out) {
+    std::fputs(
+        "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"iocosim\"},"
+        "\"traceEvents\":[\n",
+        out_);
+  }
 
   int track(int pid, const std::string& name) {
     const auto key = std::make_pair(pid, name);
@@ -156,14 +169,7 @@ class TraceWriter {
     add(fmt::format(R"({{"ph":"C","pid":{},"ts":{},"name":"{}","args":{{"IRQL":{}}}}})", pid, us(t),
                     util::json_escape(name), value));
   }
-  std::string finish() {
-    std::string out =
-        "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"iocosim\"},"
-        "\"traceEvents\":[\n";
-    out += body_;
-    out += "\n]}\n";
-    return out;
-  }
+  void finish() { std::fputs("\n]}\n", out_); }
 
  private:
   void meta(const char* what, int pid, int tid, const std::string& name, int index = -1) {
@@ -175,12 +181,53 @@ class TraceWriter {
                           pid, tid, what, util::json_escape(name)));
   }
   void add(const std::string& e) {
-    if (!body_.empty()) body_ += ",\n";
-    body_ += e;
+    if (!first_) std::fputs(",\n", out_);
+    first_ = false;
+    std::fwrite(e.data(), 1, e.size(), out_);
   }
   std::map<std::pair<int, std::string>, int> tids_;
   int next_tid_ = 1;
-  std::string body_;
+  std::FILE* out_;
+  bool first_ = true;
+};
+
+// The trace is written to a new file beside its destination and renamed over it when
+// complete: a failed or interrupted conversion never leaves a half trace (or an empty file)
+// where the trace should be.
+class PendingFile {
+ public:
+  explicit PendingFile(const std::string& path) : path_(path) {
+    const std::filesystem::path p(path);
+    std::error_code ec;
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+    std::string pattern = path + ".partial-XXXXXX";
+    const int fd = ::mkstemp(pattern.data());
+    if (fd < 0)
+      throw ConfigError(fmt::format("{}: cannot write the trace: {}", path, std::strerror(errno)));
+    temp_ = pattern;
+    file_ = ::fdopen(fd, "wb");
+  }
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  ~PendingFile() {
+    if (file_ != nullptr) std::fclose(file_);
+    if (!temp_.empty()) std::remove(temp_.c_str());
+  }
+  std::FILE* file() { return file_; }
+  // Closes and renames into place: "" or why it failed (the temporary file is then removed).
+  std::string commit() {
+    int err = std::ferror(file_) ? EIO : 0;
+    if (std::fflush(file_) != 0 && err == 0) err = errno;
+    if (std::fclose(std::exchange(file_, nullptr)) != 0 && err == 0) err = errno;
+    if (err == 0 && std::rename(temp_.c_str(), path_.c_str()) != 0) err = errno;
+    if (err != 0) return std::strerror(err);
+    temp_.clear();
+    return {};
+  }
+
+ private:
+  std::string path_, temp_;
+  std::FILE* file_ = nullptr;
 };
 
 }  // namespace
@@ -188,7 +235,8 @@ class TraceWriter {
 int cmd_trace(const std::string& events_path, const std::string& out_path) {
   std::ifstream in(events_path);
   if (!in) throw ConfigError(fmt::format("{}: cannot read the event log", events_path));
-  TraceWriter w;
+  PendingFile out(out_path);
+  TraceWriter w(out.file());
   w.process(TraceWriter::kCpus, "CPUs");
   w.process(TraceWriter::kDevices, "devices");
   w.process(TraceWriter::kIo, "I/O requests");
@@ -346,7 +394,8 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
   for (auto& [cpu, s] : stacks) close_to(cpu, 0, last_t);
   for (auto& [name, open] : busy)
     if (open) w.end(TraceWriter::kDevices, w.track(TraceWriter::kDevices, name), last_t);
-  if (std::string why = write_file(out_path, w.finish()); !why.empty())
+  w.finish();
+  if (std::string why = out.commit(); !why.empty())
     throw ConfigError(fmt::format("{}: cannot write the trace: {}", out_path, why));
   std::printf("trace: %zu events of %s -> %s (open in ui.perfetto.dev or chrome://tracing)\n",
               events, events_path.c_str(), out_path.c_str());

@@ -1189,6 +1189,44 @@ points:
             expect(not left, f"{name} -j2: child runs still running after SIGTERM: {left}")
             for c in left:
                 os.kill(c, signal.SIGKILL)
+    elif CHECK == "stream_logs":
+        # diff and trace stream the event log: their host memory does not grow with the log's
+        # size (they held the whole log, 2.5-3 times its size). Two 80 MB logs that differ in one
+        # event near the end; the peak of every child of this process is measured.
+        import resource
+        la, lb = os.path.join(tmp, "a.jsonl"), os.path.join(tmp, "b.jsonl")
+        n = 1_000_000
+        with open(la, "w") as fa, open(lb, "w") as fb:
+            for i in range(n):
+                line = f'{{"t_ps":{i * 1000},"src":"ke","ev":"irql","cpu":0,"from":{i % 3},"to":{(i + 1) % 3}}}\n'
+                fa.write(line)
+                fb.write(line if i != n - 10 else line.replace('"to"', '"To"'))
+        rc, out, err = run("diff", la, lb, timeout=300)
+        expect(rc == 1 and "1 differ (1000000 and 1000000 events)" in out,
+               f"diff of two long logs: exit {rc}\n{out[-2000:]}{err[-2000:]}")
+        rc, out, err = run("trace", la, "-o", os.path.join(tmp, "t.json"), timeout=300)
+        expect(rc == 0, f"trace of a long log: exit {rc}\n{err[-2000:]}")
+        with open(os.path.join(tmp, "t.json")) as f:
+            doc = json.load(f)
+        expect(len(doc["traceEvents"]) >= n, f"trace: {len(doc['traceEvents'])} trace events")
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        expect(peak_mib < 100, f"diff/trace of an 80 MB log peaked at {peak_mib:.0f} MiB")
+        # Files that are not runs are not "the same": they are bad input.
+        ga, gb = os.path.join(tmp, "ga"), os.path.join(tmp, "gb")
+        for d in (ga, gb):
+            os.makedirs(d)
+            with open(os.path.join(d, "stats.json"), "w") as f:
+                f.write("nonsense\n")
+            with open(os.path.join(d, "events.jsonl"), "w") as f:
+                f.write("garbage\n")
+        expect_exit(["diff", ga, gb], 2, r"stats\.json: not a statistics file")
+        os.remove(os.path.join(ga, "stats.json"))
+        os.remove(os.path.join(gb, "stats.json"))
+        expect_exit(["diff", ga, gb], 2, r"events\.jsonl:1: not an event log")
+        with open(os.path.join(ga, "stats.json"), "w") as f:
+            f.write("{}\n")
+        expect_exit(["diff", os.path.join(ga, "stats.json"), os.path.join(ga, "stats.json")], 2,
+                    r"not a statistics file")
     elif CHECK == "many_instances":
         # 3,000 one-shot instances sharing a level-triggered line: the config check is no
         # longer cubic (it asked where each key was set, a search by instance name, for every
