@@ -1,7 +1,10 @@
 // The iocosim command line: run a platform, run a register-level script, benchmark, compare,
 // report, list config keys. In the library, so a program with its own registered types (a
 // project built against the installed package) is the same tool: platform/cli.h.
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <tuple>
 
@@ -53,7 +56,9 @@ void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_opti
 
 namespace platform {
 
-int cli_main(int argc, char* argv[]) {
+namespace {
+
+int run_command(int argc, char* argv[]) {
   CLI::App app{"iocosim: a SystemC/TLM-2.0 co-simulation of a computer's I/O path"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
@@ -347,6 +352,22 @@ int cli_main(int argc, char* argv[]) {
     return platform::kExitFailed;
   }
   return platform::kExitBadInput;
+}
+
+}  // namespace
+
+int cli_main(int argc, char* argv[]) {
+  const int status = run_command(argc, argv);
+  // What a command printed must have reached its destination: standard output on a full disk
+  // (`iocosim keys > /dev/full`) is an error, not a silent success.
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    fmt::print(stderr, "iocosim: error: cannot write the standard output: {}\n",
+               errno != 0 ? std::strerror(errno) : "write error");
+    return status == platform::kExitOk || status == platform::kExitFailed ? platform::kExitBadInput
+                                                                          : status;
+  }
+  return status;
 }
 
 int program_main(int argc, char* argv[]) {

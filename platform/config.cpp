@@ -937,7 +937,7 @@ void apply_override(Config& c, const std::string& assignment, const std::string&
   if (const Key* k = find_key(key)) {
     err = k->set(c, value);
   } else if (TypedKey tk = registered_key(c, key); tk.spec != nullptr) {
-    err = tk.settings->set(*tk.spec, value, "--set");
+    err = tk.settings->set(*tk.spec, value, shown);
   } else {
     auto [root, rest] = split_first(key);
     auto [name, sub] = split_first(rest);
@@ -966,7 +966,9 @@ void apply_override(Config& c, const std::string& assignment, const std::string&
     }
   }
   if (!err.empty()) fail(err);
-  c.origin[key] = "--set";
+  // Where it was set, as typed ("--until 5ms", "--set hal=apic"): errors that involve it name
+  // the option the user wrote.
+  c.origin[key] = shown;
 }
 
 static std::vector<FileRole> file_roles(const Config& c) {

@@ -12,12 +12,13 @@
 #include "platform/registry.h"
 #include "platform/settings.h"
 #include "sw/ke/kernel.h"
+#include "util/suggest.h"
 
 namespace platform {
 
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& what) : std::runtime_error(util::printable(what)) {}
 };
 
 std::vector<DeviceInstance> default_devices();

@@ -403,25 +403,40 @@ Golden load_golden(const std::string& dir) {
     const std::string at = fmt::format("runs[{}]", index++);
     if (!r.IsMap()) fail(r, at, "expected {name: ..., config: ..., set: [...]}");
     GoldenRun run;
+    // A value that must be one string: a mapping or a list there (`config: {file: x}`) read as
+    // "" and ran the built-in platform instead.
+    auto text = [&](const YAML::Node& n, const std::string& key, const char* what) {
+      if (!n.IsScalar() && !n.IsNull()) fail(n, key, std::string("expected ") + what);
+      return n.IsNull() ? std::string() : n.Scalar();
+    };
     for (const auto& item : r) {
       const std::string key = item.first.Scalar();
       if (key == "name") {
-        run.name = item.second.Scalar();
+        run.name = text(item.second, at + ".name", "the run's name");
       } else if (key == "config") {
-        run.config = item.second.Scalar();
+        run.config = text(item.second, at + ".config",
+                          "a config file's path (\"\" for the built-in platform)");
         if (!run.config.empty() && fs::path(run.config).is_relative())
           run.config = (fs::path(dir) / run.config).lexically_normal().string();
         if (!run.config.empty() && !fs::exists(run.config))
           fail(item.second, at + ".config", run.config + ": no such file");
       } else if (key == "set") {
         if (!item.second.IsSequence()) fail(item.second, at + ".set", "expected a list KEY=VALUE");
-        for (const auto& s : item.second) run.sets.push_back(s.Scalar());
+        for (const auto& s : item.second) {
+          const std::string set = text(s, at + ".set", "KEY=VALUE");
+          if (set.find('=') == std::string::npos || set[0] == '=')
+            fail(s, at + ".set", "'" + set + "': expected KEY=VALUE");
+          run.sets.push_back(set);
+        }
       } else {
         fail(item.first, at + "." + key, "unknown key (a run has name, config and set)");
       }
     }
-    if (run.name.empty() || run.name.find('/') != std::string::npos || run.name[0] == '.')
-      fail(r, at + ".name", "every run needs a name, usable as a folder name");
+    if (run.name.empty() || run.name.find('/') != std::string::npos || run.name[0] == '.' ||
+        run.name.find('\0') != std::string::npos)
+      fail(r, at + ".name",
+           run.name.empty() ? "every run needs a name, usable as a folder name"
+                            : "'" + run.name + "' is not usable as a folder name");
     for (const auto& other : g.runs)
       if (other.name == run.name) fail(r, at + ".name", "'" + run.name + "' is used twice");
     g.runs.push_back(std::move(run));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hw/cpu/cpu.h"
+#include "util/suggest.h"
 
 namespace platform {
 
@@ -14,7 +15,7 @@ class Platform;
 
 class ScriptError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ScriptError(const std::string& what) : std::runtime_error(util::printable(what)) {}
 };
 
 enum class Op { out, in, write, read, irq, wait, intr, inta, eject, cpu };

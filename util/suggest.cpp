@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace util {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -39,6 +41,21 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   const std::string c = closest(word, candidates);
   return c.empty() ? std::string{} : " (did you mean '" + c + "'?)";
+}
+
+std::string printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\0')
+      out += "\\0";
+    else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += ch;
+  }
+  return out;
 }
 
 }  // namespace util

@@ -14,4 +14,9 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 // " (did you mean 'X'?)", or "" when nothing is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+// `text` with its control characters other than newline and tab written as escapes ("\0",
+// "\x1b"): a message quoting what a user wrote stays whole and readable (a NUL byte ended the
+// message, what() being a C string).
+std::string printable(const std::string& text);
+
 }  // namespace util

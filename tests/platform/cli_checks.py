@@ -113,7 +113,7 @@ with tempfile.TemporaryDirectory() as tmp:
         expect_exit(["run", "--set", "timer.port=0x20"], 2, r"key 'timer\.port'.*overlap")
         expect_exit(["run", "--until", "1ms", "--vcd", "/proc/forbidden/x.vcd"], 2, r"cannot write the VCD")
         expect_exit(["run", "--set", "dma.irq=14"], 2,
-                    r"--set: key 'dma\.irq': IRQ14 is also devices\.disk0\.irq \(default\)")
+                    r"--set dma\.irq=14: key 'dma\.irq': IRQ14 is also devices\.disk0\.irq \(default\)")
         expect_exit(["run", "--set", "devices.disk0.size=1000"], 2, r"key 'devices\.disk0\.size'")
         expect_exit(["run", "--set", "devices.com1.port=0x1f8"], 2,
                     r"key 'devices\.com1\.port': ports \[0x1f8, 0x1fc\) overlap .* of devices\.disk0\.port")
@@ -1227,6 +1227,44 @@ points:
             f.write("{}\n")
         expect_exit(["diff", os.path.join(ga, "stats.json"), os.path.join(ga, "stats.json")], 2,
                     r"not a statistics file")
+    elif CHECK == "no_silent_errors":
+        # What the fuzzing found silent or unclear, each now an error that names what is wrong.
+        # Standard output on a full disk is an error, for every command that prints.
+        if os.path.exists("/dev/full"):
+            golden_default = os.path.join(SRC, "tests", "golden", "default")
+            for args in (["keys"], ["config"], ["devices"], ["diff", golden_default, golden_default],
+                         ["report", os.path.join(golden_default, "stats.json")]):
+                with open("/dev/full", "w") as full:
+                    p = subprocess.run([IOCOSIM, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                                       timeout=120)
+                expect(p.returncode == 2 and "cannot write the standard output" in p.stderr,
+                       f"{' '.join(args)} > /dev/full: exit {p.returncode}: {p.stderr}")
+        # golden.yaml: a mapping as a run's config ran the built-in platform; a set entry that is
+        # not a string said "--set : expected key=value"; a NUL in a name cut the message off.
+        g = os.path.join(tmp, "g")
+        os.makedirs(g)
+        for text, pattern in (
+                ("runs:\n  - {name: a, config: {file: x.yaml}}\n",
+                 r"golden\.yaml:2: key 'runs\[0\]\.config': expected a config file's path"),
+                ("runs:\n  - {name: a, config: '', set: [{sim.until: 1ms}]}\n",
+                 r"golden\.yaml:2: key 'runs\[0\]\.set': expected KEY=VALUE"),
+                ("runs:\n  - {name: a, config: '', set: [5]}\n",
+                 r"golden\.yaml:2: key 'runs\[0\]\.set': '5': expected KEY=VALUE"),
+                ('runs:\n  - {name: "a\\0b/", config: ""}\n',
+                 r"golden\.yaml:2: key 'runs\[0\]\.name': 'a\\0b/' is not usable as a folder name")):
+            with open(os.path.join(g, "golden.yaml"), "w") as f:
+                f.write(text)
+            expect_exit(["check", g, "-q"], 2, pattern)
+        # A NUL byte in a script line: the whole line and the reason, the NUL shown as \0.
+        nul = os.path.join(tmp, "nul.scr")
+        with open(nul, "wb") as f:
+            f.write(b"outb 0x21 0x1\0ff\n")
+        expect_exit(["script", nul], 2, r"nul\.scr:1: outb 0x21 0x1\\0ff: value '0x1\\0ff' is not a number")
+        # Cross-key errors name the option as typed, not a bare "--set:".
+        expect_exit(["run", "--until", "1ms", "--vcd", vcd, "--events", vcd, "-q"], 2,
+                    r"^iocosim: error: --events \S+: key 'output\.events': .* is also output\.vcd \(--vcd ")
+        expect_exit(["run", "--set", "hal=apic", "--set", "workload.kind=idle", "-q"], 2,
+                    r"^iocosim: error: --set hal=apic: key 'hal'")
     elif CHECK == "many_instances":
         # 3,000 one-shot instances sharing a level-triggered line: the config check is no
         # longer cubic (it asked where each key was set, a search by instance name, for every

@@ -140,7 +140,7 @@ TEST(Config, OverridesUseTheSameParsersAndNameTheOverride) {
   platform::Config c;
   platform::apply_override(c, "cpu.clock=200MHz");
   EXPECT_EQ(c.cpu.clock_hz, 200'000'000u);
-  EXPECT_EQ(c.where("cpu.clock"), "--set");
+  EXPECT_EQ(c.where("cpu.clock"), "--set cpu.clock=200MHz") << "the option as typed";
   EXPECT_EQ(
       error_of([&] { platform::apply_override(c, "cpu.clock=fast"); }),
       "--set cpu.clock=fast: key 'cpu.clock': expected a frequency such as 100MHz, got 'fast'");
@@ -170,8 +170,9 @@ TEST(Config, CrossKeyChecksNameTheKeyAndWhereItWasSet) {
       path + ":2: key 'timer.irq': IRQ2 is the cascade input (interrupt_controller.cascade_irq)");
   platform::Config d;
   platform::apply_override(d, "workload.vector_base=0x34");
-  EXPECT_EQ(error_of([&] { platform::validate(d); }),
-            "--set: key 'workload.vector_base': 0x34 is not a multiple of 8");
+  EXPECT_EQ(
+      error_of([&] { platform::validate(d); }),
+      "--set workload.vector_base=0x34: key 'workload.vector_base': 0x34 is not a multiple of 8");
 }
 
 TEST(Config, OverlappingPortWindowsAreAConfigErrorNamingTheKey) {
@@ -182,7 +183,7 @@ TEST(Config, OverlappingPortWindowsAreAConfigErrorNamingTheKey) {
   EXPECT_NE(msg.find("overlaps pic.master"), std::string::npos) << msg;
   // The generic pass finds it before anything is built, naming the other window's key.
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            "--set: key 'timer.port': ports [0x20, 0x24) overlap [0x20, 0x22) of "
+            "--set timer.port=0x20: key 'timer.port': ports [0x20, 0x24) overlap [0x20, 0x22) of "
             "interrupt_controller.master_port (default)");
 }
 
@@ -205,7 +206,7 @@ TEST(DeviceList, TwoInstancesOfOneTypeEachWithTheirOwnKeys) {
   EXPECT_EQ(c.device("disk1")->driver, "disk") << "the type's driver";
   platform::apply_override(c, "devices.disk1.seek_time=1ms");
   EXPECT_EQ(c.device("disk1")->settings.number("seek_time"), 1'000'000'000u);
-  EXPECT_EQ(c.where("devices.disk1.seek_time"), "--set");
+  EXPECT_EQ(c.where("devices.disk1.seek_time"), "--set devices.disk1.seek_time=1ms");
   c.workload = "none";
   platform::validate(c);
 }
@@ -296,7 +297,8 @@ TEST(DeviceList, ConflictingResourcesAcrossInstancesNameBothKeys) {
   platform::Config d;
   platform::apply_override(d, "devices.com1.irq=10");
   EXPECT_EQ(error_of([&] { platform::validate(d); }),
-            "--set: key 'devices.com1.irq': IRQ10 is also dma.irq (default): an edge-triggered "
+            "--set devices.com1.irq=10: key 'devices.com1.irq': IRQ10 is also dma.irq (default): "
+            "an edge-triggered "
             "line has one device");
 }
 
@@ -341,11 +343,13 @@ TEST(DeviceList, AWorkloadNamesAnInstanceThatExists) {
   platform::Config c;
   platform::apply_override(c, "workload.io.disk=disk7");
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            "--set: key 'workload.io.disk': no device instance named 'disk7' (block instances: "
+            "--set workload.io.disk=disk7: key 'workload.io.disk': no device instance named "
+            "'disk7' (block instances: "
             "disk0)");
   platform::apply_override(c, "workload.io.disk=com1");
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            "--set: key 'workload.io.disk': 'com1' is a serial device, not a block device");
+            "--set workload.io.disk=com1: key 'workload.io.disk': 'com1' is a serial device, not a "
+            "block device");
 }
 
 TEST(DeviceList, EveryInstanceIsBuiltUnderItsName) {
@@ -371,11 +375,13 @@ TEST(DeviceList, ADriverBindsOnlyToTheDevicesItServes) {
   platform::Config c;
   platform::apply_override(c, "devices.com1.driver=disk");
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            "--set: key 'devices.com1.driver': driver disk serves block devices, not serial");
+            "--set devices.com1.driver=disk: key 'devices.com1.driver': driver disk serves block "
+            "devices, not serial");
   platform::apply_override(c, "devices.com1.driver=serial");
   platform::apply_override(c, "devices.com1.filters=filter");
   EXPECT_EQ(error_of([&] { platform::validate(c); }),
-            "--set: key 'devices.com1.filters': filter filter stacks over block devices, not "
+            "--set devices.com1.filters=filter: key 'devices.com1.filters': filter filter stacks "
+            "over block devices, not "
             "serial");
   platform::apply_override(c, "devices.com1.filters=");
   platform::apply_override(c, "devices.com1.driver=none");
