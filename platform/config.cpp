@@ -1002,7 +1002,16 @@ void validate(const Config& c) {
   // however spelled; a file written in place (a disk image) is one key's alone. Inputs may be
   // shared. Devices such as /dev/null may be named more than once (platform/paths.h).
   check_files(file_roles(c));
+  // The lines the chipset's ELCR keeps edge-triggered (hw/intc/controller.h: the PIIX's masks).
+  auto edge_only = [](unsigned irq) {
+    return irq == 0 || irq == 1 || irq == 2 || irq == 8 || irq == 13;
+  };
   for (unsigned irq : c.pic_level_irqs) {
+    if (edge_only(irq) && irq != c.timer_irq && irq != c.pic_cascade_irq)
+      fail("interrupt_controller.level_irqs",
+           fmt::format("IRQ{} cannot be level-triggered: the chipset's ELCR keeps IRQ0, 1, 2, 8 "
+                       "and 13 edge-triggered",
+                       irq));
     if (irq == c.pic_cascade_irq)
       fail("interrupt_controller.level_irqs",
            fmt::format("IRQ{} is the cascade input, which stays edge-triggered", irq));
@@ -1112,6 +1121,10 @@ void validate(const Config& c) {
     if (irq == c.pic_cascade_irq || irq == c.timer_irq)
       fail("pci.irqs",
            fmt::format("IRQ{} is the {}", irq, irq == c.timer_irq ? "timer's" : "cascade input"));
+    if (edge_only(irq))
+      fail("pci.irqs", fmt::format("IRQ{} cannot be level-triggered (the chipset's ELCR keeps "
+                                   "IRQ0, 1, 2, 8 and 13 edge-triggered), and PCI lines are",
+                                   irq));
   }
   {
     std::map<unsigned, std::string> slots;

@@ -52,10 +52,17 @@ class TlmPicPair : public sc_core::sc_module, public InterruptController {
       Register& r = elcr_regs_.add(s ? "elcr2" : "elcr1", s ? 1 : 0, 1, 0, Access::read_write);
       r.on_read = [this, s] { return std::uint32_t{(s ? slave : master).elcr()}; };
       r.on_write = [this, s](std::uint32_t v) {
-        const auto bits = static_cast<std::uint8_t>(s ? v : v & ~(1u << cascade_));
+        const auto bits = static_cast<std::uint8_t>(v & (s ? kElcr2Writable : elcr1_writable()));
         (s ? slave : master).set_elcr(bits);
       };
     }
+  }
+  // The bits of ELCR1/ELCR2 software can set, as the PIIX has them (QEMU's, KVM's and FreeBSD's
+  // masks agree): IRQ0 (the timer), IRQ1 (the keyboard), IRQ2 (the cascade), IRQ8 (the RTC)
+  // and IRQ13 (the FPU) stay edge-triggered; so does the cascade input wherever it is.
+  static constexpr std::uint8_t kElcr1Writable = 0xf8, kElcr2Writable = 0xde;
+  std::uint8_t elcr1_writable() const {
+    return static_cast<std::uint8_t>(kElcr1Writable & ~(1u << cascade_));
   }
   tlm_utils::simple_target_socket<TlmPicPair> elcr_in{"elcr"};
 

@@ -32,8 +32,8 @@ module pic_pair #(
     m_ir[CASCADE] = s_int;
   end
 
-  // The edge/level control registers (ELCR1 for the master, ELCR2 for the slave); the master's
-  // cascade input stays edge-sensitive.
+  // The edge/level control registers (ELCR1 for the master, ELCR2 for the slave), with the
+  // PIIX's write masks: IRQ0, 1, 2 (and the cascade input), 8 and 13 stay edge-sensitive.
   logic chip_wr, chip_rd;
   assign chip_wr = wr && !sel_elcr;
   assign chip_rd = rd && !sel_elcr;
@@ -42,8 +42,8 @@ module pic_pair #(
       m_elcr <= 8'h0;
       s_elcr <= 8'h0;
     end else if (wr && sel_elcr) begin
-      if (a0) s_elcr <= din;
-      else m_elcr <= din & ~(8'h1 << CASCADE);
+      if (a0) s_elcr <= din & 8'hde;
+      else m_elcr <= din & 8'hf8 & ~(8'h1 << CASCADE);
     end
   end
 

@@ -196,7 +196,11 @@ TEST_P(PicConformance, ElcrMakesAnInputLevelSensitive) {
   b.init();
   EXPECT_EQ(b.read_elcr(0), 0x00) << "power-on: all edge";
   b.write_elcr(0, 0xff);
-  EXPECT_EQ(b.read_elcr(0), 0xff & ~(1u << kCascade)) << "the cascade input stays edge";
+  // The PIIX's write masks: IRQ0, IRQ1 and the cascade input, IRQ8 and IRQ13 stay edge.
+  EXPECT_EQ(b.read_elcr(0), 0xf8 & ~(1u << kCascade)) << "IRQ0, 1 and the cascade stay edge";
+  b.write_elcr(1, 0xff);
+  EXPECT_EQ(b.read_elcr(1), 0xde) << "IRQ8 and IRQ13 stay edge";
+  b.write_elcr(1, 0x00);
   b.write_elcr(0, 0x08);  // IR3 level, IR4 edge
   b.set(3, true);
   b.set(4, true);
