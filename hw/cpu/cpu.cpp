@@ -437,10 +437,21 @@ void Cpu::idle_for(const sc_core::sc_time& t) {
 std::uint8_t Cpu::acknowledge_cycle() {
   sync();
   inta_active_ = true;
+  // The first INTA bus cycle: the controller freezes its request and sets the in-service bit
+  // at its end, so INTR (the 8259A's INT, the local APIC's output) stays high from the
+  // request until then; every interrupt is a pulse of at least this width in the waveform.
+  // A higher-priority request that arrives meanwhile is the one acknowledged, as on the bus.
+  const unsigned first = timing_.inta / 2;
+  advance(cycles(first), false);
+  // The controller's traced state (INT, IRR, ISR) changes now: with a VCD open the kernel's
+  // time must be the acknowledge's, or the waveform samples INT already low at the request's
+  // instant and the pulse is lost.
+  before_traced_change();
   const std::uint8_t vector = inta->acknowledge();
   activity_changed();
   intr_settled_ = false;
-  advance(cycles(timing_.inta), false);
+  // The second cycle reads the vector.
+  advance(cycles(timing_.inta - first), false);
   before_traced_change();
   inta_active_ = false;
   return vector;
