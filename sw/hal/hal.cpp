@@ -84,7 +84,8 @@ void Hal::ioapic_write(unsigned reg, std::uint32_t value) {
 
 void Hal::program_redirection(unsigned irq, bool masked) {
   ++stats_.redirections;
-  const std::uint64_t affinity = affinity_of_irq(irq);
+  std::uint64_t affinity = affinity_of_irq(irq) & processors_[irq & 15];
+  if (affinity == 0) affinity = affinity_of_irq(irq);  // masked anyway: any valid destination
   const bool lowest = (affinity & (affinity - 1)) != 0;
   std::uint32_t low = vector_of_irq(irq);
   std::uint32_t destination = 0;
@@ -138,7 +139,8 @@ void Hal::program(ke::Irql level) {
   }
 }
 
-void Hal::enable_system_interrupt(unsigned irq) {
+void Hal::enable_system_interrupt(unsigned irq, std::uint64_t processors) {
+  processors_[irq & 15] = processors;
   enabled_ |= static_cast<std::uint16_t>(1u << irq);
   if (apic()) {
     program_redirection(irq, false);

@@ -74,8 +74,10 @@ class Hal {
   void request_dispatch_interrupt(unsigned cpu);
   // APIC HAL: the EOI of an IPI or of any vector this CPU's local APIC delivered.
   void local_eoi();
-  // HalEnableSystemInterrupt / HalDisableSystemInterrupt.
-  void enable_system_interrupt(unsigned irq);
+  // HalEnableSystemInterrupt / HalDisableSystemInterrupt. `processors`: the CPUs whose
+  // interrupt objects on the line are connected (the union of their ProcessorEnableMasks); the
+  // APIC HAL delivers the line only to those, within affinity_of_irq().
+  void enable_system_interrupt(unsigned irq, std::uint64_t processors = ~std::uint64_t{0});
   void disable_system_interrupt(unsigned irq);
 
   // The HAL half of KeRaiseIrql/KeLowerIrql: told of every change.
@@ -121,7 +123,8 @@ class Hal {
   hw::Processor& cpu_;  // the running processor (hal::CurrentProcessor on several CPUs)
   HalConfig config_;
   PicPair pic_;
-  std::uint16_t enabled_ = 0;               // IRQs with a connected interrupt
+  std::uint16_t enabled_ = 0;                   // IRQs with a connected interrupt
+  std::array<std::uint64_t, 16> processors_{};  // per IRQ: the CPUs its objects are connected on
   std::array<std::uint16_t, 32> masks_{};   // mask_for() per IRQL, rebuilt when enabled_ changes
   std::uint16_t pending_ = 0;               // lazily deferred IRQs
   ke::Irql level_ = ke::kPassiveLevel;      // the IRQL as the HAL knows it

@@ -20,6 +20,7 @@ InterruptResource IoManager::translate_interrupt(unsigned irq, ke::InterruptMode
   const bool level = kernel_.hal().level_triggered(irq);
   r.mode = level ? ke::InterruptMode::level_sensitive : mode;
   r.shared = level || shared;
+  r.affinity = kernel_.hal().affinity_of_irq(irq);
   return r;
 }
 
@@ -27,12 +28,20 @@ Status IoManager::connect_interrupt(ke::Interrupt*& object, std::string name,
                                     ke::ServiceRoutine isr, void* context,
                                     const InterruptResource& resource) {
   object = nullptr;
-  const int irq = kernel_.hal().irq_of_vector(resource.vector);
-  if (irq < 0 || kernel_.hal().irql_of_irq(static_cast<unsigned>(irq)) != resource.irql)
-    return Status::invalid_parameter;
+  // The interrupt object from the translated resource itself (KeInitializeInterrupt takes the
+  // vector, not the bus IRQ); the kernel refuses parameters that are not the HAL's translation.
+  ke::InterruptParameters p;
+  p.vector = resource.vector;
+  p.irql = resource.irql;
+  p.synchronize_irql = resource.synchronize_irql;
+  p.mode = resource.mode;
+  p.share = resource.shared;
+  p.affinity = resource.affinity;
+  p.spin_lock = resource.spin_lock;
   auto interrupt = std::make_unique<ke::Interrupt>();
-  kernel_.initialize_interrupt(*interrupt, std::move(name), isr, context,
-                               static_cast<unsigned>(irq), resource.mode, resource.shared);
+  if (!kernel_.initialize_interrupt(*interrupt, std::move(name), isr, context, p))
+    return Status::invalid_parameter;
+  // A shared vector refused (another object connected it exclusively, or in the other mode).
   if (!kernel_.connect_interrupt(*interrupt)) return Status::invalid_parameter;
   object = interrupt.get();
   interrupts_.push_back(std::move(interrupt));

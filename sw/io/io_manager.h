@@ -38,11 +38,17 @@ struct IoCosts {
 
 // A translated interrupt resource (CM_PARTIAL_RESOURCE_DESCRIPTOR, CmResourceTypeInterrupt):
 // what IoConnectInterrupt takes.
+// IoConnectInterrupt's parameters: the translated interrupt resource (vector, IRQL, mode,
+// share disposition, affinity) and what the driver adds: a SynchronizeIrql above the IRQL and a
+// spin lock when several interrupt objects share one, and a narrower ProcessorEnableMask.
 struct InterruptResource {
   std::uint8_t vector = 0;
   ke::Irql irql = 0;
   ke::InterruptMode mode = ke::InterruptMode::latched;
   bool shared = false;
+  std::uint64_t affinity = ~std::uint64_t{0};  // ProcessorEnableMask
+  ke::Irql synchronize_irql = 0;               // 0: the IRQL
+  ke::SpinLock* spin_lock = nullptr;           // null: the interrupt object's own
 };
 
 struct IoStats {
@@ -167,8 +173,11 @@ class IoManager {
   // The translated resource as IoConnectInterrupt takes it from START_DEVICE's list.
   static InterruptResource interrupt_resource(const Resource& translated);
   // IoConnectInterrupt: creates an interrupt object for the translated resource and connects
-  // `isr` to it. STATUS_INVALID_PARAMETER if the vector and IRQL do not name one of the HAL's
-  // interrupts, or the vector is taken by an object that does not share it in the same mode.
+  // `isr` to it: the vector, IRQL, SynchronizeIrql, mode, share disposition, affinity and an
+  // optional spin lock shared with other interrupt objects. STATUS_INVALID_PARAMETER if the
+  // vector and IRQL do not name one of the HAL's interrupts, SynchronizeIrql is below the IRQL,
+  // the affinity names none of the processors the vector is delivered to, or the vector is
+  // taken by an object that does not share it in the same mode.
   // The object belongs to the I/O manager (it outlives a disconnect, for the statistics).
   Status connect_interrupt(ke::Interrupt*& object, std::string name, ke::ServiceRoutine isr,
                            void* context, const InterruptResource& resource);

@@ -133,6 +133,7 @@ InterruptResource IoManager::interrupt_resource(const Resource& translated) {
   r.irql = translated.irql;
   r.mode = translated.level ? ke::InterruptMode::level_sensitive : ke::InterruptMode::latched;
   r.shared = translated.share == Share::shared;
+  r.affinity = translated.affinity;
   return r;
 }
 

@@ -9,22 +9,43 @@
 
 namespace ke {
 
-void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
-                                  void* context, unsigned irq, InterruptMode mode, bool share) {
+bool Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
+                                  void* context, const InterruptParameters& p) {
   interrupt.name = std::move(name);
   interrupt.routine = routine;
   interrupt.context = context;
-  interrupt.irq = irq;
-  interrupt.irql = hal_.irql_of_irq(irq);
-  interrupt.synchronize_irql = interrupt.irql;
-  interrupt.mode = mode;
-  interrupt.share = share;
+  interrupt.vector = p.vector;
+  interrupt.irql = p.irql;
+  interrupt.synchronize_irql = p.synchronize_irql == 0 ? p.irql : p.synchronize_irql;
+  interrupt.mode = p.mode;
+  interrupt.share = p.share;
+  interrupt.spin_lock = p.spin_lock != nullptr ? p.spin_lock : &interrupt.lock;
   interrupt.connected = false;
+  const int irq = hal_.irq_of_vector(p.vector);
+  interrupt.irq = irq < 0 ? static_cast<unsigned>(connected_.size()) : static_cast<unsigned>(irq);
+  interrupt.affinity = irq < 0 ? 0 : p.affinity & hal_.affinity_of_irq(interrupt.irq);
+  // Unusable (connect refuses it) unless the parameters are the HAL's translation.
+  return irq >= 0 && hal_.irql_of_irq(interrupt.irq) == p.irql &&
+         interrupt.synchronize_irql >= p.irql && interrupt.affinity != 0;
+}
+
+void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
+                                  void* context, unsigned irq, InterruptMode mode, bool share) {
+  InterruptParameters p;
+  p.vector = hal_.vector_of_irq(irq);
+  p.irql = hal_.irql_of_irq(irq);
+  p.mode = mode;
+  p.share = share;
+  initialize_interrupt(interrupt, std::move(name), routine, context, p);
 }
 
 bool Kernel::connect_interrupt(Interrupt& interrupt) {
+  // Only an object initialized with the HAL's translation (see initialize_interrupt).
   if (interrupt.connected || interrupt.irq >= connected_.size() ||
-      interrupt.irq == hal_.pic().ports().cascade)
+      interrupt.irq == hal_.pic().ports().cascade || interrupt.affinity == 0 ||
+      interrupt.synchronize_irql < interrupt.irql ||
+      hal_.irq_of_vector(interrupt.vector) != static_cast<int>(interrupt.irq) ||
+      hal_.irql_of_irq(interrupt.irq) != interrupt.irql)
     return false;
   auto& chain = connected_[interrupt.irq];
   // A vector is shared only if every object on it agrees to share, in the same mode.
@@ -32,12 +53,16 @@ bool Kernel::connect_interrupt(Interrupt& interrupt) {
       (!interrupt.share || !chain.front()->share || chain.front()->mode != interrupt.mode))
     return false;
   const Irql old = raise_irql(kHighLevel);
+  const std::uint64_t before = processors_on(interrupt.irq);
   chain.push_back(&interrupt);
   interrupt.connected = true;
   if (std::find(interrupts_seen_.begin(), interrupts_seen_.end(), &interrupt) ==
       interrupts_seen_.end())
     interrupts_seen_.push_back(&interrupt);
-  if (chain.size() == 1) hal_.enable_system_interrupt(interrupt.irq);
+  // The line goes to the processors some object on it is connected on: the first connection
+  // enables it, a later one with other processors widens it.
+  const std::uint64_t after = processors_on(interrupt.irq);
+  if (chain.size() == 1 || after != before) hal_.enable_system_interrupt(interrupt.irq, after);
   lower_irql(old);
   return true;
 }
@@ -46,10 +71,20 @@ void Kernel::disconnect_interrupt(Interrupt& interrupt) {
   if (!interrupt.connected) return;
   const Irql old = raise_irql(kHighLevel);
   auto& chain = connected_[interrupt.irq];
+  const std::uint64_t before = processors_on(interrupt.irq);
   chain.erase(std::remove(chain.begin(), chain.end(), &interrupt), chain.end());
   interrupt.connected = false;
-  if (chain.empty()) hal_.disable_system_interrupt(interrupt.irq);
+  if (chain.empty())
+    hal_.disable_system_interrupt(interrupt.irq);
+  else if (processors_on(interrupt.irq) != before)
+    hal_.enable_system_interrupt(interrupt.irq, processors_on(interrupt.irq));
   lower_irql(old);
+}
+
+std::uint64_t Kernel::processors_on(unsigned irq) const {
+  std::uint64_t processors = 0;
+  for (const Interrupt* obj : connected_[irq]) processors |= obj->affinity;
+  return processors;
 }
 
 bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*), void* context) {
@@ -63,12 +98,12 @@ bool Kernel::synchronize_execution(Interrupt& interrupt, bool (*routine)(void*),
 
 Irql Kernel::acquire_interrupt_spin_lock(Interrupt& interrupt) {
   const Irql old = raise_irql(std::max(prcb().irql, interrupt.synchronize_irql));
-  spin_acquire(interrupt.lock);
+  spin_acquire(*interrupt.spin_lock);
   return old;
 }
 
 void Kernel::release_interrupt_spin_lock(Interrupt& interrupt, Irql old_irql) {
-  spin_release(interrupt.lock);
+  spin_release(*interrupt.spin_lock);
   lower_irql(old_irql);
 }
 
@@ -120,15 +155,22 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
   cpu_.enable_interrupts();
   bool claimed = false;
   for (Interrupt* obj : chain) {
+    // ProcessorEnableMask: the object is connected on those processors only.
+    if (!(obj->affinity >> p.number & 1)) continue;
     ++obj->count;
     push_frame({hw::ContextKind::isr, obj, nullptr});
     const std::uint64_t t0 = cpu_.now_ps();
     if (util::events().enabled())
       emit("isr_enter", {{"name", obj->name}, {"irq", irq}, {"irql", obj->irql}},
            {{"cpu", p.number}});
-    spin_acquire(obj->lock);
+    // At SynchronizeIrql (above the vector's IRQL when several objects share a lock), holding
+    // the object's spin lock, as KeSynchronizeExecution and KeAcquireInterruptSpinLock take it.
+    const Irql at = obj->synchronize_irql;
+    if (at > p.irql) set_irql(at);
+    spin_acquire(*obj->spin_lock);
     const bool mine = obj->routine(obj, obj->context);
-    spin_release(obj->lock);
+    spin_release(*obj->spin_lock);
+    if (at > p.irql) set_irql(hal_.irql_of_irq(irq));
     if (mine) ++obj->claims;
     claimed = claimed || mine;
     stats_.isr.add(cpu_.now_ps() - t0);

@@ -144,9 +144,16 @@ class Kernel : public hw::TrapHandler {
   bool remove_queue_dpc(Dpc& dpc);                              // KeRemoveQueueDpc
 
   // --- interrupts
+  // KeInitializeInterrupt, from the translated vector and the rest of IoConnectInterrupt's
+  // parameters. False (and the object unusable) if the vector is none the HAL hands out or the
+  // IRQL is not the vector's, SynchronizeIrql is below the IRQL, or the affinity names no
+  // processor the HAL delivers the vector to.
+  bool initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
+                            void* context, const InterruptParameters& parameters);
+  // The same for code with a bus IRQ and no translated resource (kernel scenarios, tests): the
+  // HAL translates it (vector, IRQL, affinity).
   void initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
-                            void* context, unsigned irq, InterruptMode mode,
-                            bool share);            // KeInitializeInterrupt
+                            void* context, unsigned irq, InterruptMode mode, bool share);
   bool connect_interrupt(Interrupt& interrupt);     // KeConnectInterrupt
   void disconnect_interrupt(Interrupt& interrupt);  // KeDisconnectInterrupt
   bool synchronize_execution(Interrupt& interrupt, bool (*routine)(void*),
@@ -237,8 +244,9 @@ class Kernel : public hw::TrapHandler {
   // Raise, EOI (unless a replay, already EOIed at deferral), ISRs with interrupts on, lower.
   void service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay);
   void check_storm(unsigned irq, bool claimed);
-  void ready_thread(Thread& thread);  // KiReadyThread
-  void reschedule();                  // KiSwapThread at DISPATCH_LEVEL
+  std::uint64_t processors_on(unsigned irq) const;  // the union of its objects' affinities
+  void ready_thread(Thread& thread);                // KiReadyThread
+  void reschedule();                                // KiSwapThread at DISPATCH_LEVEL
   Thread* select_next();
   void swap_to(Thread& next);
   void thread_startup(Thread& thread);

@@ -53,16 +53,33 @@ using ServiceRoutine = bool (*)(Interrupt* interrupt, void* context);
 
 enum class InterruptMode { level_sensitive, latched };  // KINTERRUPT_MODE
 
+// KeInitializeInterrupt's parameters as IoConnectInterrupt takes them from a translated
+// resource: the vector and IRQL the HAL translated the bus interrupt to, the IRQL the ISR's
+// spin lock is taken at, the mode, whether the vector may be shared, the processors the ISR
+// may run on, and a spin lock several interrupt objects may share (null: the object's own).
+struct InterruptParameters {
+  std::uint8_t vector = 0;
+  Irql irql = 0;
+  Irql synchronize_irql = 0;  // 0: the IRQL; else at least it
+  InterruptMode mode = InterruptMode::latched;
+  bool share = false;
+  std::uint64_t affinity = ~std::uint64_t{0};  // ProcessorEnableMask
+  SpinLock* spin_lock = nullptr;
+};
+
 struct Interrupt {
   std::string name;
-  unsigned irq = 0;
-  Irql irql = 0;              // derived from the IRQ when connected
+  unsigned irq = 0;  // the controller input behind the vector
+  std::uint8_t vector = 0;
+  Irql irql = 0;              // the vector's IRQL
   Irql synchronize_irql = 0;  // at least irql; for KeSynchronizeExecution
   InterruptMode mode = InterruptMode::latched;
   bool share = false;
+  std::uint64_t affinity = ~std::uint64_t{0};  // the processors its ISR runs on
   ServiceRoutine routine = nullptr;
   void* context = nullptr;
-  SpinLock lock;
+  SpinLock lock;                // its own spin lock, unless it was given one to share
+  SpinLock* spin_lock = &lock;  // the lock the ISR holds (Interrupt objects do not move)
   bool connected = false;
   std::uint64_t count = 0;   // calls of the routine
   std::uint64_t claims = 0;  // calls that returned true (the interrupt was its device's)

@@ -83,6 +83,7 @@ struct Probe {
   std::vector<ke::Irql> dpc_irqls;
   std::uint64_t isr_enter_ps = 0, isr_exit_ps = 0, dpc_ps = 0;
   std::uint64_t dpc_cpu1_ipis = 0;  // IPIs CPU 1 had received when the DPC ran
+  ke::Irql isr_irql = 0;            // the IRQL the ISR last ran at
 
   bool decline = false;  // the ISR never claims (nor acknowledges) its device's interrupt
 
@@ -95,6 +96,13 @@ struct Probe {
     k.initialize_interrupt(interrupt, "probe", &Probe::isr, this, irq, mode, false);
     k.initialize_dpc(dpc, "probe", &Probe::deferred, this);
   }
+  // From KeInitializeInterrupt's full parameters (the translated vector and the rest).
+  Probe(ke::Kernel& kernel, std::uint16_t base, const ke::InterruptParameters& parameters)
+      : k(kernel), port(base) {
+    initialized = k.initialize_interrupt(interrupt, "probe", &Probe::isr, this, parameters);
+    k.initialize_dpc(dpc, "probe", &Probe::deferred, this);
+  }
+  bool initialized = true;
   bool start() {
     if (dpc_target >= 0) k.set_target_processor_dpc(dpc, static_cast<unsigned>(dpc_target));
     k.set_importance_dpc(dpc, importance);
@@ -107,6 +115,7 @@ struct Probe {
     if (d.decline || !(d.k.cpu().inb(static_cast<std::uint16_t>(d.port + 4)) & 1)) return false;
     d.k.cpu().outb(static_cast<std::uint16_t>(d.port + 5), 1);
     d.isr_cpus.push_back(d.k.current_processor());
+    d.isr_irql = d.k.irql();
     d.k.cpu().consume(d.isr_cycles);
     d.k.insert_queue_dpc(d.dpc, nullptr, nullptr);
     d.isr_exit_ps = d.k.cpu().now_ps();
@@ -527,6 +536,118 @@ TEST(InterruptRules, ALatchedInterruptNobodyClaimsIsNoStorm) {
   ASSERT_TRUE(probe);
   EXPECT_EQ(probe->interrupt.count, 1u);
   EXPECT_FALSE(rig.kernel->last_bug_check());
+}
+
+// IoConnectInterrupt's ProcessorEnableMask: an ISR restricted to CPU 1 runs only there, even
+// where lowest-priority delivery would pick CPU 0 (its TPR lower); the HAL delivers the line to
+// the processors its objects are connected on.
+TEST(InterruptRules, AnIsrRestrictedToAProcessorRunsOnlyThere) {
+  std::unique_ptr<Probe> probe;
+  SmpRig rig(2, [&](ke::Kernel& k) {
+    ke::InterruptParameters p;
+    p.vector = k.hal().vector_of_irq(5);
+    p.irql = k.hal().irql_of_irq(5);
+    p.affinity = 0b10;
+    probe = std::make_unique<Probe>(k, 0x300, p);
+    ASSERT_TRUE(probe->initialized);
+    ASSERT_TRUE(probe->start());
+    EXPECT_EQ(probe->interrupt.affinity, 0b10u);
+    for (int i = 0; i < 3; ++i) {  // CPU 0 at PASSIVE_LEVEL, CPU 1 idle: either could take it
+      probe->arm(5'000);
+      k.cpu().consume(10'000);
+    }
+  });
+  rig.run(2);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->isr_cpus, (std::vector<unsigned>{1, 1, 1}));
+  EXPECT_EQ(probe->interrupt.count, 3u) << "never offered to CPU 0";
+}
+
+// KeInitializeInterrupt refuses what is not the HAL's translation: a vector it does not hand
+// out, an IRQL that is not the vector's, SynchronizeIrql below the IRQL, an affinity outside the
+// processors the vector is delivered to (IRQ 13 fixed to CPU 1); connect then fails too.
+TEST(InterruptRules, ParametersThatAreNotTheHalsTranslationAreRefused) {
+  std::vector<bool> initialized, connected;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        auto base = [&k] {
+          ke::InterruptParameters p;
+          p.vector = k.hal().vector_of_irq(13);
+          p.irql = k.hal().irql_of_irq(13);
+          return p;
+        };
+        std::vector<ke::InterruptParameters> bad(4, base());
+        bad[0].vector = 0x42;                                              // no IRQ's vector
+        bad[1].irql = bad[1].irql + 1;                                     // not the vector's IRQL
+        bad[2].synchronize_irql = bad[2].irql;                             // (valid: equal) ...
+        bad[2].synchronize_irql = static_cast<ke::Irql>(bad[2].irql - 1);  // ... below it
+        bad[3].affinity = 0b01;  // IRQ 13 is delivered to CPU 1 only
+        std::vector<std::unique_ptr<Probe>> probes;
+        for (const auto& p : bad) {
+          probes.push_back(std::make_unique<Probe>(k, 0x300, p));
+          initialized.push_back(probes.back()->initialized);
+          connected.push_back(probes.back()->start());
+        }
+        auto good = std::make_unique<Probe>(k, 0x300, base());
+        initialized.push_back(good->initialized);
+        connected.push_back(good->start());
+        k.disconnect_interrupt(good->interrupt);
+      },
+      [](Config& c) { fixed_to(c, 1, 2); });
+  rig.run(1);
+  EXPECT_EQ(initialized, (std::vector<bool>{false, false, false, false, true}));
+  EXPECT_EQ(connected, (std::vector<bool>{false, false, false, false, true}));
+}
+
+// Two interrupt objects sharing one spin lock (IoConnectInterrupt's SpinLock with
+// SynchronizeIrql the higher of their IRQLs): KeSynchronizeExecution on one waits while the
+// other's ISR holds the lock on another processor, and that ISR runs at SynchronizeIrql.
+TEST(InterruptRules, InterruptObjectsSharingASpinLockExcludeEachOther) {
+  std::unique_ptr<Probe> busy, other;
+  ke::SpinLock shared;
+  std::uint64_t spin_before = 0, spin_after = 0;
+  ke::Irql isr_irql = 0;
+  SmpRig rig(
+      2,
+      [&](ke::Kernel& k) {
+        ke::InterruptParameters a, b;
+        b.vector = k.hal().vector_of_irq(13);  // fixed to CPU 1
+        b.irql = k.hal().irql_of_irq(13);
+        a.vector = k.hal().vector_of_irq(12);  // fixed to CPU 0
+        a.irql = k.hal().irql_of_irq(12);
+        a.spin_lock = b.spin_lock = &shared;
+        a.synchronize_irql = b.synchronize_irql = std::max(a.irql, b.irql);
+        busy = std::make_unique<Probe>(k, 0x300, b);
+        other = std::make_unique<Probe>(k, 0x300, a);
+        ASSERT_TRUE(busy->initialized && other->initialized);
+        busy->isr_cycles = 10'000;  // 100 us inside the ISR on CPU 1
+        ASSERT_TRUE(busy->start());
+        ASSERT_TRUE(other->start());
+        EXPECT_EQ(busy->interrupt.spin_lock, &shared);
+        EXPECT_EQ(other->interrupt.spin_lock, &shared);
+        busy->arm(5'000);
+        k.cpu().consume(3'000);
+        spin_before = k.stats().spin_waits;
+        k.synchronize_execution(
+            other->interrupt,
+            [](void* c) {
+              *static_cast<ke::Irql*>(c) = 1;
+              return true;
+            },
+            &isr_irql);
+        spin_after = k.stats().spin_waits;
+        isr_irql = busy->isr_irql;
+      },
+      [](Config& c) {
+        c.apic_delivery = "fixed";
+        platform::apply_override(c, "devices.oneshot0.irq=13");
+      });
+  rig.run(1);
+  ASSERT_TRUE(busy);
+  ASSERT_EQ(busy->isr_cpus, std::vector<unsigned>{1});
+  EXPECT_EQ(spin_after, spin_before + 1) << "the other object's routine did not wait";
+  EXPECT_EQ(isr_irql, busy->interrupt.synchronize_irql) << "the ISR ran at SynchronizeIrql";
 }
 
 }  // namespace
