@@ -71,6 +71,7 @@ class DiskDriverType : public Driver {
         .field("errors", s.errors)
         .field("interrupts", s.interrupts)
         .field("polls", s.polls);
+    if (s.pci_id != 0) j.field("pci_id", fmt::format("{:#010x}", s.pci_id));
   }
   KernelHost& host_;
   Settings keys_;

@@ -115,6 +115,11 @@ class IoManager {
   // IoForwardIrpSynchronously: sends the IRP's current location down to `lower` and waits
   // until the lower drivers complete it; the IRP is the caller's again (to complete).
   Status forward_irp_synchronously(DeviceObject& lower, Irp& irp);
+  // IRP_MN_READ_CONFIG (PCI_WHICHSPACE_CONFIG), sent to the top of `device`'s stack and waited
+  // for (PASSIVE_LEVEL): `length` bytes of the device's configuration space from `offset` into
+  // `buffer`, read by its bus driver. STATUS_NOT_SUPPORTED on a bus without one (legacy).
+  Status read_config(DeviceObject& device, std::uint32_t offset, std::uint8_t* buffer,
+                     std::uint32_t length);
   // Completes `irp` with `status` and no information; returns `status` (a dispatch routine's
   // refusal in one line).
   Status fail_request(Irp& irp, Status status);

@@ -54,7 +54,8 @@ const char* to_string(Minor m) {
                                            "IRP_MN_QUERY_DEVICE_RELATIONS",
                                            "IRP_MN_REMOVE_DEVICE",
                                            "IRP_MN_SURPRISE_REMOVAL",
-                                           "IRP_MN_FILTER_RESOURCE_REQUIREMENTS"};
+                                           "IRP_MN_FILTER_RESOURCE_REQUIREMENTS",
+                                           "IRP_MN_READ_CONFIG"};
   const auto i = static_cast<unsigned>(m);
   return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "IRP_MN_?";
 }

@@ -50,6 +50,7 @@ enum class Minor : std::uint8_t {
   remove_device,
   surprise_removal,
   filter_resource_requirements,
+  read_config,
 };
 const char* to_string(Minor m);
 // IRP_MN_QUERY_ID's BUS_QUERY_ID_TYPE.
@@ -110,6 +111,9 @@ struct IoStackLocation {
     IdType id_type = IdType::device_id;
     const ResourceList* raw = nullptr;         // START_DEVICE: AllocatedResources
     const ResourceList* translated = nullptr;  // START_DEVICE: AllocatedResourcesTranslated
+    // READ_CONFIG (WhichSpace PCI_WHICHSPACE_CONFIG): Buffer, Offset, Length.
+    std::uint8_t* buffer = nullptr;
+    std::uint32_t offset = 0, length = 0;
   } pnp;
   DeviceObject* device = nullptr;
   FileObject* file = nullptr;

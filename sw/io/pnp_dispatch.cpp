@@ -38,6 +38,33 @@ Status IoManager::forward_irp_synchronously(DeviceObject& lower, Irp& irp) {
   return irp.io_status.status;
 }
 
+Status IoManager::read_config(DeviceObject& device, std::uint32_t offset, std::uint8_t* buffer,
+                              std::uint32_t length) {
+  DeviceObject* top = get_attached_device(device);
+  Irp* irp = allocate_irp(top->stack_size, /*pnp=*/true);
+  irp->io_manager_owned = true;
+  // A PnP IRP starts as STATUS_NOT_SUPPORTED: a stack whose bus driver has no configuration
+  // space leaves it so.
+  irp->io_status = {Status::not_supported, 0};
+  IoStatusBlock iosb;
+  ke::Event done;
+  kernel_.initialize_event(done, "read_config", ke::EventType::notification, false);
+  irp->user_iosb = &iosb;
+  irp->user_event = &done;
+  IoStackLocation& sl = irp->next();
+  sl.major = Major::pnp;
+  sl.pnp.minor = Minor::read_config;
+  sl.pnp.buffer = buffer;
+  sl.pnp.offset = offset;
+  sl.pnp.length = length;
+  if (call_driver(*top, *irp) == Status::pending) {
+    kernel_.wait_for_single_object(done, std::nullopt);
+  } else {
+    free_irp(irp);
+  }
+  return iosb.status;
+}
+
 Status IoManager::fail_request(Irp& irp, Status status) {
   irp.io_status = {status, 0};
   complete_request(irp);

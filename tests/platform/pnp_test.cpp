@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -135,6 +136,22 @@ TEST(Pnp, MoreDevicesThanFreeIrqsShareLevelTriggeredLinesAndEveryDeviceMovesItsD
   }
 }
 
+// A function driver reads its own configuration space (IRP_MN_READ_CONFIG, answered by the PCI
+// bus driver through mechanism #1): the disk driver's IDs at START_DEVICE are the function's.
+// (A legacy disk has none: ADeviceWhoseRequirementsCannotBeMetIsLeftStoppedWithItsReason.)
+TEST(Pnp, AFunctionDriverReadsItsOwnConfigurationSpace) {
+  Config c = pnp_config();
+  set(c, "sim.until=2ms");
+  Machine m(c);
+  const YAML::Node disks = m.stats["drivers"]["disk"]["devices"];
+  for (const char* d : {"disk0", "disk1"}) {
+    ASSERT_TRUE(disks[d]["pci_id"]) << d;
+    EXPECT_EQ(disks[d]["pci_id"].as<std::string>(), fmt::format("{:#010x}", m.config_dword(d, 0)))
+        << d << ": vendor and device ID as configuration space holds them";
+  }
+  EXPECT_EQ(m.config_dword("disk0", 0), 0x00021cc5u);
+}
+
 TEST(Pnp, StartDeviceResourcesAreWhatTheHardwareBarsAndRoutesHold) {
   Machine m(pnp_config());
   ASSERT_EQ(m.result.exit_status, 0);
@@ -246,6 +263,11 @@ TEST(Pnp, ADeviceWhoseRequirementsCannotBeMetIsLeftStoppedWithItsReason) {
   EXPECT_EQ(m.stats["workload"]["mismatches"].as<int>(), 0);
   EXPECT_EQ(m.stats["workload"]["errors"].as<int>(), 0);
   EXPECT_GT(m.stats["workload"]["bytes"].as<int>(), 0);
+  // IRP_MN_READ_CONFIG: the PCI disk's driver read its IDs; the legacy one has no bus driver
+  // with a configuration space (STATUS_NOT_SUPPORTED), so none.
+  const YAML::Node disks = m.stats["drivers"]["disk"]["devices"];
+  EXPECT_EQ(disks["disk1"]["pci_id"].as<std::string>(), "0x00021cc5");
+  EXPECT_FALSE(disks["disk0"]["pci_id"]);
 }
 
 TEST(Pnp, AnIrqNoDeviceMayShareLeavesTheBusStoppedWithItsReason) {

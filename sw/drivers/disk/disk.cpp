@@ -47,6 +47,11 @@ bool DiskDriver::add_device(io::DriverObject& drv, io::DeviceObject& pdo) {
 }
 
 io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList& translated) {
+  // Which controller this is, from its own configuration space where the bus has one (a driver
+  // checks the revision or a capability this way before touching the registers).
+  std::uint8_t id[4] = {};
+  if (io_.read_config(*device_, 0, id, sizeof id) == io::Status::success)
+    stats_.pci_id = static_cast<std::uint32_t>(id[0] | id[1] << 8 | id[2] << 16 | id[3] << 24);
   // The controller's registers: ports or memory, wherever the bus put them.
   const io::Resource* window = io::find_resource(raw, io::ResourceType::port);
   if (window == nullptr) window = io::find_resource(raw, io::ResourceType::memory);

@@ -43,6 +43,9 @@ class DiskDriver : public io::PnpDevice {
   };
   struct Stats {
     std::uint64_t requests = 0, sectors = 0, errors = 0, interrupts = 0, polls = 0;
+    // On PCI: the vendor and device IDs the driver read from its own configuration space at
+    // START_DEVICE (IRP_MN_READ_CONFIG through its bus driver); 0 on a legacy bus.
+    std::uint32_t pci_id = 0;
   };
 
   DiskDriver(io::IoManager& io, Params params);

@@ -269,6 +269,28 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
       s = io::Status::success;
       break;
     }
+    case io::Minor::read_config: {
+      // The function's own configuration space (its PDO's slot), a dword at a time through
+      // mechanism #1; the 256 bytes of a type 0 header, nothing past them.
+      const std::uint32_t offset = sl.pnp.offset, length = sl.pnp.length;
+      if (!n.present) {
+        s = io::Status::no_such_device;
+        break;
+      }
+      if (sl.pnp.buffer == nullptr || offset >= 256 || length > 256 - offset) {
+        s = io::Status::invalid_parameter;
+        break;
+      }
+      for (std::uint32_t i = 0; i < length;) {
+        const std::uint32_t at = offset + i;
+        const std::uint32_t dword = read_config(slot, at & ~3u);
+        for (unsigned b = at & 3u; b < 4 && i < length; ++b, ++i)
+          sl.pnp.buffer[i] = static_cast<std::uint8_t>(dword >> (8 * b));
+      }
+      irp.io_status = {io::Status::success, length};
+      io_.complete_request(irp);
+      return io::Status::success;
+    }
     case io::Minor::surprise_removal:
       s = io::Status::success;
       break;
