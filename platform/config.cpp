@@ -262,6 +262,10 @@ const std::vector<Key>& schema() {
     k.push_back(size("dma.chunk", ACC(dma_chunk),
                      "most bytes a cycle-stealing or transparent segment moves before COUNT "
                      "and memory are updated (burst moves a whole block)"));
+    k.push_back(choice("pnp.remove", ACC(pnp_remove), {"after_close", "immediate"},
+                       "when a surprise-removed device gets IRP_MN_REMOVE_DEVICE: after_close = "
+                       "once its last handle is closed (Windows); immediate = right after "
+                       "IRP_MN_SURPRISE_REMOVAL (ReactOS)"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));

@@ -74,6 +74,9 @@ struct Config {
   std::map<std::string, Settings> workloads = default_workload_settings();
 
   std::string kernel_irql_mode = "eager";
+  // After IRP_MN_SURPRISE_REMOVAL: "after_close" sends IRP_MN_REMOVE_DEVICE once the last
+  // handle to the device is closed (Windows); "immediate" at once (ReactOS's order).
+  std::string pnp_remove = "after_close";
   unsigned kernel_quantum_ticks = 2;
   ke::KernelCosts kernel_costs;
 

@@ -195,6 +195,7 @@ void KernelHost::start_pnp(const std::vector<std::string>& raw) {
   static util::Logger log("platform.host");
   const Config& c = config_;
   pnp_ = std::make_unique<io::PnpManager>(*io_);
+  pnp_->set_remove_after_close(c.pnp_remove == "after_close");
   auto ports = [](std::uint64_t base, std::uint64_t length) {
     io::ResourceRequirement r;
     r.type = io::ResourceType::port;

@@ -68,12 +68,29 @@ Status IoManager::open(const std::string& path, Handle& handle) {
   return Status::success;
 }
 
+namespace {
+DeviceObject& bottom_of(DeviceObject& device) {
+  DeviceObject* d = &device;
+  while (d->lower != nullptr) d = d->lower;
+  return *d;
+}
+}  // namespace
+
+std::size_t IoManager::open_handles(const DeviceObject& pdo) const {
+  std::size_t n = 0;
+  for (const auto& f : files_)
+    if (f->open && &bottom_of(*f->device) == &pdo) ++n;
+  return n;
+}
+
 Status IoManager::close(Handle handle) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
   kernel_.cpu().consume(costs_.system_service);
   simple_request(*f, Major::close);
   f->open = false;
+  DeviceObject& pdo = bottom_of(*f->device);
+  if (on_last_close && pdo.pdo && open_handles(pdo) == 0) on_last_close(pdo);
   return Status::success;
 }
 

@@ -224,9 +224,16 @@ class IoManager {
   // it can be, bytes for the rest): RtlCopyMemory on physical addresses.
   void copy_memory(std::uint64_t dst, std::uint64_t src, std::uint64_t n);
 
+  // Open handles to any device of the stack whose bottom (PDO) is `pdo`.
+  std::size_t open_handles(const DeviceObject& pdo) const;
+  // Called (at PASSIVE_LEVEL, on the closing thread) when the last handle to a stack closes,
+  // with its PDO: the PnP manager's cue for a REMOVE_DEVICE it held back.
+  std::function<void(DeviceObject& pdo)> on_last_close;
+
  private:
   // An IRP with no parameters (create, close) to the top of the file's stack, waited for.
   Status simple_request(FileObject& f, Major major);
+
   // The top of the file's device stack; null once the device has been removed.
   DeviceObject* target_of(FileObject& f);
   // The `io request` and `io thread_resumed` events of a synchronous request.

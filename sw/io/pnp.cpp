@@ -54,6 +54,7 @@ PnpManager::PnpManager(IoManager& io) : io_(io) {
   root_ = &n;
   io_.kernel().initialize_event(done_, "pnp_request", ke::EventType::synchronization, false);
   io_.kernel().initialize_event(tree_lock_, "pnp_tree", ke::EventType::synchronization, true);
+  io_.on_last_close = [this](DeviceObject& pdo) { last_handle_closed(pdo); };
 }
 
 void PnpManager::add_root_device(RootDevice device) {
@@ -382,15 +383,47 @@ void PnpManager::remove_subtree(DevNode& node, bool surprise) {
     util::events().emit("pnp", surprise ? "surprise_removal" : "remove",
                         {{"node", node.instance_path}});
   if (node.pdo != nullptr) node.pdo->started = false;
-  // Whatever state the stack reached, its drivers (and the bus driver, for the PDO) let go.
-  if (surprise && node.state == DevNodeState::started) send(node, Minor::surprise_removal, nullptr);
-  tear_down(node);
-  arbiter_.release(node.name);
+  const bool was_started = node.state == DevNodeState::started;
   node.state = DevNodeState::removed;
   node.problem = surprise ? "surprise-removed" : "removed";
   ++stats_.removed;
   io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
   logger().info("{} removed{}", node.instance_path, surprise ? " (surprise)" : "");
+  if (surprise && was_started) {
+    send(node, Minor::surprise_removal, nullptr);
+    // Handles still open: the drivers keep their device objects (failing every request) until
+    // the last one is closed; REMOVE_DEVICE comes then.
+    if (remove_after_close_ && node.pdo != nullptr && io_.open_handles(*node.pdo) > 0) {
+      node.problem = "surprise-removed; REMOVE_DEVICE when its last handle is closed";
+      awaiting_close_.push_back(&node);
+      if (util::events().enabled())
+        util::events().emit(
+            "pnp", "remove_pending",
+            {{"node", node.instance_path}, {"handles", io_.open_handles(*node.pdo)}});
+      return;
+    }
+  }
+  // Whatever state the stack reached, its drivers (and the bus driver, for the PDO) let go.
+  finish_removal(node);
+}
+
+void PnpManager::finish_removal(DevNode& node) {
+  tear_down(node);
+  arbiter_.release(node.name);
+}
+
+void PnpManager::last_handle_closed(DeviceObject& pdo) {
+  const auto it = std::find_if(awaiting_close_.begin(), awaiting_close_.end(),
+                               [&pdo](const DevNode* n) { return n->pdo == &pdo; });
+  if (it == awaiting_close_.end()) return;
+  DevNode& node = **it;
+  awaiting_close_.erase(it);
+  io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
+  if (util::events().enabled())
+    util::events().emit("pnp", "remove", {{"node", node.instance_path}});
+  node.problem = "surprise-removed";
+  finish_removal(node);
+  io_.kernel().set_event(tree_lock_);
 }
 
 void PnpManager::tear_down(DevNode& node) {

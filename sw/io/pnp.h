@@ -104,6 +104,10 @@ class PnpManager {
   const std::vector<std::unique_ptr<DevNode>>& nodes() const { return nodes_; }
   DevNode* node_of(const DeviceObject& pdo) const;
   const ResourceArbiter& arbiter() const { return arbiter_; }
+  // Windows sends IRP_MN_REMOVE_DEVICE to a surprise-removed device only once its last handle
+  // is closed (Microsoft, "Handling an IRP_MN_SURPRISE_REMOVAL Request"); false sends it right
+  // after IRP_MN_SURPRISE_REMOVAL, as ReactOS does.
+  void set_remove_after_close(bool after_close) { remove_after_close_ = after_close; }
   const PnpStats& stats() const { return stats_; }
   std::size_t started() const;  // device nodes started now (the root not counted)
   IoManager& io() { return io_; }
@@ -116,6 +120,10 @@ class PnpManager {
   void remove_subtree(DevNode& node, bool surprise);
   // IRP_MN_REMOVE_DEVICE to the node's stack; drivers whose last device went are unloaded.
   void tear_down(DevNode& node);
+  // The REMOVE_DEVICE a surprise removal held back while handles were open; then the rest of
+  // the removal (resources, unload).
+  void finish_removal(DevNode& node);
+  void last_handle_closed(DeviceObject& pdo);
   void fail(DevNode& node, std::string problem);
   DevNode& new_node(DevNode* parent, DeviceObject* pdo);
   static Status root_dispatch(DeviceObject* device, Irp* irp);
@@ -132,6 +140,8 @@ class PnpManager {
   // Serializes the device tree's operations (Windows queues them to one worker): a hot-plug
   // rescan waits while the boot enumeration runs, and the reverse.
   ke::Event tree_lock_;
+  bool remove_after_close_ = true;
+  std::vector<DevNode*> awaiting_close_;  // surprise-removed, REMOVE_DEVICE held back
   PnpStats stats_;
 };
 

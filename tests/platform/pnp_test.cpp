@@ -355,15 +355,20 @@ TEST(Pnp, DriversSeeAddDeviceThenStartThenRemoveInMicrosoftsOrder) {
       // The function leaves the bus at 2 ms.
       "pnp surprise_removal", "IRP_MN_SURPRISE_REMOVAL \\Driver\\DiskFilter",
       "IRP_MN_SURPRISE_REMOVAL \\Device\\Harddisk0", "IRP_MN_SURPRISE_REMOVAL \\Driver\\PCI",
-      "IRP_MN_REMOVE_DEVICE \\Driver\\DiskFilter", "IRP_MN_REMOVE_DEVICE \\Device\\Harddisk0",
-      "IRP_MN_REMOVE_DEVICE \\Driver\\PCI",
+      // The application still has its handle open: REMOVE_DEVICE waits until it closes it
+      // (Microsoft, "Handling an IRP_MN_SURPRISE_REMOVAL Request").
+      "pnp remove_pending", "pnp remove", "IRP_MN_REMOVE_DEVICE \\Driver\\DiskFilter",
+      "IRP_MN_REMOVE_DEVICE \\Device\\Harddisk0", "IRP_MN_REMOVE_DEVICE \\Driver\\PCI",
       // Its last device gone, each driver of the stack is unloaded.
       "unloaded \\Driver\\Disk", "unloaded \\Driver\\DiskFilter"};
   EXPECT_EQ(story, want);
 }
 
-TEST(Pnp, SurpriseRemovalWithRequestsInFlightCompletesThemWithAnErrorAndUnloadsTheDriver) {
+// A surprise removal with requests in flight, the application keeping its handle open (20
+// passes, failing every request after the removal).
+void surprise_removal_in_flight(const std::string& remove_order) {
   Config c;
+  set(c, "pnp.remove=" + remove_order);
   set(c, "workload.io.app=random");
   set(c, "workload.io.queue_depth=4");
   set(c, "workload.io.passes=20");
@@ -371,7 +376,7 @@ TEST(Pnp, SurpriseRemovalWithRequestsInFlightCompletesThemWithAnErrorAndUnloadsT
   set(c, "devices.disk0.filters=");
   set(c, "devices.disk0.bus=pci");
   set(c, "devices.disk0.remove_at=2ms");
-  const std::string events = testing::TempDir() + "pnp_surprise.jsonl";
+  const std::string events = testing::TempDir() + "pnp_surprise_" + remove_order + ".jsonl";
   Machine m(c, events, 10'000'000'000ull);
   // No crash and no bug check: the run went on to its end (the workload counts its failed
   // requests and keeps going).
@@ -380,11 +385,13 @@ TEST(Pnp, SurpriseRemovalWithRequestsInFlightCompletesThemWithAnErrorAndUnloadsT
   // Requests dispatched to the disk before the removal and completed after it, with an error.
   std::map<std::uint64_t, std::uint64_t> dispatched;  // IRP -> when
   std::uint64_t removed_at = 0;
-  int failed_in_flight = 0, failed_after = 0;
+  int failed_in_flight = 0, failed_after = 0, removes = 0;
   for (const auto& e : read_events(events)) {
     const std::string ev = e["ev"].as<std::string>();
     const std::uint64_t t = e["t_ps"].as<std::uint64_t>();
     if (ev == "surprise_removal") removed_at = t;
+    if (ev == "dispatch" && e["minor"] && e["minor"].as<std::string>() == "IRP_MN_REMOVE_DEVICE")
+      ++removes;
     if (ev == "dispatch" && (e["major"].as<std::string>() == "IRP_MJ_READ" ||
                              e["major"].as<std::string>() == "IRP_MJ_WRITE"))
       dispatched[e["irp"].as<std::uint64_t>()] = t;
@@ -401,12 +408,31 @@ TEST(Pnp, SurpriseRemovalWithRequestsInFlightCompletesThemWithAnErrorAndUnloadsT
   EXPECT_GT(removed_at, 2'000'000'000ull);
   EXPECT_GE(failed_in_flight, 1) << "a request was pending at the driver when the disk left";
   EXPECT_GE(m.stats["workload"]["errors"].as<int>(), failed_in_flight);
-  // The PnP manager removed the node and unloaded the disk driver (its only device).
   EXPECT_EQ(m.node("disk0").state, io::DevNodeState::removed);
   EXPECT_EQ(m.stats["pnp"]["removed"].as<int>(), 1);
-  EXPECT_GE(m.stats["pnp"]["drivers_unloaded"].as<int>(), 1);
+  if (remove_order == "immediate") {
+    // ReactOS's order: REMOVE_DEVICE right after SURPRISE_REMOVAL, the disk driver unloaded
+    // with its only device although the application still holds a handle.
+    EXPECT_GT(removes, 0);
+    EXPECT_GE(m.stats["pnp"]["drivers_unloaded"].as<int>(), 1);
+  } else {
+    // Windows: no REMOVE_DEVICE while the handle is open; the stack stays, failing requests.
+    EXPECT_EQ(removes, 0);
+    EXPECT_EQ(m.stats["pnp"]["drivers_unloaded"].as<int>(), 0);
+    EXPECT_NE(m.node("disk0").problem.find("REMOVE_DEVICE when its last handle is closed"),
+              std::string::npos)
+        << m.node("disk0").problem;
+  }
   // The hardware is gone from configuration space too.
   EXPECT_EQ(m.config_dword("disk0", 0), 0xffffffffu);
+}
+
+TEST(Pnp, SurpriseRemovalWithRequestsInFlightFailsThemAndHoldsRemoveWhileAHandleIsOpen) {
+  surprise_removal_in_flight("after_close");
+}
+
+TEST(Pnp, SurpriseRemovalTheReactOsWayRemovesAndUnloadsAtOnce) {
+  surprise_removal_in_flight("immediate");
 }
 
 }  // namespace
