@@ -115,6 +115,14 @@ class IoManager {
   // IoForwardIrpSynchronously: sends the IRP's current location down to `lower` and waits
   // until the lower drivers complete it; the IRP is the caller's again (to complete).
   Status forward_irp_synchronously(DeviceObject& lower, Irp& irp);
+  // IoAcquireRemoveLock: STATUS_DELETE_PENDING once REMOVE_DEVICE has begun, else counts one
+  // request (release it with release_remove_lock when the request is done).
+  Status acquire_remove_lock(RemoveLock& lock);
+  void release_remove_lock(RemoveLock& lock);  // IoReleaseRemoveLock
+  // IoReleaseRemoveLockAndWait (PASSIVE_LEVEL, in REMOVE_DEVICE): releases the caller's own
+  // acquisition and the lock's initial count, refuses new acquisitions, and waits until every
+  // request still counted has been released.
+  void release_remove_lock_and_wait(RemoveLock& lock);
   // IRP_MN_READ_CONFIG (PCI_WHICHSPACE_CONFIG), sent to the top of `device`'s stack and waited
   // for (PASSIVE_LEVEL): `length` bytes of the device's configuration space from `offset` into
   // `buffer`, read by its bus driver. STATUS_NOT_SUPPORTED on a bus without one (legacy).

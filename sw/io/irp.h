@@ -182,6 +182,16 @@ enum DeviceFlags : std::uint32_t {
 // IoManager::dispatch_pnp sends START_DEVICE down first and calls start() on the way up, and
 // calls the removal hooks before passing those IRPs down, as Microsoft's rules for function
 // drivers order them.
+// IO_REMOVE_LOCK: counts the requests a driver is working on, so that IRP_MN_REMOVE_DEVICE can
+// wait for them before the driver lets go of its device. IoInitializeRemoveLock leaves one
+// count (the lock's own), released by IoReleaseRemoveLockAndWait.
+struct RemoveLock {
+  std::uint64_t count = 1;
+  bool removed = false;
+  ke::Event drained;  // signalled when the count reaches 0 after removal
+  bool initialized = false;
+};
+
 class PnpDevice {
  public:
   virtual ~PnpDevice() = default;
@@ -197,6 +207,9 @@ class PnpDevice {
   // (IoManager::dispatch_pnp keeps both, so a driver has no flags of its own for them).
   bool started() const { return started_ && !gone_; }
   bool gone() const { return gone_; }
+  // The device's remove lock: IoManager::dispatch_pnp waits on it in IRP_MN_REMOVE_DEVICE before
+  // calling remove(); a driver acquires it for each request it works on.
+  RemoveLock remove_lock;
 
  protected:
   // The driver found the hardware gone by itself (a register reading all ones).

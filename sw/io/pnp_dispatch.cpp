@@ -112,6 +112,9 @@ Status IoManager::dispatch_pnp(DeviceObject* device, Irp* irp) {
     case Minor::remove_device: {
       if (hooks) {
         hooks->gone_ = true;
+        // Every request the driver still works on ends before it lets go of the device.
+        io.acquire_remove_lock(hooks->remove_lock);
+        io.release_remove_lock_and_wait(hooks->remove_lock);
         hooks->remove();
       }
       irp->io_status.status = Status::success;

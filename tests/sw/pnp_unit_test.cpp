@@ -197,4 +197,36 @@ TEST(PnpFailure, ACreateForADeviceThatNeverStartedFails) {
   EXPECT_EQ(rig.io.open("\\Device\\Fn1", h), Status::no_such_device);
 }
 
+// IO_REMOVE_LOCK (Microsoft, "Using Remove Locks"): each acquisition is counted; once
+// IoReleaseRemoveLockAndWait has run, acquisitions fail with STATUS_DELETE_PENDING; it returns
+// at once when nothing else is counted.
+TEST(RemoveLock, CountsRequestsAndRefusesNewOnesOnceRemoveBegins) {
+  Rig rig;
+  io::RemoveLock lock;
+  EXPECT_EQ(rig.io.acquire_remove_lock(lock), Status::success);
+  EXPECT_EQ(rig.io.acquire_remove_lock(lock), Status::success);
+  EXPECT_EQ(lock.count, 3u) << "the lock's own count and two requests";
+  rig.io.release_remove_lock(lock);
+  rig.io.release_remove_lock(lock);
+  EXPECT_EQ(lock.count, 1u);
+  EXPECT_EQ(rig.io.acquire_remove_lock(lock), Status::success);  // REMOVE_DEVICE's own
+  rig.io.release_remove_lock_and_wait(lock);
+  EXPECT_EQ(lock.count, 0u);
+  EXPECT_TRUE(lock.drained.signaled);
+  EXPECT_EQ(rig.io.acquire_remove_lock(lock), Status::delete_pending);
+}
+
+// IoManager::dispatch_pnp releases every function and filter device's remove lock and waits on
+// it in REMOVE_DEVICE (nothing is counted here, so it returns at once); a driver's acquisition
+// after that is refused.
+TEST(RemoveLock, RemoveDeviceLeavesTheLockRefusingRequests) {
+  Rig rig;
+  rig.report("a");
+  rig.start_status = Status::insufficient_resources;  // a failed start: REMOVE_DEVICE follows
+  rig.pnp.enumerate();
+  ASSERT_EQ(rig.functions.size(), 1u);
+  EXPECT_TRUE(rig.functions[0]->remove_lock.removed);
+  EXPECT_EQ(rig.io.acquire_remove_lock(rig.functions[0]->remove_lock), Status::delete_pending);
+}
+
 }  // namespace

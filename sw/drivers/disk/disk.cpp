@@ -80,7 +80,9 @@ io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList
 
 void DiskDriver::surprise_removal() {
   io_.disconnect_interrupt(std::exchange(interrupt_, nullptr));
-  stats_.errors += io_.fail_device_requests(*device_, io::Status::no_such_device);
+  const std::size_t failed = io_.fail_device_requests(*device_, io::Status::no_such_device);
+  stats_.errors += failed;
+  for (std::size_t i = 0; i < failed; ++i) io_.release_remove_lock(remove_lock);
 }
 
 io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
@@ -96,6 +98,10 @@ io::Status DiskDriver::dispatch_rw(io::DeviceObject* d, io::Irp* irp) {
     return io::Status::invalid_parameter;
   }
   if (!self.started()) return self.io_.fail_request(*irp, io::Status::delete_pending);
+  // Counted until it completes: REMOVE_DEVICE waits for it (a polled transfer in progress on
+  // this thread, a queued or programmed one until the DPC or a removal fails it).
+  if (!io::nt_success(self.io_.acquire_remove_lock(self.remove_lock)))
+    return self.io_.fail_request(*irp, io::Status::delete_pending);
   ++self.stats_.requests;
   if (self.params_.polling) return self.polled_transfer(*irp);
   self.io_.mark_irp_pending(*irp);
@@ -193,6 +199,7 @@ void DiskDriver::dpc(ke::Dpc*, io::DeviceObject* d, io::Irp* irp, void*) {
   // Start the next request before completing this one: the device is busy again sooner.
   self.io_.start_next_packet_by_key(*self.device_, false, lba);
   self.io_.complete_request(*irp);
+  self.io_.release_remove_lock(self.remove_lock);
 }
 
 io::Status DiskDriver::polled_transfer(io::Irp& irp) {
@@ -211,6 +218,7 @@ io::Status DiskDriver::polled_transfer(io::Irp& irp) {
       irp.io_status = {io::Status::no_such_device, 0};
       kernel_.set_event(lock_);
       io_.complete_request(irp);
+      io_.release_remove_lock(remove_lock);
       return io::Status::no_such_device;
     }
     if (status & kBusy) {
@@ -229,6 +237,7 @@ io::Status DiskDriver::polled_transfer(io::Irp& irp) {
   kernel_.set_event(lock_);
   const io::Status s = irp.io_status.status;
   io_.complete_request(irp);
+  io_.release_remove_lock(remove_lock);
   return s;
 }
 
