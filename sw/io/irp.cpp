@@ -35,6 +35,8 @@ const char* to_string(Status s) {
       return "STATUS_CANCELLED";
     case Status::io_device_error:
       return "STATUS_IO_DEVICE_ERROR";
+    case Status::device_busy:
+      return "STATUS_DEVICE_BUSY";
   }
   return "STATUS_?";
 }
@@ -55,7 +57,14 @@ const char* to_string(Minor m) {
                                            "IRP_MN_REMOVE_DEVICE",
                                            "IRP_MN_SURPRISE_REMOVAL",
                                            "IRP_MN_FILTER_RESOURCE_REQUIREMENTS",
-                                           "IRP_MN_READ_CONFIG"};
+                                           "IRP_MN_READ_CONFIG",
+                                           "IRP_MN_QUERY_CAPABILITIES",
+                                           "IRP_MN_QUERY_PNP_DEVICE_STATE",
+                                           "IRP_MN_QUERY_REMOVE_DEVICE",
+                                           "IRP_MN_CANCEL_REMOVE_DEVICE",
+                                           "IRP_MN_QUERY_STOP_DEVICE",
+                                           "IRP_MN_STOP_DEVICE",
+                                           "IRP_MN_CANCEL_STOP_DEVICE"};
   const auto i = static_cast<unsigned>(m);
   return i < sizeof kNames / sizeof kNames[0] ? kNames[i] : "IRP_MN_?";
 }

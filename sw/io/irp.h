@@ -31,6 +31,7 @@ enum class Status : std::uint32_t {
   insufficient_resources = 0xC000009A,
   cancelled = 0xC0000120,
   io_device_error = 0xC0000185,
+  device_busy = 0x80000011,  // a warning (not NT_SUCCESS): a driver vetoing a query
 };
 // NT_SUCCESS: success and informational codes (STATUS_PENDING counts as success).
 inline bool nt_success(Status s) {
@@ -51,6 +52,13 @@ enum class Minor : std::uint8_t {
   surprise_removal,
   filter_resource_requirements,
   read_config,
+  query_capabilities,
+  query_pnp_device_state,
+  query_remove_device,
+  cancel_remove_device,
+  query_stop_device,
+  stop_device,
+  cancel_stop_device,
 };
 const char* to_string(Minor m);
 // IRP_MN_QUERY_ID's BUS_QUERY_ID_TYPE.
@@ -63,12 +71,35 @@ struct DeviceObject;
 struct DriverObject;
 struct FileObject;
 
+// DEVICE_CAPABILITIES, the part the PnP manager uses: filled by the bus driver, adjusted on
+// the way up by the drivers above it.
+struct DeviceCapabilities {
+  bool removable = false;            // the device can be ejected (a hot-plug slot)
+  bool surprise_removal_ok = false;  // leaving without warning is expected
+  bool unique_id = false;            // its instance ID is unique machine-wide
+  std::uint32_t address = 0;         // on its bus (PCI: device << 16 | function)
+  std::uint32_t ui_number = 0;       // the slot number a user sees
+};
+
+// PNP_DEVICE_STATE flags (IRP_MN_QUERY_PNP_DEVICE_STATE).
+enum PnpDeviceState : std::uint32_t {
+  kPnpDeviceDisabled = 0x1,
+  kPnpDeviceDontDisplayInUi = 0x2,
+  kPnpDeviceFailed = 0x4,
+  kPnpDeviceRemoved = 0x8,
+  kPnpDeviceResourceRequirementsChanged = 0x10,
+  kPnpDeviceNotDisableable = 0x20,
+};
+
 // What a PnP query returns (NT returns it through IoStatus.Information as a pointer to pool the
-// caller frees): the IDs, the child PDOs (BusRelations), the resource requirements.
+// caller frees): the IDs, the child PDOs (BusRelations), the resource requirements, the
+// capabilities, the device state.
 struct PnpResult {
   std::vector<std::string> ids;
   std::vector<DeviceObject*> relations;
   ResourceRequirements requirements;
+  DeviceCapabilities capabilities;
+  std::uint32_t device_state = 0;
 };
 
 struct IoStatusBlock {
@@ -202,6 +233,18 @@ class PnpDevice {
   virtual void surprise_removal() {}
   // Before the device object is detached and deleted: disconnect the interrupt.
   virtual void remove() {}
+  // IRP_MN_QUERY_REMOVE_DEVICE / IRP_MN_QUERY_STOP_DEVICE: a failure status vetoes (the PnP
+  // manager then sends the CANCEL); success promises to take no new work that would stop it.
+  virtual Status query_remove() { return Status::success; }
+  virtual void cancel_remove() {}
+  virtual Status query_stop() { return Status::success; }
+  // IRP_MN_STOP_DEVICE: let go of the resources (disconnect, unmap); a START_DEVICE with new
+  // ones follows. IRP_MN_CANCEL_STOP_DEVICE: carry on with the old ones.
+  virtual void stop() {}
+  virtual void cancel_stop() {}
+  // IRP_MN_QUERY_PNP_DEVICE_STATE: PnpDeviceState flags (kPnpDeviceFailed: the device failed
+  // after starting, and is removed).
+  virtual std::uint32_t device_state() { return 0; }
 
   // Whether requests may go to the hardware: START_DEVICE succeeded and no removal came since
   // (IoManager::dispatch_pnp keeps both, so a driver has no flags of its own for them).

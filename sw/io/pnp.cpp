@@ -131,9 +131,22 @@ Status PnpManager::root_dispatch(DeviceObject* device, Irp* irp) {
         s = Status::success;
       }
       break;
+    case Minor::query_capabilities:
+      if (rd && out) {
+        // A legacy device is soldered in: not removable; its instance ID is unique.
+        out->capabilities.unique_id = true;
+        out->capabilities.address = static_cast<std::uint32_t>(index);
+        s = Status::success;
+      }
+      break;
     case Minor::start_device:
     case Minor::surprise_removal:
     case Minor::remove_device:
+    case Minor::query_remove_device:
+    case Minor::cancel_remove_device:
+    case Minor::query_stop_device:
+    case Minor::stop_device:
+    case Minor::cancel_stop_device:
       s = Status::success;  // a legacy device has nothing to program or to let go of
       break;
     default:
@@ -199,6 +212,10 @@ void PnpManager::process(DevNode& n) {
   r = {};
   if (nt_success(send(n, Minor::query_id, &r, IdType::compatible_ids))) n.compatible_ids = r.ids;
   n.name = n.instance_path;
+  // What the bus says of the device: removable, its address (Microsoft sends the PDO
+  // IRP_MN_QUERY_CAPABILITIES before any driver is loaded, and the stack again after START).
+  r = {};
+  if (nt_success(send(n, Minor::query_capabilities, &r))) n.capabilities = r.capabilities;
   if (util::events().enabled())
     util::events().emit("pnp", "found",
                         {{"node", n.instance_path},
@@ -272,6 +289,10 @@ void PnpManager::process(DevNode& n) {
   }
   n.raw_resources = *raw;
 
+  start(n);
+}
+
+bool PnpManager::start(DevNode& n) {
   // 7. Translation (the interrupt arbiter makes a shared line level-triggered first), start.
   for (const auto& res : n.raw_resources)
     if (res.type == ResourceType::interrupt && res.level)
@@ -298,7 +319,7 @@ void PnpManager::process(DevNode& n) {
     n.translated_resources.clear();
     tear_down(n);
     fail(n, fmt::format("CM_PROB_FAILED_START (10): START_DEVICE: {}", to_string(s)));
-    return;
+    return false;
   }
   n.state = DevNodeState::started;
   n.pdo->started = true;
@@ -312,6 +333,24 @@ void PnpManager::process(DevNode& n) {
                         {{"node", n.instance_path},
                          {"driver", n.service.empty() ? "(raw)" : n.service},
                          {"status", to_string(s)}});
+  // After a start (Microsoft, "Starting a Device"): the capabilities again, now from the whole
+  // stack, and the device's state; a device that reports it failed is removed.
+  PnpResult r;
+  if (nt_success(send(n, Minor::query_capabilities, &r))) n.capabilities = r.capabilities;
+  r = {};
+  if (nt_success(send(n, Minor::query_pnp_device_state, &r))) n.device_state = r.device_state;
+  if (n.device_state & kPnpDeviceFailed) {
+    n.pdo->started = false;
+    --stats_.started;
+    tear_down(n);
+    arbiter_.release(n.name);
+    n.raw_resources.clear();
+    n.translated_resources.clear();
+    fail(n, "CM_PROB_FAILED_POST_START (43): the driver reported PNP_DEVICE_FAILED");
+    io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
+    return false;
+  }
+  return true;
 }
 
 std::size_t PnpManager::started() const {
@@ -439,6 +478,67 @@ void PnpManager::tear_down(DevNode& node) {
       ++stats_.unloaded;
     }
   }
+}
+
+bool PnpManager::request_removal(DevNode& node, std::string& why) {
+  if (node.state != DevNodeState::started) {
+    why = "not started";
+    return false;
+  }
+  io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
+  const Status q = send(node, Minor::query_remove_device, nullptr);
+  if (!nt_success(q)) {
+    // Vetoed: every driver that had agreed carries on (Microsoft, "Removing a Device").
+    send(node, Minor::cancel_remove_device, nullptr);
+    why = fmt::format("vetoed: IRP_MN_QUERY_REMOVE_DEVICE returned {}", to_string(q));
+    if (util::events().enabled())
+      util::events().emit("pnp", "remove_vetoed",
+                          {{"node", node.instance_path}, {"status", to_string(q)}});
+    io_.kernel().set_event(tree_lock_);
+    return false;
+  }
+  remove_subtree(node, false);
+  io_.kernel().set_event(tree_lock_);
+  return true;
+}
+
+bool PnpManager::stop_and_restart(DevNode& node, std::string& why) {
+  if (node.state != DevNodeState::started) {
+    why = "not started";
+    return false;
+  }
+  io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
+  const Status q = send(node, Minor::query_stop_device, nullptr);
+  if (!nt_success(q)) {
+    send(node, Minor::cancel_stop_device, nullptr);
+    why = fmt::format("vetoed: IRP_MN_QUERY_STOP_DEVICE returned {}", to_string(q));
+    if (util::events().enabled())
+      util::events().emit("pnp", "stop_vetoed",
+                          {{"node", node.instance_path}, {"status", to_string(q)}});
+    io_.kernel().set_event(tree_lock_);
+    return false;
+  }
+  send(node, Minor::stop_device, nullptr);
+  node.pdo->started = false;
+  arbiter_.release(node.name);
+  if (util::events().enabled())
+    util::events().emit("pnp", "stopped", {{"node", node.instance_path}});
+  // Arbitration anew (the rebalance), then START_DEVICE with what it gave.
+  std::string conflict;
+  auto raw = arbiter_.assign(node.name, node.requirements, conflict);
+  bool ok = false;
+  if (!raw) {
+    tear_down(node);
+    fail(node, "CM_PROB_NORMAL_CONFLICT (12): " + conflict);
+    why = node.problem;
+  } else {
+    node.raw_resources = *raw;
+    --stats_.started;
+    ok = start(node);
+    if (!ok) why = node.problem;
+  }
+  io_.kernel().set_event(tree_lock_);
+  return ok;
 }
 
 }  // namespace io

@@ -57,8 +57,10 @@ struct DevNode {
   std::string problem;  // why not started ("" when started)
   ResourceRequirements requirements;
   ResourceList raw_resources, translated_resources;
-  std::string name;  // the arbiter's owner name (instance path)
-  std::string tag;   // a root device's RootDevice::tag
+  DeviceCapabilities capabilities;  // IRP_MN_QUERY_CAPABILITIES (again after the start)
+  std::uint32_t device_state = 0;   // IRP_MN_QUERY_PNP_DEVICE_STATE after the start
+  std::string name;                 // the arbiter's owner name (instance path)
+  std::string tag;                  // a root device's RootDevice::tag
 };
 
 // A device the root enumerator reports: the chipset's parts and legacy devices.
@@ -99,6 +101,15 @@ class PnpManager {
   // IoInvalidateDeviceRelations(BusRelations) for the bus whose stack holds `device`, handled
   // at once on the calling thread (PASSIVE_LEVEL).
   void invalidate_device_relations(DeviceObject& device);
+  // An orderly removal (a user's "safely remove", IoRequestDeviceEject): IRP_MN_QUERY_REMOVE_DEVICE
+  // to the stack; a driver that fails it vetoes, and IRP_MN_CANCEL_REMOVE_DEVICE follows (false,
+  // `why` the status); else IRP_MN_REMOVE_DEVICE, the resources are freed and drivers whose last
+  // device it was are unloaded. PASSIVE_LEVEL.
+  bool request_removal(DevNode& node, std::string& why);
+  // A stop to rebalance resources: IRP_MN_QUERY_STOP_DEVICE (a veto brings
+  // IRP_MN_CANCEL_STOP_DEVICE and false), then IRP_MN_STOP_DEVICE, arbitration anew without the
+  // old assignment, and IRP_MN_START_DEVICE with what it gets. PASSIVE_LEVEL.
+  bool stop_and_restart(DevNode& node, std::string& why);
 
   DevNode& root() { return *root_; }
   const std::vector<std::unique_ptr<DevNode>>& nodes() const { return nodes_; }
@@ -123,6 +134,9 @@ class PnpManager {
   // The REMOVE_DEVICE a surprise removal held back while handles were open; then the rest of
   // the removal (resources, unload).
   void finish_removal(DevNode& node);
+  // Steps 7 and after: translation, START_DEVICE, the queries after a start (capabilities,
+  // device state); false if the device did not start or failed right after.
+  bool start(DevNode& node);
   void last_handle_closed(DeviceObject& pdo);
   void fail(DevNode& node, std::string problem);
   DevNode& new_node(DevNode* parent, DeviceObject* pdo);

@@ -101,6 +101,48 @@ Status IoManager::dispatch_pnp(DeviceObject* device, Irp* irp) {
       io.complete_request(*irp);
       return s;
     }
+    case Minor::query_remove_device:
+    case Minor::query_stop_device: {
+      // The driver may veto: then the IRP goes no further down, failed; the PnP manager sends
+      // the CANCEL (Microsoft, "Removing a Device", "Stopping a Device").
+      const Status s = hooks == nullptr                             ? Status::success
+                       : sl.pnp.minor == Minor::query_remove_device ? hooks->query_remove()
+                                                                    : hooks->query_stop();
+      if (!nt_success(s)) return io.fail_request(*irp, s);
+      irp->io_status.status = Status::success;
+      return io.pass_down(*device, *irp);
+    }
+    case Minor::cancel_remove_device:
+    case Minor::cancel_stop_device: {
+      // A cancel is handled on the way up: the lower drivers resume first.
+      Status s =
+          device->lower ? io.forward_irp_synchronously(*device->lower, *irp) : Status::success;
+      if (hooks) {
+        if (sl.pnp.minor == Minor::cancel_remove_device)
+          hooks->cancel_remove();
+        else
+          hooks->cancel_stop();
+      }
+      if (s == Status::not_supported) s = Status::success;
+      irp->io_status = {s, 0};
+      io.complete_request(*irp);
+      return s;
+    }
+    case Minor::stop_device: {
+      if (hooks) {
+        hooks->stop();
+        hooks->started_ = false;
+      }
+      irp->io_status.status = Status::success;
+      return io.pass_down(*device, *irp);
+    }
+    case Minor::query_pnp_device_state: {
+      if (hooks && irp->pnp_result != nullptr) {
+        irp->pnp_result->device_state |= hooks->device_state();
+        irp->io_status.status = Status::success;
+      }
+      return io.pass_down(*device, *irp);
+    }
     case Minor::surprise_removal: {
       if (hooks) {
         hooks->gone_ = true;  // before the hook: a DPC still queued sees it

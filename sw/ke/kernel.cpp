@@ -104,7 +104,10 @@ void Kernel::idle_loop() {
   Prcb& p = prcb();
   for (;;) {
     show_kind();
-    if (!p.dpc_queue.empty()) {
+    // A thread readied here while this processor was between threads (no dispatch was asked
+    // for then) runs before the processor sleeps, as KiIdleLoop checks for a next thread.
+    if (select_next(false) != p.idle) p.dispatch_pending = true;
+    if (!p.dpc_queue.empty() || p.dispatch_pending) {
       cpu_.disable_interrupts();
       dispatch_software_interrupt(p.irql);
       cpu_.enable_interrupts();

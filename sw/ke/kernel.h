@@ -247,7 +247,7 @@ class Kernel : public hw::TrapHandler {
   std::uint64_t processors_on(unsigned irq) const;  // the union of its objects' affinities
   void ready_thread(Thread& thread);                // KiReadyThread
   void reschedule();                                // KiSwapThread at DISPATCH_LEVEL
-  Thread* select_next();
+  Thread* select_next(bool take);  // the next thread to run; `take` removes it from its queue
   void swap_to(Thread& next);
   void thread_startup(Thread& thread);
   [[noreturn]] void terminate_current();

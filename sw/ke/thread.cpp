@@ -92,7 +92,7 @@ void Kernel::ready_thread(Thread& thread) {
   }
 }
 
-Thread* Kernel::select_next() {
+Thread* Kernel::select_next(bool take) {
   Prcb& pr = prcb();
   Thread* cur = pr.current;
   for (int p = 31; p >= 1; --p) {
@@ -101,7 +101,7 @@ Thread* Kernel::select_next() {
     // A running thread keeps the CPU against equal priorities until its quantum ends.
     if (cur->state == ThreadState::running && cur != pr.idle && cur->priority >= p) return cur;
     Thread* next = q.front();
-    q.pop_front();
+    if (take) q.pop_front();
     return next;
   }
   return cur->state == ThreadState::running ? cur : pr.idle;
@@ -110,8 +110,14 @@ Thread* Kernel::select_next() {
 void Kernel::reschedule() {
   Prcb& p = prcb();
   p.dispatch_pending = false;
-  Thread* next = select_next();
   Thread* cur = p.current;
+  if (select_next(false) == cur) return;
+  // The scheduler's own work takes time, during which another processor may ready a thread
+  // here; it saw this processor's current thread (not idle, perhaps of higher priority) and
+  // asked for no dispatch. So the choice is made after the work: chosen before it, a thread
+  // readied meanwhile sat in the ready queue behind an idle processor for good.
+  cpu_.consume(config_.costs.thread_dispatch);
+  Thread* next = select_next(true);
   if (next == cur) return;
   if (cur->state == ThreadState::running && cur != p.idle) {
     // Preempted: back to the head of its queue, so it resumes before its equals.
@@ -124,7 +130,6 @@ void Kernel::reschedule() {
 void Kernel::swap_to(Thread& next) {
   Prcb& p = prcb();
   Thread& prev = *p.current;
-  cpu_.consume(config_.costs.thread_dispatch);
   prev.interrupts_enabled = cpu_.interrupts_enabled();
   cpu_.disable_interrupts();
   p.current = &next;

@@ -408,7 +408,11 @@ TEST(Smp, TheShippedFourProcessorMachineCopiesItsDataWithWorkOnEveryCpu) {
   EXPECT_FALSE(r.bug_check);
   EXPECT_TRUE(w->healthy());
   EXPECT_EQ(stats["workload"]["mismatches"].as<int>(), 0);
-  EXPECT_GT(stats["workload"]["requests"].as<int>(), 20);
+  // The copy keeps going for the whole run: a thread readied on a processor that was between
+  // threads (its scheduler busy) sat behind an idle processor for good, and the copy stopped
+  // at 22 requests, 16 KiB, 7.6 ms in.
+  EXPECT_GT(stats["workload"]["requests"].as<int>(), 40);
+  EXPECT_GT(stats["workload"]["bytes"].as<int>(), 100'000);
   EXPECT_GT(stats["workload"]["echoed"].as<int>(), 0);
   const YAML::Node procs = stats["kernel"]["processors"];
   ASSERT_EQ(procs.size(), 4u);

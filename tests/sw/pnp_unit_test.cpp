@@ -4,6 +4,8 @@
 // whose FILTER_RESOURCE_REQUIREMENTS can change the list, and which records what it sees.
 #include "sw/io/pnp.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/fake_processor.h"
@@ -28,6 +30,8 @@ struct Rig {
   io::DriverObject* driver = nullptr;
   std::vector<std::string> seen;  // "minor" as the function driver saw it, and "AddDevice"
   Status start_status = Status::success;
+  Status query_status = Status::success;  // what QUERY_REMOVE and QUERY_STOP answer
+  std::uint32_t device_state = 0;         // what QUERY_PNP_DEVICE_STATE reports
   bool narrow_ports = false;  // FILTER_RESOURCE_REQUIREMENTS: ask for 4 ports instead of 8
   std::vector<std::unique_ptr<Function>> functions;
 
@@ -88,6 +92,9 @@ struct Function : io::PnpDevice {
     raw = r;
     return rig->start_status;
   }
+  Status query_remove() override { return rig->query_status; }
+  Status query_stop() override { return rig->query_status; }
+  std::uint32_t device_state() override { return rig->device_state; }
 };
 
 Status Rig::add(io::DriverObject& self, DeviceObject& pdo) {
@@ -133,9 +140,14 @@ TEST(PnpOrder, RequirementsComeFromTheBusDriverBeforeAddDeviceThenTheStackFilter
   EXPECT_EQ(n->state, io::DevNodeState::started) << n->problem;
   // The function driver never saw QUERY_RESOURCE_REQUIREMENTS: the bus driver answered it
   // before AddDevice; FILTER_RESOURCE_REQUIREMENTS came after, then START_DEVICE.
-  EXPECT_EQ(rig.seen,
-            (std::vector<std::string>{"AddDevice", "IRP_MN_FILTER_RESOURCE_REQUIREMENTS",
-                                      "IRP_MN_START_DEVICE", "IRP_MN_QUERY_DEVICE_RELATIONS"}));
+  // After the start: the capabilities from the whole stack and the device's state, then its
+  // bus relations (Microsoft, "Starting a Device").
+  EXPECT_EQ(rig.seen, (std::vector<std::string>{"AddDevice", "IRP_MN_FILTER_RESOURCE_REQUIREMENTS",
+                                                "IRP_MN_START_DEVICE", "IRP_MN_QUERY_CAPABILITIES",
+                                                "IRP_MN_QUERY_PNP_DEVICE_STATE",
+                                                "IRP_MN_QUERY_DEVICE_RELATIONS"}));
+  EXPECT_TRUE(n->capabilities.unique_id) << "the root enumerator's answer, through the stack";
+  EXPECT_FALSE(n->capabilities.removable);
   // The filtered list is what was arbitrated: 4 ports, not the bus driver's 8.
   ASSERT_EQ(rig.functions.size(), 1u);
   const io::Resource* ports = io::find_resource(rig.functions[0]->raw, io::ResourceType::port);
@@ -227,6 +239,83 @@ TEST(RemoveLock, RemoveDeviceLeavesTheLockRefusingRequests) {
   ASSERT_EQ(rig.functions.size(), 1u);
   EXPECT_TRUE(rig.functions[0]->remove_lock.removed);
   EXPECT_EQ(rig.io.acquire_remove_lock(rig.functions[0]->remove_lock), Status::delete_pending);
+}
+
+// The four outcomes of a device after its start, each as Microsoft orders the IRPs.
+std::vector<std::string> after_start(const std::vector<std::string>& seen) {
+  const auto it = std::find(seen.begin(), seen.end(), "IRP_MN_QUERY_DEVICE_RELATIONS");
+  return it == seen.end() ? std::vector<std::string>{}
+                          : std::vector<std::string>(it + 1, seen.end());
+}
+
+// An orderly removal: QUERY_REMOVE, then REMOVE_DEVICE; the resources are free again.
+TEST(PnpRemoval, QueryRemoveThenRemove) {
+  Rig rig;
+  rig.report("a");
+  rig.pnp.enumerate();
+  io::DevNode& n = const_cast<io::DevNode&>(*rig.node("a"));
+  std::string why;
+  ASSERT_TRUE(rig.pnp.request_removal(n, why)) << why;
+  EXPECT_EQ(after_start(rig.seen),
+            (std::vector<std::string>{"IRP_MN_QUERY_REMOVE_DEVICE", "IRP_MN_REMOVE_DEVICE"}));
+  EXPECT_EQ(n.state, io::DevNodeState::removed);
+  EXPECT_TRUE(rig.pnp.arbiter().claims().empty());
+  EXPECT_TRUE(rig.driver->unloaded);
+}
+
+// A driver that fails QUERY_REMOVE vetoes it: CANCEL_REMOVE follows, the device stays started.
+TEST(PnpRemoval, AVetoedQueryRemoveIsCancelled) {
+  Rig rig;
+  rig.report("a");
+  rig.pnp.enumerate();
+  rig.query_status = Status::device_busy;
+  io::DevNode& n = const_cast<io::DevNode&>(*rig.node("a"));
+  std::string why;
+  EXPECT_FALSE(rig.pnp.request_removal(n, why));
+  EXPECT_NE(why.find("vetoed"), std::string::npos) << why;
+  EXPECT_EQ(after_start(rig.seen), (std::vector<std::string>{"IRP_MN_QUERY_REMOVE_DEVICE",
+                                                             "IRP_MN_CANCEL_REMOVE_DEVICE"}));
+  EXPECT_EQ(n.state, io::DevNodeState::started);
+  io::Handle h;
+  EXPECT_EQ(rig.io.open("\\Device\\Fn0", h), Status::success) << "still there";
+}
+
+// A rebalance: QUERY_STOP, STOP_DEVICE, then START_DEVICE with a new assignment (and the
+// queries after a start); a veto brings CANCEL_STOP instead.
+TEST(PnpRemoval, QueryStopStopThenStartAgainOrCancelOnAVeto) {
+  Rig rig;
+  rig.report("a");
+  rig.pnp.enumerate();
+  io::DevNode& n = const_cast<io::DevNode&>(*rig.node("a"));
+  std::string why;
+  ASSERT_TRUE(rig.pnp.stop_and_restart(n, why)) << why;
+  EXPECT_EQ(after_start(rig.seen),
+            (std::vector<std::string>{"IRP_MN_QUERY_STOP_DEVICE", "IRP_MN_STOP_DEVICE",
+                                      "IRP_MN_START_DEVICE", "IRP_MN_QUERY_CAPABILITIES",
+                                      "IRP_MN_QUERY_PNP_DEVICE_STATE"}));
+  EXPECT_EQ(n.state, io::DevNodeState::started);
+  EXPECT_EQ(rig.pnp.stats().started, 1u) << "restarting is no second device";
+  rig.seen.clear();
+  rig.seen.push_back("IRP_MN_QUERY_DEVICE_RELATIONS");  // the mark after_start() looks for
+  rig.query_status = Status::device_busy;
+  EXPECT_FALSE(rig.pnp.stop_and_restart(n, why));
+  EXPECT_EQ(after_start(rig.seen),
+            (std::vector<std::string>{"IRP_MN_QUERY_STOP_DEVICE", "IRP_MN_CANCEL_STOP_DEVICE"}));
+  EXPECT_EQ(n.state, io::DevNodeState::started);
+}
+
+// A driver that reports PNP_DEVICE_FAILED after its start is removed (CM_PROB_FAILED_POST_START).
+TEST(PnpRemoval, ADeviceThatReportsFailedAfterItsStartIsRemoved) {
+  Rig rig;
+  rig.report("a");
+  rig.device_state = io::kPnpDeviceFailed;
+  rig.pnp.enumerate();
+  const io::DevNode* n = rig.node("a");
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->state, io::DevNodeState::not_started);
+  EXPECT_NE(n->problem.find("CM_PROB_FAILED_POST_START (43)"), std::string::npos) << n->problem;
+  EXPECT_EQ(rig.seen.back(), "IRP_MN_REMOVE_DEVICE");
+  EXPECT_TRUE(rig.pnp.arbiter().claims().empty());
 }
 
 }  // namespace

@@ -291,7 +291,25 @@ io::Status PciDriver::pdo_pnp(Node& n, io::Irp& irp) {
       io_.complete_request(irp);
       return io::Status::success;
     }
+    case io::Minor::query_capabilities:
+      if (out == nullptr || !n.present) break;
+      // A function in a hot-plug slot: it can be ejected, and can leave without warning.
+      out->capabilities.removable = true;
+      out->capabilities.surprise_removal_ok = true;
+      out->capabilities.unique_id = false;  // its instance ID is the slot, unique on this bus
+      out->capabilities.address = slot << 16;
+      out->capabilities.ui_number = slot;
+      s = io::Status::success;
+      break;
+    case io::Minor::query_remove_device:
+    case io::Minor::cancel_remove_device:
+    case io::Minor::query_stop_device:
+    case io::Minor::cancel_stop_device:
     case io::Minor::surprise_removal:
+      s = io::Status::success;
+      break;
+    case io::Minor::stop_device:
+      if (n.present) write_config(slot, kCommand, 0);  // stop decoding until the next start
       s = io::Status::success;
       break;
     case io::Minor::remove_device:
