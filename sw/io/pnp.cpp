@@ -480,26 +480,31 @@ void PnpManager::tear_down(DevNode& node) {
   }
 }
 
+bool PnpManager::query_or_cancel(DevNode& node, Minor query, Minor cancel, std::string& why) {
+  const Status q = send(node, query, nullptr);
+  if (nt_success(q)) return true;
+  // Vetoed: every driver that had agreed carries on (Microsoft, "Removing a Device", "Stopping
+  // a Device").
+  send(node, cancel, nullptr);
+  why = fmt::format("vetoed: {} returned {}", to_string(query), to_string(q));
+  if (util::events().enabled())
+    util::events().emit(
+        "pnp", "vetoed",
+        {{"node", node.instance_path}, {"query", to_string(query)}, {"status", to_string(q)}});
+  return false;
+}
+
 bool PnpManager::request_removal(DevNode& node, std::string& why) {
   if (node.state != DevNodeState::started) {
     why = "not started";
     return false;
   }
   io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
-  const Status q = send(node, Minor::query_remove_device, nullptr);
-  if (!nt_success(q)) {
-    // Vetoed: every driver that had agreed carries on (Microsoft, "Removing a Device").
-    send(node, Minor::cancel_remove_device, nullptr);
-    why = fmt::format("vetoed: IRP_MN_QUERY_REMOVE_DEVICE returned {}", to_string(q));
-    if (util::events().enabled())
-      util::events().emit("pnp", "remove_vetoed",
-                          {{"node", node.instance_path}, {"status", to_string(q)}});
-    io_.kernel().set_event(tree_lock_);
-    return false;
-  }
-  remove_subtree(node, false);
+  const bool removed =
+      query_or_cancel(node, Minor::query_remove_device, Minor::cancel_remove_device, why);
+  if (removed) remove_subtree(node, false);
   io_.kernel().set_event(tree_lock_);
-  return true;
+  return removed;
 }
 
 bool PnpManager::stop_and_restart(DevNode& node, std::string& why) {
@@ -508,13 +513,7 @@ bool PnpManager::stop_and_restart(DevNode& node, std::string& why) {
     return false;
   }
   io_.kernel().wait_for_single_object(tree_lock_, std::nullopt);
-  const Status q = send(node, Minor::query_stop_device, nullptr);
-  if (!nt_success(q)) {
-    send(node, Minor::cancel_stop_device, nullptr);
-    why = fmt::format("vetoed: IRP_MN_QUERY_STOP_DEVICE returned {}", to_string(q));
-    if (util::events().enabled())
-      util::events().emit("pnp", "stop_vetoed",
-                          {{"node", node.instance_path}, {"status", to_string(q)}});
+  if (!query_or_cancel(node, Minor::query_stop_device, Minor::cancel_stop_device, why)) {
     io_.kernel().set_event(tree_lock_);
     return false;
   }

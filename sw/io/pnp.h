@@ -138,6 +138,9 @@ class PnpManager {
   // device state); false if the device did not start or failed right after.
   bool start(DevNode& node);
   void last_handle_closed(DeviceObject& pdo);
+  // QUERY_REMOVE or QUERY_STOP to the node's stack; a veto brings the matching cancel, and
+  // false with `why`.
+  bool query_or_cancel(DevNode& node, Minor query, Minor cancel, std::string& why);
   void fail(DevNode& node, std::string problem);
   DevNode& new_node(DevNode* parent, DeviceObject* pdo);
   static Status root_dispatch(DeviceObject* device, Irp* irp);

@@ -1124,6 +1124,17 @@ points:
         # points are checked and their folders written (it went on to write gigabytes), and
         # SIGTERM to `sweep -j2` or `check -j2` alone (not its process group) ends their child
         # runs too instead of leaving them running.
+        def stop_and_expect_130(p, sig, seconds, what):
+            # The signal to this process alone; it must end, with 130, within `seconds`.
+            p.send_signal(sig)
+            try:
+                p.communicate(timeout=seconds)
+                expect(p.returncode == 130, f"{what}: exit {p.returncode}")
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                expect(False, f"{what}: still running {seconds} s later")
+
         def children_of(marker):
             out = []
             for pid in os.listdir("/proc"):
@@ -1145,14 +1156,7 @@ points:
         p = subprocess.Popen([IOCOSIM, "sweep", big, "-o", out_big, "-q"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         time.sleep(2)
-        p.send_signal(signal.SIGINT)
-        try:
-            p.communicate(timeout=20)
-            expect(p.returncode == 130, f"a million-point sweep after SIGINT: exit {p.returncode}")
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            expect(False, "a million-point sweep went on for 20 s after SIGINT")
+        stop_and_expect_130(p, signal.SIGINT, 20, "a million-point sweep after SIGINT")
         points = os.path.join(out_big, "points")
         written = len(os.listdir(points)) if os.path.isdir(points) else 0
         expect(written < 1_000_000, f"the interrupted sweep wrote {written} point folders")
@@ -1175,14 +1179,7 @@ points:
                 time.sleep(0.2)
                 runs = [c for c in children_of("3000s") + children_of("3001s") if c != p.pid]
             expect(len(runs) == 2, f"{name} -j2: its two runs did not start: {runs}")
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.communicate(timeout=30)
-                expect(p.returncode == 130, f"{name} -j2 after SIGTERM: exit {p.returncode}")
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                expect(False, f"{name} -j2 went on for 30 s after SIGTERM")
+            stop_and_expect_130(p, signal.SIGTERM, 30, f"{name} -j2 after SIGTERM")
             time.sleep(0.5)
             left = [c for c in runs if os.path.exists(f"/proc/{c}") and
                     open(f"/proc/{c}/stat").read().split()[2] != "Z"]
