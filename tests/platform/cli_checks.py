@@ -1207,7 +1207,10 @@ points:
             doc = json.load(f)
         expect(len(doc["traceEvents"]) >= n, f"trace: {len(doc['traceEvents'])} trace events")
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        expect(peak_mib < 100, f"diff/trace of an 80 MB log peaked at {peak_mib:.0f} MiB")
+        # Under AddressSanitizer (scripts/sanitize.sh sets ASAN_OPTIONS) freed memory sits in its
+        # quarantine (256 MiB by default), so the bound only holds for the plain build.
+        if "ASAN_OPTIONS" not in os.environ:
+            expect(peak_mib < 100, f"diff/trace of an 80 MB log peaked at {peak_mib:.0f} MiB")
         # Files that are not runs are not "the same": they are bad input.
         ga, gb = os.path.join(tmp, "ga"), os.path.join(tmp, "gb")
         for d in (ga, gb):
