@@ -23,10 +23,12 @@ bool Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, Servic
   interrupt.connected = false;
   const int irq = hal_.irq_of_vector(p.vector);
   interrupt.irq = irq < 0 ? static_cast<unsigned>(connected_.size()) : static_cast<unsigned>(irq);
-  interrupt.affinity = irq < 0 ? 0 : p.affinity & hal_.affinity_of_irq(interrupt.irq);
-  // Unusable (connect refuses it) unless the parameters are the HAL's translation.
-  return irq >= 0 && hal_.irql_of_irq(interrupt.irq) == p.irql &&
-         interrupt.synchronize_irql >= p.irql && interrupt.affinity != 0;
+  const bool valid =
+      irq >= 0 && hal_.irql_of_irq(interrupt.irq) == p.irql && interrupt.synchronize_irql >= p.irql;
+  // Unusable unless the parameters are the HAL's translation: an object with no processor to
+  // run on, which connect refuses.
+  interrupt.affinity = valid ? p.affinity & hal_.affinity_of_irq(interrupt.irq) : 0;
+  return interrupt.affinity != 0;
 }
 
 void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, ServiceRoutine routine,
@@ -40,12 +42,9 @@ void Kernel::initialize_interrupt(Interrupt& interrupt, std::string name, Servic
 }
 
 bool Kernel::connect_interrupt(Interrupt& interrupt) {
-  // Only an object initialized with the HAL's translation (see initialize_interrupt).
+  // Only an object initialize_interrupt accepted (it leaves the others no processor).
   if (interrupt.connected || interrupt.irq >= connected_.size() ||
-      interrupt.irq == hal_.pic().ports().cascade || interrupt.affinity == 0 ||
-      interrupt.synchronize_irql < interrupt.irql ||
-      hal_.irq_of_vector(interrupt.vector) != static_cast<int>(interrupt.irq) ||
-      hal_.irql_of_irq(interrupt.irq) != interrupt.irql)
+      interrupt.irq == hal_.pic().ports().cascade || interrupt.affinity == 0)
     return false;
   auto& chain = connected_[interrupt.irq];
   // A vector is shared only if every object on it agrees to share, in the same mode.
