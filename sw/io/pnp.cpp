@@ -314,11 +314,7 @@ bool PnpManager::start(DevNode& n) {
     // A failed start is followed by IRP_MN_REMOVE_DEVICE, never SURPRISE_REMOVAL (Microsoft,
     // "Understanding When Remove IRPs Are Issued"): the drivers let go and detach; the PDO
     // stays, with the problem.
-    arbiter_.release(n.name);
-    n.raw_resources.clear();
-    n.translated_resources.clear();
-    tear_down(n);
-    fail(n, fmt::format("CM_PROB_FAILED_START (10): START_DEVICE: {}", to_string(s)));
+    unstart(n, fmt::format("CM_PROB_FAILED_START (10): START_DEVICE: {}", to_string(s)));
     return false;
   }
   n.state = DevNodeState::started;
@@ -342,15 +338,19 @@ bool PnpManager::start(DevNode& n) {
   if (n.device_state & kPnpDeviceFailed) {
     n.pdo->started = false;
     --stats_.started;
-    tear_down(n);
-    arbiter_.release(n.name);
-    n.raw_resources.clear();
-    n.translated_resources.clear();
-    fail(n, "CM_PROB_FAILED_POST_START (43): the driver reported PNP_DEVICE_FAILED");
+    unstart(n, "CM_PROB_FAILED_POST_START (43): the driver reported PNP_DEVICE_FAILED");
     io_.kernel().cpu().set_probe(hw::Probe::devices_started, static_cast<std::uint32_t>(started()));
     return false;
   }
   return true;
+}
+
+void PnpManager::unstart(DevNode& n, std::string problem) {
+  tear_down(n);
+  arbiter_.release(n.name);
+  n.raw_resources.clear();
+  n.translated_resources.clear();
+  fail(n, std::move(problem));
 }
 
 std::size_t PnpManager::started() const {
@@ -527,8 +527,7 @@ bool PnpManager::stop_and_restart(DevNode& node, std::string& why) {
   auto raw = arbiter_.assign(node.name, node.requirements, conflict);
   bool ok = false;
   if (!raw) {
-    tear_down(node);
-    fail(node, "CM_PROB_NORMAL_CONFLICT (12): " + conflict);
+    unstart(node, "CM_PROB_NORMAL_CONFLICT (12): " + conflict);
     why = node.problem;
   } else {
     node.raw_resources = *raw;

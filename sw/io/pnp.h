@@ -137,6 +137,8 @@ class PnpManager {
   // Steps 7 and after: translation, START_DEVICE, the queries after a start (capabilities,
   // device state); false if the device did not start or failed right after.
   bool start(DevNode& node);
+  // A device that will not run: REMOVE_DEVICE to its stack, its resources freed, the problem.
+  void unstart(DevNode& node, std::string problem);
   void last_handle_closed(DeviceObject& pdo);
   // QUERY_REMOVE or QUERY_STOP to the node's stack; a veto brings the matching cancel, and
   // false with `why`.
