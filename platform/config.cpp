@@ -948,8 +948,10 @@ void apply_override(Config& c, const std::string& assignment, const std::string&
     if (root != "devices" || sub.empty())
       throw ConfigError(fmt::format("{}: unknown key '{}'{} (see `iocosim keys`)", shown, key,
                                     util::did_you_mean(key, known_key_paths(c))));
+    // (C++17 lambdas cannot capture a structured binding; clang refuses what g++ accepts.)
+    const std::string instance = name;
     auto it = std::find_if(c.devices.begin(), c.devices.end(),
-                           [&](const DeviceInstance& d) { return d.name == name; });
+                           [&](const DeviceInstance& d) { return d.name == instance; });
     if (it == c.devices.end()) {
       std::vector<std::string> names;
       for (const auto& d : c.devices) names.push_back(d.name);

@@ -5,6 +5,7 @@
 #   scripts/setup.sh screenshots     + GTKWave, Xvfb, ImageMagick, Chromium (scripts/screenshot-*.sh)
 #   scripts/setup.sh slurm           + Slurm and munge (scripts/test-slurm.sh)
 #   scripts/setup.sh bench           + valgrind (scripts/bench.sh, scripts/bench-smp.sh)
+#   scripts/setup.sh fuzz            + clang and its libFuzzer runtime (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -19,7 +20,8 @@ for group in "$@"; do
     screenshots) packages+=(gtkwave xvfb xauth imagemagick chromium fonts-dejavu-core) ;;
     slurm) packages+=(slurm-wlm munge) ;;
     bench) packages+=(valgrind) ;;
-    *) echo "setup: unknown group '$group' (screenshots, slurm, bench)" >&2; exit 2 ;;
+    fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown group '$group' (screenshots, slurm, bench, fuzz)" >&2; exit 2 ;;
   esac
 done
 
