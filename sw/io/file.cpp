@@ -5,6 +5,23 @@
 namespace io {
 using detail::logger;
 
+namespace {
+
+// The bottom of the stack `device` is in: its PDO on a Plug and Play stack.
+DeviceObject& bottom_of(DeviceObject& device) {
+  DeviceObject* d = &device;
+  while (d->lower != nullptr) d = d->lower;
+  return *d;
+}
+
+// A request on a handle whose device has gone.
+Status no_device(IoStatusBlock& iosb) {
+  iosb = {Status::no_such_device, 0};
+  return Status::no_such_device;
+}
+
+}  // namespace
+
 DeviceObject* IoManager::target_of(FileObject& f) {
   // The device left the machine (REMOVE_DEVICE deleted its objects): the handle stays open
   // and every request on it fails, as on Windows after a surprise removal. Asked again after
@@ -50,9 +67,8 @@ Status IoManager::open(const std::string& path, Handle& handle) {
   // A Plug and Play stack (a PDO at its bottom) takes creates only once its device started:
   // one left stopped by a resource conflict or a failed start is not there to open
   // (IopParseDevice: STATUS_NO_SUCH_DEVICE). Devices a driver made on its own have no PDO.
-  DeviceObject* bottom = device;
-  while (bottom->lower != nullptr) bottom = bottom->lower;
-  if (bottom->pdo && !bottom->started) return Status::no_such_device;
+  const DeviceObject& bottom = bottom_of(*device);
+  if (bottom.pdo && !bottom.started) return Status::no_such_device;
   files_.push_back(std::make_unique<FileObject>());
   FileObject* f = files_.back().get();
   // Its handle now: the create request below waits, and a thread on another processor may
@@ -67,14 +83,6 @@ Status IoManager::open(const std::string& path, Handle& handle) {
   handle = index;
   return Status::success;
 }
-
-namespace {
-DeviceObject& bottom_of(DeviceObject& device) {
-  DeviceObject* d = &device;
-  while (d->lower != nullptr) d = d->lower;
-  return *d;
-}
-}  // namespace
 
 std::size_t IoManager::open_handles(const DeviceObject& pdo) const {
   std::size_t n = 0;
@@ -134,16 +142,12 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
                      std::optional<std::uint64_t> offset, IoStatusBlock& iosb, ke::Event* event) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
-  auto gone = [&iosb] {
-    iosb = {Status::no_such_device, 0};
-    return Status::no_such_device;
-  };
-  if (target_of(*f) == nullptr) return gone();
+  if (target_of(*f) == nullptr) return no_device(iosb);
   kernel_.cpu().consume(costs_.system_service);
   const bool is_read = major == Major::read;
   ++(is_read ? stats_.reads : stats_.writes);
   DeviceObject* top = target_of(*f);
-  if (top == nullptr) return gone();
+  if (top == nullptr) return no_device(iosb);
   const std::uint64_t off = offset ? *offset : f->current_offset;
   const std::uint64_t start_ps = kernel_.cpu().now_ps();
 
@@ -151,7 +155,7 @@ Status IoManager::rw(Major major, Handle handle, std::uint64_t buffer, std::uint
   FastIoRoutine fast = is_read ? top->driver->fast_io.read : top->driver->fast_io.write;
   if (fast != nullptr) {
     kernel_.cpu().consume(costs_.fast_io);
-    if (target_of(*f) != top) return gone();
+    if (target_of(*f) != top) return no_device(iosb);
     IoStatusBlock fs;
     if (fast(f, off, length, buffer, &fs, top)) {
       ++stats_.fast_io_hits;
@@ -223,16 +227,10 @@ Status IoManager::device_control(Handle handle, std::uint32_t code, std::uint64_
                                  std::uint32_t out_length, IoStatusBlock& iosb) {
   FileObject* f = file(handle);
   if (f == nullptr) return Status::invalid_parameter;
-  if (target_of(*f) == nullptr) {
-    iosb = {Status::no_such_device, 0};
-    return Status::no_such_device;
-  }
+  if (target_of(*f) == nullptr) return no_device(iosb);
   kernel_.cpu().consume(costs_.system_service);
   DeviceObject* top = target_of(*f);
-  if (top == nullptr) {
-    iosb = {Status::no_such_device, 0};
-    return Status::no_such_device;
-  }
+  if (top == nullptr) return no_device(iosb);
   Irp* irp = allocate_irp(top->stack_size);
   irp->io_manager_owned = true;
   irp->file = f;

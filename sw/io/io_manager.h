@@ -123,6 +123,12 @@ class IoManager {
   // acquisition and the lock's initial count, refuses new acquisitions, and waits until every
   // request still counted has been released.
   void release_remove_lock_and_wait(RemoveLock& lock);
+  // IRP_MJ_PNP with `parameters` to the top of `device`'s stack, waited for on `done` if it
+  // pends (PASSIVE_LEVEL); `result` receives what a query returns. The IRP starts as
+  // STATUS_NOT_SUPPORTED (Microsoft): a driver that does not handle the minor passes it down
+  // untouched. The final status.
+  Status send_pnp(DeviceObject& device, const IoStackLocation::Pnp& parameters, PnpResult* result,
+                  ke::Event& done);
   // IRP_MN_READ_CONFIG (PCI_WHICHSPACE_CONFIG), sent to the top of `device`'s stack and waited
   // for (PASSIVE_LEVEL): `length` bytes of the device's configuration space from `offset` into
   // `buffer`, read by its bus driver. STATUS_NOT_SUPPORTED on a bus without one (legacy).

@@ -137,7 +137,8 @@ struct IoStackLocation {
   struct {
     std::uint32_t code = 0, input_length = 0, output_length = 0;
   } ioctl;
-  struct {
+  // IRP_MJ_PNP's parameters: the minor and what it takes.
+  struct Pnp {
     Minor minor = Minor::none;
     IdType id_type = IdType::device_id;
     const ResourceList* raw = nullptr;         // START_DEVICE: AllocatedResources

@@ -161,32 +161,15 @@ Status PnpManager::send(DevNode& node, Minor minor, PnpResult* result, IdType id
   // A PDO its bus driver already deleted (the device left) takes no more IRPs.
   if (node.pdo == nullptr || node.pdo->removed || node.pdo->driver == nullptr)
     return Status::no_such_device;
-  DeviceObject* top = io_.get_attached_device(*node.pdo);
-  Irp* irp = io_.allocate_irp(top->stack_size, /*pnp=*/true);
-  irp->io_manager_owned = true;
-  irp->pnp_result = result;
-  // Microsoft: a PnP IRP starts as STATUS_NOT_SUPPORTED; a driver that does not handle the
-  // minor passes it down untouched.
-  irp->io_status = {Status::not_supported, 0};
-  IoStatusBlock iosb;
-  irp->user_iosb = &iosb;
-  irp->user_event = &done_;
-  IoStackLocation& sl = irp->next();
-  sl.major = Major::pnp;
-  sl.pnp.minor = minor;
-  sl.pnp.id_type = id;
+  IoStackLocation::Pnp p;
+  p.minor = minor;
+  p.id_type = id;
   if (minor == Minor::start_device) {
-    sl.pnp.raw = &node.raw_resources;
-    sl.pnp.translated = &node.translated_resources;
+    p.raw = &node.raw_resources;
+    p.translated = &node.translated_resources;
   }
   ++stats_.irps;
-  io_.kernel().clear_event(done_);
-  if (io_.call_driver(*top, *irp) == Status::pending) {
-    io_.kernel().wait_for_single_object(done_, std::nullopt);
-  } else {
-    io_.free_irp(irp);
-  }
-  return iosb.status;
+  return io_.send_pnp(*node.pdo, p, result, done_);
 }
 
 void PnpManager::fail(DevNode& node, std::string problem) {

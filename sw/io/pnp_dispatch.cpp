@@ -38,31 +38,39 @@ Status IoManager::forward_irp_synchronously(DeviceObject& lower, Irp& irp) {
   return irp.io_status.status;
 }
 
-Status IoManager::read_config(DeviceObject& device, std::uint32_t offset, std::uint8_t* buffer,
-                              std::uint32_t length) {
+Status IoManager::send_pnp(DeviceObject& device, const IoStackLocation::Pnp& parameters,
+                           PnpResult* result, ke::Event& done) {
   DeviceObject* top = get_attached_device(device);
   Irp* irp = allocate_irp(top->stack_size, /*pnp=*/true);
   irp->io_manager_owned = true;
-  // A PnP IRP starts as STATUS_NOT_SUPPORTED: a stack whose bus driver has no configuration
-  // space leaves it so.
+  irp->pnp_result = result;
   irp->io_status = {Status::not_supported, 0};
   IoStatusBlock iosb;
-  ke::Event done;
-  kernel_.initialize_event(done, "read_config", ke::EventType::notification, false);
   irp->user_iosb = &iosb;
   irp->user_event = &done;
   IoStackLocation& sl = irp->next();
   sl.major = Major::pnp;
-  sl.pnp.minor = Minor::read_config;
-  sl.pnp.buffer = buffer;
-  sl.pnp.offset = offset;
-  sl.pnp.length = length;
+  sl.pnp = parameters;
+  kernel_.clear_event(done);
   if (call_driver(*top, *irp) == Status::pending) {
     kernel_.wait_for_single_object(done, std::nullopt);
   } else {
     free_irp(irp);
   }
   return iosb.status;
+}
+
+Status IoManager::read_config(DeviceObject& device, std::uint32_t offset, std::uint8_t* buffer,
+                              std::uint32_t length) {
+  IoStackLocation::Pnp p;
+  p.minor = Minor::read_config;
+  p.buffer = buffer;
+  p.offset = offset;
+  p.length = length;
+  ke::Event done;
+  kernel_.initialize_event(done, "read_config", ke::EventType::notification, false);
+  // A stack whose bus driver has no configuration space leaves STATUS_NOT_SUPPORTED.
+  return send_pnp(device, p, nullptr, done);
 }
 
 Status IoManager::fail_request(Irp& irp, Status status) {
