@@ -328,6 +328,7 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
         .field("tpr_writes", h.tpr_writes)
         .field("apic_eois", h.eois)
         .field("ipis", s.ipis)
+        .field("migrations", s.migrations)
         .field("ioapic_programs", h.redirections);
   if (kernel_->processor_count() > 1 || s.spin_waits != 0)
     j.field("spin_waits", s.spin_waits)
@@ -347,6 +348,7 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
           .field("irql_changes", p.stats.irql_changes)
           .field("ipis_sent", p.stats.ipis_sent)
           .field("ipis_received", p.stats.ipis_received)
+          .field("migrations", p.stats.migrations)
           .field("spin_waits", p.stats.spin_waits)
           .field("spin_wait_us", static_cast<double>(p.stats.spin_wait_ps) / 1e6)
           .field("threads", p.threads);

@@ -110,6 +110,7 @@ void Platform::build_apics() {
   for (unsigned i = 1; i < config_.cpu_count; ++i) {
     aps.push_back(std::make_unique<hw::cpu::Cpu>(fmt::format("cpu{}", i).c_str(), i, config_.cpu));
     hw::cpu::Cpu& ap = *aps.back();
+    ap.share_contexts(cpu);  // threads move between processors
     // The application processors use the bus; the arbiter models one CPU's computation
     // competing with DMA (the boot processor's), so theirs does not.
     ap.set_bus_master_id(bus.attach_master(ap.out, ap.name()));

@@ -61,11 +61,12 @@ std::uint64_t Cpu::now_ps() const {
 
 ContextId Cpu::create_context(const std::string& name, std::function<void()> entry,
                               std::size_t stack_bytes) {
-  auto id = static_cast<ContextId>(contexts_.size());
+  auto id = static_cast<ContextId>(contexts_->size());
   auto ctx = std::make_unique<Context>();
   ctx->name = name;
   ctx->entry = std::move(entry);
-  contexts_.push_back(std::move(ctx));
+  ctx->holder = this;
+  contexts_->push_back(std::move(ctx));
   sc_core::sc_spawn_options opts;
   opts.set_stack_size(static_cast<int>(stack_bytes));
   // Process names: the boot processor's as they always were, the others' with their CPU
@@ -83,43 +84,72 @@ ContextId Cpu::create_context(const std::string& name, std::function<void()> ent
   return id;
 }
 
+bool Cpu::context_portable(ContextId id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= contexts_->size()) return false;
+  const Context& c = context(id);
+  return !c.finished && c.depth == 0;
+}
+
 void Cpu::run_context(ContextId id) {
-  Context& c = *contexts_[static_cast<std::size_t>(id)];
+  Context& c = context(id);
   hw::running_processor_slot() = this;
   activity_changed();  // a context starts: others ran before it
-  while (current_ != id) wait_resume(c.wake);
+  // Started by whichever CPU first switches to it (its creator, or another it moved to).
+  while (c.holder->current_ != id) wait_resume(c.wake);
+  hw::running_processor_slot() = c.holder;
   if (id == boot_ && boot_at_ps_ > sc_core::sc_time_stamp().value()) {
     wait_resume(sc_core::sc_time::from_value(boot_at_ps_ - sc_core::sc_time_stamp().value()));
     hw::running_processor_slot() = this;  // others ran meanwhile
   }
   c.entry();
   c.finished = true;
-  if (current_ != id || powered_off_) return;
-  if (id == boot_) {
-    sync();
-    power_off(exit_status_);
+  Cpu& cpu = *c.holder;  // the CPU it ended on
+  if (cpu.current_ != id || cpu.powered_off_) return;
+  if (id == cpu.boot_) {
+    cpu.sync();
+    cpu.power_off(cpu.exit_status_);
   } else {
-    log_.error("context '{}' ended while holding the CPU; nothing left to run", c.name);
-    power_off(1);
+    cpu.log_.error("context '{}' ended while holding the CPU; nothing left to run", c.name);
+    cpu.power_off(1);
   }
 }
 
 void Cpu::switch_to(ContextId next) {
-  if (next < 0 || static_cast<std::size_t>(next) >= contexts_.size() ||
-      contexts_[static_cast<std::size_t>(next)]->finished) {
+  if (next < 0 || static_cast<std::size_t>(next) >= contexts_->size() || context(next).finished) {
     log_.error("switch to context {} which does not exist or has ended", next);
     power_off(1);
     return;
   }
   if (next == current_) return;
+  Context& to = context(next);
+  // Another CPU's context may move here only if no interrupt is in progress on its stack.
+  if (to.holder != this && to.depth != 0) {
+    log_.error(
+        "switch to context '{}', suspended inside an interrupt on {}: only that CPU can "
+        "return from it",
+        to.name, to.holder->name());
+    power_off(1);
+    return;
+  }
   const ContextId me = current_;
+  Context& self = context(me);
   advance(cycles(timing_.context_save + timing_.context_restore), false);
   sync();  // the handover happens at one global instant
   ++stats_.context_switches;
   current_ = next;
-  contexts_[static_cast<std::size_t>(next)]->wake.notify();
+  self.released.notify();  // saved: another CPU waiting to resume it may go on
+  // The processor `next` ran on may still be switching away from it (it was readied here while
+  // it ran there): its state is saved first, as KiSwapContext waits on the new thread's
+  // SwapBusy only after saving the old one, so two processors swapping threads never wait on
+  // each other.
+  while (to.holder != this && to.holder->current_ == next) wait_resume(to.released);
+  to.holder = this;
+  to.wake.notify();
   activity_changed();
-  while (current_ != me) wait_resume(contexts_[static_cast<std::size_t>(me)]->wake);
+  // Resumed when a CPU makes this context its current one again: this CPU, or another it moved
+  // to, which from here on is the one running this code.
+  while (self.holder->current_ != me) wait_resume(self.wake);
+  hw::running_processor_slot() = self.holder;
 }
 
 void Cpu::power_off(int exit_status) {
@@ -460,11 +490,15 @@ std::uint8_t Cpu::acknowledge_cycle() {
 void Cpu::take_interrupt() {
   sync();  // acceptance happens at one global instant, as the PIC sees it
   flush_piece();
-  ++stats_.interrupts;
   if_ = false;
   ++interrupt_depth_;
+  Context* interrupted = current_ == kNoContext ? nullptr : &context(current_);
+  if (interrupted != nullptr) ++interrupted->depth;
   const std::uint8_t vector = acknowledge_cycle();
   advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
+  // Counted as its handler is entered, with the event, so a run that ends inside the INTA
+  // cycles or the entry counts no interrupt the software has not seen.
+  ++stats_.interrupts;
   if (util::events().enabled()) util::events().emit(name(), "interrupt", {{"vector", vector}});
   const std::uint8_t saved = kind_;
   before_traced_change();
@@ -482,6 +516,7 @@ void Cpu::take_interrupt() {
   if_ = true;                 // IRET restores the flags
   piece_.mark_ps = now_ps();  // the interrupted work goes on from here
   --interrupt_depth_;
+  if (interrupted != nullptr) --interrupted->depth;
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {

@@ -74,6 +74,10 @@ class Cpu : public sc_core::sc_module, public Processor {
   // The first context: runs `entry` when the simulation starts. When it returns, the CPU
   // powers off with status 0 (unless power_off() chose another).
   void boot(std::function<void()> entry, std::size_t stack_bytes = 1 << 20);
+  // The processors of one machine share one table of execution contexts, so a context one CPU
+  // suspended may be resumed by another (a thread moving between processors). Called on each
+  // other processor with the boot processor, before either creates a context.
+  void share_contexts(Cpu& with) { contexts_ = with.contexts_; }
 
   // For register-level scripts and benches, which drive the bus below the software: wait with
   // the CPU doing nothing, and run an INTA cycle without taking the interrupt.
@@ -123,6 +127,7 @@ class Cpu : public sc_core::sc_module, public Processor {
                            std::size_t stack_bytes) override;
   void switch_to(ContextId next) override;
   ContextId current_context() const override { return current_; }
+  bool context_portable(ContextId id) const override;
   void power_off(int exit_status) override;
   [[noreturn]] void stop(int exit_status) override;
 
@@ -131,8 +136,14 @@ class Cpu : public sc_core::sc_module, public Processor {
     std::string name;
     std::function<void()> entry;
     sc_core::sc_event wake;
+    sc_core::sc_event released;  // its holder switched to another context
+    Cpu* holder = nullptr;       // the CPU running it, or that last ran it (first: its creator)
+    // Interrupts being taken on its stack. A context suspended inside one resumes only on the
+    // CPU that took it: the handler's return (IRET) is that CPU's.
+    unsigned depth = 0;
     bool finished = false;
   };
+  Context& context(ContextId id) const { return *(*contexts_)[static_cast<std::size_t>(id)]; }
 
   void run_context(ContextId id);
   bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
@@ -277,7 +288,8 @@ class Cpu : public sc_core::sc_module, public Processor {
 
   TrapHandler* trap_ = nullptr;
   bool if_ = false;
-  std::vector<std::unique_ptr<Context>> contexts_;
+  std::shared_ptr<std::vector<std::unique_ptr<Context>>> contexts_ =
+      std::make_shared<std::vector<std::unique_ptr<Context>>>();
   ContextId current_ = kNoContext;
   ContextId boot_ = kNoContext;
   int exit_status_ = 0;

@@ -112,12 +112,18 @@ class Processor {
   virtual void set_probe(Probe probe, std::uint32_t value) = 0;
 
   // --- execution contexts: one holds the CPU at a time; switch_to() hands it over and
-  // returns when some other context hands it back. An entry function that returns ends its
-  // context; it must have handed the CPU on first (or the CPU idles forever).
+  // returns when some other context hands it back (on a machine whose processors share their
+  // contexts, perhaps on another processor: a switch_to() there to a context suspended here
+  // resumes it there, after the processor it left has let go of it). An entry function that returns
+  // ends its context; it must have handed the CPU on first (or the CPU idles forever).
   virtual ContextId create_context(const std::string& name, std::function<void()> entry,
                                    std::size_t stack_bytes) = 0;
   virtual void switch_to(ContextId next) = 0;
   virtual ContextId current_context() const = 0;
+  // Whether another processor of the machine may resume the context (a thread moving between
+  // processors): it has not ended and no interrupt is in progress on its stack (whose return
+  // belongs to the processor that took it). Implementations without shared contexts: never.
+  virtual bool context_portable(ContextId) const { return false; }
 
   // Ends the simulation with the given exit status. Called from software it does not return:
   // the calling context runs no further.

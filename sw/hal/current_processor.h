@@ -62,6 +62,7 @@ class CurrentProcessor : public hw::Processor {
   }
   void switch_to(hw::ContextId next) override { get().switch_to(next); }
   hw::ContextId current_context() const override { return get().current_context(); }
+  bool context_portable(hw::ContextId id) const override { return get().context_portable(id); }
   void power_off(int exit_status) override { get().power_off(exit_status); }
   [[noreturn]] void stop(int exit_status) override {
     get().stop(exit_status);

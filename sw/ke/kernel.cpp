@@ -79,6 +79,7 @@ KernelStats Kernel::stats() const {
     s.context_switches += p->stats.context_switches;
     s.irql_changes += p->stats.irql_changes;
     s.ipis += p->stats.ipis_sent;
+    s.migrations += p->stats.migrations;
     s.spin_waits += p->stats.spin_waits;
     s.spin_wait_ps += p->stats.spin_wait_ps;
   }
@@ -206,14 +207,17 @@ void Kernel::lower_irql(Irql new_irql) {
 void Kernel::dispatch_software_interrupt(Irql target) {
   // KiDispatchInterrupt: drain the DPC queue, then switch threads if one was asked for. Repeats
   // while interrupts during the drain add work; ends at `target` with IF as it found it.
-  Prcb& p = prcb();
   const bool interrupts_were_enabled = cpu_.interrupts_enabled();
   set_irql(kDispatchLevel);
+  // The processor is looked up again after each round: a thread switch may have resumed this
+  // thread on another one.
+  Prcb* p = &prcb();
   do {
-    if (p.quantum_end) end_quantum(p);
+    if (p->quantum_end) end_quantum(*p);
     drain_dpc_queue();
-    if (p.dispatch_pending) reschedule();
-  } while (!p.dpc_queue.empty() || p.dispatch_pending);
+    if (p->dispatch_pending) reschedule();
+    p = &prcb();
+  } while (!p->dpc_queue.empty() || p->dispatch_pending);
   set_irql(target);
   if (interrupts_were_enabled) cpu_.enable_interrupts();
 }

@@ -6,8 +6,9 @@
 //
 // Several processors: the kernel is given one processor object for "the CPU running this code"
 // (hal::CurrentProcessor) and the list of processors; each routine acts on the running CPU's
-// PRCB. A thread lives on one processor (its ideal processor, chosen from its affinity when it is
-// created): the CPU model keeps a context on the CPU that created it, so threads do not migrate.
+// PRCB. A thread is placed on a processor of its affinity each time it becomes ready (an idle one
+// first) and an idle processor takes ready threads from busy ones, so threads move between
+// processors; one preempted inside an interrupt resumes where that interrupt was taken.
 //
 // One concept per file: irql.cpp (IRQL, software interrupts), interrupt.cpp (trap dispatcher,
 // interrupt objects), dpc.cpp, thread.cpp (threads, scheduler, waits, events), clock.cpp,
@@ -69,7 +70,8 @@ struct KernelStats {
   std::uint64_t interrupts = 0, spurious = 0, deferred = 0, replayed = 0;
   std::uint64_t dpcs_queued = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
   std::uint64_t clock_ticks = 0;
-  std::uint64_t ipis = 0;  // DISPATCH_LEVEL requests sent to other processors
+  std::uint64_t ipis = 0;        // DISPATCH_LEVEL requests sent to other processors
+  std::uint64_t migrations = 0;  // threads that resumed on another processor than they last ran
   std::uint64_t spin_waits = 0, spin_wait_ps = 0;  // acquisitions that found the lock held
   Histogram isr, dpc, isr_to_dpc, interrupt_to_thread;
 };
@@ -82,6 +84,7 @@ constexpr unsigned kIrqlBands = 5;
 struct ProcessorStats {
   std::uint64_t interrupts = 0, dpcs_executed = 0, context_switches = 0, irql_changes = 0;
   std::uint64_t ipis_received = 0, ipis_sent = 0;
+  std::uint64_t migrations = 0;  // threads that came here from another processor
   std::uint64_t spin_waits = 0, spin_wait_ps = 0;
   std::array<std::uint64_t, kIrqlBands> irql_ps{};  // by IrqlBand, up to the last change
 };
@@ -184,6 +187,15 @@ class Kernel : public hw::TrapHandler {
     return out;
   }
   void set_priority_thread(Thread& thread, int priority);  // KeSetPriorityThread
+  // KeSetSystemAffinityThreadEx: the current thread may run only on `affinity`'s processors
+  // until reverted. Called below DISPATCH_LEVEL it returns on one of them; at DISPATCH_LEVEL the
+  // move waits until IRQL drops below it. An affinity naming a processor that does not exist,
+  // or none, has no effect (Microsoft's documented behaviour). Returns the previous system
+  // affinity, 0 if there was none.
+  std::uint64_t set_system_affinity_thread(std::uint64_t affinity);
+  // KeRevertToUserAffinityThreadEx: back to `previous` (what the set returned; 0 = the thread's
+  // own affinity), moving now if this processor is not in it.
+  void revert_to_user_affinity_thread(std::uint64_t previous);
   void initialize_event(Event& event, std::string name, EventType type,
                         bool signaled);  // KeInitializeEvent
   void set_event(Event& event);          // KeSetEvent
@@ -246,7 +258,18 @@ class Kernel : public hw::TrapHandler {
   void check_storm(unsigned irq, bool claimed);
   std::uint64_t processors_on(unsigned irq) const;  // the union of its objects' affinities
   void ready_thread(Thread& thread);                // KiReadyThread
-  void reschedule();                                // KiSwapThread at DISPATCH_LEVEL
+  // The processor a thread that became ready goes to (KiDeferredReadyThread's choice).
+  unsigned choose_processor(const Thread& thread);
+  // A ready thread of another processor this one may take (KiSearchForNewThread), or null.
+  Thread* find_movable_thread(bool take);
+  bool allowed_here(const Thread& thread, unsigned n) const {
+    return (thread.affinity() >> n & 1) != 0;
+  }
+  std::uint64_t processors_mask() const {
+    return prcbs_.size() >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << prcbs_.size()) - 1;
+  }
+  void apply_affinity();
+  void reschedule();               // KiSwapThread at DISPATCH_LEVEL
   Thread* select_next(bool take);  // the next thread to run; `take` removes it from its queue
   void swap_to(Thread& next);
   void thread_startup(Thread& thread);

@@ -97,8 +97,16 @@ struct Thread {
   ThreadState state = ThreadState::initialized;
   hw::ContextId context = hw::kNoContext;
   std::function<void()> entry;
-  int quantum = 0;                 // clock ticks left
-  unsigned processor = 0;          // the processor it runs on (its ideal processor)
+  int quantum = 0;  // clock ticks left
+  // The processor it runs on, or whose ready queue holds it; the one it last ran on; the one
+  // it was placed on when created (KTHREAD's IdealProcessor).
+  unsigned processor = 0, ran_on = 0, ideal = 0;
+  bool has_run = false;
+  // Where it may run (bit n = CPU n): its own affinity, or a system affinity a driver set for a
+  // while (KeSetSystemAffinityThreadEx; 0 = none).
+  std::uint64_t user_affinity = ~std::uint64_t{0};
+  std::uint64_t system_affinity = 0;
+  std::uint64_t affinity() const { return system_affinity != 0 ? system_affinity : user_affinity; }
   bool interrupts_enabled = true;  // the IF this thread runs with (saved across switches)
   // Wait state.
   Event* waiting_on = nullptr;

@@ -26,7 +26,8 @@ Thread& Kernel::create_thread(const std::string& name, int priority, std::functi
   t->priority = std::clamp(priority, 1, 31);
   t->entry = std::move(entry);
   t->quantum = config_.quantum_ticks;
-  t->processor = home->number;
+  t->processor = t->ran_on = t->ideal = home->number;
+  t->user_affinity = affinity;
   Thread& thread = *t;
   threads_.push_back(std::move(t));
   thread.context = home->cpu->create_context(
@@ -78,7 +79,8 @@ void Kernel::set_priority_thread(Thread& thread, int priority) {
 
 void Kernel::ready_thread(Thread& thread) {
   Prcb& here = prcb();
-  Prcb& home = *prcbs_[thread.processor];
+  Prcb& home = *prcbs_[choose_processor(thread)];
+  thread.processor = home.number;
   thread.state = ThreadState::ready;
   if (thread.readied_by_interrupt_ps == 0) {
     thread.readied_by_interrupt_ps =
@@ -90,6 +92,56 @@ void Kernel::ready_thread(Thread& thread) {
     // Another processor's thread: its scheduler runs there, asked by a DISPATCH_LEVEL IPI.
     if (&home != &here) request_dispatch(home);
   }
+}
+
+unsigned Kernel::choose_processor(const Thread& thread) {
+  if (prcbs_.size() == 1) return 0;
+  // Preempted inside an interrupt: that interrupt returns on the processor that took it.
+  if (thread.has_run && !cpu_.context_portable(thread.context)) return thread.processor;
+  const std::uint64_t allowed = thread.affinity() & processors_mask();
+  auto idle = [this, allowed](unsigned n) {
+    if (!(allowed >> n & 1)) return false;
+    const Prcb& p = *prcbs_[n];
+    if (p.current != p.idle) return false;
+    for (const auto& q : p.ready)
+      if (!q.empty()) return false;  // a thread is already on its way there
+    return true;
+  };
+  // KiDeferredReadyThread's order: the ideal processor if idle, the last one if idle, any idle
+  // one of the affinity (the lowest number); none idle: the last processor (its cache), else the
+  // ideal one, else the first the affinity allows.
+  if (idle(thread.ideal)) return thread.ideal;
+  if (idle(thread.ran_on)) return thread.ran_on;
+  for (unsigned n = 0; n < prcbs_.size(); ++n)
+    if (idle(n)) return n;
+  if (allowed >> thread.ran_on & 1) return thread.ran_on;
+  if (allowed >> thread.ideal & 1) return thread.ideal;
+  for (unsigned n = 0; n < prcbs_.size(); ++n)
+    if (allowed >> n & 1) return n;
+  return thread.processor;
+}
+
+Thread* Kernel::find_movable_thread(bool take) {
+  // An idle processor looks through the busy processors' ready queues (KiSearchForNewThread):
+  // the highest priority first, then the lowest processor number, each queue from its head. A
+  // queue of an idle processor is left to it (it was asked to run that thread already).
+  const unsigned me = prcb().number;
+  for (int pri = 31; pri >= 1; --pri) {
+    for (auto& other : prcbs_) {
+      if (other->number == me || other->current == other->idle) continue;
+      auto& q = other->ready[static_cast<std::size_t>(pri)];
+      for (auto it = q.begin(); it != q.end(); ++it) {
+        Thread* t = *it;
+        if (!allowed_here(*t, me) || !cpu_.context_portable(t->context)) continue;
+        if (take) {
+          q.erase(it);
+          t->processor = me;
+        }
+        return t;
+      }
+    }
+  }
+  return nullptr;
 }
 
 Thread* Kernel::select_next(bool take) {
@@ -104,6 +156,10 @@ Thread* Kernel::select_next(bool take) {
     if (take) q.pop_front();
     return next;
   }
+  if (cur->state == ThreadState::running && cur != pr.idle) return cur;
+  if (prcbs_.size() > 1) {
+    if (Thread* moved = find_movable_thread(take)) return moved;
+  }
   return cur->state == ThreadState::running ? cur : pr.idle;
 }
 
@@ -111,6 +167,12 @@ void Kernel::reschedule() {
   Prcb& p = prcb();
   p.dispatch_pending = false;
   Thread* cur = p.current;
+  // Its affinity no longer includes this processor (a system affinity was set): it goes to
+  // one that it does include, unless an interrupt in progress on its stack holds it here.
+  if (cur->state == ThreadState::running && cur != p.idle && !allowed_here(*cur, p.number) &&
+      cpu_.context_portable(cur->context)) {
+    ready_thread(*cur);
+  }
   if (select_next(false) == cur) return;
   // The scheduler's own work takes time, during which another processor may ready a thread
   // here; it saw this processor's current thread (not idle, perhaps of higher priority) and
@@ -134,6 +196,15 @@ void Kernel::swap_to(Thread& next) {
   cpu_.disable_interrupts();
   p.current = &next;
   next.state = ThreadState::running;
+  next.processor = p.number;
+  if (next.has_run && next.ran_on != p.number) {
+    ++p.stats.migrations;
+    if (util::events().enabled())
+      util::events().emit("ke", "thread_migrate",
+                          {{"thread", next.name}, {"from", next.ran_on}, {"to", p.number}});
+  }
+  next.ran_on = p.number;
+  next.has_run = true;
   if (next.quantum <= 0) next.quantum = config_.quantum_ticks;
   ++p.stats.context_switches;
   if (next.readied_by_interrupt_ps != 0) {
@@ -162,6 +233,40 @@ void Kernel::yield() {
     p.dispatch_pending = true;
     reschedule();
   }
+  lower_irql(old);
+}
+
+// ---- affinity
+
+std::uint64_t Kernel::set_system_affinity_thread(std::uint64_t affinity) {
+  Prcb& p = prcb();
+  if (p.irql > kDispatchLevel) bug_check(kIrqlNotLessOrEqual, 0, p.irql, 0, 0);
+  Thread& self = *p.current;
+  const std::uint64_t previous = self.system_affinity;
+  if (affinity == 0 || (affinity & ~processors_mask()) != 0) return previous;
+  self.system_affinity = affinity;
+  if (util::events().enabled())
+    emit("affinity", {{"thread", self.name}, {"mask", affinity}}, {{"cpu", p.number}});
+  apply_affinity();
+  return previous;
+}
+
+void Kernel::revert_to_user_affinity_thread(std::uint64_t previous) {
+  Prcb& p = prcb();
+  if (p.irql > kDispatchLevel) bug_check(kIrqlNotLessOrEqual, 0, p.irql, 0, 0);
+  Thread& self = *p.current;
+  self.system_affinity = (previous & ~processors_mask()) != 0 ? 0 : previous;
+  if (util::events().enabled())
+    emit("affinity", {{"thread", self.name}, {"mask", self.affinity() & processors_mask()}},
+         {{"cpu", p.number}});
+  apply_affinity();
+}
+
+void Kernel::apply_affinity() {
+  // Not allowed here any more: a dispatch moves it, on the way below DISPATCH_LEVEL.
+  const Irql old = raise_irql(std::max(prcb().irql, kDispatchLevel));
+  Prcb& p = prcb();
+  if (!allowed_here(*p.current, p.number)) p.dispatch_pending = true;
   lower_irql(old);
 }
 

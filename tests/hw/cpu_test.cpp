@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "hw/apic/apic.h"
 #include "hw/core/sim_time.h"
 #include "platform/platform.h"
 #include "sw/hal/pic.h"
@@ -418,6 +419,115 @@ TEST(Cpu, ContextsHandTheCpuOverAndResumeWhereTheyWere) {
   EXPECT_EQ(p.cpu.stats().context_switches, 4u);
   EXPECT_TRUE(p.cpu.powered_off()) << "the boot context returned";
   EXPECT_EQ(p.cpu.exit_status(), 0);
+}
+
+// The processors of one machine share their contexts: a context suspended on CPU 0 resumes on
+// CPU 1 when CPU 1 switches to it, and from then on the code runs there (its bus accesses and
+// work are CPU 1's; hw::running_processor() is CPU 1).
+TEST(Cpu, AContextSuspendedOnOneProcessorResumesOnAnotherThatSwitchesToIt) {
+  Config c = quiet_config();
+  c.hal = "apic";
+  c.cpu_count = 2;
+  Platform p("p", c, true);
+  hw::cpu::Cpu& ap = p.cpu_at(1);
+  std::vector<std::pair<std::string, unsigned>> trail;  // (step, the CPU running it)
+  auto here = [&](const std::string& step) {
+    trail.emplace_back(step, hw::running_processor()->cpu_id());
+  };
+  hw::ContextId mover = hw::kNoContext, boot0 = hw::kNoContext, boot1 = hw::kNoContext;
+  bool portable_while_suspended = false, portable_while_running = false;
+  std::uint64_t ap_work_before = 0;
+  p.cpu.boot([&] {
+    boot0 = p.cpu.current_context();
+    mover = p.cpu.create_context(
+        "mover",
+        [&] {
+          here("start");
+          portable_while_running = hw::running_processor()->context_portable(mover);
+          hw::running_processor()->switch_to(boot0);  // suspended on CPU 0
+          here("resumed");
+          ap_work_before = ap.stats().work_cycles;
+          hw::running_processor()->consume(5'000);
+          hw::running_processor()->switch_to(boot1);
+        },
+        256 * 1024);
+    p.cpu.switch_to(mover);
+    here("boot0");
+    portable_while_suspended = p.cpu.context_portable(mover);
+    p.cpu.consume(100'000);  // 1 ms: CPU 1 takes the context meanwhile
+  });
+  ap.boot([&] {
+    boot1 = ap.current_context();
+    ap.consume(50'000);  // 500 us: CPU 0 has suspended the context by then
+    ap.switch_to(mover);
+    here("boot1");
+  });
+  tests::run_for(sc_core::sc_time(2, sc_core::SC_MS));
+  const std::vector<std::pair<std::string, unsigned>> want = {
+      {"start", 0}, {"boot0", 0}, {"resumed", 1}, {"boot1", 1}};
+  EXPECT_EQ(trail, want);
+  EXPECT_TRUE(portable_while_running);
+  EXPECT_TRUE(portable_while_suspended);
+  EXPECT_GE(ap.stats().work_cycles, ap_work_before + 5'000)
+      << "the moved context's work is CPU 1's";
+  EXPECT_EQ(ap.stats().context_switches, 2u);
+}
+
+// A context interrupted is not portable: the interrupt's return belongs to the CPU that took it.
+// Another processor switching to one suspended inside an interrupt is refused with an error.
+TEST(Cpu, AContextSuspendedInsideAnInterruptCannotMoveToAnotherProcessor) {
+  Config c = quiet_config();
+  c.hal = "apic";
+  c.cpu_count = 2;
+  Platform p("p", c, true);
+  util::set_log_level(util::Level::off);
+  hw::cpu::Cpu& ap = p.cpu_at(1);
+  const std::uint64_t lapic = hw::apic::kLocalApicBase;
+  // The handler of CPU 0's interrupt suspends the interrupted context inside it.
+  struct Handler : hw::TrapHandler {
+    std::function<void()> on_interrupt;
+    void interrupt(std::uint8_t) override { on_interrupt(); }
+    void bus_error(const hw::BusFault&) override {}
+  } handler;
+  hw::ContextId worker = hw::kNoContext, boot0 = hw::kNoContext;
+  bool portable_in_handler = true, portable_before = false;
+  bool resumed_on_ap = false;
+  handler.on_interrupt = [&] {
+    portable_in_handler = p.cpu.context_portable(worker);
+    p.cpu.write32(lapic + hw::apic::kRegEoi, 0);
+    p.cpu.switch_to(boot0);
+  };
+  p.cpu.boot([&] {
+    boot0 = p.cpu.current_context();
+    p.cpu.set_trap_handler(&handler);
+    p.cpu.write32(lapic + hw::apic::kRegSvr, 0x1ff);
+    worker = p.cpu.create_context(
+        "worker",
+        [&] {
+          portable_before = p.cpu.context_portable(worker);
+          p.cpu.enable_interrupts();
+          hw::running_processor()->consume(100'000);
+          resumed_on_ap = hw::running_processor()->cpu_id() == 1;
+        },
+        256 * 1024);
+    p.cpu.switch_to(worker);
+    p.cpu.consume(200'000);
+  });
+  ap.boot([&] {
+    ap.write32(lapic + hw::apic::kRegSvr, 0x1ff);
+    ap.consume(10'000);
+    // A fixed IPI, vector 0x40, to CPU 0 (physical destination 0).
+    ap.write32(lapic + hw::apic::kRegIcrHigh, 0);
+    ap.write32(lapic + hw::apic::kRegIcrLow, 0x40);
+    ap.consume(40'000);
+    ap.switch_to(worker);
+  });
+  tests::run_for(sc_core::sc_time(3, sc_core::SC_MS));
+  EXPECT_TRUE(portable_before);
+  EXPECT_FALSE(portable_in_handler);
+  EXPECT_FALSE(resumed_on_ap);
+  EXPECT_TRUE(ap.powered_off());
+  EXPECT_EQ(ap.exit_status(), 1);
 }
 
 TEST(Cpu, SwitchingToAMissingContextStopsWithAnErrorNotACrash) {

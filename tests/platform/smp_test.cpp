@@ -386,6 +386,102 @@ TEST(Smp, ABugCheckNamesItsProcessorAndReportsTheOthers) {
 
 // platform/configs/smp.yaml: the io workload on four CPUs moves its data correctly, every CPU
 // takes device interrupts and runs DPCs, IPIs flow, and the statistics carry each CPU's figures.
+// KeSetSystemAffinityThreadEx below DISPATCH_LEVEL returns on a processor of the new affinity;
+// nested sets and reverts go back step by step; an affinity naming no processor of the machine
+// has no effect; at DISPATCH_LEVEL the move waits until IRQL drops. The kernel's processor and
+// the hardware CPU running the code agree at every step.
+TEST(Smp, ASystemAffinityMovesTheCallingThreadThereAndTheRevertBringsItBack) {
+  std::vector<unsigned> kernel_cpu, hw_cpu;
+  std::uint64_t first = 99, second = 99, ignored = 99;
+  std::uint64_t cpu3_work_before = 0, cpu3_work_after = 0;
+  bool done = false;
+  std::unique_ptr<SmpRig> rig;
+  rig = std::make_unique<SmpRig>(4, [&](ke::Kernel& k) {
+    k.create_thread(
+        "worker", 9,
+        [&] {
+          auto where = [&] {
+            kernel_cpu.push_back(k.current_processor());
+            hw_cpu.push_back(hw::running_processor()->cpu_id());
+          };
+          where();  // its affinity: CPU 1
+          first = k.set_system_affinity_thread(1u << 3);
+          where();
+          cpu3_work_before = rig->p->cpu_at(3).stats().work_cycles;
+          k.cpu().consume(20'000);
+          cpu3_work_after = rig->p->cpu_at(3).stats().work_cycles;
+          second = k.set_system_affinity_thread(1u << 2);
+          where();
+          k.revert_to_user_affinity_thread(second);
+          where();
+          ignored = k.set_system_affinity_thread(1u << 7);  // no CPU 7
+          where();
+          k.revert_to_user_affinity_thread(first);  // 0: the thread's own affinity
+          where();
+          const ke::Irql old = k.raise_irql(ke::kDispatchLevel);
+          k.set_system_affinity_thread(1u << 0);
+          where();  // not before IRQL drops
+          k.lower_irql(old);
+          where();
+          done = true;
+        },
+        1u << 1);
+  });
+  rig->run(5);
+  ASSERT_TRUE(done);
+  const std::vector<unsigned> want = {1, 3, 2, 3, 3, 1, 1, 0};
+  EXPECT_EQ(kernel_cpu, want);
+  EXPECT_EQ(hw_cpu, want);
+  EXPECT_EQ(first, 0u) << "no system affinity before";
+  EXPECT_EQ(second, 1u << 3);
+  EXPECT_EQ(ignored, 1u << 3) << "the affinity in force, unchanged";
+  EXPECT_GE(cpu3_work_after - cpu3_work_before, 20'000u) << "the work ran on CPU 3";
+  EXPECT_GE(rig->kernel->stats().migrations, 5u);
+}
+
+// Threads move between processors as Windows' do: a thread queued behind a busy processor is
+// taken by one that becomes idle (KiSearchForNewThread), and a thread readied while its last
+// processor is idle and the readying one busy runs at once on the idle one.
+TEST(Smp, ReadyThreadsGoToIdleProcessorsInsteadOfWaitingBehindBusyOnes) {
+  constexpr std::uint64_t kMs = 1'000'000'000;
+  struct Seen {
+    unsigned cpu = 99;
+    std::uint64_t at = 0;
+  } start, resumed;
+  std::uint64_t set_at = 0;
+  ke::Event go;
+  SmpRig rig(2, [&](ke::Kernel& k) {
+    k.initialize_event(go, "go", ke::EventType::synchronization, false);
+    // CPU 1: busy for 0.5 ms at a higher priority, then waits for good.
+    ke::Event never;
+    k.initialize_event(never, "never", ke::EventType::notification, false);
+    k.create_thread(
+        "blocker", 9,
+        [&] {
+          k.cpu().consume(50'000);
+          k.wait_for_single_object(never, std::nullopt);
+        },
+        1u << 1);
+    // Ideal processor 0 (fewest threads, the lowest number), where this thread keeps running.
+    k.create_thread("worker", 8, [&] {
+      start = {k.current_processor(), k.cpu().now_ps()};
+      k.wait_for_single_object(go, std::nullopt);
+      resumed = {k.current_processor(), k.cpu().now_ps()};
+    });
+    k.cpu().consume(250'000);  // 2.5 ms, through a quantum end
+    set_at = k.cpu().now_ps();
+    k.set_event(go);
+    k.cpu().consume(100'000);
+  });
+  rig.run(5);
+  EXPECT_EQ(start.cpu, 1u) << "taken by CPU 1 once its blocker waited";
+  EXPECT_GT(start.at, kMs / 2);
+  EXPECT_LT(start.at, kMs) << "not behind main's quantum";
+  EXPECT_EQ(resumed.cpu, 1u) << "its last processor, idle";
+  EXPECT_GT(resumed.at, set_at);
+  EXPECT_LT(resumed.at - set_at, kMs / 50) << "at once, not behind the busy main thread";
+}
+
 TEST(Smp, TheShippedFourProcessorMachineCopiesItsDataWithWorkOnEveryCpu) {
   Config c = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/smp.yaml");
   platform::apply_override(c, "devices.disk0.image=");
