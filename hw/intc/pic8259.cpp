@@ -72,7 +72,17 @@ std::uint32_t Pic8259::read_a0_0() {
       return 0x00;
     }
     accept(static_cast<unsigned>(level));
-    update();
+    // INT as the read leaves it, IRR still frozen: the answered level is in service now.
+    irr_ = frozen_irr_;
+    const bool during_read = winning_request() >= 0;
+    update();  // thaw
+    if (!during_read && int_) {
+      // A request of higher priority came inside the poll window (frozen out until now): INT
+      // falls at the read and rises again as the freeze ends, as it does inside an INTA
+      // sequence, so an edge-triggered master input sees a new edge (docs/models.md).
+      fell_ = true;
+      hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+    }
     return 0x80 | static_cast<unsigned>(level);
   }
   return read_isr_ ? isr_ : irr_;

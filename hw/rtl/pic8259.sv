@@ -51,6 +51,7 @@ module pic8259 (
   logic [4:0] base;  // ICW2's T7..T3: the vector base in 8086 mode
   logic [7:0] line, edge_q, isr, imr;
   logic [7:0] irr_frz;               // IRR frozen by a poll command until its read
+  logic       thaw;                  // the cycle after a poll read: IRR still frozen
   logic       ack_valid, ack_cas;    // pulse 1 took a level (on a cascade input)
   logic [2:0] ack_level;
   logic [2:0] lowest;
@@ -64,7 +65,10 @@ module pic8259 (
   // Level-sensitive inputs (LTIM: all; else those ELCR marks) request while high, the others
   // from a rising edge.
   assign live_irr = icw1[Ltim] ? line : ((line & elcr) | (edge_q & line & ~elcr));
-  assign irr = poll ? irr_frz : live_irr;
+  // The poll's freeze ends one cycle after its read: in that cycle the level read is in service
+  // and requests that came inside the window are not yet seen, so INT falls and rises again
+  // when one of them wins (an edge-triggered master then sees a new edge), as the TLM model.
+  assign irr = (poll || thaw) ? irr_frz : live_irr;
 
   function automatic logic [2:0] prio(input logic [2:0] level, input logic [2:0] low);
     prio = level - low - 3'd1;
@@ -136,7 +140,7 @@ module pic8259 (
       line <= 8'h0; edge_q <= 8'h0; isr <= 8'h0; imr <= 8'h0; irr_frz <= 8'h0;
       ack_valid <= 1'b0; ack_cas <= 1'b0; ack_level <= 3'd0;
       lowest <= 3'd7;
-      read_isr <= 1'b0; poll <= 1'b0; special_mask <= 1'b0; rotate_aeoi <= 1'b0;
+      read_isr <= 1'b0; poll <= 1'b0; special_mask <= 1'b0; rotate_aeoi <= 1'b0; thaw <= 1'b0;
       acks <= 32'd0; spurious_count <= 32'd0; eois <= 32'd0;
     end else begin
       logic [7:0] isr_n, edge_n;
@@ -147,6 +151,7 @@ module pic8259 (
       lowest_n = lowest;
       eois_n = eois;
       line <= ir;
+      thaw <= rd && poll && win_found && !ack1 && !ack2;  // a read that took a level
 
       if (ack1) begin
         ack_valid <= win_found;
@@ -173,6 +178,7 @@ module pic8259 (
         if (win_found) begin
           isr_n[win] = 1'b1;
           edge_n[win] = 1'b0;
+          irr_frz[win] <= 1'b0;
           acks <= acks + 32'd1;
         end
       end else if (wr && !a0 && din[4]) begin  // ICW1

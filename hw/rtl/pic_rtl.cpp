@@ -179,8 +179,12 @@ std::uint32_t PicRtl::read(bool slave, bool a0, bool elcr) {
   cycle();  // a poll read is an acknowledge: the edge updates ISR
   model_->rd = 0;
   release();
-  if ((slave ? model_->s_acks : model_->m_acks) != acks) ++access_[slave].per_ir[v & 7u];
+  const bool acknowledged = (slave ? model_->s_acks : model_->m_acks) != acks;
+  if (acknowledged) ++access_[slave].per_ir[v & 7u];
   settle();
+  // A poll read's freeze ends one cycle after it; the master samples the slave's INT (which may
+  // have fallen and risen again then) one cycle later still.
+  if (acknowledged) settle();
   update_int();
   return v;
 }

@@ -69,6 +69,56 @@ struct SideBySide {
   }
 };
 
+// A slave polled while a higher request arrives inside the poll window (between OCW3 P and
+// the read, when IRR is frozen): INT falls at the read (the level read is in service, the newer
+// request still frozen out) and rises as the freeze ends, so the master, edge-triggered on its
+// cascade input and with that input's earlier edge already taken, latches a new request. Both
+// models; before, INT stayed high and the master never saw the second request.
+TEST(PicEquivalence, APolledSlaveWithAHigherRequestInsideThePollWindowGivesTheMasterANewEdge) {
+  SideBySide b;
+  tests::settle();
+  auto write = [&](bool slave, unsigned a0, std::uint8_t v) {
+    (slave ? b.tlm_s : b.tlm_m).write(a0, v);
+    (slave ? b.rtl_s : b.rtl_m).write(a0, v);
+    tests::settle();
+  };
+  auto read = [&](bool slave, unsigned a0) {
+    const std::uint32_t t = (slave ? b.tlm_s : b.tlm_m).read(a0);
+    const std::uint32_t r = (slave ? b.rtl_s : b.rtl_m).read(a0);
+    tests::settle();
+    EXPECT_EQ(t, r) << "tlm and rtl read different values";
+    return t;
+  };
+  for (bool slave : {false, true}) {  // edge-triggered, cascade on IR2, 8086 mode
+    write(slave, 0, 0x11);
+    write(slave, 1, slave ? 0x70 : 0x08);
+    write(slave, 1, slave ? 0x02 : 0x04);
+    write(slave, 1, 0x01);
+  }
+  b.irq[12].write(true);  // slave IR4
+  tests::settle();
+  ASSERT_TRUE(b.same()) << b.state();
+  // The master's request from the slave is taken by a poll of the master: its IR2 edge is used.
+  write(false, 0, 0x0c);
+  EXPECT_EQ(read(false, 0), 0x82u);
+  EXPECT_EQ(b.tlm.irr(false) & 0x04, 0) << b.state();
+  // Now the slave is polled, and IR1 (higher than IR4) rises inside the window.
+  write(true, 0, 0x0c);
+  b.irq[9].write(true);
+  tests::settle();
+  EXPECT_EQ(read(true, 0), 0x84u) << "the frozen request";
+  EXPECT_TRUE(b.same()) << b.state();
+  EXPECT_EQ(b.tlm.isr(true), 0x10) << b.state();
+  EXPECT_EQ(b.tlm.irr(true) & 0x02, 0x02) << b.state();
+  EXPECT_EQ(b.tlm.irr(false) & 0x04, 0x04)
+      << "the master saw the slave's INT rise again; " << b.state();
+  EXPECT_EQ(b.rtl.irr(false) & 0x04, 0x04) << b.state();
+  // The master's EOI for IR2 lets the new request through to the CPU.
+  write(false, 0, 0x20);
+  EXPECT_TRUE(b.tlm_int.read()) << b.state();
+  EXPECT_TRUE(b.rtl_int.read()) << b.state();
+}
+
 TEST(PicEquivalence, RtlMatchesTlmUnderRandomStimulus) {
   util::set_log_level(util::Level::off);  // random ICW1s without IC4 warn on purpose
   const std::uint64_t seed = env_or("IOCOSIM_EQUIV_SEED", 0x8259a);
