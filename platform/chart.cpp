@@ -140,4 +140,182 @@ std::string svg_bar_chart(const std::string& title, const std::vector<std::strin
   return s;
 }
 
+namespace {
+
+// A time column's display unit: the largest of s, ms, µs, ns, ps in which the largest value is
+// at least 1. `base` is the column's own unit as a power of ten of a second (-12 for _ps).
+struct DisplayUnit {
+  std::string name;  // "" when the column is no time
+  double scale = 1;  // column value * scale = shown value
+  std::string label;
+};
+
+DisplayUnit display_unit(const std::string& column, double max) {
+  DisplayUnit u{{}, 1, column};
+  int base = 0;
+  std::string stem;
+  for (const auto& [suffix, power] :
+       {std::pair{"_ps", -12}, {"_ns", -9}, {"_us", -6}, {"_ms", -3}, {"_s", 0}}) {
+    const std::string sfx = suffix;
+    if (column.size() > sfx.size() &&
+        column.compare(column.size() - sfx.size(), sfx.size(), sfx) == 0) {
+      base = power;
+      stem = column.substr(0, column.size() - sfx.size());
+      break;
+    }
+  }
+  if (stem.empty()) return u;
+  const double seconds = max * std::pow(10.0, base);
+  static const std::pair<const char*, int> kUnits[] = {
+      {"s", 0}, {"ms", -3}, {"µs", -6}, {"ns", -9}, {"ps", -12}};
+  for (const auto& [name, power] : kUnits) {
+    if (seconds >= std::pow(10.0, power) || power == -12) {
+      u.name = name;
+      u.scale = std::pow(10.0, base - power);
+      u.label = stem + " (" + name + ")";
+      return u;
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+std::string svg_sweep_chart(const std::string& title, const std::vector<std::string>& keys,
+                            const std::vector<std::vector<std::string>>& points,
+                            const std::vector<SweepPanel>& panels) {
+  static const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  const std::size_t n = points.size();
+  // The colour follows the first key's value; the labels under the bars are the other keys'.
+  std::vector<std::string> groups;
+  std::vector<std::size_t> color_of(n, 0);
+  std::vector<std::string> labels(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string g = points[i].empty() ? "" : points[i][0];
+    auto it = std::find(groups.begin(), groups.end(), g);
+    if (it == groups.end()) it = groups.insert(groups.end(), g);
+    color_of[i] = static_cast<std::size_t>(it - groups.begin());
+    for (std::size_t k = 1; k < points[i].size(); ++k)
+      labels[i] += (labels[i].empty() ? "" : " ") + points[i][k];
+    if (points[i].size() <= 1) labels[i] = g;
+  }
+  std::size_t longest = 1;
+  for (const auto& l : labels) longest = std::max(longest, l.size());
+  const int slot = std::clamp(static_cast<int>(960 / std::max<std::size_t>(n, 1)), 12, 56);
+  const bool rotate = static_cast<int>(longest) * 7 > slot;
+  const int label_h = rotate ? static_cast<int>(longest) * 5 + 24 : 24;
+  const int ph = 200, left = 20;
+  const int panel_h = 40 + ph + label_h + 20;
+  // The value axis is as wide as its longest label.
+  std::vector<DisplayUnit> units;
+  std::vector<double> tops, steps;
+  std::size_t widest = 1;
+  for (const auto& p : panels) {
+    double max = 0;
+    for (const auto& v : p.values)
+      if (v) max = std::max(max, *v);
+    DisplayUnit u = display_unit(p.label, max);
+    double shown = max * u.scale;
+    if (shown <= 0) shown = 1;
+    const double step = tick_step(shown);
+    const double top = std::ceil(shown / step) * step;
+    for (double v = 0; v <= top * 1.0001; v += step)
+      widest = std::max(widest, readable_number(v).size());
+    units.push_back(u);
+    tops.push_back(top);
+    steps.push_back(step);
+  }
+  const int axis = static_cast<int>(widest) * 7 + 16;
+  const int plot_w = static_cast<int>(n) * slot + 10;
+  const int legend_h = 22 * static_cast<int>((groups.size() + 5) / 6) + 10;
+  const int width = std::max(left * 2 + axis + plot_w, 480);
+  const int height = 50 + legend_h + static_cast<int>(panels.size()) * panel_h;
+  std::string keys_text;
+  for (const auto& k : keys) keys_text += (keys_text.empty() ? "" : ", ") + k;
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
+      "fill=\"white\"/>\n<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n"
+      "<text x=\"{}\" y=\"40\" fill=\"#333\">{} points; bars coloured by {}{}</text>\n",
+      width, height, left, xml_escape(title), left, n, xml_escape(keys.empty() ? "" : keys[0]),
+      keys.size() > 1 ? xml_escape(", labelled with " + keys_text.substr(keys[0].size() + 2)) : "");
+  // The legend: the first key, then its values with their colours, wrapped to the width.
+  {
+    const std::string head = (keys.empty() ? std::string("point") : keys[0]) + ":";
+    s += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", left, 64,
+                     xml_escape(head));
+    int x = left + static_cast<int>(head.size()) * 8 + 14, y = 52;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const int w = static_cast<int>(groups[g].size()) * 7 + 34;
+      if (x + w > width - left && x > left + 100) {
+        x = left + static_cast<int>(head.size()) * 8 + 14;
+        y += 22;
+      }
+      s += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" "
+          "y=\"{}\">{}</text>\n",
+          x, y, kColors[g % 8], x + 20, y + 12, xml_escape(groups[g]));
+      x += w;
+    }
+  }
+  for (std::size_t p = 0; p < panels.size(); ++p) {
+    const SweepPanel& panel = panels[p];
+    const DisplayUnit& u = units[p];
+    const int top = 50 + legend_h + static_cast<int>(p) * panel_h + 30;
+    const int ax = left + axis;
+    auto y_of = [&](double v) { return top + ph - static_cast<int>(v / tops[p] * ph); };
+    s += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>"
+        "<text x=\"{}\" y=\"{}\" fill=\"#666\">  {}</text>\n",
+        left, top - 12, xml_escape(u.label), left + 8 * static_cast<int>(u.label.size()) + 10,
+        top - 12, xml_escape(panel.path));
+    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax, top,
+                     ax, top + ph);
+    for (double v = 0; v <= tops[p] * 1.0001; v += steps[p]) {
+      const int y = y_of(v);
+      s += fmt::format(
+          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>"
+          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>"
+          "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#333\">{}</text>\n",
+          ax - 4, y, ax, y, ax + 1, y, ax + plot_w, y, ax - 6, y + 4, readable_number(v));
+    }
+    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax,
+                     top + ph, ax + plot_w, top + ph);
+    for (std::size_t i = 0; i < n; ++i) {
+      const int x = ax + 6 + static_cast<int>(i) * slot;
+      const int bw = std::max(4, slot - 4);
+      std::string tip = fmt::format("point {}:", i);
+      for (std::size_t k = 0; k < keys.size() && k < points[i].size(); ++k)
+        tip += fmt::format(" {}={}", keys[k], points[i][k]);
+      const auto& v = i < panel.values.size() ? panel.values[i] : std::nullopt;
+      if (v) {
+        const double shown = *v * u.scale;
+        const int y = y_of(shown);
+        s += fmt::format(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {}{}</title>"
+            "</rect>\n",
+            x, y, bw, top + ph - y, kColors[color_of[i] % 8], xml_escape(tip),
+            readable_number(shown), u.name.empty() ? "" : " " + u.name);
+      } else {
+        s += fmt::format(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#c00\">×<title>{}: failed or "
+            "missing</title></text>\n",
+            x + bw / 2, top + ph - 4, xml_escape(tip));
+      }
+      const int ly = top + ph + 14;
+      if (rotate)
+        s += fmt::format(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\" "
+            "transform=\"rotate(-45 {} {})\">{}</text>\n",
+            x + bw / 2, ly, x + bw / 2, ly, xml_escape(labels[i]));
+      else
+        s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x + bw / 2,
+                         ly, xml_escape(labels[i]));
+    }
+  }
+  s += "</svg>\n";
+  return s;
+}
+
 }  // namespace platform

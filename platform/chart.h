@@ -3,6 +3,7 @@
 // panel with a value axis (ticks at round numbers, the unit named as in the table) and, where
 // the model has a formula, the analytic value drawn beside the simulated one; a standalone SVG
 // (no library, opens in any browser).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,21 @@ struct ChartPanel {
 // and its variant's name; `per_row` panels side by side (0 = all in one row).
 std::string svg_bar_chart(const std::string& title, const std::vector<std::string>& names,
                           const std::vector<ChartPanel>& panels, int per_row = 0);
+
+// One collected statistic of a sweep: a value per point (none: the point failed, or its run
+// wrote no such value).
+struct SweepPanel {
+  std::string label, path;  // the column ("transfer_ps") and where it comes from
+  std::vector<std::optional<double>> values;
+};
+
+// A sweep's chart: a panel per column, a bar per point, coloured by the first swept key's value
+// (with a legend) and labelled with the other keys' values; times (columns ending in _ps, _us,
+// _s) shown in a readable unit; the value axis as wide as its labels; a failed point a mark
+// with no bar. Each bar's tooltip names its point.
+std::string svg_sweep_chart(const std::string& title, const std::vector<std::string>& keys,
+                            const std::vector<std::vector<std::string>>& points,
+                            const std::vector<SweepPanel>& panels);
 
 // A number as people read it: integers with thousands separators (524,288), others with three
 // significant digits (0.0523, 12.3), never in exponent notation.

@@ -134,10 +134,18 @@ std::string write_checked(const std::string& path, const char* mode, const std::
 
 }  // namespace
 
-// A full disk, or /dev/full, fails here, before the run, rather than silently at the end. The
-// writer truncates the file when it opens it, so the probe byte never survives.
+// A full disk, or /dev/full, fails here, before the run, rather than silently at the end. Nothing
+// is left behind: a new file is probed with a byte and removed again (its writer creates it), an
+// existing file is only opened for appending (its writer replaces it; the run may fail before
+// that, and the file must then be as it was), a device gets the byte.
 std::string prepare_output(const std::string& path) {
-  return write_checked(path, "ab", "\n");
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_regular_file(status)) return write_checked(path, "ab", "");
+  if (std::filesystem::exists(status)) return write_checked(path, "ab", "\n");  // a device
+  std::string why = write_checked(path, "wb", "\n");
+  std::filesystem::remove(path, ec);
+  return why;
 }
 
 std::string write_file(const std::string& path, const std::string& text) {

@@ -256,7 +256,8 @@ int run_command(int argc, char* argv[]) {
   trace->add_option("-o,--output", trace_out, "the trace (JSON); open it in ui.perfetto.dev")
       ->required();
 
-  std::string sweep_file, sweep_executor = "local", sweep_out;
+  std::string sweep_file;
+  platform::SweepOptions sweep_opts;
   auto* sweep = app.add_subcommand(
       "sweep",
       "run a grid or list of --set values over a base config, in parallel locally or as a "
@@ -264,14 +265,26 @@ int run_command(int argc, char* argv[]) {
   sweep->add_option("SWEEP", sweep_file, "the sweep description (YAML; docs/sweep.md)")
       ->required()
       ->check(CLI::ExistingFile);
-  sweep->add_option("-j,--jobs", opts.jobs, "runs at a time (default: the core count)");
+  sweep->add_option("-j,--jobs", opts.jobs,
+                    "runs at a time (default: the core count; on Slurm: tasks at a time)");
   sweep
-      ->add_option("--executor", sweep_executor,
+      ->add_option("--executor", sweep_opts.executor,
                    "local: child processes here; slurm: an sbatch array job, one task per point")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
-  sweep->add_option("-o,--output", sweep_out,
+  sweep->add_option("-o,--output", sweep_opts.out,
                     "results folder (default: the sweep's `output`, else traces/sweep-NAME)");
+  sweep->add_flag("--no-wait", sweep_opts.no_wait,
+                  "slurm: submit and return; table the results later with --collect");
+  sweep->add_flag("--collect", sweep_opts.collect,
+                  "run nothing: table the points' results as their folders hold them now");
+  sweep->add_option("--partition", sweep_opts.slurm.partition, "slurm: the partition (-p)");
+  sweep->add_option("--account", sweep_opts.slurm.account, "slurm: the account to charge (-A)");
+  sweep->add_option("--time", sweep_opts.slurm.time,
+                    "slurm: each task's time limit (sbatch --time: 30, 1:00:00, 1-0)");
+  sweep->add_option("--mem", sweep_opts.slurm.mem, "slurm: memory per node (sbatch --mem: 2G)");
+  sweep->add_option("--sbatch", sweep_opts.slurm.lines,
+                    "slurm: another sbatch option (repeatable: --sbatch=--qos=low)");
   sweep->add_flag("-q,--quiet", opts.quiet, "no progress bar");
 
   try {
@@ -326,7 +339,7 @@ int run_command(int argc, char* argv[]) {
     if (*check)
       return platform::cmd_check(golden_dir, golden_update, opts, {tolerances, ignores, 20});
     if (*trace) return platform::cmd_trace(trace_in, trace_out);
-    if (*sweep) return platform::cmd_sweep(sweep_file, sweep_executor, sweep_out, opts);
+    if (*sweep) return platform::cmd_sweep(sweep_file, sweep_opts, opts);
     if (*devices) return platform::cmd_devices(opts, devices_json);
     if (*script) return platform::cmd_script(opts, script_path);
     if (*bench_idle) return platform::cmd_bench(opts, "idle", bench_time, bench_json);

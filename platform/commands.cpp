@@ -199,7 +199,8 @@ int cmd_run(const CommonOptions& o) {
     }
   } remove_temporary{temporary_events};
   const int status = run_platform(opts);
-  if (o.trace.empty() || status == kExitBadInput || status == kExitInterrupted) return status;
+  if (o.trace.empty() || status == kExitBadInput) return status;
+  // Interrupted too: the trace holds the run up to the stop, as every other output does.
   const int traced = cmd_trace(build_config(opts).out_events, o.trace);
   return status != kExitOk ? status : traced;
 }

@@ -39,9 +39,25 @@ int cmd_diff(const std::string& a, const std::string& b, const DiffOptions& d);
 int cmd_check(const std::string& dir, bool update, const CommonOptions& o, const DiffOptions& d);
 // An event log as a Trace Event Format JSON for Perfetto / chrome://tracing.
 int cmd_trace(const std::string& events_path, const std::string& out_path);
-// A parameter sweep (docs/sweep.md): executor "local" or "slurm".
-int cmd_sweep(const std::string& sweep_path, const std::string& executor,
-              const std::string& out_dir, const CommonOptions& o);
+// Slurm options of a sweep (the file's `slurm:` section, then the command line's): passed to
+// sbatch as its own arguments; `lines` are extra sbatch options ("--qos=low").
+struct SlurmOptions {
+  std::string partition, account, time, mem;
+  std::vector<std::string> lines;
+};
+// "" or why the options are unusable (an extra line that is not an sbatch option).
+std::string check_slurm_options(const SlurmOptions& s);
+
+struct SweepOptions {
+  std::string executor = "local";  // local or slurm
+  std::string out;                 // results folder ("" = the sweep's own)
+  bool no_wait = false;            // slurm: submit and return; `collect` later
+  bool collect = false;            // run nothing: table the points' results as they are
+  SlurmOptions slurm;              // overrides the file's, key by key; lines are added
+};
+
+// A parameter sweep (docs/sweep.md).
+int cmd_sweep(const std::string& sweep_path, const SweepOptions& so, const CommonOptions& o);
 // The device tree after Plug and Play (text, or JSON with `json`); 1 if a device was left
 // stopped.
 int cmd_devices(const CommonOptions& o, bool json);

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
@@ -898,10 +900,43 @@ std::string resolved_yaml(const Config& c) {
                      e.c_str());
 }
 
+namespace {
+// A key given twice in one mapping: yaml-cpp keeps both and a lookup finds one of them, so one
+// of the two lines would be ignored without a word. Iterative (a deep document is refused by
+// the parser itself, but nothing here should recurse on input depth).
+void check_duplicate_keys(const std::string& path, const YAML::Node& root,
+                          const std::string& prefix) {
+  std::vector<YAML::Node> stack{root};
+  while (!stack.empty()) {
+    const YAML::Node n = stack.back();
+    stack.pop_back();
+    if (n.IsMap()) {
+      std::map<std::string, int> seen;  // key -> its first line
+      for (const auto& item : n) {
+        if (item.first.IsScalar()) {
+          const int line = item.first.Mark().line + 1;
+          const auto [it, fresh] = seen.emplace(item.first.Scalar(), line);
+          if (!fresh)
+            throw ConfigError(fmt::format(
+                "{}:{}: {}key '{}' appears twice in one mapping (first at line {}); YAML keeps "
+                "only one of them",
+                path, line, prefix, util::printable(item.first.Scalar()), it->second));
+        }
+        stack.push_back(item.second);
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& e : n) stack.push_back(e);
+    }
+  }
+}
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& path, const std::string& what,
                           const std::string& prefix) {
   try {
-    return YAML::LoadFile(path);
+    YAML::Node root = YAML::LoadFile(path);
+    check_duplicate_keys(path, root, prefix);
+    return root;
   } catch (const YAML::BadFile&) {
     throw ConfigError(fmt::format("{}: cannot open {}", path, what));
   } catch (const YAML::DeepRecursion& e) {
@@ -997,6 +1032,13 @@ static std::vector<FileRole> file_roles(const Config& c) {
     }
   }
   return files;
+}
+
+std::vector<FileRole> written_files(const Config& c) {
+  std::vector<FileRole> out;
+  for (auto& f : file_roles(c))
+    if ((f.output || f.in_place) && !f.path.empty()) out.push_back(std::move(f));
+  return out;
 }
 
 void validate(const Config& c) {

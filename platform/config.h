@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hw/cpu/cpu.h"
+#include "platform/paths.h"
 #include "platform/registry.h"
 #include "platform/settings.h"
 #include "sw/ke/kernel.h"
@@ -141,5 +142,8 @@ Config load_config(const std::string& path);
 void apply_override(Config& config, const std::string& assignment, const std::string& typed = {});
 // Cross-key checks (IRQ numbers, port windows). Throws ConfigError naming the keys.
 void validate(const Config& config);
+// The files a run of `config` writes (outputs, and files written in place such as disk
+// images), each with its key and where that was set.
+std::vector<FileRole> written_files(const Config& config);
 
 }  // namespace platform

@@ -76,6 +76,30 @@ void blank_vcd_date(const std::string& path) {
   std::fclose(f);
 }
 
+// Puts the file written at `from` at `to`: a rename beside it, else (a device, another file
+// system) a copy; `from` is gone afterwards. "" or why it failed.
+std::string move_output(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  const bool device = std::filesystem::exists(to, ec) && !std::filesystem::is_regular_file(to, ec);
+  if (!device && std::rename(from.c_str(), to.c_str()) == 0) return {};
+  std::string why;
+  {
+    std::FILE* in = std::fopen(from.c_str(), "rb");
+    std::FILE* out = in ? std::fopen(to.c_str(), "wb") : nullptr;
+    if (in == nullptr || out == nullptr) why = std::strerror(errno);
+    char buffer[1 << 16];
+    while (why.empty()) {
+      const std::size_t n = std::fread(buffer, 1, sizeof buffer, in);
+      if (n == 0) break;
+      if (std::fwrite(buffer, 1, n, out) != n) why = std::strerror(errno);
+    }
+    if (out != nullptr && std::fclose(out) != 0 && why.empty()) why = std::strerror(errno);
+    if (in != nullptr) std::fclose(in);
+  }
+  std::filesystem::remove(from, ec);
+  return why;
+}
+
 std::string current_date() {
   const std::time_t t = std::time(nullptr);
   char text[64] = {};
@@ -125,7 +149,24 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
     throw ConfigError(fmt::format("{}: key 'output.events': {}: cannot write the event log",
                                   config.where("output.events"), config.out_events));
   if (!config.out_vcd.empty()) {
-    const std::string base = vcd_base(config.out_vcd);
+    // SystemC writes NAME.vcd for the NAME it is given. The path given is the path written: one
+    // ending in .vcd directly; any other (no suffix, another one, a device) under a temporary
+    // name, moved to the path at the close (so no other file, PATH.vcd, is ever touched).
+    std::error_code ec;
+    const bool device = std::filesystem::exists(config.out_vcd, ec) &&
+                        !std::filesystem::is_regular_file(config.out_vcd, ec);
+    const bool direct = !device && vcd_base(config.out_vcd) != config.out_vcd;
+    if (direct) {
+      vcd_written_ = config.out_vcd;
+    } else {
+      const std::filesystem::path target(config.out_vcd);
+      const std::filesystem::path dir =
+          device ? std::filesystem::temp_directory_path() : target.parent_path();
+      vcd_written_ = (dir / fmt::format(".{}.iocosim-{}.vcd", target.filename().string(),
+                                        static_cast<long>(getpid())))
+                         .string();
+    }
+    const std::string base = vcd_base(vcd_written_);
     vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
     vcd_->set_time_unit(1, sc_core::SC_PS);
     platform.cpu.set_traced();
@@ -142,7 +183,11 @@ std::vector<std::string> Session::close() {
   if (vcd_ != nullptr) {
     sc_core::sc_close_vcd_trace_file(vcd_);
     vcd_ = nullptr;
-    if (!config_.out_host_times) blank_vcd_date(config_.out_vcd);
+    if (!config_.out_host_times) blank_vcd_date(vcd_written_);
+    if (vcd_written_ != config_.out_vcd) {
+      if (std::string why = move_output(vcd_written_, config_.out_vcd); !why.empty())
+        errors.push_back(fmt::format("output.vcd: {}: {}", config_.out_vcd, why));
+    }
     if (std::string why = check_closed_output(config_.out_vcd); !why.empty())
       errors.push_back(fmt::format("output.vcd: {}: {}", config_.out_vcd, why));
   }

@@ -66,6 +66,7 @@ class Session {
   Platform& platform_;
   Config config_;
   sc_core::sc_trace_file* vcd_ = nullptr;
+  std::string vcd_written_;  // the file SystemC writes: output.vcd, or a temporary moved there
 };
 
 }  // namespace platform

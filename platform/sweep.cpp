@@ -1,7 +1,8 @@
 // iocosim sweep: a grid (or a list) of --set values over a base config, each point an
 // `iocosim run` of its own, run here in parallel or as a Slurm array job; the points' key
-// statistics collected into one table (CSV and JSON) and a chart. Re-running resumes: a point
-// whose statistics exist for the same settings is not run again. docs/sweep.md.
+// statistics collected into one table (CSV and JSON) and a chart. A point is ok only if its run
+// exited 0 with whole statistics; re-running resumes, reusing only ok points of the same
+// settings. docs/sweep.md.
 #include <unistd.h>
 
 #include <cctype>
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,9 @@
 #include "platform/simulation.h"
 #include "platform/yaml_file.h"
 #include "util/json.h"
+#include "util/log.h"
+#include "util/suggest.h"
+#include "util/units.h"
 
 namespace fs = std::filesystem;
 
@@ -33,6 +39,7 @@ namespace {
 
 struct Column {
   std::string name, path;  // path in the statistics: "kernel.interrupts", "devices.disk0.commands"
+  int line = 0;            // where the sweep file names it (0: a default column)
 };
 
 struct Sweep {
@@ -41,6 +48,7 @@ struct Sweep {
   std::vector<std::string> keys;                 // the swept keys, in order
   std::vector<std::vector<std::string>> points;  // one value per key
   std::vector<Column> columns;
+  SlurmOptions slurm;  // the file's `slurm:` section
 };
 
 // Statistics every sweep tabulates unless it names its own (`collect:`).
@@ -151,11 +159,38 @@ Sweep load_sweep(const std::string& file) {
       if (!v.IsMap()) fail(v, "collect", "expected a mapping COLUMN: statistics.path");
       for (const auto& c : v) {
         const std::string column = text(c.first, "collect");
-        s.columns.push_back({column, text(c.second, "collect." + column)});
+        s.columns.push_back(
+            {column, text(c.second, "collect." + column), c.second.Mark().line + 1});
       }
+    } else if (key == "slurm") {
+      if (!v.IsMap())
+        fail(v, "slurm", "expected a mapping (partition, account, time, mem, sbatch)");
+      for (const auto& o : v) {
+        const std::string k = text(o.first, "slurm");
+        const std::string at = "slurm." + k;
+        if (k == "partition") {
+          s.slurm.partition = text(o.second, at);
+        } else if (k == "account") {
+          s.slurm.account = text(o.second, at);
+        } else if (k == "time") {
+          s.slurm.time = text(o.second, at);
+        } else if (k == "mem") {
+          s.slurm.mem = text(o.second, at);
+        } else if (k == "sbatch") {
+          if (!o.second.IsSequence()) fail(o.second, at, "expected a list of sbatch options");
+          for (const auto& e : o.second) s.slurm.lines.push_back(text(e, at));
+        } else {
+          fail(o.first, at,
+               "unknown key (slurm has partition, account, time, mem, sbatch)" +
+                   util::did_you_mean(k, {"partition", "account", "time", "mem", "sbatch"}));
+        }
+      }
+      if (std::string why = check_slurm_options(s.slurm); !why.empty()) fail(v, "slurm", why);
     } else {
       fail(item.first, key,
-           "unknown key (a sweep has name, config, set, grid or points, collect, output)");
+           "unknown key (a sweep has name, config, set, grid or points, collect, slurm, output)" +
+               util::did_you_mean(
+                   key, {"name", "config", "set", "grid", "points", "collect", "slurm", "output"}));
     }
   }
   if (s.points.empty())
@@ -165,13 +200,33 @@ Sweep load_sweep(const std::string& file) {
   // base config is read once; a stop request ends the check (a million points take a while).
   Config base = s.config.empty() ? Config{} : load_config(s.config);
   for (const auto& set : s.sets) apply_override(base, set);
-  for (const auto& p : s.points) {
+  // Points run at once (and in any order): two that write one file (a disk image, a serial
+  // output) would corrupt each other's results, so that is refused too. Each point's VCD,
+  // event log and statistics are the sweep's own, in its folder.
+  std::map<std::string, std::pair<std::size_t, std::string>> writers;  // file -> (point, key)
+  for (std::size_t i = 0; i < s.points.size(); ++i) {
     if (signalled()) return s;
+    const auto& p = s.points[i];
     Config c = base;
     for (std::size_t k = 0; k < s.keys.size(); ++k)
       apply_override(c, s.keys[k] + "=" + p[k],
                      fmt::format("{}: point {}={}", file, s.keys[k], p[k]));
     validate(c);
+    c.out_vcd.clear();
+    c.out_events.clear();
+    c.out_stats.clear();
+    for (const auto& f : written_files(c)) {
+      std::error_code ec;
+      const std::string id = fs::weakly_canonical(f.path, ec).string();
+      if (f.path.rfind("/dev/", 0) == 0) continue;
+      const auto [it, fresh] = writers.emplace(id, std::pair{i, f.label});
+      if (!fresh && it->second.first != i)
+        throw ConfigError(fmt::format(
+            "{}: points {} and {} both write {} ({}): points run at once and would corrupt each "
+            "other's results; give each point its own file (sweep the key), or none (`set: "
+            "[{}=]`: a temporary disk image)",
+            file, it->second.first, i, f.path, f.label, f.label));
+    }
   }
   return s;
 }
@@ -246,11 +301,247 @@ std::string format_eta(double seconds) {
   return fmt::format("{:.0f} min {:02.0f} s", seconds / 60 - 0.5, std::fmod(seconds, 60.0));
 }
 
+std::string read_small(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// What a point's folder says about its run. A point is `ok` only if its run exited 0 and wrote
+// whole statistics of a run that was neither interrupted nor stopped by a bug check.
+struct PointResult {
+  bool ok = false;
+  std::string reason;  // why not
+  YAML::Node stats;    // loaded when readable
+};
+
+// A Slurm task's own log, when it says Slurm ended the task ("" if not, or not a Slurm point).
+std::string slurm_verdict(const fs::path& out, const fs::path& dir) {
+  std::istringstream ids(read_small(dir / "slurm.txt"));
+  std::string job, task;
+  if (!(ids >> job >> task)) return {};
+  const std::string log = read_small(out / fmt::format("slurm-{}_{}.log", job, task));
+  if (log.find("DUE TO TIME LIMIT") != std::string::npos)
+    return fmt::format("killed at Slurm's time limit (task {}_{})", job, task);
+  if (log.find("CANCELLED") != std::string::npos)
+    return fmt::format("cancelled by Slurm (task {}_{})", job, task);
+  return {};
+}
+
+PointResult evaluate_point(const fs::path& out, const fs::path& dir) {
+  PointResult r;
+  const std::string slurm = slurm_verdict(out, dir);
+  int exit_status = 0;
+  std::istringstream exit_text(read_small(dir / "exit.txt"));
+  const bool have_exit = static_cast<bool>(exit_text >> exit_status);
+  auto failed = [&](const std::string& why) {
+    r.ok = false;
+    r.reason = slurm.empty() ? why : slurm + "; " + why;
+    return r;
+  };
+  const fs::path stats = dir / "stats.json";
+  if (!fs::exists(stats))
+    return failed(have_exit ? fmt::format("exit {}, no statistics", exit_status)
+                            : "no statistics (not run yet, still running, or killed)");
+  try {
+    r.stats = YAML::LoadFile(stats.string());
+  } catch (const YAML::Exception&) {
+    return failed("statistics unreadable (cut short?)");
+  }
+  const YAML::Node sim = r.stats.IsMap() ? r.stats["sim"] : YAML::Node();
+  if (!sim || !sim.IsMap() || !sim["exit_status"] || !sim["t_ps"])
+    return failed("statistics without a whole `sim` section");
+  if (sim["interrupted"] && sim["interrupted"].Scalar() == "true")
+    return failed("interrupted at " + util::format_time(sim["t_ps"].as<std::uint64_t>(0)));
+  const int sim_status = sim["exit_status"].as<int>(-1);
+  if (sim_status != 0) {
+    const YAML::Node b = r.stats["bugcheck"];
+    return failed(b && b["name"]
+                      ? fmt::format("exit {} (bug check {})", sim_status, b["name"].Scalar())
+                      : fmt::format("exit {}", sim_status));
+  }
+  if (!have_exit) return failed("no exit status recorded (the run did not end normally)");
+  if (exit_status != 0) return failed(fmt::format("exit {}", exit_status));
+  if (!slurm.empty()) return failed(slurm);
+  r.ok = true;
+  return r;
+}
+
+// Every path of a statistics document ("kernel.isr_us.mean_us", "cpus[1].interrupts") with
+// whether it holds a value (else an object or a list), in stat_at()'s syntax.
+void flatten_paths(const YAML::Node& n, const std::string& at, std::map<std::string, bool>& out) {
+  if (n.IsMap()) {
+    if (!at.empty()) out[at] = false;
+    for (const auto& item : n)
+      flatten_paths(item.second, at.empty() ? item.first.Scalar() : at + "." + item.first.Scalar(),
+                    out);
+  } else if (n.IsSequence()) {
+    if (!at.empty()) out[at] = false;
+    for (std::size_t i = 0; i < n.size(); ++i)
+      flatten_paths(n[i], fmt::format("{}[{}]", at, i), out);
+  } else {
+    out[at] = true;
+  }
+}
+
+// The statistics a point writes, from runs of the first and the last point cut to one
+// microsecond: `collect` paths are checked against them before any point runs. Default columns
+// the runs do not write are left out (a kernel-less workload has no ISR times); a named one that
+// is missing or names an object is an error naming the sweep file's line, with "did you mean".
+void check_columns(Sweep& s, const CommonOptions& o) {
+  const fs::path dir = fs::temp_directory_path() /
+                       fmt::format("iocosim-sweep-probe-{}", static_cast<long>(getpid()));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::map<std::string, bool> paths;
+  std::vector<std::size_t> probes = {0};
+  if (s.points.size() > 1) probes.push_back(s.points.size() - 1);
+  for (std::size_t i : probes) {
+    std::vector<std::string> cmd = point_command(s, o, i, dir);
+    cmd.insert(cmd.end(), {"--set", "sim.until=1us"});
+    fs::remove(dir / "stats.json", ec);
+    run_parallel({cmd}, 1, {(dir / "log.txt").string()}, [](std::size_t, int) {});
+    try {
+      flatten_paths(YAML::LoadFile((dir / "stats.json").string()), "", paths);
+    } catch (const YAML::Exception&) {
+      // No statistics from the probe: the points will fail the same way and say why.
+    }
+    if (signalled()) break;
+  }
+  fs::remove_all(dir, ec);
+  if (paths.empty()) return;
+  std::vector<std::string> values;
+  for (const auto& [path, is_value] : paths)
+    if (is_value) values.push_back(path);
+  std::vector<Column> kept;
+  for (const auto& c : s.columns) {
+    const auto it = paths.find(c.path);
+    if (it != paths.end() && it->second) {
+      kept.push_back(c);
+      continue;
+    }
+    if (c.line == 0) continue;  // a default column this workload does not write
+    std::string why;
+    if (it == paths.end()) {
+      why = "no such statistic in this sweep's runs" + util::did_you_mean(c.path, values);
+    } else {
+      std::string fields;
+      int shown = 0;
+      for (const auto& v : values) {
+        if (v.rfind(c.path + ".", 0) != 0 && v.rfind(c.path + "[", 0) != 0) continue;
+        if (shown++ == 6) {
+          fields += ", ...";
+          break;
+        }
+        fields += (fields.empty() ? "" : ", ") + v;
+      }
+      why = "names an object, not a value; its values: " + fields;
+    }
+    throw ConfigError(
+        fmt::format("{}:{}: key 'collect.{}': '{}' {}", s.file, c.line, c.name, c.path, why));
+  }
+  s.columns = std::move(kept);
+}
+
+// How a swept key's values go into the table: as numbers in SI base units, the unit in the
+// column's name, when every value of the key has one; as numbers when all are plain numbers;
+// else as text.
+struct Axis {
+  std::string column;
+  std::vector<std::optional<double>> values;  // per point; none: text
+};
+
+Axis axis_of(const Sweep& s, std::size_t k) {
+  Axis a{s.keys[k], {}};
+  auto all = [&](auto parse) {
+    for (const auto& p : s.points)
+      if (!parse(p[k])) return false;
+    return true;
+  };
+  auto plain = [](const std::string& v) {
+    char* end = nullptr;
+    std::strtod(v.c_str(), &end);
+    return !v.empty() && end && *end == '\0';
+  };
+  auto has_unit = [&](const std::string& v) { return !plain(v); };
+  std::uint64_t u = 0;
+  if (all(plain)) {
+    for (const auto& p : s.points) a.values.push_back(std::strtod(p[k].c_str(), nullptr));
+  } else if (all([&](const std::string& v) {
+               return has_unit(v) && util::parse_duration_ps(v, u);
+             })) {
+    a.column += "_s";
+    for (const auto& p : s.points) {
+      util::parse_duration_ps(p[k], u);
+      a.values.push_back(static_cast<double>(u) * 1e-12);
+    }
+  } else if (all([&](const std::string& v) {
+               return has_unit(v) && util::parse_frequency_hz(v, u);
+             })) {
+    a.column += "_hz";
+    for (const auto& p : s.points) {
+      util::parse_frequency_hz(p[k], u);
+      a.values.push_back(static_cast<double>(u));
+    }
+  } else if (all([&](const std::string& v) { return has_unit(v) && util::parse_size(v, u); })) {
+    a.column += "_bytes";
+    for (const auto& p : s.points) {
+      util::parse_size(p[k], u);
+      a.values.push_back(static_cast<double>(u));
+    }
+  } else {
+    a.values.assign(s.points.size(), std::nullopt);
+  }
+  return a;
+}
+
+std::string number_text(double v) {
+  return fmt::format("{}", v);
+}
+
+// The largest array a Slurm job may have (scontrol's MaxArraySize; Slurm's default 1001 when it
+// cannot be read): indices run 0..MaxArraySize-1.
+std::size_t max_array_size(const fs::path& out) {
+  const fs::path log = out / "scontrol.txt";
+  std::size_t size = 1001;
+  run_parallel({{"/usr/bin/env", "scontrol", "show", "config"}}, 1, {log.string()},
+               [](std::size_t, int) {});
+  std::istringstream in(read_small(log));
+  std::error_code ec;
+  fs::remove(log, ec);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("MaxArraySize", 0) != 0) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) break;
+    const unsigned long v = std::strtoul(line.c_str() + eq + 1, nullptr, 10);
+    if (v > 0) size = v;
+    break;
+  }
+  return size;
+}
+
 }  // namespace
 
-int cmd_sweep(const std::string& sweep_path, const std::string& executor,
-              const std::string& out_dir, const CommonOptions& o) {
-  const Sweep s = load_sweep(sweep_path);
+std::string check_slurm_options(const SlurmOptions& s) {
+  for (const auto& [what, v] : {std::pair{"partition", &s.partition},
+                                {"account", &s.account},
+                                {"time", &s.time},
+                                {"mem", &s.mem}}) {
+    if (std::string c = control_character(*v); !c.empty())
+      return fmt::format("{}: a control character ({})", what, c);
+    if (v->rfind("-", 0) == 0) return fmt::format("{} '{}': a value, not an option", what, *v);
+  }
+  for (const auto& l : s.lines) {
+    if (std::string c = control_character(l); !c.empty())
+      return fmt::format("sbatch option: a control character ({})", c);
+    std::string opt = l.rfind("#SBATCH", 0) == 0 ? util::trim(l.substr(7)) : l;
+    if (opt.rfind("-", 0) != 0)
+      return fmt::format("'{}' is not an sbatch option (options start with '-': --qos=low)", l);
+  }
+  return {};
+}
+
+int cmd_sweep(const std::string& sweep_path, const SweepOptions& so, const CommonOptions& o) {
+  Sweep s = load_sweep(sweep_path);
   if (signalled()) return kExitInterrupted;
   for (const auto& set : o.sets) {
     if (std::string c = control_character(set); !c.empty())
@@ -259,10 +550,23 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
     Config probe;
     apply_override(probe, set);
   }
-  const fs::path out =
-      out_dir.empty()
-          ? (s.output.empty() ? fs::path("traces") / ("sweep-" + s.name) : fs::path(s.output))
-          : fs::path(out_dir);
+  // The command line's Slurm options over the file's.
+  SlurmOptions slurm = s.slurm;
+  for (const auto& [mine, given] : {std::pair{&slurm.partition, &so.slurm.partition},
+                                    {&slurm.account, &so.slurm.account},
+                                    {&slurm.time, &so.slurm.time},
+                                    {&slurm.mem, &so.slurm.mem}})
+    if (!given->empty()) *mine = *given;
+  slurm.lines.insert(slurm.lines.end(), so.slurm.lines.begin(), so.slurm.lines.end());
+  if (std::string why = check_slurm_options(so.slurm); !why.empty())
+    throw ConfigError("--sbatch/--partition/--account/--time/--mem: " + why);
+  const bool on_slurm = so.executor == "slurm";
+  if (so.no_wait && !on_slurm)
+    throw ConfigError("--no-wait: only with --executor slurm (a local sweep runs here)");
+
+  const fs::path out = so.out.empty() ? (s.output.empty() ? fs::path("traces") / ("sweep-" + s.name)
+                                                          : fs::path(s.output))
+                                      : fs::path(so.out);
   std::error_code ec;
   fs::create_directories(out / "points", ec);
   if (ec)
@@ -272,37 +576,37 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
   auto point_dir = [&](std::size_t i) {
     return fs::absolute(out / "points" / fmt::format("{:04}", i));
   };
+  // The statistics paths to collect, checked before anything runs.
+  check_columns(s, o);
+  if (signalled()) return kExitInterrupted;
 
-  // Resume: a point whose folder holds statistics of the same settings is done.
+  // Resume: a point whose folder holds an `ok` run of the same settings is done; any other
+  // (failed, interrupted, cut short, of other settings) runs again from scratch.
   std::vector<std::size_t> todo;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n && !so.collect; ++i) {
     if (signalled()) return kExitInterrupted;  // before writing a million folders
     const fs::path dir = point_dir(i);
     fs::create_directories(dir, ec);
     std::string settings;
     for (const auto& set : point_sets(s, i)) settings += set + "\n";
     for (const auto& set : o.sets) settings += set + "\n";
-    std::string recorded;
-    {
-      std::ifstream in(dir / "point.txt");
-      recorded.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    if (recorded == settings && fs::exists(dir / "stats.json")) continue;
-    fs::remove(dir / "stats.json", ec);
+    if (read_small(dir / "point.txt") == settings && evaluate_point(out, dir).ok) continue;
+    for (const char* f : {"stats.json", "exit.txt", "slurm.txt", "log.txt"})
+      fs::remove(dir / f, ec);
     if (std::string why = write_file((dir / "point.txt").string(), settings); !why.empty())
       throw ConfigError(fmt::format("{}: cannot write: {}", (dir / "point.txt").string(), why));
     todo.push_back(i);
   }
-  if (!o.quiet)
+  if (!o.quiet && !so.collect)
     std::fprintf(stderr, "sweep %s: %zu points (%zu done before), %s, results in %s\n",
                  s.name.c_str(), n, n - todo.size(),
-                 executor == "slurm"
-                     ? "Slurm array job"
-                     : fmt::format("{} at a time", o.jobs ? o.jobs : core_count()).c_str(),
+                 on_slurm ? "Slurm array job"
+                          : fmt::format("{} at a time", o.jobs ? o.jobs : core_count()).c_str(),
                  out.string().c_str());
 
-  std::map<std::size_t, int> status;
-  if (executor == "local") {
+  if (so.collect) {
+    // Nothing runs: the table is made of what the point folders hold now.
+  } else if (!on_slurm) {
     std::vector<std::vector<std::string>> commands;
     std::vector<std::string> logs;
     for (std::size_t i : todo) {
@@ -313,7 +617,8 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
     std::size_t finished = 0;
     const bool bar = !o.quiet;
     run_parallel(commands, o.jobs, logs, [&](std::size_t k, int rc) {
-      status[todo[k]] = rc;
+      // The run's exit status, kept with its results: a point is ok only if it was 0.
+      write_file((point_dir(todo[k]) / "exit.txt").string(), fmt::format("{}\n", rc));
       ++finished;
       if (!bar) return;
       const double elapsed =
@@ -331,118 +636,164 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
     });
     if (signalled()) return kExitInterrupted;
   } else if (!todo.empty()) {
-    // One array task per point left to do; each runs the line of commands.txt it is given.
-    std::string commands;
-    for (std::size_t i : todo) {
-      std::string line;
-      for (const auto& a : point_command(s, o, i, point_dir(i))) line += shell_quote(a) + " ";
-      line += "> " + shell_quote((point_dir(i) / "log.txt").string()) + " 2>&1";
-      commands += line + "\n";
-    }
-    const fs::path list = fs::absolute(out / "commands.txt"),
-                   script = fs::absolute(out / "sweep.sbatch");
+    // One array task per point left to do; each runs the line of its list it is given. Arrays
+    // larger than the cluster allows are split into several jobs, submitted together.
+    const std::size_t chunk = std::max<std::size_t>(1, max_array_size(out));
+    const fs::path script = fs::absolute(out / "sweep.sbatch");
     // Nothing of the sweep's text goes into the script or through a shell: the script only
-    // picks its line of commands.txt (every argument single-quoted there, and no line can hold
-    // a newline: load_sweep refuses control characters); the job's name, array and log folder
-    // are sbatch's own arguments, passed without a shell.
+    // picks its line of the list it is given (every argument single-quoted there, and no line
+    // can hold a newline: load_sweep refuses control characters); the job's name, array, log
+    // folder and Slurm options are sbatch's own arguments, passed without a shell.
     const std::string sbatch =
         "#!/bin/bash\n"
-        "# iocosim sweep: one array task per point (written by iocosim sweep --executor slurm)\n"
-        "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" " +
-        shell_quote(list.string()) +
-        ")\n"
+        "# iocosim sweep: one array task per point (written by iocosim sweep --executor slurm);\n"
+        "# $1 is the list of the points' command lines.\n"
+        "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$1\")\n"
         "eval \"$line\"\n";
-    for (const auto& [path, text] : {std::pair{list, commands}, {script, sbatch}})
-      if (std::string why = write_file(path.string(), text); !why.empty())
-        throw ConfigError(fmt::format("{}: cannot write: {}", path.string(), why));
-    if (!o.quiet)
-      std::fprintf(stderr, "  submitting %s (sbatch --wait)\n", script.string().c_str());
+    if (std::string why = write_file(script.string(), sbatch); !why.empty())
+      throw ConfigError(fmt::format("{}: cannot write: {}", script.string(), why));
     // A job name of letters, digits, '.', '_' and '-' (Slurm shows it in squeue's columns).
     std::string job = "iocosim-";
     for (const char c : s.name)
       job +=
           std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
-    // --wait: sbatch returns when every task has ended, so the results can be collected here.
-    const int rc = run_child(
-        {"/usr/bin/env", "sbatch", "--wait", "--quiet", "--job-name=" + job,
-         fmt::format("--array=0-{}{}", todo.size() - 1, o.jobs ? fmt::format("%{}", o.jobs) : ""),
-         "--ntasks=1", "--output=" + (fs::absolute(out) / "slurm-%A_%a.log").string(),
-         script.string()});
-    if (rc == 127 || rc < 0)
-      throw ConfigError("--executor slurm: cannot run sbatch (is Slurm installed and on PATH?)");
+    std::vector<std::vector<std::string>> submissions;
+    std::vector<std::string> submit_logs;
+    for (std::size_t first = 0, part = 0; first < todo.size(); first += chunk, ++part) {
+      const std::size_t count = std::min(chunk, todo.size() - first);
+      std::string commands;
+      for (std::size_t k = first; k < first + count; ++k) {
+        const fs::path dir = point_dir(todo[k]);
+        // The task names itself (for its verdict: a time-limit kill is in its Slurm log),
+        // runs the point and keeps the exit status with the results.
+        std::string line = "echo \"$SLURM_ARRAY_JOB_ID $SLURM_ARRAY_TASK_ID\" > " +
+                           shell_quote((dir / "slurm.txt").string()) + "; ";
+        for (const auto& a : point_command(s, o, todo[k], dir)) line += shell_quote(a) + " ";
+        line += "> " + shell_quote((dir / "log.txt").string()) + " 2>&1; echo $? > " +
+                shell_quote((dir / "exit.txt").string());
+        commands += line + "\n";
+      }
+      const fs::path list =
+          fs::absolute(out / (todo.size() <= chunk ? std::string("commands.txt")
+                                                   : fmt::format("commands-{}.txt", part)));
+      if (std::string why = write_file(list.string(), commands); !why.empty())
+        throw ConfigError(fmt::format("{}: cannot write: {}", list.string(), why));
+      std::vector<std::string> args = {"/usr/bin/env", "sbatch", "--parsable"};
+      // --wait: sbatch returns when every task has ended, so the results can be collected here.
+      if (!so.no_wait) args.push_back("--wait");
+      args.insert(
+          args.end(),
+          {"--job-name=" + job,
+           fmt::format("--array=0-{}{}", count - 1, o.jobs ? fmt::format("%{}", o.jobs) : ""),
+           "--ntasks=1", "--output=" + (fs::absolute(out) / "slurm-%A_%a.log").string()});
+      if (!slurm.partition.empty()) args.push_back("--partition=" + slurm.partition);
+      if (!slurm.account.empty()) args.push_back("--account=" + slurm.account);
+      if (!slurm.time.empty()) args.push_back("--time=" + slurm.time);
+      if (!slurm.mem.empty()) args.push_back("--mem=" + slurm.mem);
+      for (const auto& l : slurm.lines)
+        args.push_back(l.rfind("#SBATCH", 0) == 0 ? util::trim(l.substr(7)) : l);
+      args.insert(args.end(), {script.string(), list.string()});
+      submissions.push_back(std::move(args));
+      submit_logs.push_back((fs::absolute(out) / fmt::format("submit-{}.txt", part)).string());
+    }
+    if (!o.quiet)
+      std::fprintf(stderr, "  submitting %s: %zu array job%s of up to %zu tasks%s\n",
+                   script.string().c_str(), submissions.size(), submissions.size() == 1 ? "" : "s",
+                   chunk, so.no_wait ? "" : " (sbatch --wait)");
+    std::vector<int> rcs(submissions.size(), 0);
+    run_parallel(submissions, static_cast<unsigned>(submissions.size()), submit_logs,
+                 [&](std::size_t k, int rc) { rcs[k] = rc; });
     if (signalled()) return kExitInterrupted;
-    for (std::size_t i : todo)
-      status[i] = fs::exists(point_dir(i) / "stats.json") ? kExitOk : kExitFailed;
+    std::vector<std::string> ids;
+    for (std::size_t k = 0; k < submissions.size(); ++k) {
+      const std::string said = util::trim(read_small(submit_logs[k]));
+      if (rcs[k] == 127 || rcs[k] < 0)
+        throw ConfigError("--executor slurm: cannot run sbatch (is Slurm installed and on PATH?)");
+      const std::string id = said.substr(0, said.find_first_of(";\n"));
+      if (rcs[k] != 0 &&
+          (so.no_wait || id.empty() || id.find_first_not_of("0123456789") != std::string::npos))
+        throw ConfigError(fmt::format("--executor slurm: sbatch refused the job (exit {}): {}",
+                                      rcs[k], util::printable(said)));
+      ids.push_back(id);
+    }
+    if (so.no_wait) {
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "" : " ") + id;
+      std::printf(
+          "sweep %s: submitted Slurm job%s %s (%zu points) from %s; when they have ended:\n"
+          "  iocosim sweep %s --collect -o %s\n",
+          s.name.c_str(), ids.size() == 1 ? "" : "s", list.c_str(), todo.size(),
+          out.string().c_str(), s.file.c_str(), out.string().c_str());
+      return kExitOk;
+    }
   }
 
-  // The table: the swept keys, then the collected statistics; a failed point keeps its row.
+  // The table: the swept keys (numbers in SI base units where they have units), then the
+  // collected statistics, then the status and why a point failed. A failed point keeps its row,
+  // with no values.
+  std::vector<Axis> axes;
+  for (std::size_t k = 0; k < s.keys.size(); ++k) axes.push_back(axis_of(s, k));
   util::JsonWriter j(true);
   j.begin_object().field("sweep", s.name).field("config", s.config).begin_array("sets");
   for (const auto& set : s.sets) j.value(set);
   j.end_array().begin_array("points");
   std::string csv = "point";
-  for (const auto& k : s.keys) csv += "," + csv_field(k);
+  for (const auto& a : axes) csv += "," + csv_field(a.column);
   for (const auto& c : s.columns) csv += "," + csv_field(c.name);
-  csv += ",status\n";
+  csv += ",status,reason\n";
   std::size_t failed = 0;
-  std::vector<std::string> labels;
-  std::vector<std::vector<double>> values(s.columns.size());
+  std::vector<std::vector<std::optional<double>>> values(s.columns.size());
+  std::vector<PointResult> results;
   for (std::size_t i = 0; i < n; ++i) {
-    const fs::path stats = point_dir(i) / "stats.json";
-    YAML::Node doc;
-    bool ok = fs::exists(stats);
-    if (ok) {
-      try {
-        doc = YAML::LoadFile(stats.string());
-      } catch (const YAML::Exception&) {
-        ok = false;
-      }
-    }
-    if (!ok) ++failed;
+    PointResult r = evaluate_point(out, point_dir(i));
+    if (!r.ok) ++failed;
     j.begin_object().field("point", static_cast<std::uint64_t>(i));
     j.begin_object("set");
     for (std::size_t k = 0; k < s.keys.size(); ++k) j.field(s.keys[k], s.points[i][k]);
-    j.end_object().begin_object("results");
+    j.end_object().begin_object("values");
     csv += std::to_string(i);
-    for (std::size_t k = 0; k < s.keys.size(); ++k) csv += "," + csv_field(s.points[i][k]);
+    for (std::size_t k = 0; k < axes.size(); ++k) {
+      const auto& v = axes[k].values[i];
+      if (v) {
+        j.field(axes[k].column, *v);
+        csv += "," + number_text(*v);
+      } else {
+        j.field(axes[k].column, s.points[i][k]);
+        csv += "," + csv_field(s.points[i][k]);
+      }
+    }
+    j.end_object().begin_object("results");
     for (std::size_t c = 0; c < s.columns.size(); ++c) {
-      const std::string v = ok ? stat_at(doc, s.columns[c].path) : std::string{};
-      csv += "," + csv_field(v);
+      const std::string v = r.ok ? stat_at(r.stats, s.columns[c].path) : std::string{};
       char* end = nullptr;
       const double d = std::strtod(v.c_str(), &end);
       if (!v.empty() && end && *end == '\0') {
         j.field(s.columns[c].name, d);
+        csv += "," + number_text(d);
         values[c].push_back(d);
+      } else if (v.empty()) {
+        j.null_field(s.columns[c].name);  // missing: null, not ""
+        csv += ",";
+        values[c].push_back(std::nullopt);
       } else {
         j.field(s.columns[c].name, v);
-        values[c].push_back(0);
+        csv += "," + csv_field(v);
+        values[c].push_back(std::nullopt);
       }
     }
     j.end_object();
-    const std::string state = ok ? "ok" : "failed";
-    j.field("status", state);
-    if (!ok) j.field("log", (point_dir(i) / "log.txt").string());
+    j.field("status", r.ok ? "ok" : "failed");
+    if (!r.ok) j.field("reason", r.reason).field("log", (point_dir(i) / "log.txt").string());
     j.end_object();
-    csv += "," + state + "\n";
-    labels.push_back(point_label(s, i));
+    csv += std::string(",") + (r.ok ? "ok" : "failed") + "," + csv_field(r.reason) + "\n";
+    results.push_back(std::move(r));
   }
   j.end_array().end_object();
 
-  std::vector<ChartPanel> panels;
+  std::vector<SweepPanel> panels;
   for (std::size_t c = 0; c < s.columns.size(); ++c)
     panels.push_back({s.columns[c].name, s.columns[c].path, values[c]});
-  // One panel per collected statistic, each a row: a sweep has many points. Bars are labelled
-  // with the point's values (the keys are in the title).
-  std::vector<std::string> short_labels;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string l;
-    for (const auto& v : s.points[i]) l += (l.empty() ? "" : " ") + v;
-    short_labels.push_back(l);
-  }
-  std::string keys;
-  for (const auto& k : s.keys) keys += (keys.empty() ? "" : ", ") + k;
-  const std::string svg =
-      svg_bar_chart(fmt::format("sweep {}: {}", s.name, keys), short_labels, panels, 1);
+  const std::string svg = svg_sweep_chart("sweep " + s.name, s.keys, s.points, panels);
   for (const auto& [name, text] :
        {std::pair{"results.csv", csv}, {"results.json", j.str() + "\n"}, {"results.svg", svg}}) {
     const std::string path = (out / name).string();
@@ -454,10 +805,10 @@ int cmd_sweep(const std::string& sweep_path, const std::string& executor,
   std::printf("sweep %s: %zu points, %zu failed; %s, results.json, results.svg in %s\n",
               s.name.c_str(), n, failed, "results.csv", out.string().c_str());
   for (std::size_t i = 0; i < n; ++i) {
-    if (status.count(i) && status[i] != kExitOk && !fs::exists(point_dir(i) / "stats.json"))
-      std::fprintf(stderr, "iocosim sweep: point %zu (%s) failed (exit status %d); log: %s\n", i,
-                   point_label(s, i).c_str(), status[i],
-                   (point_dir(i) / "log.txt").string().c_str());
+    if (results[i].ok) continue;
+    std::fprintf(stderr, "iocosim sweep: point %zu (%s) failed: %s; log: %s\n", i,
+                 point_label(s, i).c_str(), results[i].reason.c_str(),
+                 (point_dir(i) / "log.txt").string().c_str());
   }
   return failed == 0 ? kExitOk : kExitFailed;
 }

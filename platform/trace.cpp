@@ -8,6 +8,9 @@
 //     each driver's dispatch (a track per device object), completion and its routines, back to
 //     the thread resuming.
 // Timestamps are simulated time in microseconds, written to the picosecond.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -205,6 +208,10 @@ class PendingFile {
     if (fd < 0)
       throw ConfigError(fmt::format("{}: cannot write the trace: {}", path, std::strerror(errno)));
     temp_ = pattern;
+    // mkstemp makes the file private (0600); the trace gets the mode any new file would.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd, 0666 & ~mask);
     file_ = ::fdopen(fd, "wb");
   }
   PendingFile(const PendingFile&) = delete;

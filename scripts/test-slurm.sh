@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The sweep on a real Slurm: a single-node cluster on this machine (munge, slurmctld and slurmd
-# started here with a private config), the shipped 24-point sweep run once locally and once as
-# a Slurm array job, and the two tables compared: they must be identical. CI runs it after the
-# tests (.ci/run). Needs root (the daemons) and a build; installs slurm-wlm and munge.
+# started here with a private config, MaxArraySize=10), the shipped 24-point sweep run once
+# locally and once as Slurm array jobs (split in three), and the two tables compared: they must
+# be identical. Then a point killed at a one-minute time limit must be failed with that reason,
+# and a --no-wait submission tabled later with --collect. The daemons started here are stopped
+# on the way out. CI runs it after the tests (.ci/run). Needs root (the daemons) and a build;
+# installs slurm-wlm and munge.
 #   scripts/test-slurm.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +20,7 @@ node=$(hostname -s)
 cpus=$(nproc)
 pids=()
 cleanup() {
+  scancel --user="$(id -un)" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -56,6 +60,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
 MpiDefault=none
+MaxArraySize=10
 SchedulerType=sched/backfill
 SlurmctldLogFile=$work/slurmctld.log
 SlurmdLogFile=$work/slurmd.log
@@ -100,4 +105,54 @@ if [ "$tasks" -ne 24 ]; then
   echo "test-slurm: FAIL: $tasks array-task logs, expected 24" >&2
   exit 1
 fi
-echo "test-slurm: PASS: $points points, local and Slurm tables identical ($tasks array tasks)"
+# MaxArraySize=10: 24 tasks are three array jobs.
+lists=$(ls "$work/slurm"/commands-*.txt 2>/dev/null | wc -l)
+if [ "$lists" -ne 3 ]; then
+  echo "test-slurm: FAIL: $lists array jobs, expected 3 (MaxArraySize=10)" >&2
+  exit 1
+fi
+echo "test-slurm: PASS: $points points, local and Slurm tables identical ($tasks array tasks in $lists jobs)"
+
+# A task killed at its time limit (one minute; Slurm checks limits about every 30 s) is a failed
+# point, and says why.
+cat >"$work/limit.yaml" <<YAML
+name: limit
+config: $PWD/platform/configs/default.yaml
+set: [output.vcd=, devices.disk0.image=]
+points:
+  - {sim.until: 100000s}
+slurm:
+  time: "1"
+YAML
+set +e
+"$iocosim" sweep "$work/limit.yaml" -o "$work/limit" --executor slurm --quiet >"$work/limit.out" 2>&1
+rc=$?
+set -e
+if [ "$rc" -ne 1 ] || ! grep -q "failed,killed at Slurm's time limit" "$work/limit/results.csv"; then
+  echo "test-slurm: FAIL: a task past its time limit: exit $rc" >&2
+  cat "$work/limit.out" "$work/limit/results.csv" >&2 || true
+  exit 1
+fi
+echo "test-slurm: PASS: a task killed at its time limit is failed: $(tail -1 "$work/limit/results.csv")"
+
+# --no-wait returns at once; --collect tables the results once the jobs have ended.
+cat >"$work/later.yaml" <<YAML
+name: later
+config: $PWD/platform/configs/compare-dma-disk.yaml
+set: [workload.dma.bytes=16KiB]
+grid:
+  workload.dma.mode: [burst, transparent]
+YAML
+"$iocosim" sweep "$work/later.yaml" -o "$work/later" --executor slurm --no-wait --quiet >"$work/later.out"
+grep -q -- "--collect" "$work/later.out" || { echo "test-slurm: FAIL: --no-wait did not say how to collect" >&2; cat "$work/later.out" >&2; exit 1; }
+for _ in $(seq 1 120); do
+  [ -z "$(squeue -h -n iocosim-later 2>/dev/null)" ] && break
+  sleep 1
+done
+"$iocosim" sweep "$work/later.yaml" -o "$work/later" --collect --quiet >"$work/collect.out"
+if [ "$(grep -c ',ok,$' "$work/collect.out")" -ne 2 ]; then
+  echo "test-slurm: FAIL: --collect after --no-wait" >&2
+  cat "$work/later.out" "$work/collect.out" >&2
+  exit 1
+fi
+echo "test-slurm: PASS: --no-wait, then --collect: 2 points ok"

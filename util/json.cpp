@@ -94,6 +94,12 @@ JsonWriter& JsonWriter::field(std::string_view key, std::string_view v) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null_field(std::string_view key) {
+  separate(key);
+  out_ += "null";
+  return *this;
+}
+
 JsonWriter& JsonWriter::field(std::string_view key, bool v) {
   separate(key);
   out_ += v ? "true" : "false";

@@ -26,6 +26,7 @@ class JsonWriter {
     return field(key, std::string_view(v));
   }
   JsonWriter& field(std::string_view key, bool v);
+  JsonWriter& null_field(std::string_view key);  // "key": null (a value that is missing)
   JsonWriter& field(std::string_view key, double v);
   JsonWriter& field(std::string_view key, std::uint64_t v);
   JsonWriter& field(std::string_view key, std::int64_t v);

@@ -1088,9 +1088,9 @@ collect:
         expect(rc == 0, f"sweep: exit {rc}: {err}")
         with open(os.path.join(out, "results.csv")) as f:
             rows = f.read().splitlines()
-        expect(rows[0] == "point,workload.dma.mode,workload.dma.cpu_bus_share,transfer_ps,work_rate,status",
+        expect(rows[0] == "point,workload.dma.mode,workload.dma.cpu_bus_share,transfer_ps,work_rate,status,reason",
                f"header {rows[0]}")
-        expect(len(rows) == 5 and all(r.endswith(",ok") for r in rows[1:]), f"rows {rows}")
+        expect(len(rows) == 5 and all(r.endswith(",ok,") for r in rows[1:]), f"rows {rows}")
         with open(os.path.join(out, "results.json")) as f:
             doc = json.load(f)
         t = {(p["set"]["workload.dma.mode"], p["set"]["workload.dma.cpu_bus_share"]): p["results"]["transfer_ps"] for p in doc["points"]}
@@ -1112,13 +1112,168 @@ points:
   - {{devices.disk0.image: {tmp}}}
 """)
         rc, stdout, err = run("sweep", sw, "-o", os.path.join(tmp, "out2"), "-q")
-        expect(rc == 1 and stdout.splitlines()[1].endswith(",ok") and stdout.splitlines()[2].endswith(",failed"),
+        expect(rc == 1 and stdout.splitlines()[1].endswith(",ok,") and ",failed," in stdout.splitlines()[2],
                f"failed point: exit {rc}\n{stdout}{err}")
         expect("point 1" in err and "failed" in err, f"failed point not reported: {err}")
         expect_exit(["sweep", sw, "--executor", "nowhere"], 2)
         with open(sw, "w") as f:
             f.write("grid:\n  cpu.clock: [fast]\n")
         expect_exit(["sweep", sw], 2, r"point cpu.clock=fast")
+    elif CHECK == "sweep_status":
+        # A point is ok only if its run exited 0 with whole statistics of a run that was neither
+        # interrupted nor bug-checked (a bug-checked point was tabled "ok", "0 failed", exit 0);
+        # Ctrl-C with points running leaves them failed ("interrupted at ...") and a re-run runs
+        # them again; collect paths are checked before anything runs, with "did you mean"; swept
+        # values with units are numbers in SI base units, the unit in the column's name; a
+        # missing value is empty in CSV and null in JSON.
+        sw = os.path.join(tmp, "s.yaml")
+        with open(sw, "w") as f:
+            f.write("""name: st
+set: [workload.bugcheck.rule=wait-at-dispatch]
+grid:
+  workload.kind: [bugcheck, system]
+  sim.until: [1ms, 2ms]
+collect:
+  irqs: kernel.interrupts
+""")
+        out = os.path.join(tmp, "out")
+        rc, stdout, err = run("sweep", sw, "-o", out, "-q")
+        rows = stdout.splitlines()
+        expect(rc == 1, f"a sweep with bug-checked points: exit {rc}, expected 1\n{stdout}{err}")
+        expect(rows[0] == "point,workload.kind,sim.until_s,irqs,status,reason", f"header {rows[0]}")
+        expect(rows[1].startswith("0,bugcheck,0.001,,failed,exit 3 (bug check IRQL_NOT_LESS_OR_EQUAL)"),
+               f"the bug-checked point: {rows[1]}")
+        expect(re.match(r"3,system,0\.002,\d+,ok,$", rows[4]) is not None, f"an ok point: {rows[4]}")
+        expect("4 points, 2 failed" in stdout, f"summary: {stdout}")
+        expect(re.search(r"point 0 \(workload.kind=bugcheck sim.until=1ms\) failed: exit 3", err) is not None,
+               f"the failure is not reported with its reason: {err}")
+        with open(os.path.join(out, "results.json")) as f:
+            doc = json.load(f)
+        p0, p3 = doc["points"][0], doc["points"][3]
+        expect(p0["results"]["irqs"] is None and p0["status"] == "failed" and "bug check" in p0["reason"],
+               f"JSON of a failed point: {p0}")
+        expect(p3["values"]["sim.until_s"] == 0.002 and isinstance(p3["results"]["irqs"], (int, float)),
+               f"JSON of an ok point: {p3}")
+        # Resume reuses only the ok points.
+        rc, _, err = run("sweep", sw, "-o", out)
+        expect("4 points (2 done before)" in err, f"resume: {err}")
+        # Collect paths: a typo and an object are refused before any point runs.
+        for path, pattern in (("kernel.interupts", r"bad\.yaml:4: key 'collect\.x': 'kernel\.interupts' no such "
+                                                   r"statistic.*did you mean 'kernel\.interrupts'"),
+                              ("kernel", r"key 'collect\.x': 'kernel' names an object, not a value; its values: kernel\.")):
+            bad = os.path.join(tmp, "bad.yaml")
+            with open(bad, "w") as f:
+                f.write(f"grid:\n  sim.until: [1ms]\ncollect:\n  x: {path}\n")
+            fresh = os.path.join(tmp, "never")
+            expect_exit(["sweep", bad, "-o", fresh, "-q"], 2, pattern)
+            expect(not os.path.exists(os.path.join(fresh, "points", "0000", "point.txt")),
+                   f"collect: {path}: a point was prepared before the check")
+        # Ctrl-C with points running: they are failed, not ok, and run again.
+        long = os.path.join(tmp, "long.yaml")
+        with open(long, "w") as f:
+            f.write(f"config: {os.path.join(SRC, 'platform', 'configs', 'default.yaml')}\n"
+                    "set: [output.vcd=]\ngrid:\n  sim.until: [400s, 401s]\ncollect:\n  t: sim.t_ps\n")
+        lout = os.path.join(tmp, "lout")
+        # Two points writing one disk image at once would corrupt each other: refused.
+        expect_exit(["sweep", long, "-o", lout, "-q"], 2,
+                    r"points 0 and 1 both write .*disk0\.img \(devices\.disk0\.image\).*devices\.disk0\.image=")
+        with open(long) as f:
+            text = f.read()
+        with open(long, "w") as f:
+            f.write(text.replace("set: [output.vcd=]", "set: [output.vcd=, devices.disk0.image=]"))
+        lout = os.path.join(tmp, "lout")
+        p = subprocess.Popen([IOCOSIM, "sweep", long, "-o", lout, "-j", "2", "-q"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(3)
+        os.killpg(p.pid, signal.SIGINT)
+        try:
+            p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            expect(False, "the sweep did not stop after SIGINT")
+        rc, stdout, err = run("sweep", long, "-o", lout, "--collect", "-q")
+        expect(rc == 1 and stdout.count(",failed,interrupted at ") == 2 and "2 points, 2 failed" in stdout,
+               f"interrupted points after Ctrl-C: exit {rc}\n{stdout}{err}")
+        p = subprocess.Popen([IOCOSIM, "sweep", long, "-o", lout, "-j", "2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        first = p.stderr.readline()
+        os.killpg(p.pid, signal.SIGINT)
+        p.communicate(timeout=60)
+        expect("2 points (0 done before)" in first, f"the re-run reused interrupted points: {first}")
+        # --no-wait is a Slurm option.
+        expect_exit(["sweep", sw, "--no-wait", "-q"], 2, r"--no-wait: only with --executor slurm")
+    elif CHECK == "yaml_duplicates":
+        # A key given twice in one mapping was accepted silently (the last won): an error naming
+        # the file, both lines and the key, in configs (top level and inside a device), sweeps
+        # and golden.yaml.
+        cases = [("c.yaml", "cpu:\n  clock: 100MHz\n  clock: 50MHz\n", ["run", "{f}", "--until", "1ms", "-q"],
+                  r"c\.yaml:3: key 'clock' appears twice in one mapping \(first at line 2\)"),
+                 ("d.yaml", "sim:\n  until: 1ms\nsim:\n  until: 2ms\n", ["config", "{f}"],
+                  r"d\.yaml:3: key 'sim' appears twice .*first at line 1"),
+                 ("e.yaml", "devices:\n  - {type: serial, name: com1, port: 0x3f8, irq: 4, irq: 3}\n",
+                  ["config", "{f}"], r"e\.yaml:2: key 'irq' appears twice"),
+                 ("s.yaml", "grid:\n  sim.until: [1ms]\ngrid:\n  sim.until: [2ms]\n", ["sweep", "{f}", "-q"],
+                  r"s\.yaml:3: key 'grid' appears twice")]
+        for name, text, args, pattern in cases:
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            expect_exit([a.replace("{f}", path) for a in args], 2, pattern)
+        gdir = os.path.join(tmp, "golden")
+        os.makedirs(gdir)
+        with open(os.path.join(gdir, "golden.yaml"), "w") as f:
+            f.write("runs:\n  - name: a\n    name: b\n    config: \"\"\n")
+        expect_exit(["check", gdir, "-q"], 2, r"golden\.yaml:3: key 'name' appears twice")
+    elif CHECK == "vcd_path":
+        # The path given is the path written: --vcd PATH without .vcd wrote PATH.vcd, appended a
+        # newline to PATH, made no view, and the summary named files that did not exist. A
+        # device gets the VCD and no file appears beside it. Ctrl-C during run --trace leaves the
+        # trace of the run so far (it left a 1-byte file that is not JSON).
+        target = os.path.join(tmp, "wave")
+        with open(target, "w") as f:
+            f.write("not a waveform\n")
+        rc, out, err = run("run", "--until", "1ms", "--vcd", target)
+        expect(rc == 0, f"--vcd {target}: exit {rc}: {err}")
+        with open(target) as f:
+            head = f.read(200)
+        expect(head.startswith("$date"), f"--vcd {target}: the file is not the VCD: {head[:40]!r}")
+        expect(not os.path.exists(target + ".vcd"), "--vcd PATH wrote PATH.vcd as well")
+        expect(os.path.exists(target + ".gtkw"), "--vcd PATH without .vcd: no GTKWave view")
+        with open(target + ".gtkw") as f:
+            view = f.read()
+        expect("[dumpfile]" in view and "wave.vcd" not in view, f"the view does not open the VCD written:\n{view[:300]}")
+        m = re.search(r"outputs\s+(.*)", out)
+        named = [p.strip() for p in m.group(1).split(",")] if m else []
+        expect(named and all(os.path.exists(p) for p in named), f"the summary names missing files: {named}")
+        leftovers = [f for f in os.listdir(tmp) if "iocosim" in f]
+        expect(not leftovers, f"temporary files left beside the VCD: {leftovers}")
+        # A file that exists is left as it was when the run fails before writing it.
+        keep = os.path.join(tmp, "keep.vcd")
+        with open(keep, "w") as f:
+            f.write("precious")
+        rc, _, _ = run("run", "--until", "1ms", "--vcd", keep, "--set", "cpu.clock=fast")
+        with open(keep) as f:
+            expect(rc == 2 and f.read() == "precious", f"a failed run changed {keep} (exit {rc})")
+        # A device: written, nothing created beside it.
+        before = set(os.listdir("/dev"))
+        rc, _, err = run("run", "--until", "1ms", "--vcd", "/dev/null", "-q")
+        expect(rc == 0 and set(os.listdir("/dev")) == before, f"--vcd /dev/null: exit {rc}, /dev gained {set(os.listdir('/dev')) - before}")
+        # Ctrl-C during run --trace: a JSON trace of the run so far.
+        trace_path = os.path.join(tmp, "t.json")
+        p = subprocess.Popen([IOCOSIM, "run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "1000s",
+                              "--set", "output.vcd=", "--set", "devices.disk0.image=", "--trace", trace_path, "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=120)
+        expect(p.returncode == 130, f"run --trace after SIGINT: exit {p.returncode}")
+        try:
+            with open(trace_path) as f:
+                doc = json.load(f)
+            expect(len(doc.get("traceEvents", [])) > 100, "the interrupted run's trace is (nearly) empty")
+        except (OSError, ValueError) as e:
+            expect(False, f"Ctrl-C during run --trace: no JSON trace: {e}")
+        expect(oct(os.stat(trace_path).st_mode & 0o777) != oct(0o600), "the trace is private (mode 0600)")
     elif CHECK == "stop_children":
         # A stop request reaches every long step: a sweep of a million points stops while its
         # points are checked and their folders written (it went on to write gigabytes), and
@@ -1343,11 +1498,18 @@ points:
         with open(os.path.join(bindir, "sbatch"), "w") as f:
             f.write("""#!/bin/bash
 # stand-in: run every task of the array job here, one after another
-script=; array=
-for a in "$@"; do case "$a" in --array=*) array=${a#--array=} ;; *) script=$a ;; esac; done
+script=; array=; args=()
+for a in "$@"; do
+  case "$a" in
+    --array=*) array=${a#--array=} ;;
+    -*) ;;
+    *) if [ -z "$script" ]; then script=$a; else args+=("$a"); fi ;;
+  esac
+done
 [ -n "$array" ] || array=$(sed -n 's/^#SBATCH --array=//p' "$script")
 array=${array%%%*}
-for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done
+echo 4242
+for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=$i bash "$script" "${args[@]}"; done
 """)
         os.chmod(os.path.join(bindir, "sbatch"), 0o755)
         env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"])
@@ -1372,7 +1534,7 @@ for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done
                                     + "  - {workload.dma.mode: transparent, output.vcd: \"\"}\n", out)
             expect(rc == 0, f"hostile sweep {i}: exit {rc}\n{stdout}{err}")
             rows = [r for r in stdout.splitlines() if r[:1].isdigit()]
-            expect(len(rows) == 2 and all(r.endswith(",ok") for r in rows),
+            expect(len(rows) == 2 and all(r.endswith(",ok,") for r in rows),
                    f"hostile sweep {i}: the points did not both run as themselves:\n{stdout}{err}")
         leaked = [f for f in os.listdir(tmp) if f.startswith("pwned")]
         expect(not leaked, f"a sweep file's text was run as a command: {leaked}")
