@@ -1,11 +1,14 @@
 // The iocosim command line: run a platform, run a register-level script, benchmark, compare,
 // report, list config keys. In the library, so a program with its own registered types (a
 // project built against the installed package) is the same tool: platform/cli.h.
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -49,7 +52,8 @@ void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_opti
   cmd->add_option("--stats", o.stats, "write statistics, JSON (output.stats)")->type_name("PATH");
   cmd->add_option("--log-level", o.log_level,
                   "trace, debug, info, warn, error or off (sim.log_level)");
-  cmd->add_flag("-q,--quiet", o.quiet, "print no summary");
+  cmd->add_flag("-q,--quiet", o.quiet,
+                "print nothing but errors (no summary, no progress, no warnings)");
 }
 
 }  // namespace
@@ -57,6 +61,67 @@ void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_opti
 namespace platform {
 
 namespace {
+
+// The command's words checked against what it takes: each "--name" / "-x" must be an option of
+// the (sub)command it follows or of its parents, and a command with subcommands must be given
+// one of them. "" or the message.
+std::string check_words(CLI::App& app, int argc, char* argv[]) {
+  auto names_of = [](const CLI::App* a, std::vector<std::string>& longs,
+                     std::vector<std::string>& shorts) {
+    for (const CLI::Option* o : a->get_options()) {
+      for (const auto& l : o->get_lnames()) longs.push_back("--" + l);
+      for (const auto& sn : o->get_snames()) shorts.push_back("-" + sn);
+    }
+  };
+  std::vector<CLI::App*> path = {&app};
+  std::string command = "iocosim";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;  // the rest are values
+    CLI::App* here = path.back();
+    if (word.rfind("-", 0) != 0 || word == "-") {
+      // A nested command where one is required: a known one, or a typo of one.
+      auto subs = here->get_subcommands([](const CLI::App*) { return true; });
+      if (subs.empty()) continue;
+      bool found = false;
+      for (CLI::App* sub : subs) {
+        if (sub->get_name() == word) {
+          path.push_back(sub);
+          command += " " + word;
+          found = true;
+          break;
+        }
+      }
+      std::vector<std::string> names;
+      for (const auto* sub : subs) names.push_back(sub->get_name());
+      // Where a command is optional (`compare [hal|io-space] [CONFIG]`), a word that is no file
+      // and close to a command's name is taken as that command misspelt.
+      std::error_code ec;
+      const bool typo =
+          !found && !util::closest(word, names).empty() && !std::filesystem::exists(word, ec);
+      if (!found && here != &app && (here->get_require_subcommand_min() > 0 || typo)) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        return fmt::format("{}: unknown command '{}'{} (it takes {}); run {} --help", command, word,
+                           util::did_you_mean(word, names), list, command);
+      }
+      continue;
+    }
+    std::vector<std::string> longs, shorts;
+    for (const CLI::App* a : path) names_of(a, longs, shorts);
+    if (word.rfind("--", 0) == 0) {
+      const std::string name = word.substr(0, word.find('='));
+      if (std::find(longs.begin(), longs.end(), name) == longs.end())
+        return fmt::format("{}: unknown option '{}'{}; run {} --help", command, name,
+                           util::did_you_mean(name, longs), command);
+    } else if (word.size() >= 2 && !std::isdigit(static_cast<unsigned char>(word[1]))) {
+      const std::string name = word.substr(0, 2);
+      if (std::find(shorts.begin(), shorts.end(), name) == shorts.end())
+        return fmt::format("{}: unknown option '{}'; run {} --help", command, name, command);
+    }
+  }
+  return {};
+}
 
 int run_command(int argc, char* argv[]) {
   CLI::App app{"iocosim: a SystemC/TLM-2.0 co-simulation of a computer's I/O path"};
@@ -133,7 +198,8 @@ int run_command(int argc, char* argv[]) {
   compare_dma->add_option("--svg", cmp_svg, "write a bar chart as SVG ('' = none)")
       ->capture_default_str();
   compare_dma->add_option("--log-level", opts.log_level, "log level of the runs");
-  compare_dma->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  compare_dma->add_flag("-q,--quiet", opts.quiet,
+                        "nothing but errors: the results are --json/--svg");
 
   std::string compare_only, compare_json = "traces/compare.json";
   auto* compare = app.add_subcommand(
@@ -146,7 +212,7 @@ int run_command(int argc, char* argv[]) {
   add_set(compare, opts.sets);
   compare->add_option("--json", compare_json, "write the results as JSON ('' = none)")
       ->capture_default_str();
-  compare->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  compare->add_flag("-q,--quiet", opts.quiet, "nothing but errors: the results are --json");
   std::string io_json = "traces/compare-io-space.json", io_svg = "traces/compare-io-space.svg";
   auto* compare_io = compare->add_subcommand(
       "io-space",
@@ -159,7 +225,8 @@ int run_command(int argc, char* argv[]) {
       ->capture_default_str();
   compare_io->add_option("--svg", io_svg, "write a bar chart as SVG ('' = none)")
       ->capture_default_str();
-  compare_io->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  compare_io->add_flag("-q,--quiet", opts.quiet,
+                       "nothing but errors: the results are --json/--svg");
 
   std::string hal_json = "traces/compare-hal.json", hal_svg = "traces/compare-hal.svg";
   auto* compare_hal = compare->add_subcommand(
@@ -173,7 +240,8 @@ int run_command(int argc, char* argv[]) {
       ->capture_default_str();
   compare_hal->add_option("--svg", hal_svg, "write a bar chart as SVG ('' = none)")
       ->capture_default_str();
-  compare_hal->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  compare_hal->add_flag("-q,--quiet", opts.quiet,
+                        "nothing but errors: the results are --json/--svg");
 
   std::string report_stats, report_html;
   auto* report = app.add_subcommand(
@@ -242,7 +310,7 @@ int run_command(int argc, char* argv[]) {
           "override a config key in every run (e.g. to see what a model change would do)");
   add_tolerances(check);
   check->add_option("-j,--jobs", opts.jobs, "runs at a time (default: the core count)");
-  check->add_flag("-q,--quiet", opts.quiet, "no progress lines");
+  check->add_flag("-q,--quiet", opts.quiet, "only the runs that differ or fail");
 
   std::string trace_in, trace_out;
   auto* trace = app.add_subcommand(
@@ -253,6 +321,7 @@ int run_command(int argc, char* argv[]) {
   trace->add_option("EVENTS", trace_in, "event log of a run (--events)")
       ->required()
       ->check(CLI::ExistingFile);
+  trace->add_flag("-q,--quiet", opts.quiet, "print nothing but errors");
   trace->add_option("-o,--output", trace_out, "the trace (JSON); open it in ui.perfetto.dev")
       ->required();
 
@@ -285,8 +354,16 @@ int run_command(int argc, char* argv[]) {
   sweep->add_option("--mem", sweep_opts.slurm.mem, "slurm: memory per node (sbatch --mem: 2G)");
   sweep->add_option("--sbatch", sweep_opts.slurm.lines,
                     "slurm: another sbatch option (repeatable: --sbatch=--qos=low)");
-  sweep->add_flag("-q,--quiet", opts.quiet, "no progress bar");
+  sweep->add_flag("-q,--quiet", opts.quiet,
+                  "nothing but errors (failed points): the table is in the results folder");
 
+  // Before CLI11 sees the words: a misspelt option or nested command gets "did you mean".
+  // CLI11 alone takes `run --unitl 5ms` as the CONFIG 5ms ("File does not exist: 5ms") and
+  // `bench idel` as a missing subcommand.
+  if (std::string why = check_words(app, argc, argv); !why.empty()) {
+    fmt::print(stderr, "{}\n", why);
+    return platform::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -333,6 +410,10 @@ int run_command(int argc, char* argv[]) {
       if (*cmd)
         platform::check_files({input("CONFIG", opts.config), output("--json", *json),
                                output("--svg", svg ? *svg : std::string())});
+    // -q: nothing but errors. These commands print their table on standard output; quiet, their
+    // results are the files they write (and the exit status), and errors go to standard error.
+    if (opts.quiet && (*compare_dma || *compare || *compare_io || *compare_hal || *sweep || *trace))
+      if (std::freopen("/dev/null", "w", stdout) == nullptr) return platform::kExitBadInput;
     if (*run) return platform::cmd_run(opts);
     if (*config_cmd) return platform::cmd_config(opts);
     if (*diff) return platform::cmd_diff(diff_a, diff_b, {tolerances, ignores, diff_shown});

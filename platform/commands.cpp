@@ -45,6 +45,9 @@ Config build_config(const CommonOptions& o) {
   validate(c);
   util::Level level = util::Level::warn;
   util::parse_level(c.sim_log_level, level);
+  // -q: nothing but errors (a level asked for by --log-level stands). Printing only: the
+  // statistics count warnings whatever is printed, and the config keeps its key.
+  if (o.quiet && o.log_level.empty() && level < util::Level::error) level = util::Level::error;
   util::set_log_level(level);
   install_report_handler();
   check_time_resolution();

@@ -516,7 +516,7 @@ int cmd_check(const std::string& dir, bool update, const CommonOptions& o, const
       fs::create_directories(golden.parent_path(), ec);
       fs::copy(out, golden, fs::copy_options::recursive, ec);
       if (ec) throw ConfigError(fmt::format("{}: cannot write: {}", golden.string(), ec.message()));
-      std::printf("%-20s written to %s\n", r.name.c_str(), golden.string().c_str());
+      if (!o.quiet) std::printf("%-20s written to %s\n", r.name.c_str(), golden.string().c_str());
       continue;
     }
     if (!fs::is_directory(golden)) {
@@ -536,12 +536,15 @@ int cmd_check(const std::string& dir, bool update, const CommonOptions& o, const
       text.assign(buffer, size);
       std::free(buffer);
       if (n != 0) ++different;
-      std::printf("%-20s %s\n", r.name.c_str(), n == 0 ? "same" : "DIFFERENT");
+      // -q: only what is wrong (a run that differs, with its differences).
+      if (n != 0 || !o.quiet)
+        std::printf("%-20s %s\n", r.name.c_str(), n == 0 ? "same" : "DIFFERENT");
       if (n != 0) std::printf("%s", text.c_str());
     }
   }
-  std::printf("iocosim check: %zu runs, %zu same, %zu different, %zu failed%s\n", g.runs.size(),
-              g.runs.size() - different - failed, different, failed, update ? " (updated)" : "");
+  if (!o.quiet || different + failed != 0 || (update && failed != 0))
+    std::printf("iocosim check: %zu runs, %zu same, %zu different, %zu failed%s\n", g.runs.size(),
+                g.runs.size() - different - failed, different, failed, update ? " (updated)" : "");
   if (update) return failed ? kExitFailed : kExitOk;
   return different + failed == 0 ? kExitOk : kExitFailed;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -244,10 +245,18 @@ RunResult Session::run(std::uint64_t until_ps, bool progress) {
       slice /= 2;
     if (progress && std::chrono::duration<double>(clock::now() - last_report).count() > 2.0) {
       last_report = clock::now();
-      std::fprintf(stderr, "  ... %s of %s simulated (%.0f%%), %.1f s\n",
+      // The time left, at the speed so far (simulated time per host second is steady enough
+      // within one run to say minutes from seconds).
+      const double done = static_cast<double>(hw::now_ps()) / static_cast<double>(until_ps);
+      const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
+      const double left = done > 0 ? elapsed / done * (1.0 - done) : 0.0;
+      std::fprintf(stderr, "  ... %s of %s simulated (%.0f%%), %.1f s elapsed, about %s left\n",
                    util::format_time(hw::now_ps()).c_str(), util::format_time(until_ps).c_str(),
-                   100.0 * static_cast<double>(hw::now_ps()) / static_cast<double>(until_ps),
-                   std::chrono::duration<double>(clock::now() - start).count());
+                   100.0 * done, elapsed,
+                   left < 60 ? fmt::format("{:.0f} s", left).c_str()
+                             : fmt::format("{:.0f} min {:02.0f} s", std::floor(left / 60),
+                                           std::fmod(left, 60.0))
+                                   .c_str());
     }
   }
   r.host_seconds = std::chrono::duration<double>(clock::now() - start).count();

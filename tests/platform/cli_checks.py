@@ -36,6 +36,14 @@ def expect_exit(args, code, pattern=None, stream="stderr"):
                f"{' '.join(args)}: {stream} does not match /{pattern}/:\n{text}")
 
 
+def events_of_run():
+    """The event log of a short run of the built-in platform, in a temporary folder."""
+    path = os.path.join(tempfile.mkdtemp(), "e.jsonl")
+    subprocess.run([IOCOSIM, "run", "--until", "1ms", "--set", "output.vcd=", "--events", path, "-q"],
+                   capture_output=True, timeout=120)
+    return path
+
+
 def vcd_vars(path):
     """Yields (scope path, name, id, width/range token) for every $var, then stops at the definitions' end."""
     scope = []
@@ -510,7 +518,7 @@ with tempfile.TemporaryDirectory() as tmp:
     elif CHECK == "compare_io_space":
         # Isolated vs memory-mapped I/O: the same driver, the same data, cheaper accesses.
         js, svg = os.path.join(tmp, "io.json"), os.path.join(tmp, "io.svg")
-        rc, out, err = run("compare", "io-space", "--json", js, "--svg", svg, "-q")
+        rc, out, err = run("compare", "io-space", "--json", js, "--svg", svg)
         expect(rc == 0, f"compare io-space: exit {rc}\n{out}{err}")
         expect("memory, PIO" in out and "I/O space, DMA" in out, f"the table:\n{out}")
         with open(js) as f:
@@ -983,7 +991,8 @@ with tempfile.TemporaryDirectory() as tmp:
         # the changed parameter named.
         golden = os.path.join(SRC, "tests", "golden")
         rc, out, err = run("check", golden, "-q", timeout=600)
-        expect(rc == 0 and "0 different, 0 failed" in out, f"check: exit {rc}\n{out[-3000:]}{err}")
+        # -q: nothing but what is wrong, and nothing is.
+        expect(rc == 0 and out == "" and err == "", f"check -q: exit {rc}\n{out[-3000:]}{err}")
         rc, out, err = run("check", golden, "-q", "--set", "bus.io_wait_states=4", timeout=600)
         expect(rc == 1 and "DIFFERENT" in out, f"check with a changed bus timing: exit {rc}\n{out[-2000:]}")
         expect(re.search(r"provenance\.config\.bus\.io_wait_states\s+3 → 4", out) is not None,
@@ -1111,7 +1120,7 @@ points:
   - {{devices.disk0.image: ""}}
   - {{devices.disk0.image: {tmp}}}
 """)
-        rc, stdout, err = run("sweep", sw, "-o", os.path.join(tmp, "out2"), "-q")
+        rc, stdout, err = run("sweep", sw, "-o", os.path.join(tmp, "out2"))
         expect(rc == 1 and stdout.splitlines()[1].endswith(",ok,") and ",failed," in stdout.splitlines()[2],
                f"failed point: exit {rc}\n{stdout}{err}")
         expect("point 1" in err and "failed" in err, f"failed point not reported: {err}")
@@ -1137,7 +1146,7 @@ collect:
   irqs: kernel.interrupts
 """)
         out = os.path.join(tmp, "out")
-        rc, stdout, err = run("sweep", sw, "-o", out, "-q")
+        rc, stdout, err = run("sweep", sw, "-o", out)
         rows = stdout.splitlines()
         expect(rc == 1, f"a sweep with bug-checked points: exit {rc}, expected 1\n{stdout}{err}")
         expect(rows[0] == "point,workload.kind,sim.until_s,irqs,status,reason", f"header {rows[0]}")
@@ -1191,7 +1200,7 @@ collect:
         except subprocess.TimeoutExpired:
             p.kill()
             expect(False, "the sweep did not stop after SIGINT")
-        rc, stdout, err = run("sweep", long, "-o", lout, "--collect", "-q")
+        rc, stdout, err = run("sweep", long, "-o", lout, "--collect")
         expect(rc == 1 and stdout.count(",failed,interrupted at ") == 2 and "2 points, 2 failed" in stdout,
                f"interrupted points after Ctrl-C: exit {rc}\n{stdout}{err}")
         p = subprocess.Popen([IOCOSIM, "sweep", long, "-o", lout, "-j", "2"], stdout=subprocess.PIPE,
@@ -1274,6 +1283,29 @@ collect:
         except (OSError, ValueError) as e:
             expect(False, f"Ctrl-C during run --trace: no JSON trace: {e}")
         expect(oct(os.stat(trace_path).st_mode & 0o777) != oct(0o600), "the trace is private (mode 0600)")
+    elif CHECK == "quiet_and_typos":
+        # A misspelt option or nested command gets "did you mean" (`run --unitl 5ms` said
+        # "CONFIG: File does not exist: 5ms"; `bench idel` "A subcommand is required"), and -q
+        # prints nothing but errors on every command that takes it.
+        expect_exit(["run", "--unitl", "5ms"], 2, r"iocosim run: unknown option '--unitl' \(did you mean '--until'\?\)")
+        expect_exit(["bench", "idel"], 2, r"iocosim bench: unknown command 'idel' \(did you mean 'idle'\?\)")
+        expect_exit(["compare", "hall"], 2, r"did you mean 'hal'")
+        expect_exit(["run", "--until=1ms", "--evnets", "e"], 2, r"did you mean '--events'")
+        expect_exit(["sweep", "x.yaml", "--no-wiat"], 2, r"did you mean '--no-wait'")
+        expect_exit(["run", "-z"], 2, r"unknown option '-z'")
+        # Values that look like options are values: a negative number.
+        rc, _, err = run("run", "--until", "1ms", "--set", "output.vcd=", "-q")
+        expect(rc == 0 and err == "", f"run -q: exit {rc}: {err}")
+        js = os.path.join(tmp, "d.json")
+        for args in (["compare-dma", "--json", js, "-q"], ["trace", events_of_run(), "-o", os.path.join(tmp, "t.json"), "-q"]):
+            rc, out, err = run(*args)
+            expect(rc == 0 and out == "" and err == "", f"{' '.join(args)}: -q printed:\n{out}{err}")
+        expect(os.path.getsize(js) > 0, "compare-dma -q: no JSON")
+        # A run whose model warns: -q silences the warning (the statistics still count it).
+        stats_q = os.path.join(tmp, "q.json")
+        rc, out, err = run("run", "--until", "1ms", "--set", "output.vcd=", "--set", "workload.kind=none",
+                           "--set", "cpu.quantum=1us", "--stats", stats_q, "-q")
+        expect(rc in (0, 1) and out == "" and "[W" not in err, f"run -q printed a warning:\n{err}")
     elif CHECK == "stop_children":
         # A stop request reaches every long step: a sweep of a million points stops while its
         # points are checked and their folders written (it went on to write gigabytes), and
@@ -1520,7 +1552,7 @@ for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=
             sw = os.path.join(tmp, "hostile.yaml")
             with open(sw, "w") as f:
                 f.write(text)
-            p = subprocess.run([IOCOSIM, "sweep", sw, "--executor", "slurm", "-q", *(["-o", out] if out else [])],
+            p = subprocess.run([IOCOSIM, "sweep", sw, "--executor", "slurm", *(["-o", out] if out else [])],
                                capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
             return p.returncode, p.stdout, p.stderr
 
