@@ -140,6 +140,11 @@ int run_command(int argc, char* argv[]) {
   run->add_option("--trace", opts.trace,
                   "also write a Perfetto / chrome://tracing trace (Trace Event Format JSON)")
       ->type_name("PATH");
+  run->add_option("--outdir", opts.outdir,
+                  "one folder for every output, under fixed names: run.vcd and its view "
+                  "run.gtkw, events.jsonl, trace.json, stats.json, config.yaml (--vcd, "
+                  "--events, --trace, --stats still name their own)")
+      ->type_name("DIR");
 
   bool devices_json = false;
   auto* devices = app.add_subcommand(

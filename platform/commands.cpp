@@ -176,7 +176,35 @@ int cmd_config(const CommonOptions& o) {
   return kExitOk;
 }
 
-int cmd_run(const CommonOptions& o) {
+int cmd_run(const CommonOptions& given) {
+  CommonOptions o = given;
+  // --outdir: every output in one folder under fixed names (gem5's m5out), each unless its own
+  // option names it; the resolved config beside them says how the run was made.
+  std::string outdir_config;
+  if (!o.outdir.empty()) {
+    const std::filesystem::path dir(o.outdir);
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+      throw ConfigError(fmt::format("--outdir {}: not a folder", o.outdir));
+    auto in_dir = [&](std::string& option, const char* name) {
+      if (option.empty()) option = (dir / name).string();
+    };
+    in_dir(o.vcd, "run.vcd");
+    in_dir(o.events, "events.jsonl");
+    in_dir(o.stats, "stats.json");
+    in_dir(o.trace, "trace.json");
+    outdir_config = (dir / "config.yaml").string();
+    const Config probe = build_config(o);
+    check_files({FileRole{"--outdir's config.yaml", outdir_config, "", true, false},
+                 FileRole{"output.vcd", probe.out_vcd, "", true, false},
+                 FileRole{"output.events", probe.out_events, "", true, false},
+                 FileRole{"output.stats", probe.out_stats, "", true, false},
+                 FileRole{"--trace", o.trace, "", true, false},
+                 FileRole{"the config file", probe.source, "", false, false}});
+    if (std::string why = write_file(outdir_config, resolved_yaml(probe)); !why.empty())
+      throw ConfigError(
+          fmt::format("--outdir {}: cannot write {}: {}", o.outdir, outdir_config, why));
+  }
   CommonOptions opts = o;
   // --trace converts the run's event log: the configured one, or one in a temporary file.
   std::filesystem::path temporary_events;

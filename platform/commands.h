@@ -13,8 +13,9 @@ struct CommonOptions {
   std::string config;             // empty = the built-in default platform
   std::vector<std::string> sets;  // key=value overrides, applied in order
   std::string until, vcd, events, stats, log_level;
-  std::string trace;  // run --trace: a Perfetto trace converted from the run's event log
-  unsigned jobs = 0;  // check, sweep: runs at a time; 0 = the core count
+  std::string trace;   // run --trace: a Perfetto trace converted from the run's event log
+  std::string outdir;  // run --outdir: every output in one folder under fixed names
+  unsigned jobs = 0;   // check, sweep: runs at a time; 0 = the core count
   bool quiet = false;
 };
 

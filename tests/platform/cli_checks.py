@@ -1306,6 +1306,30 @@ collect:
         rc, out, err = run("run", "--until", "1ms", "--set", "output.vcd=", "--set", "workload.kind=none",
                            "--set", "cpu.quantum=1us", "--stats", stats_q, "-q")
         expect(rc in (0, 1) and out == "" and "[W" not in err, f"run -q printed a warning:\n{err}")
+    elif CHECK == "outdir":
+        # --outdir DIR: every output of a run in one folder under fixed names (gem5's m5out),
+        # the per-file options still naming their own; its config.yaml reproduces the run.
+        d = os.path.join(tmp, "m5")
+        rc, out, err = run("run", "--until", "2ms", "--outdir", d, "--set", "devices.disk0.image=", "-q")
+        expect(rc == 0, f"--outdir: exit {rc}: {err}")
+        names = set(os.listdir(d)) if os.path.isdir(d) else set()
+        want = {"run.vcd", "run.gtkw", "events.jsonl", "trace.json", "stats.json", "config.yaml"}
+        expect(want <= names, f"--outdir holds {sorted(names)}, expected {sorted(want)}")
+        other = os.path.join(tmp, "s.json")
+        rc, _, err = run("run", "--until", "2ms", "--outdir", d, "--stats", other, "-q")
+        expect(rc == 0 and os.path.exists(other), f"--outdir with --stats: exit {rc}: {err}")
+        again = os.path.join(tmp, "again.json")
+        rc, _, err = run("run", os.path.join(d, "config.yaml"), "--stats", again, "--set", "output.vcd=",
+                         "--set", "output.events=", "-q")
+        with open(os.path.join(d, "stats.json")) as f:
+            first = json.load(f)
+        with open(again) as f:
+            second = json.load(f)
+        expect(rc == 0 and first["kernel"]["interrupts"] == second["kernel"]["interrupts"],
+               f"config.yaml does not reproduce the run: exit {rc}: {err}")
+        with open(os.path.join(tmp, "file"), "w") as f:
+            f.write("x")
+        expect_exit(["run", "--until", "1ms", "--outdir", os.path.join(tmp, "file")], 2, r"--outdir .*: not a folder")
     elif CHECK == "stop_children":
         # A stop request reaches every long step: a sweep of a million points stops while its
         # points are checked and their folders written (it went on to write gigabytes), and
