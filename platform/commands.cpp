@@ -255,6 +255,7 @@ int run_platform(const CommonOptions& o) {
     names.timer_irq = c.timer_irq;
     names.irqls = workload->irql_names();
     names.threads = workload->thread_names();
+    names.routines = workload->routine_names();
     for (const auto& d : p.devices)
       for (const auto& [signal, describe] : d->value_names())
         names.device_values[d->name() + "." + signal] = describe;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -69,23 +70,33 @@ bool read_header(std::istream& in, Vcd& vcd) {
   return false;
 }
 
-// The first view: from a device IRQ line rising (not the timer's) to the thread that ran before
-// the interrupt, or the one the DPC readied, running again at PASSIVE_LEVEL.
+// The first view: one device interrupt (not the timer's) that CPU 0 takes, from its line rising
+// to the interrupted thread (or the one the DPC readied) running again at PASSIVE_LEVEL, with
+// the landmarks between: the INTA cycle, the ISR's entry, the EOI (the controller's in-service
+// bit clearing), the DPC's start. Times are 0 where a landmark was not found.
 struct Window {
   std::uint64_t from = 0, to = 0, marker = 0;
+  std::uint64_t rise = 0, inta = 0, isr = 0, isr_end = 0, eoi = 0, dpc = 0, resume = 0;
 };
 
-Window find_window(std::istream& in, const Vcd& vcd, const std::set<std::string>& irq_codes,
-                   const std::string& irql_code, const std::string& thread_code) {
+struct Codes {
+  std::set<std::string> irqs;  // the device lines
+  std::string irql, thread, inta, kind;
+  std::set<std::string> in_service;  // the controllers' ISR registers
+};
+
+Window find_window(std::istream& in, const Codes& c) {
   Window w;
-  std::uint64_t t = 0, rise = 0;
+  std::uint64_t t = 0;
   bool risen = false, raised = false, lowered = false;
+  std::uint64_t inta_at = ~std::uint64_t{0};
+  std::map<std::string, std::uint64_t> in_service;  // last value of each ISR register
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     if (line[0] == '#') {
       t = std::strtoull(line.c_str() + 1, nullptr, 10);
-      if (risen && t > rise + 2'000'000'000ull) break;  // nothing within 2 ms: give up
+      if (risen && t > w.rise + 2'000'000'000ull) break;  // nothing within 2 ms: give up
       continue;
     }
     std::string value, code;
@@ -98,30 +109,51 @@ Window find_window(std::istream& in, const Vcd& vcd, const std::set<std::string>
       value = line.substr(0, 1);
       code = line.substr(1);
     }
+    const std::uint64_t v = std::strtoull(value.c_str(), nullptr, 2);
+    if (c.in_service.count(code)) {
+      // The EOI: an in-service bit clears after the ISR has started.
+      const std::uint64_t before = in_service[code];
+      in_service[code] = v;
+      if (risen && w.isr != 0 && w.eoi == 0 && (before & ~v) != 0) w.eoi = t;
+    }
     if (!risen) {
-      if (irq_codes.count(code) && value == "1") {
+      // The CPU's INTA may start at the very instant the line rises (an idle CPU), written
+      // before the line in that instant's changes.
+      if (code == c.inta && v == 1) inta_at = t;
+      if (c.irqs.count(code) && value == "1") {
         risen = true;
-        rise = t;
+        w.rise = t;
+        if (inta_at == t) w.inta = t;
       }
       continue;
     }
-    if (code == irql_code) {
-      const auto v = std::strtoull(value.c_str(), nullptr, 2);
+    if (code == c.inta && v == 1 && w.inta == 0) w.inta = t;
+    if (code == c.kind) {
+      if (v == 1 && w.isr == 0 && w.inta != 0) w.isr = t;
+      if (v != 1 && w.isr != 0 && w.isr_end == 0) w.isr_end = t;
+      if (v == 2 && w.isr != 0 && w.dpc == 0) w.dpc = t;
+    }
+    if (code == c.irql) {
       if (v > 2) raised = true;
       if (raised && v == 0) lowered = true;
     }
-    if (lowered && code == thread_code) {
-      w.to = t;
+    if (lowered && code == c.thread) {
+      w.resume = t;
       break;
     }
-    if (lowered && code == irql_code && w.to == 0) w.to = t;  // keep the latest drop so far
+    if (lowered && code == c.irql && w.resume == 0) w.resume = t;  // keep the latest drop so far
   }
   if (!risen) return w;
-  if (w.to <= rise) w.to = rise + 200'000'000ull;  // 200 us
-  const std::uint64_t span = w.to - rise;
-  w.marker = rise;
-  w.from = rise > span / 10 ? rise - span / 10 : 0;
-  w.to += span / 10;
+  std::uint64_t end = w.resume > w.rise ? w.resume : w.rise + 200'000'000ull;  // 200 us
+  // Zoomed so the ISR is readable: it spans about a sixth of the view (the thread may resume
+  // much later; its marker is there to jump to).
+  if (w.isr != 0 && w.isr_end > w.isr) end = std::min(end, w.isr_end + 4 * (w.isr_end - w.isr));
+  if (w.dpc != 0 && end < w.dpc)
+    end = std::min(w.resume != 0 ? w.resume : w.dpc, w.dpc + (w.isr_end - w.isr));
+  const std::uint64_t span = end - w.rise;
+  w.marker = w.rise;
+  w.from = w.rise > span / 10 ? w.rise - span / 10 : 0;
+  w.to = end + span / 10;
   return w;
 }
 
@@ -132,7 +164,8 @@ std::string filter_file(const std::string& base, const std::string& what,
   std::string text = "# GTKWave translate filter written by iocosim run (values in decimal)\n";
   for (const auto& [v, n] : names) text += fmt::format("{} {}\n", v, n);
   if (std::string why = write_file(path, text); !why.empty()) errors.push_back(path + ": " + why);
-  return std::filesystem::absolute(path).string();
+  // Beside the save file, named relative to it: the view opens on any machine or folder.
+  return std::filesystem::path(path).filename().string();
 }
 
 }  // namespace
@@ -159,14 +192,21 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
       if (v.path == path) return &v;
     return nullptr;
   };
-  std::set<std::string> irq_codes;
+  Codes codes;
   for (unsigned irq : names.irqs)
     if (const Var* v = find(fmt::format("irq.{}", irq)); v && irq != names.timer_irq)
-      irq_codes.insert(v->code);
-  const Var* irql = find("cpu0.irql");
-  const Var* thread = find("cpu0.thread_id");
-  const Window w =
-      find_window(in, vcd, irq_codes, irql ? irql->code : "", thread ? thread->code : "");
+      codes.irqs.insert(v->code);
+  auto code_of = [&](const char* path) {
+    const Var* v = find(path);
+    return v ? v->code : std::string();
+  };
+  codes.irql = code_of("cpu0.irql");
+  codes.thread = code_of("cpu0.thread_id");
+  codes.inta = code_of("cpu0.inta");
+  codes.kind = code_of("cpu0.context_kind");
+  for (const char* r : {"pic.master.isr", "pic.slave.isr", "lapic0.isrv"})
+    if (const Var* v = find(r)) codes.in_service.insert(v->code);
+  const Window w = find_window(in, codes);
 
   std::vector<std::string> errors;
   // Translate filters, numbered as the save file declares them.
@@ -189,6 +229,9 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   };
   if (!irqls.empty()) add_filter("irql", irqls);
   if (!threads.empty()) add_filter("threads", threads);
+  std::vector<std::pair<std::uint64_t, std::string>> routines(names.routines.begin(),
+                                                              names.routines.end());
+  if (!routines.empty()) add_filter("routine", routines);
   add_filter("context", kinds);
   add_filter("dma_mode", dma);
   for (const auto& [signal, describe] : names.device_values) {
@@ -207,6 +250,8 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
       kind = "irql";
     else if (on_cpu && leaf == "thread_id")
       kind = "threads";
+    else if (on_cpu && leaf == "routine")
+      kind = "routine";
     else if (on_cpu && leaf == "context_kind")
       kind = "context";
     else if (v.path == "bus.dma_mode")
@@ -216,18 +261,35 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   };
 
   std::ostringstream s;
-  s << "[*] iocosim: " << names.title << " (written by iocosim run with the VCD; open with "
-    << "`gtkwave " << vcd_path << " " << gtkw << "`)\n";
-  s << "[dumpfile] \"" << std::filesystem::absolute(vcd_path).string() << "\"\n";
-  s << "[savefile] \"" << std::filesystem::absolute(gtkw).string() << "\"\n";
+  s << "[*] iocosim: " << std::filesystem::path(names.title).filename().string()
+    << " (written by iocosim run with the VCD; open with `gtkwave "
+    << std::filesystem::path(gtkw).filename().string() << "`)\n";
+  // Paths relative to the save file (the VCD and the filters are beside it): no path of the
+  // machine that wrote it, so the folder can be moved, shared or opened from anywhere.
+  // GTKWave finds the dump file from the save file's own location: the relative path from the
+  // [savefile] it names to the [dumpfile] is applied where the save file is now.
+  s << "[dumpfile] \"" << std::filesystem::path(vcd_path).filename().string() << "\"\n";
+  s << "[savefile] \"" << std::filesystem::path(gtkw).filename().string() << "\"\n";
   s << "[timestart] " << w.from << "\n";
   s << "[size] 1600 900\n[pos] -1 -1\n";
   // Zoom: measured with GTKWave 3.3.118 on a ps VCD, zoom z shows 2^-z / 198 ps per pixel;
   // the wave pane of a 1600-pixel window is about 1000 pixels wide.
   const double span = w.to > w.from ? static_cast<double>(w.to - w.from) : 1e9;
+  // Named markers A..F at the interrupt's landmarks (-1: not found), and their names.
+  const std::pair<std::uint64_t, const char*> landmarks[] = {
+      {w.rise, "IRQ_line_rises"}, {w.inta, "INTA"},
+      {w.isr, "ISR_entry"},       {w.eoi, "EOI"},
+      {w.dpc, "DPC_start"},       {w.resume, "thread_resumes"}};
   s << fmt::format("*{:.6f} {}", -std::log2(0.198 * span), w.marker);
-  for (int i = 0; i < 26; ++i) s << " -1";
-  s << "\n[sst_width] 220\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 200\n";
+  for (int i = 0; i < 26; ++i) {
+    const std::uint64_t at = i < 6 ? landmarks[i].first : 0;
+    s << (at != 0 ? " " + std::to_string(at) : std::string(" -1"));
+  }
+  s << "\n";
+  for (int i = 0; i < 6; ++i)
+    if (landmarks[i].first != 0)
+      s << "[markername] " << static_cast<char>('A' + i) << landmarks[i].second << "\n";
+  s << "[sst_width] 220\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 200\n";
 
   // Groups, in the order people read an interrupt: CPUs, controllers, lines, devices, bus.
   std::set<std::string> shown;
@@ -243,11 +305,15 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
     std::replace(alias.begin(), alias.end(), '.', '/');
     s << "+{" << alias << "} " << v.full << "\n";
   };
-  auto group = [&](const std::string& title, const std::function<bool(const Var&)>& in_group) {
+  auto group = [&](const std::string& title, const std::function<bool(const Var&)>& in_group,
+                   const std::function<int(const Var&)>& order = {}) {
     std::vector<const Var*> members;
     for (const auto& v : vcd.vars)
       if (!shown.count(v.full) && in_group(v)) members.push_back(&v);
     if (members.empty()) return;
+    if (order)
+      std::stable_sort(members.begin(), members.end(),
+                       [&](const Var* a, const Var* b) { return order(*a) < order(*b); });
     s << "@" << std::hex << kGroupBegin << std::dec << "\n-" << title << "\n";
     for (const Var* v : members) emit_var(*v);
     s << "@" << std::hex << kGroupEnd << std::dec << "\n-" << title << "\n";
@@ -262,17 +328,39 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
     const std::string lapic = "lapic" + cpu.substr(3);
     group(cpu, [&](const Var& v) { return under(v, cpu) || under(v, lapic); });
   }
-  group("interrupt controllers", [&](const Var& v) {
-    return under(v, "pic") || under(v, "ioapic") || v.path.compare(0, 6, "ioapic") == 0;
-  });
   std::set<unsigned> lines(names.irqs.begin(), names.irqs.end());
   lines.insert(names.timer_irq);
-  group("IRQ lines the machine uses", [&](const Var& v) {
-    if (!under(v, "irq")) return false;
-    const std::string n = v.path.substr(4);
-    return n.find_first_not_of("0123456789") == std::string::npos &&
-           lines.count(static_cast<unsigned>(std::stoul(n)));
-  });
+  // A numbered input ("irq.14", "ioapic.irq.14"): its number, or -1.
+  auto input_of = [](const std::string& path, const std::string& prefix) {
+    if (path.compare(0, prefix.size(), prefix) != 0) return -1;
+    const std::string n = path.substr(prefix.size());
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::atoi(n.c_str());
+  };
+  // The 8259A pair's priority: IRQ0, 1, then the slave's 8..15 (on the cascade input 2), 3..7.
+  auto pc_priority = [](int irq) { return irq < 2 ? irq : irq >= 8 ? irq - 6 : irq + 7; };
+  // The controllers: the 8259A pair, and of the I/O APIC only the inputs the machine uses, in
+  // order.
+  group(
+      "interrupt controllers",
+      [&](const Var& v) {
+        if (under(v, "pic")) return true;
+        const int pin = input_of(v.path, "ioapic.irq.");
+        if (pin >= 0 && lines.count(static_cast<unsigned>(pin)) != 0) return true;
+        if (pin >= 0) shown.insert(v.full);  // an I/O APIC input no device uses: left out
+        return pin < 0 && (under(v, "ioapic") || v.path.compare(0, 6, "ioapic") == 0);
+      },
+      [&](const Var& v) {
+        const int pin = input_of(v.path, "ioapic.irq.");
+        return pin < 0 ? -1 : pin;
+      });
+  group(
+      "IRQ lines the machine uses, in priority order",
+      [&](const Var& v) {
+        const int n = input_of(v.path, "irq.");
+        return n >= 0 && lines.count(static_cast<unsigned>(n)) != 0;
+      },
+      [&](const Var& v) { return pc_priority(input_of(v.path, "irq.")); });
   group("timer", [&](const Var& v) { return under(v, "timer"); });
   group("bus and DMA", [&](const Var& v) { return under(v, "bus") || under(v, "dma"); });
   // Each device (what is left under the platform, by its instance name).

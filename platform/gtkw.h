@@ -14,11 +14,12 @@
 namespace platform {
 
 struct GtkwNames {
-  std::string title;                             // the config it shows
-  std::vector<unsigned> irqs;                    // lines the config's devices use
-  unsigned timer_irq = 0;                        // not the line the first view zooms on
-  std::map<std::uint64_t, std::string> irqls;    // IRQL value -> name
-  std::map<std::uint64_t, std::string> threads;  // thread id -> name
+  std::string title;                              // the config it shows
+  std::vector<unsigned> irqs;                     // lines the config's devices use
+  unsigned timer_irq = 0;                         // not the line the first view zooms on
+  std::map<std::uint64_t, std::string> irqls;     // IRQL value -> name
+  std::map<std::uint64_t, std::string> threads;   // thread id -> name
+  std::map<std::uint64_t, std::string> routines;  // routine number -> "ISR disk0", ...
   // Per signal leaf of a device ("disk0.status"), a value's meaning.
   std::map<std::string, std::function<std::string(std::uint64_t)>> device_values;
 };

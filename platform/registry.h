@@ -179,6 +179,8 @@ class Workload {
   // name (empty without a kernel).
   virtual std::map<std::uint64_t, std::string> irql_names() const { return {}; }
   virtual std::map<std::uint64_t, std::string> thread_names() const { return {}; }
+  // Each number of the CPUs' routine trace: "ISR disk0", "DPC disk0_dpc", "thread io-app".
+  virtual std::map<std::uint64_t, std::string> routine_names() const { return {}; }
 };
 
 struct WorkloadType {

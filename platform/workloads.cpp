@@ -40,6 +40,14 @@ std::map<std::uint64_t, std::string> HostedWorkload::thread_names() const {
   return names;
 }
 
+std::map<std::uint64_t, std::string> HostedWorkload::routine_names() const {
+  std::map<std::uint64_t, std::string> names;
+  if (!host_.booted()) return names;
+  const auto& list = const_cast<KernelHost&>(host_).kernel().routine_names();
+  for (std::size_t i = 0; i < list.size(); ++i) names[i] = list[i];
+  return names;
+}
+
 std::string require_instance(const Config& c, const std::string& section, const std::string& key,
                              const std::string& type, const std::string& driver) {
   const std::string path = fmt::format("workload.{}.{}", section, key);

@@ -30,6 +30,7 @@ class HostedWorkload : public Workload {
   const ke::BugCheckRecord* bug_check() const override { return host_.bug_check(); }
   std::map<std::uint64_t, std::string> irql_names() const override;
   std::map<std::uint64_t, std::string> thread_names() const override;
+  std::map<std::uint64_t, std::string> routine_names() const override;
   // The kernel host it runs on (tools and tests look at its device tree and drivers).
   KernelHost& host() { return host_; }
   const KernelHost& host() const { return host_; }

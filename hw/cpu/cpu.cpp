@@ -541,6 +541,9 @@ void Cpu::set_probe(Probe probe, std::uint32_t value) {
     case Probe::devices_started:
       update(devices_started_);
       break;
+    case Probe::routine:
+      update(routine_);
+      break;
   }
 }
 
@@ -863,6 +866,7 @@ void Cpu::trace(sc_core::sc_trace_file* tf) {
   sc_core::sc_trace(tf, irql_, n + ".irql");
   sc_core::sc_trace(tf, thread_id_, n + ".thread_id");
   sc_core::sc_trace(tf, devices_started_, n + ".devices_started");
+  sc_core::sc_trace(tf, routine_, n + ".routine");
 }
 
 }  // namespace hw::cpu

@@ -310,6 +310,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::uint8_t irql_ = 0;
   std::uint32_t thread_id_ = 0;
   std::uint32_t devices_started_ = 0;
+  std::uint32_t routine_ = 0;
   bool inta_active_ = false;
   bool halted_ = false;
   sc_core::sc_time halt_start_;

@@ -44,9 +44,10 @@ constexpr ContextId kNoContext = -1;
 enum class ContextKind : std::uint8_t { thread = 0, isr = 1, dpc = 2, idle = 3 };
 
 // Values software reports for traces only, with no architectural effect (like a POST-code
-// port): the kernel's IRQL, the kind of code running, the current thread's id, and the number of
-// devices Plug and Play has started (a step per START_DEVICE, down again on a removal).
-enum class Probe : std::uint8_t { irql, context_kind, thread_id, devices_started };
+// port): the kernel's IRQL, the kind of code running, the current thread's id, the number of
+// devices Plug and Play has started (a step per START_DEVICE, down again on a removal), and the
+// routine running (a number the kernel gives each ISR, DPC and thread; the view names it).
+enum class Probe : std::uint8_t { irql, context_kind, thread_id, devices_started, routine };
 
 class Processor {
  public:

@@ -123,6 +123,12 @@ void Kernel::idle_loop() {
 void Kernel::push_frame(Thread::Frame frame) {
   prcb().current->frames.push_back(frame);
   cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(frame.kind));
+  if (frame.interrupt != nullptr)
+    cpu_.set_probe(hw::Probe::routine,
+                   routine_number(frame.interrupt->routine_id, "ISR", frame.interrupt->name));
+  else if (frame.dpc != nullptr)
+    cpu_.set_probe(hw::Probe::routine,
+                   routine_number(frame.dpc->routine_id, "DPC", frame.dpc->name));
 }
 
 void Kernel::pop_frame() {
@@ -136,6 +142,16 @@ void Kernel::show_kind() {
                                                                           : hw::ContextKind::thread)
                                                    : p.current->frames.back().kind;
   cpu_.set_probe(hw::Probe::context_kind, static_cast<std::uint32_t>(kind));
+  std::uint32_t routine = 0;
+  if (p.current->frames.empty()) {
+    Thread& t = *p.current;
+    routine = routine_number(t.routine_id, &t == p.idle ? "" : "thread", t.name);
+  } else if (const Thread::Frame& f = p.current->frames.back(); f.interrupt != nullptr) {
+    routine = routine_number(f.interrupt->routine_id, "ISR", f.interrupt->name);
+  } else if (f.dpc != nullptr) {
+    routine = routine_number(f.dpc->routine_id, "DPC", f.dpc->name);
+  }
+  cpu_.set_probe(hw::Probe::routine, routine);
 }
 
 std::string Kernel::describe_frames(const Prcb& p) const {

@@ -181,6 +181,9 @@ class Kernel : public hw::TrapHandler {
                         std::uint64_t affinity = ~std::uint64_t{0});
   Thread* current_thread() { return prcb().current; }  // KeGetCurrentThread
   // Every thread's id and name (for traces: the VCD shows thread ids).
+  // The waveform's routine trace: each number's routine ("ISR disk0", "DPC disk0_dpc",
+  // "thread io-app", "idle"), numbered as they first run.
+  const std::vector<std::string>& routine_names() const { return routine_names_; }
   std::vector<std::pair<int, std::string>> thread_names() const {
     std::vector<std::pair<int, std::string>> out;
     for (const auto& t : threads_) out.emplace_back(t->id, t->name);
@@ -281,6 +284,14 @@ class Kernel : public hw::TrapHandler {
   void push_frame(Thread::Frame frame);
   void pop_frame();
   void show_kind();
+  // The running routine's number for the waveform (numbered at first use).
+  std::uint32_t routine_number(std::uint32_t& id, const char* kind, const std::string& name) {
+    if (id == 0) {
+      id = static_cast<std::uint32_t>(routine_names_.size());
+      routine_names_.push_back(*kind != '\0' ? std::string(kind) + " " + name : name);
+    }
+    return id;
+  }
   // The lock's number (given at first use): a bug check's parameter 1 where Windows gives the
   // lock's address, which here would be a host pointer that changes from run to run.
   std::uint64_t lock_id(SpinLock& lock) {
@@ -309,6 +320,7 @@ class Kernel : public hw::TrapHandler {
   std::uint32_t spin_lock_ids_ = 0;  // numbers locks for bug-check parameters
   std::uint32_t dpc_ids_ = 0;        // numbers DPC objects, likewise
   std::vector<const Interrupt*> interrupts_seen_;
+  std::vector<std::string> routine_names_{"-"};
   std::vector<const Dpc*> dpcs_seen_;
   KernelStats stats_;
 };

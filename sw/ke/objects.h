@@ -39,6 +39,8 @@ struct Dpc {
   Histogram time;               // execution time of each run, for the per-driver report
   bool seen = false;            // the kernel has it in its list of DPCs that ran
   std::uint32_t id = 0;         // numbered by KeInitializeDpc (bug-check parameter 3)
+  // Its number in the waveform's routine trace (0: not numbered yet); traces only.
+  mutable std::uint32_t routine_id = 0;
 };
 
 struct SpinLock {
@@ -84,6 +86,7 @@ struct Interrupt {
   std::uint64_t count = 0;   // calls of the routine
   std::uint64_t claims = 0;  // calls that returned true (the interrupt was its device's)
   Histogram time;  // execution time of each call of the routine, for the per-driver report
+  mutable std::uint32_t routine_id = 0;  // its number in the waveform's routine trace
 };
 
 enum class ThreadState { initialized, ready, running, waiting, terminated };
@@ -121,6 +124,7 @@ struct Thread {
     const Dpc* dpc;              // for DPC frames
   };
   std::vector<Frame> frames;
+  std::uint32_t routine_id = 0;  // its number in the waveform's routine trace
 };
 
 enum class EventType { notification, synchronization };  // NotificationEvent / SynchronizationEvent

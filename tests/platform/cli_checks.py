@@ -241,13 +241,32 @@ with tempfile.TemporaryDirectory() as tmp:
             aliases = [a for a, _ in shown]
             expect(len(aliases) == len(set(aliases)), f"{cfg}: two signals shown by one name")
             for f in re.findall(r"^\^\d+ (\S+)$", text, re.M):
-                expect(os.path.exists(f), f"{cfg}: translate filter {f} missing")
-            lines = {int(a.split("/")[1]) for a in aliases if re.fullmatch(r"irq/\d+", a)}
+                expect("/" not in f and os.path.exists(os.path.join(tmp, f)),
+                       f"{cfg}: translate filter {f} missing, or not named relative to the view")
+            # No path of the machine that wrote it: the VCD and filters are named relative to it.
+            expect(tmp not in text and re.search(r'^\[dumpfile\] "[^/"]+\.vcd"$', text, re.M) is not None,
+                   f"{cfg}: the view names absolute paths:\n{text[:400]}")
+            irq_order = [int(a.split("/")[1]) for a in aliases if re.fullmatch(r"irq/\d+", a)]
+            lines = set(irq_order)
             if want_lines is not None:
                 expect(lines == want_lines, f"{cfg}: IRQ lines shown {sorted(lines)}, the machine uses {sorted(want_lines)}")
+            # In the 8259A pair's priority order: 0, 1, the slave's 8..15, then 3..7.
+            prio = [i if i < 2 else (i - 6 if i >= 8 else i + 7) for i in irq_order]
+            expect(prio == sorted(prio), f"{cfg}: IRQ lines not in priority order: {irq_order}")
+            pins = {int(a.split("/")[2]) for a in aliases if re.fullmatch(r"ioapic/irq/\d+", a)}
+            expect(not pins or pins <= lines | {0}, f"{cfg}: I/O APIC inputs no device uses are shown: {sorted(pins - lines)}")
+            # Named markers at the landmarks of the interrupt the view opens on, in their order.
+            times = [int(x) for x in re.search(r"^\*-?[\d.]+ -?\d+ (.*)$", text, re.M).group(1).split()]
+            marks = dict(re.findall(r"^\[markername\] ([A-Z])(\S+)$", text, re.M))
+            want_marks = {"A": "IRQ_line_rises", "B": "INTA", "C": "ISR_entry", "D": "EOI", "E": "DPC_start",
+                          "F": "thread_resumes"}
+            expect(marks == want_marks, f"{cfg}: named markers {marks}")
+            a, b, c_, d, e_, f_ = times[:6]
+            expect(0 < a <= b <= c_ < e_ <= f_ and d > b, f"{cfg}: landmarks out of order: {times[:6]}")
+            expect(len(times) == 26 and all(t == -1 for t in times[6:]), f"{cfg}: markers G..Z should be unset")
             filtered = re.findall(r"^\^\d+ \S+\n\+\{([^}]*)\}", text, re.M)
-            expect("cpu0/irql" in filtered and "cpu0/thread_id" in filtered and "bus/dma_mode" in filtered,
-                   f"{cfg}: translated signals {filtered}")
+            expect("cpu0/irql" in filtered and "cpu0/thread_id" in filtered and "bus/dma_mode" in filtered
+                   and "cpu0/routine" in filtered, f"{cfg}: translated signals {filtered}")
             start = int(re.search(r"^\[timestart\] (\d+)$", text, re.M).group(1))
             zoom, marker = re.search(r"^\*(-?[\d.]+) (\d+)", text, re.M).groups()
             expect(0 < start < int(marker), f"{cfg}: first view {start} does not lead to the interrupt at {marker}")
@@ -257,6 +276,11 @@ with tempfile.TemporaryDirectory() as tmp:
                and "\n27 CLOCK (IRQ0)\n" in irql, f"IRQL names:\n{irql}")
         with open(os.path.join(tmp, "default.threads.txt")) as f:
             expect(re.search(r"^\d+ main$", f.read(), re.M) is not None, "thread names: no main")
+        # The routine each CPU runs, by name: ISRs, DPCs, threads.
+        with open(os.path.join(tmp, "default.routine.txt")) as f:
+            routines = f.read()
+        for r in ("ISR disk0", "DPC disk0_dpc", "thread main", "ISR clock"):
+            expect(re.search(rf"^\d+ {r}$", routines, re.M) is not None, f"routine names: no {r}:\n{routines}")
     elif CHECK == "lazy_vs_eager":
         # Same observable order of ISRs, DPCs and IRQL; lazy IRQL touches the PIC less.
         nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")
