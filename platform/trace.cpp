@@ -154,8 +154,18 @@ class TraceWriter {
                     us(t), util::json_escape(name), cat,
                     args.empty() ? "" : ",\"args\":{" + args + "}"));
   }
-  void end(int pid, int tid, std::uint64_t t) {
-    add(fmt::format(R"({{"ph":"E","pid":{},"tid":{},"ts":{}}})", pid, tid, us(t)));
+  // An end names the slice it ends: viewers that pair B and E by name (speedscope) need it.
+  void end(int pid, int tid, std::uint64_t t, const std::string& name) {
+    add(fmt::format(R"({{"ph":"E","pid":{},"tid":{},"ts":{},"name":"{}"}})", pid, tid, us(t),
+                    util::json_escape(name)));
+  }
+  // A request's lifetime as an async slice (its own track in the viewer, under the I/O
+  // process): "b" when the I/O manager gets it, "e" when it is done.
+  void async(const char* ph, std::uint64_t id, std::uint64_t t, const std::string& name,
+             const std::string& args = {}) {
+    add(fmt::format(R"({{"ph":"{}","pid":{},"tid":0,"ts":{},"id":{},"name":"{}","cat":"irp"{}}})",
+                    ph, kIo, us(t), id, util::json_escape(name),
+                    args.empty() ? "" : ",\"args\":{" + args + "}"));
   }
   // A zero-length mark of an I/O step (a flow needs a slice to bind to).
   void mark(int pid, int tid, std::uint64_t t, const std::string& name, const std::string& args) {
@@ -252,7 +262,16 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
     std::string name, kind;
   };
   std::map<unsigned, std::vector<Open>> stacks;
-  std::map<std::string, bool> busy;  // a device track with an open command
+  std::map<std::string, std::string> busy;  // a device track's open command (its slice name)
+  // Where each DPC was last queued from an ISR (its CPU and time): a request completed in that
+  // DPC passes through that ISR, and its flow is drawn through both on the CPU tracks.
+  struct Queued {
+    unsigned cpu = 0;
+    std::uint64_t t = 0;
+  };
+  std::map<std::string, Queued> queued_by_isr;
+  // IRPs with an async slice open: its name (the end repeats it).
+  std::map<std::uint64_t, std::string> lifetimes;
   std::map<std::uint64_t, std::vector<std::string>> irp_devices;  // by location
   // IRPs whose flow has started, and whether a thread waits for it (a system service's
   // request ends at the thread; one the PnP manager or a driver sent ends when it is done).
@@ -269,7 +288,7 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
   auto close_to = [&](unsigned cpu, std::size_t depth, std::uint64_t t) {
     auto& s = stacks[cpu];
     while (s.size() > depth) {
-      w.end(TraceWriter::kCpus, cpu_tid(cpu), t);
+      w.end(TraceWriter::kCpus, cpu_tid(cpu), t, s.back().name);
       s.pop_back();
     }
   };
@@ -310,6 +329,8 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
             break;
           }
         }
+      } else if (ev == "dpc_queue") {
+        if (!s.empty() && s.back().kind == "isr") queued_by_isr["DPC " + e.get("name")] = {cpu, t};
       } else if (ev == "irql") {
         w.counter(TraceWriter::kCpus, fmt::format("cpu{} IRQL", cpu), t, e.get("to"));
       } else if (ev == "thread_exit") {
@@ -324,11 +345,26 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
         if (first) flowing[irp] = false;
         w.flow(first ? "s" : "t", TraceWriter::kIo, tid, t, irp);
       };
+      // The request's lifetime: from the I/O manager taking it to its completion.
+      auto live = [&](const std::string& major, const std::string& device) {
+        if (lifetimes.count(irp)) return;
+        const std::string name =
+            fmt::format("IRP {} {}{}", irp, major, device.empty() ? "" : " " + device);
+        lifetimes[irp] = name;
+        w.async("b", irp, t, name, args);
+      };
+      auto lifetime_ends = [&] {
+        const auto it = lifetimes.find(irp);
+        if (it == lifetimes.end()) return;
+        w.async("e", irp, t, it->second, args);
+        lifetimes.erase(it);
+      };
       if (ev == "request") {
         const int tid = io_track("thread " + e.get("thread"));
         w.mark(TraceWriter::kIo, tid, t, fmt::format("{} (IRP {})", e.get("major"), irp), args);
         w.flow("s", TraceWriter::kIo, tid, t, irp);
         flowing[irp] = true;
+        live(e.get("major"), e.get("device"));
       } else if (ev == "dispatch" || ev == "start_io") {
         const std::string device = e.get("device");
         if (ev == "dispatch") {
@@ -338,6 +374,7 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
           v[loc] = device;
         }
         const int tid = io_track(device);
+        live(e.get("major"), device);
         w.mark(TraceWriter::kIo, tid, t,
                fmt::format("{} {} (IRP {})", ev == "dispatch" ? "dispatch" : "StartIo",
                            e.get("major"), irp),
@@ -349,6 +386,18 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
           const auto loc = std::strtoull(e.get("location").c_str(), nullptr, 10);
           const auto& v = irp_devices[irp];
           device = loc < v.size() && !v[loc].empty() ? v[loc] : "I/O manager";
+        }
+        // Completed in a DPC: the flow passes through the ISR that queued it and the DPC, on
+        // the CPU tracks that ran them (each step binds to the slice open there then).
+        if (ev == "complete_request" && flowing.count(irp)) {
+          const unsigned cpu = cpu_of(e);
+          const auto& st = stacks[cpu];
+          if (!st.empty() && st.back().kind == "dpc") {
+            const auto q = queued_by_isr.find(st.back().name);
+            if (q != queued_by_isr.end())
+              w.flow("t", TraceWriter::kCpus, cpu_tid(q->second.cpu), q->second.t, irp);
+            w.flow("t", TraceWriter::kCpus, cpu_tid(cpu), t, irp);
+          }
         }
         const int tid = io_track(device);
         w.mark(TraceWriter::kIo, tid, t,
@@ -362,9 +411,11 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
         w.mark(TraceWriter::kIo, tid, t,
                fmt::format("done (IRP {}, {} bytes)", irp, e.get("bytes")), args);
         w.flow("t", TraceWriter::kIo, tid, t, irp);
+        lifetime_ends();
       } else if (ev == "thread_resumed") {
         const int tid = io_track("thread " + e.get("thread"));
         w.mark(TraceWriter::kIo, tid, t, fmt::format("resumed (IRP {})", irp), args);
+        lifetime_ends();
         if (flowing.count(irp)) w.flow("f", TraceWriter::kIo, tid, t, irp);
         flowing.erase(irp);
         irp_devices.erase(irp);
@@ -373,26 +424,23 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
       const std::string model = src.substr(9);
       if (ev == "command") {
         const int tid = w.track(TraceWriter::kDevices, model);
-        if (busy[model]) w.end(TraceWriter::kDevices, tid, t);
-        busy[model] = true;
-        w.begin(TraceWriter::kDevices, tid, t,
-                fmt::format("{} lba {} x{}{}", e.get("command"), e.get("lba"), e.get("count"),
-                            e.get("dma") == "true" ? " (DMA)" : ""),
-                "device");
-      } else if ((ev == "complete" || ev == "error" || ev == "reset") && busy[model]) {
-        busy[model] = false;
-        w.end(TraceWriter::kDevices, w.track(TraceWriter::kDevices, model), t);
+        if (!busy[model].empty()) w.end(TraceWriter::kDevices, tid, t, busy[model]);
+        busy[model] = fmt::format("{} lba {} x{}{}", e.get("command"), e.get("lba"), e.get("count"),
+                                  e.get("dma") == "true" ? " (DMA)" : "");
+        w.begin(TraceWriter::kDevices, tid, t, busy[model], "device");
+      } else if ((ev == "complete" || ev == "error" || ev == "reset") && !busy[model].empty()) {
+        w.end(TraceWriter::kDevices, w.track(TraceWriter::kDevices, model), t, busy[model]);
+        busy[model].clear();
       } else if (model == "dma" && (ev == "start" || ev == "terminal_count" || ev == "error")) {
         const std::string channel = "dma ch" + e.get("channel");
         const int tid = w.track(TraceWriter::kDevices, channel);
-        if (busy[channel]) {
-          w.end(TraceWriter::kDevices, tid, t);
-          busy[channel] = false;
+        if (!busy[channel].empty()) {
+          w.end(TraceWriter::kDevices, tid, t, busy[channel]);
+          busy[channel].clear();
         }
         if (ev == "start") {
-          busy[channel] = true;
-          w.begin(TraceWriter::kDevices, tid, t,
-                  fmt::format("{} {} bytes", e.get("mode"), e.get("bytes")), "dma");
+          busy[channel] = fmt::format("{} {} bytes", e.get("mode"), e.get("bytes"));
+          w.begin(TraceWriter::kDevices, tid, t, busy[channel], "dma");
         }
       }
     }
@@ -400,7 +448,11 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
   // Whatever is still running at the end of the log ends there.
   for (auto& [cpu, s] : stacks) close_to(cpu, 0, last_t);
   for (auto& [name, open] : busy)
-    if (open) w.end(TraceWriter::kDevices, w.track(TraceWriter::kDevices, name), last_t);
+    if (!open.empty())
+      w.end(TraceWriter::kDevices, w.track(TraceWriter::kDevices, name), last_t, open);
+  // Requests still in flight at the end of the log end there.
+  for (auto& [irp, name] : lifetimes)
+    w.async("e", irp, last_t, name, fmt::format(R"("irp":{},"unfinished":true)", irp));
   w.finish();
   if (std::string why = out.commit(); !why.empty())
     throw ConfigError(fmt::format("{}: cannot write the trace: {}", out_path, why));

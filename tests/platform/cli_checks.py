@@ -1049,7 +1049,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 doc = json.load(f)
             events = doc["traceEvents"]
             names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
-            stacks, last, flows = {}, {}, {}
+            stacks, last, flows, lifetimes = {}, {}, {}, {}
             for e in events:
                 if e["ph"] in "BEX":
                     key = (e["pid"], e["tid"])
@@ -1061,10 +1061,23 @@ with tempfile.TemporaryDirectory() as tmp:
                     st = stacks.get((e["pid"], e["tid"]), [])
                     expect(st, f"{cfg}: an end without a begin on {names.get((e['pid'], e['tid']))}")
                     if st:
-                        st.pop()
+                        opened = st.pop()
+                        # Every E names the B it ends (speedscope pairs them by name).
+                        expect(e.get("name") == opened, f"{cfg}: E {e.get('name')!r} ends B {opened!r}")
                 elif e["ph"] in "stf":
                     flows.setdefault(e["id"], []).append((e["ph"], names.get((e["pid"], e["tid"]))))
+                elif e["ph"] in "be":
+                    lifetimes.setdefault(e["id"], []).append(e)
             expect(all(not s for s in stacks.values()), f"{cfg}: unbalanced slices")
+            # Each IRP an async slice, begun once and ended once under the same name, and requests
+            # completed in a DPC flow through the ISR and the DPC on the CPU tracks.
+            expect(lifetimes, f"{cfg}: no IRP lifetimes (async slices)")
+            for i, l in lifetimes.items():
+                expect([x["ph"] for x in l] == ["b", "e"] and l[0]["name"] == l[1]["name"] and
+                       l[0]["ts"] <= l[1]["ts"] and l[0]["name"].startswith(f"IRP {i} "),
+                       f"{cfg}: IRP {i}'s lifetime: {l}")
+            via_cpu = [i for i, f in flows.items() if sum(1 for _, n in f if n and re.fullmatch(r"cpu\d", n)) >= 2]
+            expect(via_cpu, f"{cfg}: no request's flow passes through an ISR and a DPC on a CPU track")
             cpus = [n for n in names.values() if re.fullmatch(r"cpu\d", n)]
             expect(len(cpus) == (4 if cfg == "smp.yaml" else 1), f"{cfg}: CPU tracks {cpus}")
             expect(any(e["ph"] == "C" and "IRQL" in e["name"] for e in events), f"{cfg}: no IRQL counter")
