@@ -35,6 +35,10 @@ double tick_step(double max) {
 
 }  // namespace
 
+double nice_step(double max) {
+  return tick_step(max > 0 ? max : 1);
+}
+
 std::string readable_number(double v) {
   if (!std::isfinite(v)) return "-";
   const double a = std::fabs(v);

@@ -37,6 +37,9 @@ std::string svg_sweep_chart(const std::string& title, const std::vector<std::str
                             const std::vector<std::vector<std::string>>& points,
                             const std::vector<SweepPanel>& panels);
 
+// A round step for about five ticks up to `max` (1, 2 or 5 times a power of ten).
+double nice_step(double max);
+
 // A number as people read it: integers with thousands separators (524,288), others with three
 // significant digits (0.0523, 12.3), never in exponent notation.
 std::string readable_number(double v);

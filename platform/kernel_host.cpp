@@ -363,17 +363,41 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
   write_histogram(j, "dpc_us", s.dpc);
   write_histogram(j, "isr_to_dpc_us", s.isr_to_dpc);
   write_histogram(j, "interrupt_to_thread_us", s.interrupt_to_thread);
+  // ISR and DPC time per processor over the run, bucket by bucket (the report's timeline).
+  {
+    const ke::Timeline& t = kernel_->timeline();
+    std::size_t buckets = 0;
+    for (const auto& c : t.cpus) buckets = std::max({buckets, c.isr_ps.size(), c.dpc_ps.size()});
+    j.begin_object("timeline").field("bucket_us", static_cast<double>(t.bucket_ps) / 1e6);
+    j.begin_array("cpus");
+    for (unsigned n = 0; n < kernel_->processor_count(); ++n) {
+      j.begin_object().field("cpu", n);
+      for (const bool isr : {true, false}) {
+        j.begin_array(isr ? "isr_us" : "dpc_us");
+        for (std::size_t b = 0; b < buckets; ++b) {
+          const auto* v =
+              n < t.cpus.size() ? (isr ? &t.cpus[n].isr_ps : &t.cpus[n].dpc_ps) : nullptr;
+          j.value(v != nullptr && b < v->size() ? static_cast<double>((*v)[b]) / 1e6 : 0.0);
+        }
+        j.end_array();
+      }
+      j.end_object();
+    }
+    j.end_array().end_object();
+  }
   // Per driver, as Windows' DPC/ISR analysis lists them: each ISR and DPC by name.
   j.begin_array("isrs");
   for (const ke::Interrupt* i : kernel_->interrupt_objects()) {
     j.begin_object().field("name", i->name).field("irq", i->irq).field("count", i->count);
     j.field("claims", i->claims);
+    if (!i->owner.empty()) j.field("driver", i->owner);
     write_histogram(j, "us", i->time);
     j.end_object();
   }
   j.end_array().begin_array("dpcs");
   for (const ke::Dpc* d : kernel_->dpc_objects()) {
     j.begin_object().field("name", d->name);
+    if (!d->owner.empty()) j.field("driver", d->owner);
     write_histogram(j, "us", d->time);
     j.end_object();
   }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "platform/chart.h"
 #include "platform/child.h"
 #include "platform/commands.h"
 #include "platform/config.h"
@@ -24,7 +25,7 @@ const char* const kBuckets[] = {"0-1",   "1-2",   "2-3",    "3-4",     "4-5", "5
                                 "10-25", "25-50", "50-100", "100-250", ">250"};
 
 struct Row {
-  std::string kind, name, irq;
+  std::string kind, name, irq, driver;
   std::uint64_t count = 0;
   double mean = 0, max = 0, total_ms = 0, cpu = 0;
   std::vector<std::uint64_t> buckets;
@@ -71,6 +72,7 @@ Row row(const Fields& f, const std::string& kind, const YAML::Node& n, const std
   r.name = f.field<std::string>(n, "name", at);
   const YAML::Node irq = f.sub(n, "irq", at);
   r.irq = irq ? f.get<std::string>(irq, at + ".irq") : "";
+  if (const YAML::Node d = n["driver"]; d && d.IsScalar()) r.driver = d.Scalar();
   const YAML::Node h = f.sub(n, "us", at);
   const std::string hat = at + ".us";
   r.count = f.field<std::uint64_t>(h, "count", hat);
@@ -89,6 +91,138 @@ std::string html_escape(const std::string& s) {
   for (char c : s)
     o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
   return o;
+}
+
+// Microsoft's guidance ("Example 15: Measuring DPC/ISR Time", Windows driver docs): a DPC
+// should not run longer than 100 microseconds and an ISR no longer than 25.
+constexpr double kIsrLimitUs = 25, kDpcLimitUs = 100;
+double limit_of(const Row& r) {
+  return r.kind == "ISR" ? kIsrLimitUs : kDpcLimitUs;
+}
+std::string who(const Row& r) {
+  return r.kind + " " + r.name + (r.driver.empty() ? "" : " (" + r.driver + ")");
+}
+
+// The highest execution of each routine against its limit, as horizontal bars on a µs axis
+// with the limits dashed.
+std::string svg_highest(const std::vector<Row>& rows) {
+  std::vector<const Row*> ran;
+  for (const auto& r : rows)
+    if (r.count > 0) ran.push_back(&r);
+  if (ran.empty()) return {};
+  double max = kDpcLimitUs;
+  std::size_t label = 10;
+  for (const Row* r : ran) {
+    max = std::max(max, r->max);
+    label = std::max(label, who(*r).size());
+  }
+  const double step = nice_step(max);
+  const double top = std::ceil(max / step) * step;
+  const int left = static_cast<int>(label) * 7 + 20, plot = 560, bar_h = 18, gap = 6;
+  const int height = 40 + static_cast<int>(ran.size()) * (bar_h + gap) + 50;
+  auto x_of = [&](double v) { return left + static_cast<int>(v / top * plot); };
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\" id=highest-chart>\n",
+      left + plot + 40, height);
+  const int y_axis = height - 40;
+  for (double v = 0; v <= top * 1.0001; v += step) {
+    const int x = x_of(v);
+    s += fmt::format(
+        "<line x1=\"{0}\" y1=\"30\" x2=\"{0}\" y2=\"{1}\" stroke=\"#ddd\"/>"
+        "<text x=\"{0}\" y=\"{2}\" text-anchor=\"middle\">{3}</text>\n",
+        x, y_axis, y_axis + 16, readable_number(v));
+  }
+  s += fmt::format(
+      "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>"
+      "<text x=\"{3}\" y=\"{4}\" text-anchor=\"middle\">highest execution time (&#181;s)</text>\n",
+      left, y_axis, left + plot, left + plot / 2, y_axis + 34);
+  for (std::size_t i = 0; i < ran.size(); ++i) {
+    const Row& r = *ran[i];
+    const int y = 30 + static_cast<int>(i) * (bar_h + gap);
+    const bool over = r.max > limit_of(r);
+    s += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>"
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {:.2f} &#181;s "
+        "(limit {} &#181;s)</title></rect>"
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#c0392b\" stroke-width=\"2\" "
+        "stroke-dasharray=\"4,2\"/><text x=\"{}\" y=\"{}\">{:.2f}</text>\n",
+        left - 6, y + 13, html_escape(who(r)), left, y, std::max(1, x_of(r.max) - left), bar_h,
+        over ? "#c0392b" : (r.kind == "ISR" ? "#e67e22" : "#2980b9"), html_escape(who(r)), r.max,
+        limit_of(r), x_of(limit_of(r)), y - 2, x_of(limit_of(r)), y + bar_h + 2, x_of(r.max) + 4,
+        y + 13, r.max);
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+// The WPA view: per processor, the share of each bucket of time spent in ISRs and in DPCs,
+// stacked, against simulated time.
+std::string svg_timeline(const YAML::Node& timeline) {
+  if (!timeline || !timeline.IsMap() || !timeline["cpus"] || !timeline["cpus"].IsSequence())
+    return {};
+  const double bucket_us = timeline["bucket_us"].as<double>(0);
+  const YAML::Node cpus = timeline["cpus"];
+  if (bucket_us <= 0 || cpus.size() == 0) return {};
+  const std::size_t n = cpus[0]["isr_us"] ? cpus[0]["isr_us"].size() : 0;
+  if (n == 0) return {};
+  const int left = 60, plot_w = 760, plot_h = 110, gap = 46;
+  const int height = 40 + static_cast<int>(cpus.size()) * (plot_h + gap) + 30;
+  const double total_ms = bucket_us * static_cast<double>(n) / 1000.0;
+  const double step = nice_step(total_ms);
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\" id=timeline-chart>\n"
+      "<rect x=\"{}\" y=\"6\" width=\"12\" height=\"12\" fill=\"#e67e22\"/><text x=\"{}\" "
+      "y=\"16\">ISR</text><rect x=\"{}\" y=\"6\" width=\"12\" height=\"12\" fill=\"#2980b9\"/>"
+      "<text x=\"{}\" y=\"16\">DPC</text><text x=\"{}\" y=\"16\" fill=\"#555\">share of each "
+      "{} &#181;s of simulated time</text>\n",
+      left + plot_w + 20, height, left, left + 16, left + 60, left + 76, left + 130,
+      readable_number(bucket_us));
+  for (std::size_t c = 0; c < cpus.size(); ++c) {
+    const int top = 44 + static_cast<int>(c) * (plot_h + gap);
+    const YAML::Node isr = cpus[c]["isr_us"], dpc = cpus[c]["dpc_us"];
+    auto y_of = [&](double share) { return top + plot_h - static_cast<int>(share * plot_h); };
+    s += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">cpu{}</text><text x=\"4\" y=\"{}\" "
+        "fill=\"#555\" transform=\"rotate(-90 12 {})\">% of CPU</text>\n",
+        left, top - 6, c, top + plot_h / 2 + 20, top + plot_h / 2 + 20);
+    for (int pct = 0; pct <= 100; pct += 50)
+      s += fmt::format(
+          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ddd\"/><text x=\"{}\" "
+          "y=\"{}\" text-anchor=\"end\">{}%</text>\n",
+          left, y_of(pct / 100.0), left + plot_w, y_of(pct / 100.0), left - 4,
+          y_of(pct / 100.0) + 4, pct);
+    // Stacked: ISR from 0, DPC on top of it; each bucket a column.
+    const double w = static_cast<double>(plot_w) / static_cast<double>(n);
+    for (std::size_t b = 0; b < n; ++b) {
+      const double i_share =
+          std::min(1.0, (isr && b < isr.size() ? isr[b].as<double>(0) : 0) / bucket_us);
+      const double d_share =
+          std::min(1.0 - i_share, (dpc && b < dpc.size() ? dpc[b].as<double>(0) : 0) / bucket_us);
+      const int x = left + static_cast<int>(static_cast<double>(b) * w);
+      const int bw = std::max(1, static_cast<int>(w + 0.999));
+      if (i_share > 0)
+        s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#e67e22\"/>", x,
+                         y_of(i_share), bw, top + plot_h - y_of(i_share));
+      if (d_share > 0)
+        s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#2980b9\"/>", x,
+                         y_of(i_share + d_share), bw, y_of(i_share) - y_of(i_share + d_share));
+    }
+    s += fmt::format(
+        "\n<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>"
+        "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{1}\" stroke=\"black\"/>\n",
+        left, top + plot_h, left + plot_w, top);
+    for (double t = 0; t <= total_ms * 1.0001; t += step) {
+      const int x = left + static_cast<int>(t / total_ms * plot_w);
+      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x,
+                       top + plot_h + 14, readable_number(t));
+    }
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">simulated time (ms)</text>\n",
+                     left + plot_w / 2, top + plot_h + 30);
+  }
+  s += "</svg>\n";
+  return s;
 }
 
 }  // namespace
@@ -154,6 +288,29 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
   const Row* worst = nullptr;
   for (const auto& r : rows) {
     if (r.count > 0 && (worst == nullptr || r.max > worst->max)) worst = &r;
+  }
+
+  // LatencyMon's verdict: every routine's highest execution against Microsoft's limits.
+  std::vector<const Row*> offenders;
+  for (const auto& r : rows)
+    if (r.count > 0 && r.max > limit_of(r)) offenders.push_back(&r);
+  std::sort(offenders.begin(), offenders.end(), [](const Row* a, const Row* b) {
+    return a->max / limit_of(*a) > b->max / limit_of(*b);
+  });
+  std::string verdict;
+  if (offenders.empty()) {
+    verdict = fmt::format(
+        "OK: no ISR ran longer than {} us and no DPC longer than {} us (Microsoft's guidance, "
+        "\"Example 15: Measuring DPC/ISR Time\")",
+        readable_number(kIsrLimitUs), readable_number(kDpcLimitUs));
+  } else {
+    const Row& o = *offenders.front();
+    verdict = fmt::format(
+        "PROBLEM: {} ran {:.2f} us, over the {} us {}s should not exceed (Microsoft's guidance, "
+        "\"Example 15: Measuring DPC/ISR Time\"){}",
+        who(o), o.max, readable_number(limit_of(o)), o.kind,
+        offenders.size() > 1 ? fmt::format("; {} more over their limit", offenders.size() - 1)
+                             : std::string());
   }
 
   std::printf("DPC/ISR report: %s\n", stats_path.c_str());
@@ -226,21 +383,38 @@ int cmd_report(const std::string& stats_path, const std::string& html_path) {
           : fmt::format("{} {}{}, {:.2f} us", worst->kind, worst->name,
                         worst->irq.empty() ? "" : " (IRQ " + worst->irq + ")", worst->max);
   std::printf("\nhighest execution time: %s\n", highest.c_str());
+  std::printf("verdict: %s\n", verdict.c_str());
+  for (const Row* o : offenders)
+    std::printf("  over the limit: %s %.2f us (limit %s us)\n", who(*o).c_str(), o->max,
+                readable_number(limit_of(*o)).c_str());
 
   if (html_path.empty()) return kExitOk;
   std::string h = fmt::format(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>DPC/ISR report</title>\n"
       "<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}"
       "td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}"
-      "td.n{{text-align:left}}.bar{{background:#2980b9;height:10px}}</style></head><body>\n"
+      "td.n{{text-align:left}}.bar{{background:#2980b9;height:10px}}"
+      ".ok{{color:#1e8449;font-weight:bold}}.problem{{color:#c0392b;font-weight:bold}}"
+      "</style></head><body>\n"
       "<h1>DPC/ISR report</h1><p>{} &mdash; {:.3f} ms simulated, IRQL mode {}</p>\n"
       "<p>config <b>{}</b>, iocosim {}</p>\n"
-      "<h2>Highest execution time</h2><p id=highest>{}</p>\n"
+      "<h2>Verdict</h2><p id=verdict class={}>{}</p>{}\n"
+      "<h2>Highest execution time</h2><p id=highest>{}</p>\n{}"
+      "<h2>Timeline</h2><p>Each processor's time in ISRs and DPCs over the run (the WPA "
+      "view).</p>\n{}"
       "<h2>Execution time by driver</h2><p>Histogram bars are on a log scale (a single long "
       "execution still shows).</p><table><tr><th>kind</th><th>name</th><th>IRQ</th>"
       "<th>count</th><th>mean &micro;s</th><th>max &micro;s</th><th>total ms</th><th>CPU %</th>",
       html_escape(stats_path), sim_ms, irql_mode, html_escape(config_file), html_escape(version),
-      html_escape(highest));
+      offenders.empty() ? "ok" : "problem", html_escape(verdict),
+      [&] {
+        std::string list;
+        for (const Row* o : offenders)
+          list += fmt::format("<li>{}: {:.2f} &#181;s, limit {} &#181;s</li>", html_escape(who(*o)),
+                              o->max, readable_number(limit_of(*o)));
+        return list.empty() ? list : "<ul id=offenders>" + list + "</ul>";
+      }(),
+      html_escape(highest), svg_highest(rows), svg_timeline(k["timeline"]));
   for (const char* b : kBuckets) h += fmt::format("<th>{} &micro;s</th>", b);
   h += "</tr>\n";
   for (const auto& r : rows) {

@@ -25,10 +25,18 @@ chrome=(chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-
         --user-data-dir="$work/profile" --enable-logging=stderr --v=0)
 "${chrome[@]}" --dump-dom "file://$html" >"$work/dom.html" 2>"$work/console.txt"
 status=0
-for section in "DPC/ISR report" "Highest execution time" "Execution time by driver" "Latency"; do
+for section in "DPC/ISR report" "Verdict" "Highest execution time" "Timeline" "Execution time by driver" "Latency"; do
   grep -q "$section" "$work/dom.html" || { echo "screenshot-report: FAIL: no '$section' section" >&2; status=1; }
 done
 grep -q "<table" "$work/dom.html" || { echo "screenshot-report: FAIL: no table rendered" >&2; status=1; }
+# The charts render (the browser parsed the inline SVG: its elements are in the DOM), with axes
+# and units, and the verdict names a routine and Microsoft's limit.
+for chart in highest-chart timeline-chart; do
+  grep -q "<svg[^>]*id=\"$chart\"" "$work/dom.html" || { echo "screenshot-report: FAIL: no $chart" >&2; status=1; }
+done
+grep -q "highest execution time (µs)" "$work/dom.html" || { echo "screenshot-report: FAIL: no axis title with its unit" >&2; status=1; }
+grep -q "simulated time (ms)" "$work/dom.html" || { echo "screenshot-report: FAIL: the timeline has no time axis" >&2; status=1; }
+grep -Eq "id=\"verdict\"[^>]*>(OK|PROBLEM): .*(100|25) us" "$work/dom.html" || { echo "screenshot-report: FAIL: no verdict against the limits" >&2; status=1; }
 if grep -E "CONSOLE.*(Uncaught|Error|error)|Failed to load resource" "$work/console.txt" >&2; then
   echo "screenshot-report: FAIL: console errors (above)" >&2
   status=1

@@ -128,6 +128,9 @@ JsonWriter& JsonWriter::field(std::string_view key, std::int64_t v) {
 JsonWriter& JsonWriter::value(std::uint64_t v) {
   return field({}, v);
 }
+JsonWriter& JsonWriter::value(double v) {
+  return field({}, v);
+}
 JsonWriter& JsonWriter::value(std::string_view v) {
   return field({}, v);
 }

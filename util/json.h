@@ -34,6 +34,7 @@ class JsonWriter {
   JsonWriter& field(std::string_view key, int v) { return field(key, std::int64_t{v}); }
   // Array elements.
   JsonWriter& value(std::uint64_t v);
+  JsonWriter& value(double v);
   JsonWriter& value(std::string_view v);
 
   const std::string& str() const { return out_; }

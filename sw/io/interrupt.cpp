@@ -26,7 +26,7 @@ InterruptResource IoManager::translate_interrupt(unsigned irq, ke::InterruptMode
 
 Status IoManager::connect_interrupt(ke::Interrupt*& object, std::string name,
                                     ke::ServiceRoutine isr, void* context,
-                                    const InterruptResource& resource) {
+                                    const InterruptResource& resource, const DeviceObject* device) {
   object = nullptr;
   // The interrupt object from the translated resource itself (KeInitializeInterrupt takes the
   // vector, not the bus IRQ); the kernel refuses parameters that are not the HAL's translation.
@@ -43,6 +43,7 @@ Status IoManager::connect_interrupt(ke::Interrupt*& object, std::string name,
     return Status::invalid_parameter;
   // A shared vector refused (another object connected it exclusively, or in the other mode).
   if (!kernel_.connect_interrupt(*interrupt)) return Status::invalid_parameter;
+  if (device != nullptr && device->driver != nullptr) interrupt->owner = device->driver->name;
   object = interrupt.get();
   interrupts_.push_back(std::move(interrupt));
   return Status::success;
@@ -57,6 +58,7 @@ void IoManager::initialize_dpc_request(DeviceObject& device, DpcForIsrRoutine ro
   device.dpc_for_isr = routine;
   kernel_.initialize_dpc(device.dpc, name.empty() ? device.name : std::move(name), &dpc_for_isr,
                          &device);
+  if (device.driver != nullptr) device.dpc.owner = device.driver->name;
 }
 
 bool IoManager::request_dpc(DeviceObject& device, Irp* irp, void* context) {

@@ -198,8 +198,11 @@ class IoManager {
   // the affinity names none of the processors the vector is delivered to, or the vector is
   // taken by an object that does not share it in the same mode.
   // The object belongs to the I/O manager (it outlives a disconnect, for the statistics).
+  // `device`: the connecting driver's device object (reports name the driver the ISR belongs
+  // to, as LatencyMon names a routine's module).
   Status connect_interrupt(ke::Interrupt*& object, std::string name, ke::ServiceRoutine isr,
-                           void* context, const InterruptResource& resource);
+                           void* context, const InterruptResource& resource,
+                           const DeviceObject* device = nullptr);
   void disconnect_interrupt(ke::Interrupt* object);  // IoDisconnectInterrupt
   // IoInitializeDpcRequest: the device's DPC (DeviceObject->Dpc) calls `routine`. `name` names
   // it in events and statistics (default: the device's name).

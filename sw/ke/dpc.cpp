@@ -110,6 +110,7 @@ void Kernel::drain_dpc_queue() {
           dpc->id, 0);  // Windows: the routine's and the DPC's addresses (host pointers here)
     pop_frame();
     stats_.dpc.add(cpu_.now_ps() - t0);
+    timeline_.add(p.number, false, t0, cpu_.now_ps());
     dpc->time.add(cpu_.now_ps() - t0);
     if (!dpc->seen) {
       dpc->seen = true;

@@ -173,6 +173,7 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     if (mine) ++obj->claims;
     claimed = claimed || mine;
     stats_.isr.add(cpu_.now_ps() - t0);
+    timeline_.add(p.number, true, t0, cpu_.now_ps());
     obj->time.add(cpu_.now_ps() - t0);
     if (util::events().enabled())
       emit("isr_exit", {{"name", obj->name}, {"claimed", mine}}, {{"cpu", p.number}});

@@ -50,6 +50,8 @@ void Kernel::initialize() {
   initialize_interrupt(clock_interrupt_, "clock", &Kernel::clock_isr, this, config_.clock_irq,
                        InterruptMode::latched, false);
   initialize_dpc(clock_dpc_, "clock", &Kernel::clock_dpc, this);
+  // The clock is the kernel's own (KeUpdateSystemTime is ntoskrnl's; LatencyMon lists it so).
+  clock_interrupt_.owner = clock_dpc_.owner = "ntoskrnl";
   set_importance_dpc(clock_dpc_, DpcImportance::high);
   connect_interrupt(clock_interrupt_);
   hal::pit_start_periodic(cpu_, config_.timer_port,
@@ -69,6 +71,30 @@ void Kernel::start_processor(unsigned n) {
   if (util::events().enabled()) util::events().emit("ke", "processor_start", {{"cpu", n}});
   cpu_.enable_interrupts();
   idle_loop();
+}
+
+void Timeline::add(unsigned cpu, bool isr, std::uint64_t from_ps, std::uint64_t to_ps) {
+  if (to_ps <= from_ps) return;
+  if (cpus.size() <= cpu) cpus.resize(cpu + 1);
+  // Longer buckets until the end fits (every processor's, so all share one time axis).
+  while (to_ps / bucket_ps >= kMaxBuckets) {
+    for (auto& c : cpus) {
+      for (auto* v : {&c.isr_ps, &c.dpc_ps}) {
+        for (std::size_t i = 0; i < v->size(); i += 2)
+          (*v)[i / 2] = (*v)[i] + (i + 1 < v->size() ? (*v)[i + 1] : 0);
+        v->resize((v->size() + 1) / 2);
+      }
+    }
+    bucket_ps *= 2;
+  }
+  auto& v = isr ? cpus[cpu].isr_ps : cpus[cpu].dpc_ps;
+  for (std::uint64_t t = from_ps; t < to_ps;) {
+    const std::size_t b = t / bucket_ps;
+    const std::uint64_t end = std::min(to_ps, (b + 1) * bucket_ps);
+    if (v.size() <= b) v.resize(b + 1, 0);
+    v[b] += end - t;
+    t = end;
+  }
 }
 
 KernelStats Kernel::stats() const {

@@ -76,6 +76,20 @@ struct KernelStats {
   Histogram isr, dpc, isr_to_dpc, interrupt_to_thread;
 };
 
+// ISR and DPC time over the run, per processor, in buckets of equal length (the report's
+// WPA-style timeline). The buckets start at 100 us; when a run outgrows kMaxBuckets they are
+// merged pairwise and their length doubles, so any run fits. A routine's time goes to the
+// buckets it spans; a nested ISR's time counts in the routine it interrupted too.
+struct Timeline {
+  static constexpr std::size_t kMaxBuckets = 256;
+  std::uint64_t bucket_ps = 100'000'000;
+  struct Cpu {
+    std::vector<std::uint64_t> isr_ps, dpc_ps;
+  };
+  std::vector<Cpu> cpus;
+  void add(unsigned cpu, bool isr, std::uint64_t from_ps, std::uint64_t to_ps);
+};
+
 // Time a processor spent at each kind of IRQL.
 enum class IrqlBand : std::uint8_t { passive, apc, dispatch, device, high };
 constexpr unsigned kIrqlBands = 5;
@@ -224,6 +238,7 @@ class Kernel : public hw::TrapHandler {
   // For the per-driver latency report: interrupt objects ever connected, DPCs that have run.
   const std::vector<const Interrupt*>& interrupt_objects() const { return interrupts_seen_; }
   const std::vector<const Dpc*>& dpc_objects() const { return dpcs_seen_; }
+  const Timeline& timeline() const { return timeline_; }
   hw::Processor& cpu() { return cpu_; }
   hal::Hal& hal() { return hal_; }
   const KernelConfig& config() const { return config_; }
@@ -323,6 +338,7 @@ class Kernel : public hw::TrapHandler {
   std::vector<std::string> routine_names_{"-"};
   std::vector<const Dpc*> dpcs_seen_;
   KernelStats stats_;
+  Timeline timeline_;
 };
 
 }  // namespace ke

@@ -41,6 +41,7 @@ struct Dpc {
   std::uint32_t id = 0;         // numbered by KeInitializeDpc (bug-check parameter 3)
   // Its number in the waveform's routine trace (0: not numbered yet); traces only.
   mutable std::uint32_t routine_id = 0;
+  std::string owner;  // the driver it belongs to ("\\Driver\\Disk"), for reports; "" unknown
 };
 
 struct SpinLock {
@@ -87,6 +88,7 @@ struct Interrupt {
   std::uint64_t claims = 0;  // calls that returned true (the interrupt was its device's)
   Histogram time;  // execution time of each call of the routine, for the per-driver report
   mutable std::uint32_t routine_id = 0;  // its number in the waveform's routine trace
+  std::string owner;                     // the driver that connected it, for reports; "" unknown
 };
 
 enum class ThreadState { initialized, ready, running, waiting, terminated };

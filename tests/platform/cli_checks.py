@@ -1367,6 +1367,48 @@ collect:
         with open(os.path.join(tmp, "file"), "w") as f:
             f.write("x")
         expect_exit(["run", "--until", "1ms", "--outdir", os.path.join(tmp, "file")], 2, r"--outdir .*: not a folder")
+    elif CHECK == "report_verdict":
+        # The report's LatencyMon-style verdict: each routine's highest execution against
+        # Microsoft's limits (ISR 25 us, DPC 100 us), the offender named with its driver; the
+        # statistics carry each routine's driver and a per-CPU timeline of ISR and DPC time that
+        # adds up to the routines' own totals.
+        st = os.path.join(tmp, "d.json")
+        rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "20ms",
+                         "--set", "output.vcd=", "--set", "devices.disk0.image=", "--stats", st, "-q")
+        expect(rc == 0, f"default run: exit {rc}: {err}")
+        with open(st) as f:
+            doc = json.load(f)
+        k = doc["kernel"]
+        dpcs = {d["name"]: d for d in k["dpcs"]}
+        expect(dpcs["disk0_dpc"].get("driver") == "\\Driver\\Disk" and dpcs["clock"].get("driver") == "ntoskrnl",
+               f"DPC drivers: {[(d['name'], d.get('driver')) for d in k['dpcs']]}")
+        worst = max(dpcs.values(), key=lambda d: d["us"]["max_us"])
+        rc, out, err = run("report", st)
+        if worst["us"]["max_us"] > 100:
+            expect(re.search(rf"verdict: PROBLEM: DPC {worst['name']} \(\\Driver\\Disk\) ran [\d.]+ us, over the 100 us", out)
+                   is not None, f"no PROBLEM verdict naming {worst['name']}:\n{out[-600:]}")
+        tl = k["timeline"]
+        for kind, items in (("isr_us", k["isrs"]), ("dpc_us", k["dpcs"])):
+            total = sum(i["us"]["mean_us"] * i["us"]["count"] for i in items)
+            summed = sum(sum(c[kind]) for c in tl["cpus"])
+            expect(abs(summed - total) <= 0.01 * total + 0.01, f"timeline {kind}: {summed} vs the routines' {total}")
+        expect(tl["bucket_us"] > 0 and len(tl["cpus"][0]["isr_us"]) <= 256, f"timeline shape: {tl['bucket_us']}")
+        st2 = os.path.join(tmp, "s.json")
+        rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "serial-echo.yaml"), "--until", "10ms",
+                         "--set", "output.vcd=", "--set", "devices.com1.output=", "--set", "devices.disk0.image=",
+                         "--stats", st2, "-q")
+        rc, out, err = run("report", st2)
+        with open(st2) as f:
+            k2 = json.load(f)["kernel"]
+        over = [r["name"] for r in k2["isrs"] if r["us"]["max_us"] > 25] + [r["name"] for r in k2["dpcs"] if r["us"]["max_us"] > 100]
+        if not over:
+            expect("verdict: OK: no ISR ran longer than 25 us and no DPC longer than 100 us" in out, f"no OK verdict:\n{out[-400:]}")
+        # A long run: the buckets grow so the timeline keeps at most 256 of them.
+        st3 = os.path.join(tmp, "l.json")
+        run("run", "--until", "100ms", "--set", "output.vcd=", "--stats", st3, "-q")
+        with open(st3) as f:
+            tl3 = json.load(f)["kernel"]["timeline"]
+        expect(len(tl3["cpus"][0]["isr_us"]) <= 256 and tl3["bucket_us"] >= 400, f"long timeline: {tl3['bucket_us']} us x {len(tl3['cpus'][0]['isr_us'])}")
     elif CHECK == "stop_children":
         # A stop request reaches every long step: a sweep of a million points stops while its
         # points are checked and their folders written (it went on to write gigabytes), and

@@ -72,7 +72,7 @@ io::Status DiskDriver::start(const io::ResourceList& raw, const io::ResourceList
     const std::string name =
         params_.name.empty() ? fmt::format("disk{}", params_.unit) : params_.name;
     const io::Status s = io_.connect_interrupt(interrupt_, name, &DiskDriver::isr, this,
-                                               io::IoManager::interrupt_resource(*irq));
+                                               io::IoManager::interrupt_resource(*irq), device_);
     if (s != io::Status::success) return s;
   }
   return io::Status::success;

@@ -95,12 +95,12 @@ io::Status PciDriver::dispatch_pnp(io::DeviceObject* d, io::Irp* irp) {
   return n.fdo ? self->fdo_pnp(n, *irp) : self->pdo_pnp(n, *irp);
 }
 
-io::Status PciDriver::start_bus(Node&, const io::ResourceList& translated) {
+io::Status PciDriver::start_bus(Node& n, const io::ResourceList& translated) {
   const io::Resource* irq = io::find_resource(translated, io::ResourceType::interrupt);
   if (irq == nullptr) return io::Status::success;  // no hot-plug interrupt
   route(0, irq->irq);                              // the bridge is device 0: its INTA# is link A
   const io::Status s = io_.connect_interrupt(interrupt_, "pci_hotplug", &PciDriver::isr, this,
-                                             io::IoManager::interrupt_resource(*irq));
+                                             io::IoManager::interrupt_resource(*irq), n.device);
   if (s != io::Status::success) return s;
   if (!worker_) {
     worker_ = true;

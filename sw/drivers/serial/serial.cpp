@@ -50,7 +50,8 @@ io::Status SerialDriver::start(const io::ResourceList& raw, const io::ResourceLi
     const std::string name =
         params_.name.empty() ? fmt::format("serial{}", params_.unit) : params_.name;
     const io::InterruptResource r = io::IoManager::interrupt_resource(*irq);
-    const io::Status s = io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r);
+    const io::Status s =
+        io_.connect_interrupt(interrupt_, name, &SerialDriver::isr, this, r, device_);
     if (s != io::Status::success) return s;
     regs_.write8(kControl, kRxIe);
   }

@@ -47,7 +47,7 @@ io::Status TimerDriver::start(const io::ResourceList& raw, const io::ResourceLis
   const std::string name =
       params_.name.empty() ? fmt::format("timer{}", params_.unit) : params_.name;
   return io_.connect_interrupt(interrupt_, name, &TimerDriver::isr, this,
-                               io::IoManager::interrupt_resource(*irq));
+                               io::IoManager::interrupt_resource(*irq), device_);
 }
 
 void TimerDriver::surprise_removal() {
