@@ -1246,6 +1246,24 @@ collect:
         os.killpg(p.pid, signal.SIGINT)
         p.communicate(timeout=60)
         expect("2 points (0 done before)" in first, f"the re-run reused interrupted points: {first}")
+        # The chart: colours follow the first swept key (a legend names its values), a _ps column
+        # is shown in a readable unit, and a value axis with big numbers is wide enough for its
+        # labels (15,000,000,000 read as 5,000,000,000, clipped at the left edge).
+        big = os.path.join(tmp, "big.yaml")
+        with open(big, "w") as f:
+            f.write("grid:\n  workload.kind: [system, none]\n  sim.until: [10ms, 15ms]\n"
+                    "collect:\n  t_ps: sim.t_ps\n  big: sim.t_ps\n")
+        bout = os.path.join(tmp, "bigout")
+        rc, _, err = run("sweep", big, "-o", bout, "-q")
+        expect(rc == 0, f"chart sweep: exit {rc}: {err}")
+        with open(os.path.join(bout, "results.svg")) as f:
+            svg = f.read()
+        expect(">system</text>" in svg and ">none</text>" in svg and "workload.kind:" in svg, "the chart has no legend of workload.kind")
+        expect(">t (ms)</text>" in svg, "the _ps column is not shown in ms")
+        for m in re.finditer(r'<text x="(\d+)" y="\d+" text-anchor="end" fill="#333">([\d,]+)</text>', svg):
+            expect(int(m.group(1)) >= 7 * len(m.group(2)), f"tick label {m.group(2)} clipped at x={m.group(1)}")
+        expect(re.search(r'text-anchor="end" fill="#333">\d{1,3}(,\d{3}){3}</text>', svg) is not None,
+               "no billions-sized tick label to check")
         # --no-wait is a Slurm option.
         expect_exit(["sweep", sw, "--no-wait", "-q"], 2, r"--no-wait: only with --executor slurm")
     elif CHECK == "yaml_duplicates":
