@@ -57,6 +57,7 @@ void Kernel::end_quantum(Prcb& p) {
   if (cur.state == ThreadState::running && &cur != p.idle && !q.empty()) {
     cur.state = ThreadState::ready;
     q.push_back(&cur);
+    ++p.queued;
     p.dispatch_pending = true;
     if (util::events().enabled()) util::events().emit("ke", "quantum_end", {{"thread", cur.name}});
   }

@@ -119,6 +119,9 @@ struct Prcb {
   Thread* idle = nullptr;
   Thread* current = nullptr;
   std::array<std::deque<Thread*>, 32> ready{};
+  // Threads in the ready queues (Windows' ReadySummary, as a count): placement and the idle
+  // processors' search skip empty processors without looking at 32 queues each.
+  unsigned queued = 0;
   unsigned threads = 0;  // threads created on this processor (for placement)
   ProcessorStats stats;
 };

@@ -66,7 +66,9 @@ void Kernel::set_priority_thread(Thread& thread, int priority) {
   Prcb& home = *prcbs_[thread.processor];
   if (thread.state == ThreadState::ready) {
     auto& q = home.ready[static_cast<std::size_t>(thread.priority)];
-    q.erase(std::remove(q.begin(), q.end(), &thread), q.end());
+    const auto gone = std::remove(q.begin(), q.end(), &thread);
+    home.queued -= static_cast<unsigned>(q.end() - gone);
+    q.erase(gone, q.end());
     thread.priority = priority;
     ready_thread(thread);
   } else {
@@ -87,6 +89,7 @@ void Kernel::ready_thread(Thread& thread) {
         here.interrupt_origin_ps != 0 ? here.interrupt_origin_ps : here.dpc_origin_ps;
   }
   home.ready[static_cast<std::size_t>(thread.priority)].push_back(&thread);
+  ++home.queued;
   if (home.current == home.idle || thread.priority > home.current->priority) {
     home.dispatch_pending = true;
     // Another processor's thread: its scheduler runs there, asked by a DISPATCH_LEVEL IPI.
@@ -102,10 +105,7 @@ unsigned Kernel::choose_processor(const Thread& thread) {
   auto idle = [this, allowed](unsigned n) {
     if (!(allowed >> n & 1)) return false;
     const Prcb& p = *prcbs_[n];
-    if (p.current != p.idle) return false;
-    for (const auto& q : p.ready)
-      if (!q.empty()) return false;  // a thread is already on its way there
-    return true;
+    return p.current == p.idle && p.queued == 0;  // else a thread is on its way there
   };
   // KiDeferredReadyThread's order: the ideal processor if idle, the last one if idle, any idle
   // one of the affinity (the lowest number); none idle: the last processor (its cache), else the
@@ -126,15 +126,20 @@ Thread* Kernel::find_movable_thread(bool take) {
   // the highest priority first, then the lowest processor number, each queue from its head. A
   // queue of an idle processor is left to it (it was asked to run that thread already).
   const unsigned me = prcb().number;
+  bool any = false;
+  for (const auto& other : prcbs_)
+    any = any || (other->number != me && other->current != other->idle && other->queued != 0);
+  if (!any) return nullptr;
   for (int pri = 31; pri >= 1; --pri) {
     for (auto& other : prcbs_) {
-      if (other->number == me || other->current == other->idle) continue;
+      if (other->number == me || other->current == other->idle || other->queued == 0) continue;
       auto& q = other->ready[static_cast<std::size_t>(pri)];
       for (auto it = q.begin(); it != q.end(); ++it) {
         Thread* t = *it;
         if (!allowed_here(*t, me) || !cpu_.context_portable(t->context)) continue;
         if (take) {
           q.erase(it);
+          --other->queued;
           t->processor = me;
         }
         return t;
@@ -147,13 +152,16 @@ Thread* Kernel::find_movable_thread(bool take) {
 Thread* Kernel::select_next(bool take) {
   Prcb& pr = prcb();
   Thread* cur = pr.current;
-  for (int p = 31; p >= 1; --p) {
+  for (int p = pr.queued == 0 ? 0 : 31; p >= 1; --p) {
     auto& q = pr.ready[static_cast<std::size_t>(p)];
     if (q.empty()) continue;
     // A running thread keeps the CPU against equal priorities until its quantum ends.
     if (cur->state == ThreadState::running && cur != pr.idle && cur->priority >= p) return cur;
     Thread* next = q.front();
-    if (take) q.pop_front();
+    if (take) {
+      q.pop_front();
+      --pr.queued;
+    }
     return next;
   }
   if (cur->state == ThreadState::running && cur != pr.idle) return cur;
@@ -185,6 +193,7 @@ void Kernel::reschedule() {
     // Preempted: back to the head of its queue, so it resumes before its equals.
     cur->state = ThreadState::ready;
     p.ready[static_cast<std::size_t>(cur->priority)].push_front(cur);
+    ++p.queued;
   }
   swap_to(*next);
 }
@@ -230,6 +239,7 @@ void Kernel::yield() {
   if (!q.empty()) {
     p.current->state = ThreadState::ready;
     q.push_back(p.current);
+    ++p.queued;
     p.dispatch_pending = true;
     reschedule();
   }
