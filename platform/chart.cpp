@@ -33,6 +33,23 @@ double tick_step(double max) {
   return 10 * power;
 }
 
+// A panel's value axis from `top` down `ph` pixels at x = `ax`: the line, a tick, a light grid
+// line to `right` and a label at each round value up to `top_value`, and the base line.
+void value_axis(std::string& s, int ax, int top, int ph, int right, double top_value, double step) {
+  s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax, top,
+                   ax, top + ph);
+  for (double v = 0; v <= top_value * 1.0001; v += step) {
+    const int y = top + ph - static_cast<int>(v / top_value * ph);
+    s += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>"
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>"
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#333\">{}</text>\n",
+        ax - 4, y, ax, y, ax + 1, y, right, y, ax - 6, y + 4, readable_number(v));
+  }
+  s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax,
+                   top + ph, right, top + ph);
+}
+
 }  // namespace
 
 double nice_step(double max) {
@@ -101,18 +118,7 @@ std::string svg_bar_chart(const std::string& title, const std::vector<std::strin
                      xml_escape(panel.label),
                      panel.unit.empty() ? "" : " (" + xml_escape(panel.unit) + ")");
     // The value axis: a line, ticks at round values with their labels, light grid lines.
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax, top,
-                     ax, top + ph);
-    for (double v = 0; v <= top_value * 1.0001; v += step) {
-      const int y = y_of(v);
-      s += fmt::format(
-          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>"
-          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>"
-          "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#333\">{}</text>\n",
-          ax - 4, y, ax, y, ax + 1, y, x0 + pw, y, ax - 6, y + 4, readable_number(v));
-    }
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax,
-                     top + ph, x0 + pw, top + ph);
+    value_axis(s, ax, top, ph, x0 + pw, top_value, step);
     for (std::size_t i = 0; i < panel.values.size() && i < names.size(); ++i) {
       const double v = panel.values[i];
       const int y = y_of(v);
@@ -274,18 +280,7 @@ std::string svg_sweep_chart(const std::string& title, const std::vector<std::str
         "<text x=\"{}\" y=\"{}\" fill=\"#666\">  {}</text>\n",
         left, top - 12, xml_escape(u.label), left + 8 * static_cast<int>(u.label.size()) + 10,
         top - 12, xml_escape(panel.path));
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax, top,
-                     ax, top + ph);
-    for (double v = 0; v <= tops[p] * 1.0001; v += steps[p]) {
-      const int y = y_of(v);
-      s += fmt::format(
-          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>"
-          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>"
-          "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#333\">{}</text>\n",
-          ax - 4, y, ax, y, ax + 1, y, ax + plot_w, y, ax - 6, y + 4, readable_number(v));
-    }
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", ax,
-                     top + ph, ax + plot_w, top + ph);
+    value_axis(s, ax, top, ph, ax + plot_w, tops[p], steps[p]);
     for (std::size_t i = 0; i < n; ++i) {
       const int x = ax + 6 + static_cast<int>(i) * slot;
       const int bw = std::max(4, slot - 4);

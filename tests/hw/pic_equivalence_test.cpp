@@ -58,6 +58,13 @@ struct SideBySide {
     }
     return s.str();
   }
+  // Writes both models' register and lets the instant settle, as on the platform, where each
+  // access takes bus time: the pins of both (the slave's INT into the master) have then caught up.
+  void write(bool slave, unsigned a0, std::uint8_t v) {
+    (slave ? tlm_s : tlm_m).write(a0, v);
+    (slave ? rtl_s : rtl_m).write(a0, v);
+    tests::settle();
+  }
   bool same() const {
     if (tlm_int.read() != rtl_int.read()) return false;
     for (bool slave : {false, true}) {
@@ -77,11 +84,7 @@ struct SideBySide {
 TEST(PicEquivalence, APolledSlaveWithAHigherRequestInsideThePollWindowGivesTheMasterANewEdge) {
   SideBySide b;
   tests::settle();
-  auto write = [&](bool slave, unsigned a0, std::uint8_t v) {
-    (slave ? b.tlm_s : b.tlm_m).write(a0, v);
-    (slave ? b.rtl_s : b.rtl_m).write(a0, v);
-    tests::settle();
-  };
+  auto write = [&](bool slave, unsigned a0, std::uint8_t v) { b.write(slave, a0, v); };
   auto read = [&](bool slave, unsigned a0) {
     const std::uint32_t t = (slave ? b.tlm_s : b.tlm_m).read(a0);
     const std::uint32_t r = (slave ? b.rtl_s : b.rtl_m).read(a0);
@@ -127,14 +130,7 @@ TEST(PicEquivalence, RtlMatchesTlmUnderRandomStimulus) {
   auto pick = [&](unsigned n) { return static_cast<unsigned>(rng() % n); };
   SideBySide b;
   tests::settle();
-
-  // Every access lets the instant settle, as on the platform, where each access takes bus time:
-  // the pins of both models (the slave's INT into the master) have then caught up.
-  auto write = [&](bool slave, unsigned a0, std::uint8_t v) {
-    (slave ? b.tlm_s : b.tlm_m).write(a0, v);
-    (slave ? b.rtl_s : b.rtl_m).write(a0, v);
-    tests::settle();
-  };
+  auto write = [&](bool slave, unsigned a0, std::uint8_t v) { b.write(slave, a0, v); };
   auto init = [&](bool slave) {
     const bool level = pick(4) == 0;
     write(slave, 0, static_cast<std::uint8_t>(0x11 | (level ? 0x08 : 0)));
