@@ -1661,6 +1661,7 @@ for a in "$@"; do
 done
 [ -n "$array" ] || array=$(sed -n 's/^#SBATCH --array=//p' "$script")
 array=${array%%%*}
+printf '%s\n' "$@" >> sbatch-args.txt
 echo 4242
 for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=$i bash "$script" "${args[@]}"; done
 """)
@@ -1689,6 +1690,29 @@ for i in $(seq 0 "${array#0-}"); do SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=
             rows = [r for r in stdout.splitlines() if r[:1].isdigit()]
             expect(len(rows) == 2 and all(r.endswith(",ok,") for r in rows),
                    f"hostile sweep {i}: the points did not both run as themselves:\n{stdout}{err}")
+        # Slurm options: the sweep file's `slurm:` section, the command line's over it key by key,
+        # extra sbatch options from both, each passed to sbatch as its own argument.
+        sw = os.path.join(tmp, "opts.yaml")
+        with open(sw, "w") as f:
+            f.write(body + 'name: opts\npoints:\n  - {workload.dma.mode: burst}\n'
+                    'slurm: {partition: short, account: lab42, time: "10:00", mem: 2G, sbatch: [--qos=low]}\n')
+        args_file = os.path.join(tmp, "sbatch-args.txt")
+        if os.path.exists(args_file):
+            os.remove(args_file)
+        p = subprocess.run([IOCOSIM, "sweep", sw, "--executor", "slurm", "-o", os.path.join(tmp, "o1"),
+                            "--partition", "long", "--sbatch=--exclusive", "-q"],
+                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+        with open(args_file) as f:
+            given = f.read().split("\n")
+        for want in ("--partition=long", "--account=lab42", "--time=10:00", "--mem=2G", "--qos=low", "--exclusive"):
+            expect(want in given, f"sbatch was not given {want}: {given}")
+        expect("--partition=short" not in given, "the command line's --partition did not win")
+        bad = os.path.join(tmp, "badopt.yaml")
+        with open(bad, "w") as f:
+            f.write(body + 'points:\n  - {workload.dma.mode: burst}\nslurm: {partiton: x}\n')
+        p = subprocess.run([IOCOSIM, "sweep", bad, "--executor", "slurm", "-q"], capture_output=True, text=True,
+                           timeout=60, env=env, cwd=tmp)
+        expect(p.returncode == 2 and "did you mean 'partition'" in p.stderr, f"slurm: partiton: exit {p.returncode}: {p.stderr}")
         leaked = [f for f in os.listdir(tmp) if f.startswith("pwned")]
         expect(not leaked, f"a sweep file's text was run as a command: {leaked}")
         # A newline would split a point's command line in two: refused with the file and line.
