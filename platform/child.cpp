@@ -26,12 +26,35 @@ std::string self_exe() {
   return ec ? std::string("iocosim") : p.string();
 }
 
-// Runs the child and returns its exit status (or -1 if it could not run).
-int run_child(const std::vector<std::string>& args) {
+namespace {
+
+// Starts `args` (args[0] the program), its output to `log` unless "": the child's pid, or -1.
+// A stop request must reach the child whatever the moment: between fork and exec the child
+// still has this process's signal handlers, which would swallow a SIGTERM forwarded to it
+// (the flag they set dies with the exec) and the run would go on for its whole length. So the
+// stop signals are blocked around the fork; the child puts them back to their defaults before
+// unblocking (a pending one then ends it), and a stop already asked for ends it at once.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   std::fflush(nullptr);
+  sigset_t stops, before;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  ::sigprocmask(SIG_BLOCK, &stops, &before);
   const pid_t pid = ::fork();
-  if (pid < 0) return -1;
   if (pid == 0) {
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    if (signalled()) ::_exit(130);
+    if (!log.empty()) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::close(fd);
+      }
+    }
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -39,6 +62,16 @@ int run_child(const std::vector<std::string>& args) {
     std::fprintf(stderr, "iocosim: cannot run %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
   }
+  ::sigprocmask(SIG_SETMASK, &before, nullptr);
+  return pid;
+}
+
+}  // namespace
+
+// Runs the child and returns its exit status (or -1 if it could not run).
+int run_child(const std::vector<std::string>& args) {
+  const pid_t pid = spawn(args, {});
+  if (pid < 0) return -1;
   int status = 0;
   bool forwarded = false;
   while (::waitpid(pid, &status, 0) < 0) {
@@ -69,28 +102,11 @@ void run_parallel(const std::vector<std::vector<std::string>>& commands, unsigne
   };
   while (next < commands.size() || !running.empty()) {
     while (next < commands.size() && running.size() < jobs && !signalled()) {
-      std::fflush(nullptr);
       const std::size_t i = next++;
-      const pid_t pid = ::fork();
+      const pid_t pid = spawn(commands[i], i < logs.size() ? logs[i] : std::string());
       if (pid < 0) {
         done(i, -1);
         continue;
-      }
-      if (pid == 0) {
-        if (i < logs.size() && !logs[i].empty()) {
-          const int fd = ::open(logs[i].c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-          if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::close(fd);
-          }
-        }
-        std::vector<char*> argv;
-        for (const auto& a : commands[i]) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        std::fprintf(stderr, "iocosim: cannot run %s: %s\n", argv[0], std::strerror(errno));
-        ::_exit(127);
       }
       running.emplace(pid, i);
     }
