@@ -719,6 +719,13 @@ int cmd_sweep(const std::string& sweep_path, const SweepOptions& so, const Commo
     if (so.no_wait) {
       std::string list;
       for (const auto& id : ids) list += (list.empty() ? "" : " ") + id;
+      // Kept with the results too (with -q nothing is printed): the jobs to wait for, and how
+      // to table the results once they have ended.
+      const std::string jobs = (out / "jobs.txt").string();
+      if (std::string why = write_file(jobs, fmt::format("{}\niocosim sweep {} --collect -o {}\n",
+                                                         list, s.file, out.string()));
+          !why.empty())
+        throw ConfigError(fmt::format("{}: cannot write: {}", jobs, why));
       std::printf(
           "sweep %s: submitted Slurm job%s %s (%zu points) from %s; when they have ended:\n"
           "  iocosim sweep %s --collect -o %s\n",

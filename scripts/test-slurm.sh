@@ -143,16 +143,17 @@ set: [workload.dma.bytes=16KiB]
 grid:
   workload.dma.mode: [burst, transparent]
 YAML
-"$iocosim" sweep "$work/later.yaml" -o "$work/later" --executor slurm --no-wait --quiet >"$work/later.out"
+"$iocosim" sweep "$work/later.yaml" -o "$work/later" --executor slurm --no-wait >"$work/later.out" 2>&1
 grep -q -- "--collect" "$work/later.out" || { echo "test-slurm: FAIL: --no-wait did not say how to collect" >&2; cat "$work/later.out" >&2; exit 1; }
+grep -q -- "--collect" "$work/later/jobs.txt" || { echo "test-slurm: FAIL: no jobs.txt with the jobs and the collect command" >&2; exit 1; }
 for _ in $(seq 1 120); do
   [ -z "$(squeue -h -n iocosim-later 2>/dev/null)" ] && break
   sleep 1
 done
-"$iocosim" sweep "$work/later.yaml" -o "$work/later" --collect --quiet >"$work/collect.out"
-if [ "$(grep -c ',ok,$' "$work/collect.out")" -ne 2 ]; then
+"$iocosim" sweep "$work/later.yaml" -o "$work/later" --collect --quiet
+if [ "$(grep -c ',ok,$' "$work/later/results.csv")" -ne 2 ]; then
   echo "test-slurm: FAIL: --collect after --no-wait" >&2
-  cat "$work/later.out" "$work/collect.out" >&2
+  cat "$work/later.out" "$work/later/results.csv" >&2
   exit 1
 fi
 echo "test-slurm: PASS: --no-wait, then --collect: 2 points ok"
