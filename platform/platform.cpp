@@ -315,6 +315,17 @@ void Platform::write_cpu_stats(util::JsonWriter& j, unsigned i) const {
       .field("io_writes", c.io_writes)
       .field("dmi_accesses", c.dmi_accesses)
       .field("stall_ps", c.stall_ps);
+  // Paging, once software has turned it on (runs without it keep their shape).
+  if (c.tlb_hits + c.tlb_misses != 0)
+    j.begin_object("paging")
+        .field("tlb_hits", c.tlb_hits)
+        .field("tlb_misses", c.tlb_misses)
+        .field("walks", c.page_walks)
+        .field("walk_accesses", c.walk_accesses)
+        .field("faults_not_present", c.faults_not_present)
+        .field("faults_protection", c.faults_protection)
+        .field("faults_user", c.faults_user)
+        .end_object();
   if (apic()) {
     const auto& l = lapics[i]->stats();
     j.field("apic_accesses", c.apic_accesses)

@@ -551,13 +551,167 @@ void Cpu::set_probe(Probe probe, std::uint32_t value) {
 
 std::uint32_t Cpu::read(Space space, std::uint64_t address, unsigned width) {
   std::uint32_t v = 0;
+  if (paging_ && space == Space::memory) {
+    if (!paged_access(tlm::TLM_READ_COMMAND, address, width, v))
+      v = detail::low_bytes(0xffffffffu, width);
+    return v;
+  }
   if (!access(tlm::TLM_READ_COMMAND, space, address, width, v))
     v = detail::low_bytes(0xffffffffu, width);  // a floating bus reads all ones
   return v;
 }
 
 void Cpu::write(Space space, std::uint64_t address, unsigned width, std::uint32_t value) {
+  if (paging_ && space == Space::memory) {
+    paged_access(tlm::TLM_WRITE_COMMAND, address, width, value);
+    return;
+  }
   access(tlm::TLM_WRITE_COMMAND, space, address, width, value);
+}
+
+// ---- paging
+
+namespace {
+constexpr std::uint32_t kPresent = 1u << 0, kWritable = 1u << 1, kUser = 1u << 2,
+                        kAccessed = 1u << 5, kDirty = 1u << 6;
+constexpr std::uint64_t kPageMask = 0xfff;
+// A fault the handler leaves unresolved is taken again; this many in a row on one access is a
+// software bug the model reports rather than spin on forever.
+constexpr unsigned kFaultRetries = 16;
+}  // namespace
+
+void Cpu::load_cr3(std::uint64_t pd) {
+  cr3_ = pd & ~kPageMask;
+  for (auto& e : tlb_) e.valid = false;  // MOV CR3 flushes the (non-global) TLB
+}
+
+void Cpu::set_paging(bool on) {
+  paging_ = on;
+  tlb_.assign(std::max(1u, timing_.tlb_entries), TlbEntry{});
+  tlb_next_ = 0;
+}
+
+void Cpu::invalidate_page(std::uint64_t va) {
+  for (auto& e : tlb_)
+    if (e.valid && e.vpn == va >> 12) e.valid = false;
+}
+
+std::uint32_t Cpu::walk_read(std::uint64_t pa) {
+  ++stats_.walk_accesses;
+  std::uint32_t v = 0;
+  if (!access(tlm::TLM_READ_COMMAND, Space::memory, pa, 4, v)) v = 0;  // a hole reads as absent
+  return v;
+}
+
+void Cpu::walk_write(std::uint64_t pa, std::uint32_t v) {
+  ++stats_.walk_accesses;
+  access(tlm::TLM_WRITE_COMMAND, Space::memory, pa, 4, v);
+}
+
+bool Cpu::walk(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault) {
+  ++stats_.page_walks;
+  // The walker's accesses are part of one instruction: no interrupt is taken between them.
+  in_walk_ = true;
+  const std::uint64_t pde_at = cr3_ + ((va >> 22) & 0x3ff) * 4;
+  const std::uint32_t pde = walk_read(pde_at);
+  fault = {va, false, write, user_};
+  bool ok = (pde & kPresent) != 0;
+  std::uint32_t pte = 0;
+  std::uint64_t pte_at = 0;
+  if (ok) {
+    pte_at = (pde & ~static_cast<std::uint32_t>(kPageMask)) + ((va >> 12) & 0x3ff) * 4;
+    pte = walk_read(pte_at);
+    ok = (pte & kPresent) != 0;
+  }
+  if (ok) {
+    const bool writable = (pde & kWritable) && (pte & kWritable);
+    const bool user = (pde & kUser) && (pte & kUser);
+    fault.present = true;
+    ok = !(write && !writable) && !(user_ && !user);
+    if (ok) {
+      if (!(pde & kAccessed)) walk_write(pde_at, pde | kAccessed);
+      const std::uint32_t updated = pte | kAccessed | (write ? kDirty : 0);
+      if (updated != pte) walk_write(pte_at, updated);
+      TlbEntry& e = tlb_[tlb_next_];
+      tlb_next_ = (tlb_next_ + 1) % tlb_.size();
+      e = {true, writable, user, (updated & kDirty) != 0, va >> 12, updated >> 12};
+      pa = ((updated >> 12) << 12) | (va & kPageMask);
+    }
+  }
+  in_walk_ = false;
+  return ok;
+}
+
+bool Cpu::translate(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault) {
+  for (auto& e : tlb_) {
+    if (!e.valid || e.vpn != va >> 12) continue;
+    // A first write to a clean page walks again, to set D in its PTE (as x86 does).
+    if (write && e.writable && !e.dirty) {
+      e.valid = false;
+      break;
+    }
+    if ((write && !e.writable) || (user_ && !e.user)) {
+      fault = {va, true, write, user_};
+      return false;
+    }
+    ++stats_.tlb_hits;
+    pa = (e.pfn << 12) | (va & kPageMask);
+    return true;
+  }
+  ++stats_.tlb_misses;
+  return walk(va, write, pa, fault);
+}
+
+void Cpu::take_page_fault(const PageFault& fault) {
+  ++(!fault.present ? stats_.faults_not_present
+                    : (fault.user ? stats_.faults_user : stats_.faults_protection));
+  cr2_ = fault.address;
+  if (util::events().enabled())
+    util::events().emit(name(), "page_fault",
+                        {{"address", fault.address},
+                         {"code", fault.error_code()},
+                         {"present", fault.present},
+                         {"write", fault.write},
+                         {"user", fault.user}});
+  advance(cycles(timing_.page_fault_entry + timing_.context_save), false);
+  // Like an interrupt, the handler runs on the faulting context's stack: a context suspended in
+  // it (waiting for a paging read) returns from it on this CPU.
+  ++interrupt_depth_;
+  Context* faulting = current_ == kNoContext ? nullptr : &context(current_);
+  if (faulting != nullptr) ++faulting->depth;
+  if (trap_ != nullptr) trap_->page_fault(fault);
+  if (faulting != nullptr) --faulting->depth;
+  --interrupt_depth_;
+  advance(cycles(timing_.context_restore), false);
+}
+
+bool Cpu::paged_access(tlm::tlm_command cmd, std::uint64_t va, unsigned width,
+                       std::uint32_t& data) {
+  const bool write = cmd == tlm::TLM_WRITE_COMMAND;
+  // An access across a page boundary: each byte on its own page.
+  if (detail::is_access_width(width) && (va & kPageMask) + width > kPageMask + 1) {
+    bool ok = true;
+    std::uint32_t assembled = 0;
+    for (unsigned i = 0; i < width; ++i) {
+      std::uint32_t byte = write ? (data >> (8 * i)) & 0xff : 0;
+      ok = paged_access(cmd, va + i, 1, byte) && ok;
+      assembled |= (byte & 0xff) << (8 * i);
+    }
+    if (!write) data = assembled;
+    return ok;
+  }
+  for (unsigned tries = 0;; ++tries) {
+    std::uint64_t pa = 0;
+    PageFault fault;
+    if (translate(va, write, pa, fault)) return access(cmd, Space::memory, pa, width, data);
+    if (tries == kFaultRetries) {
+      log_.error("page fault at {:#x} ({}) not resolved after {} tries: stopping", va,
+                 fault.present ? "protection" : "not present", kFaultRetries);
+      power_off(1);
+      return false;
+    }
+    take_page_fault(fault);
+  }
 }
 
 void Cpu::prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width,
@@ -636,7 +790,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
                 fault.reason);
     }
   }
-  poll_interrupt();  // the instruction boundary
+  if (!in_walk_) poll_interrupt();  // the instruction boundary (a table walk is inside one)
   return ok;
 }
 
@@ -785,7 +939,9 @@ void Cpu::block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned wi
 }
 
 void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
-  if (!detail::is_access_width(width)) return Processor::read_block(address, data, bytes, width);
+  // With paging each word is translated: the word loop (runs within a page are issue 26's).
+  if (!detail::is_access_width(width) || paging_)
+    return Processor::read_block(address, data, bytes, width);
   auto* out = static_cast<std::uint8_t*>(data);
   block(
       address, address, bytes, width, 1, 0,
@@ -798,7 +954,9 @@ void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsig
 }
 
 void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes, unsigned width) {
-  if (!detail::is_access_width(width)) return Processor::write_block(address, data, bytes, width);
+  // With paging each word is translated: the word loop (runs within a page are issue 26's).
+  if (!detail::is_access_width(width) || paging_)
+    return Processor::write_block(address, data, bytes, width);
   const auto* in = static_cast<const std::uint8_t*>(data);
   block(
       address, address, bytes, width, 0, 1,
@@ -811,7 +969,9 @@ void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes
 }
 
 void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) {
-  if (!detail::is_access_width(width)) return Processor::copy_block(dst, src, bytes, width);
+  // With paging each word is translated: the word loop (runs within a page are issue 26's).
+  if (!detail::is_access_width(width) || paging_)
+    return Processor::copy_block(dst, src, bytes, width);
   block(
       dst, src, bytes, width, 1, 1,
       [&](std::size_t i, std::size_t len, Window& w) {
@@ -832,7 +992,9 @@ void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, un
 
 void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
                      unsigned width) {
-  if (!detail::is_access_width(width)) return Processor::fill_block(address, value, bytes, width);
+  // With paging each word is translated: the word loop (runs within a page are issue 26's).
+  if (!detail::is_access_width(width) || paging_)
+    return Processor::fill_block(address, value, bytes, width);
   const auto byte = static_cast<std::uint8_t>(value);
   // A value of one repeated byte (a zero fill, typically) is a memset.
   const bool one_byte =

@@ -40,6 +40,8 @@ struct Timing {
   // Block accesses (copy_block & co.) by DMI in runs that need no kernel: false does them word
   // by word through the full access path, the reference they must equal.
   bool fast_blocks = true;
+  unsigned tlb_entries = 64;       // the TLB's entries (replaced in turn, a deterministic choice)
+  unsigned page_fault_entry = 40;  // recognize #PF, push the error code, vector through the IDT
 };
 
 class Cpu : public sc_core::sc_module, public Processor {
@@ -51,6 +53,10 @@ class Cpu : public sc_core::sc_module, public Processor {
     std::uint64_t work_cycles = 0;    // charged through consume()
     std::uint64_t bus_cycles = 0;     // used outside b_transport (DMI, bus share of work)
     std::uint64_t halted_ps = 0, stall_ps = 0;
+    // Paging: translations the TLB answered and those it did not, table walks and the memory
+    // accesses they made (PDE/PTE reads, A/D writes), page faults by kind.
+    std::uint64_t tlb_hits = 0, tlb_misses = 0, page_walks = 0, walk_accesses = 0;
+    std::uint64_t faults_not_present = 0, faults_protection = 0, faults_user = 0;
   };
 
   tlm_utils::simple_initiator_socket<Cpu> out;
@@ -122,6 +128,13 @@ class Cpu : public sc_core::sc_module, public Processor {
   void halt() override;
   bool interrupt_pending() const override { return intr.read(); }
   void set_trap_handler(TrapHandler* handler) override { trap_ = handler; }
+  void load_cr3(std::uint64_t pd) override;
+  std::uint64_t cr3() const override { return cr3_; }
+  std::uint64_t cr2() const override { return cr2_; }
+  void set_paging(bool on) override;
+  bool paging() const override { return paging_; }
+  void invalidate_page(std::uint64_t va) override;
+  void set_user_mode(bool user) override { user_ = user; }
   void set_probe(Probe probe, std::uint32_t value) override;
   ContextId create_context(const std::string& name, std::function<void()> entry,
                            std::size_t stack_bytes) override;
@@ -269,6 +282,22 @@ class Cpu : public sc_core::sc_module, public Processor {
     hw::running_processor_slot() = this;
   }
   void take_interrupt();
+  // Paging: the access at linear address `va`, translated (faulting and retrying as needed).
+  bool paged_access(tlm::tlm_command cmd, std::uint64_t va, unsigned width, std::uint32_t& data);
+  // The physical address of `va` for this access, or the fault it takes.
+  bool translate(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault);
+  bool walk(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault);
+  std::uint32_t walk_read(std::uint64_t pa);
+  void walk_write(std::uint64_t pa, std::uint32_t v);
+  void take_page_fault(const PageFault& fault);
+  struct TlbEntry {
+    bool valid = false, writable = false, user = false, dirty = false;
+    std::uint64_t vpn = 0, pfn = 0;
+  };
+  std::vector<TlbEntry> tlb_;
+  std::size_t tlb_next_ = 0;
+  bool paging_ = false, user_ = false, in_walk_ = false;
+  std::uint64_t cr3_ = 0, cr2_ = 0;
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }
 

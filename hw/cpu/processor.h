@@ -27,6 +27,16 @@ struct BusFault {
   std::string reason;
 };
 
+// A page fault (x86 #PF): the linear address (CR2) and the error code's bits: the page was
+// present (a protection violation) or not, the access was a write, the CPU was in user mode.
+struct PageFault {
+  std::uint64_t address = 0;
+  bool present = false, write = false, user = false;
+  std::uint32_t error_code() const {
+    return (present ? 1u : 0u) | (write ? 2u : 0u) | (user ? 4u : 0u);
+  }
+};
+
 class TrapHandler {
  public:
   virtual ~TrapHandler() = default;
@@ -34,6 +44,10 @@ class TrapHandler {
   virtual void interrupt(std::uint8_t vector) = 0;
   // A refused bus access by the current context. The faulting access returns after this.
   virtual void bus_error(const BusFault& fault) = 0;
+  // A page fault by the current context, before its access completes; when this returns the
+  // access is tried again (it faults again unless the handler mapped the page). Entered with
+  // IF as the faulting code had it. The default resolves nothing.
+  virtual void page_fault(const PageFault&) {}
 };
 
 using ContextId = int;
@@ -109,6 +123,21 @@ class Processor {
   virtual bool interrupt_pending() const = 0;
 
   virtual void set_trap_handler(TrapHandler* handler) = 0;
+
+  // --- paging, x86 32-bit: a page directory of 1024 PDEs at CR3, each naming a page table of
+  // 1024 PTEs, 4 KiB pages; entry bits present (0), writable (1), user (2), accessed (5), dirty
+  // (6, PTE). With paging on, memory accesses (not I/O ports) go through the TLB and on a miss a
+  // walk of the tables by real memory reads (costed, counted) that sets A, and D on a write. A
+  // write needs W in both levels (CR0.WP set, as Windows runs), a user-mode access U in both.
+  // DMA engines and devices keep using physical addresses. Without paging (the default) nothing
+  // of this exists.
+  virtual void load_cr3(std::uint64_t) {}  // MOV CR3: the page directory; flushes the TLB
+  virtual std::uint64_t cr3() const { return 0; }
+  virtual std::uint64_t cr2() const { return 0; }  // the last page fault's address
+  virtual void set_paging(bool) {}                 // CR0.PG
+  virtual bool paging() const { return false; }
+  virtual void invalidate_page(std::uint64_t) {}  // INVLPG: the page's TLB entry goes
+  virtual void set_user_mode(bool) {}             // the current privilege: user or kernel
 
   virtual void set_probe(Probe probe, std::uint32_t value) = 0;
 

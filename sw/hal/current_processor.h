@@ -63,6 +63,13 @@ class CurrentProcessor : public hw::Processor {
   void switch_to(hw::ContextId next) override { get().switch_to(next); }
   hw::ContextId current_context() const override { return get().current_context(); }
   bool context_portable(hw::ContextId id) const override { return get().context_portable(id); }
+  void load_cr3(std::uint64_t pd) override { get().load_cr3(pd); }
+  std::uint64_t cr3() const override { return get().cr3(); }
+  std::uint64_t cr2() const override { return get().cr2(); }
+  void set_paging(bool on) override { get().set_paging(on); }
+  bool paging() const override { return get().paging(); }
+  void invalidate_page(std::uint64_t va) override { get().invalidate_page(va); }
+  void set_user_mode(bool user) override { get().set_user_mode(user); }
   void power_off(int exit_status) override { get().power_off(exit_status); }
   [[noreturn]] void stop(int exit_status) override {
     get().stop(exit_status);

@@ -530,6 +530,176 @@ TEST(Cpu, AContextSuspendedInsideAnInterruptCannotMoveToAnotherProcessor) {
   EXPECT_EQ(ap.exit_status(), 1);
 }
 
+// ---- paging (x86 32-bit, 4 KiB pages)
+
+namespace paging {
+constexpr std::uint32_t P = 1, W = 2, U = 4, A = 1u << 5, D = 1u << 6;
+constexpr std::uint64_t kDir = 0x10000, kTable = 0x11000;  // physical, in RAM
+
+// Page tables written physically before paging is on: directory entry 1 (4..8 MiB) names one
+// table; `pages` maps linear 4 MiB + n*4 KiB to the physical frame given, with those flags.
+void map(Platform& p, std::uint64_t linear, std::uint64_t frame, std::uint32_t flags) {
+  p.cpu.write32(kDir + ((linear >> 22) & 0x3ff) * 4,
+                static_cast<std::uint32_t>(kTable) | P | W | U);
+  p.cpu.write32(kTable + ((linear >> 12) & 0x3ff) * 4, static_cast<std::uint32_t>(frame) | flags);
+}
+std::uint32_t pte(Platform& p, std::uint64_t linear) {
+  const bool on = p.cpu.paging();
+  p.cpu.set_paging(false);
+  const std::uint32_t v = p.cpu.read32(kTable + ((linear >> 12) & 0x3ff) * 4);
+  p.cpu.set_paging(on);
+  return v;
+}
+struct FaultLog : hw::TrapHandler {
+  std::vector<hw::PageFault> faults;
+  std::function<void(const hw::PageFault&)> resolve;
+  void interrupt(std::uint8_t) override {}
+  void bus_error(const hw::BusFault&) override {}
+  void page_fault(const hw::PageFault& f) override {
+    faults.push_back(f);
+    if (resolve) resolve(f);
+  }
+};
+}  // namespace paging
+
+// Translation through the tables and the TLB: a linear address reaches its physical frame, the
+// walk sets A (and D on a write), the TLB answers the next access, INVLPG and MOV CR3 drop it.
+TEST(Cpu, PagingTranslatesThroughTheTablesAndTheTlb) {
+  using namespace paging;
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  std::uint32_t physical = 0, entry_after_read = 0, entry_after_write = 0, read_back = 0;
+  hw::cpu::Cpu::Stats after_first{}, after_second{}, after_invlpg{}, after_cr3{};
+  p.cpu.boot([&] {
+    map(p, 0x400000, 0x200000, P | W);
+    p.cpu.load_cr3(kDir);
+    p.cpu.set_paging(true);
+    read_back = p.cpu.read32(0x400010);
+    entry_after_read = pte(p, 0x400000);  // (turning paging off and on flushes the TLB)
+    p.cpu.write32(0x400010, 0xcafe1234);
+    after_first = p.cpu.stats();
+    (void)p.cpu.read32(0x400020);  // same page: the TLB answers
+    after_second = p.cpu.stats();
+    p.cpu.invalidate_page(0x400000);
+    (void)p.cpu.read32(0x400020);
+    after_invlpg = p.cpu.stats();
+    p.cpu.load_cr3(kDir);
+    (void)p.cpu.read32(0x400020);
+    after_cr3 = p.cpu.stats();
+    entry_after_write = pte(p, 0x400000);
+    p.cpu.set_paging(false);
+    physical = p.cpu.read32(0x200010);
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(physical, 0xcafe1234u) << "the write landed in the mapped frame";
+  EXPECT_EQ(read_back, 0u);
+  EXPECT_EQ(entry_after_read & (A | D), A) << "a read sets A only";
+  EXPECT_EQ(entry_after_write & (A | D), A | D) << "a write sets D";
+  EXPECT_EQ(after_second.tlb_hits, after_first.tlb_hits + 1);
+  EXPECT_EQ(after_second.page_walks, after_first.page_walks);
+  EXPECT_EQ(after_invlpg.page_walks, after_second.page_walks + 1) << "INVLPG drops the entry";
+  EXPECT_EQ(after_cr3.page_walks, after_invlpg.page_walks + 1) << "MOV CR3 flushes the TLB";
+  EXPECT_GE(after_first.walk_accesses, 4u) << "PDE and PTE reads, A and D writes, on the bus";
+}
+
+// A page fault is delivered before the access completes, with CR2 and the error code; when the
+// handler maps the page the access is retried and completes. Protection and user faults carry
+// their bits; a fault no handler resolves stops the machine with an error, not a hang.
+TEST(Cpu, PageFaultsAreDeliveredWithTheirCodeAndTheAccessIsRetried) {
+  using namespace paging;
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  FaultLog log;
+  std::uint32_t value = 0, cr2 = 0;
+  log.resolve = [&](const hw::PageFault& f) {
+    if (f.address >> 12 == 0x401) {  // demand-zero: map the missing page, then retry
+      p.cpu.set_paging(false);
+      map(p, 0x401000, 0x300000, P | W);
+      p.cpu.write32(0x300008, 77);
+      p.cpu.set_paging(true);
+      p.cpu.load_cr3(kDir);
+    }
+  };
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&log);
+    map(p, 0x400000, 0x200000, P);      // read-only, supervisor
+    map(p, 0x402000, 0x202000, P | W);  // supervisor only
+    p.cpu.load_cr3(kDir);
+    p.cpu.set_paging(true);
+    value = p.cpu.read32(0x401008);  // not present: faults, mapped, retried
+    cr2 = static_cast<std::uint32_t>(p.cpu.cr2());
+    p.cpu.write32(0x400000, 1);  // read-only: a protection fault (unresolved, so it stops)
+  });
+  util::set_log_level(util::Level::off);
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(value, 77u) << "the retried access read the page the handler mapped";
+  EXPECT_EQ(cr2, 0x401008u);
+  ASSERT_GE(log.faults.size(), 2u);
+  EXPECT_EQ(log.faults[0].error_code(), 0u) << "not present, read, supervisor";
+  EXPECT_EQ(log.faults[1].address, 0x400000u);
+  EXPECT_EQ(log.faults[1].error_code(), 3u) << "present (protection), write";
+  EXPECT_TRUE(p.cpu.powered_off()) << "an unresolved fault stops the machine";
+  EXPECT_EQ(p.cpu.exit_status(), 1);
+  EXPECT_EQ(p.cpu.stats().faults_not_present, 1u);
+  EXPECT_GE(p.cpu.stats().faults_protection, 1u);
+}
+
+TEST(Cpu, AUserModeAccessToASupervisorPageFaultsWithTheUserBit) {
+  using namespace paging;
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  FaultLog log;
+  std::uint32_t user_read = 0;
+  log.resolve = [&](const hw::PageFault&) { p.cpu.set_user_mode(false); };  // back to kernel
+  p.cpu.boot([&] {
+    p.cpu.set_trap_handler(&log);
+    map(p, 0x400000, 0x200000, P | W | U);
+    map(p, 0x402000, 0x202000, P | W);
+    p.cpu.write32(0x200000, 5);
+    p.cpu.load_cr3(kDir);
+    p.cpu.set_paging(true);
+    p.cpu.set_user_mode(true);
+    user_read = p.cpu.read32(0x400000);  // a user page: fine
+    (void)p.cpu.read32(0x402000);        // supervisor: faults; the handler drops to kernel mode
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(user_read, 5u);
+  ASSERT_EQ(log.faults.size(), 1u);
+  EXPECT_EQ(log.faults[0].error_code(), 5u) << "present, read, user";
+  EXPECT_EQ(p.cpu.stats().faults_user, 1u);
+}
+
+// Block accesses under paging equal the word loop across a page boundary, and an access that
+// straddles two pages is translated byte by byte.
+TEST(Cpu, BlockAccessesUnderPagingCrossPagesLikeTheWordLoop) {
+  using namespace paging;
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  std::vector<std::uint8_t> in(64), out(64);
+  for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  std::uint32_t straddling = 0;
+  std::uint8_t first_frame_last = 0, second_frame_first = 0;
+  p.cpu.boot([&] {
+    // Linear pages 0x400 and 0x401 map to frames far apart, in reverse order.
+    map(p, 0x400000, 0x250000, P | W);
+    map(p, 0x401000, 0x240000, P | W);
+    p.cpu.load_cr3(kDir);
+    p.cpu.set_paging(true);
+    p.cpu.write_block(0x400fe0, in.data(), in.size(), 4);
+    p.cpu.read_block(0x400fe0, out.data(), out.size(), 4);
+    p.cpu.write32(0x400ffe, 0xa1b2c3d4);
+    straddling = p.cpu.read32(0x400ffe);
+    p.cpu.set_paging(false);
+    first_frame_last = static_cast<std::uint8_t>(p.cpu.read(hw::Space::memory, 0x250fff, 1));
+    second_frame_first = static_cast<std::uint8_t>(p.cpu.read(hw::Space::memory, 0x240000, 1));
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(out, in);
+  EXPECT_EQ(straddling, 0xa1b2c3d4u);
+  EXPECT_EQ(first_frame_last, 0xc3u) << "byte 1 of the word, at the end of the first page";
+  EXPECT_EQ(second_frame_first, 0xb2u) << "byte 2, at the start of the second page's frame";
+}
+
 TEST(Cpu, SwitchingToAMissingContextStopsWithAnErrorNotACrash) {
   Config c = quiet_config();
   Platform p("p", c, true);
