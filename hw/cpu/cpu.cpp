@@ -491,9 +491,7 @@ void Cpu::take_interrupt() {
   sync();  // acceptance happens at one global instant, as the PIC sees it
   flush_piece();
   if_ = false;
-  ++interrupt_depth_;
-  Context* interrupted = current_ == kNoContext ? nullptr : &context(current_);
-  if (interrupted != nullptr) ++interrupted->depth;
+  const HandlerFrame frame(*this);
   const std::uint8_t vector = acknowledge_cycle();
   advance(cycles(timing_.interrupt_entry + timing_.context_save), false);
   // Counted as its handler is entered, with the event, so a run that ends inside the INTA
@@ -515,8 +513,6 @@ void Cpu::take_interrupt() {
   before_traced_change();
   if_ = true;                 // IRET restores the flags
   piece_.mark_ps = now_ps();  // the interrupted work goes on from here
-  --interrupt_depth_;
-  if (interrupted != nullptr) --interrupted->depth;
 }
 
 void Cpu::set_probe(Probe probe, std::uint32_t value) {
@@ -676,12 +672,10 @@ void Cpu::take_page_fault(const PageFault& fault) {
   advance(cycles(timing_.page_fault_entry + timing_.context_save), false);
   // Like an interrupt, the handler runs on the faulting context's stack: a context suspended in
   // it (waiting for a paging read) returns from it on this CPU.
-  ++interrupt_depth_;
-  Context* faulting = current_ == kNoContext ? nullptr : &context(current_);
-  if (faulting != nullptr) ++faulting->depth;
-  if (trap_ != nullptr) trap_->page_fault(fault);
-  if (faulting != nullptr) --faulting->depth;
-  --interrupt_depth_;
+  {
+    const HandlerFrame frame(*this);
+    if (trap_ != nullptr) trap_->page_fault(fault);
+  }
   advance(cycles(timing_.context_restore), false);
 }
 

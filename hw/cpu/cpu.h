@@ -157,6 +157,24 @@ class Cpu : public sc_core::sc_module, public Processor {
     bool finished = false;
   };
   Context& context(ContextId id) const { return *(*contexts_)[static_cast<std::size_t>(id)]; }
+  // An interrupt or exception being taken on the current context, for its lifetime: counted on
+  // the CPU (a stop request waits for none in progress) and on the context, which cannot then
+  // move to another CPU (the handler's return is this CPU's).
+  struct HandlerFrame {
+    Cpu& cpu;
+    Context* context;
+    explicit HandlerFrame(Cpu& c)
+        : cpu(c), context(c.current_ == kNoContext ? nullptr : &c.context(c.current_)) {
+      ++cpu.interrupt_depth_;
+      if (context != nullptr) ++context->depth;
+    }
+    ~HandlerFrame() {
+      --cpu.interrupt_depth_;
+      if (context != nullptr) --context->depth;
+    }
+    HandlerFrame(const HandlerFrame&) = delete;
+    HandlerFrame& operator=(const HandlerFrame&) = delete;
+  };
 
   void run_context(ContextId id);
   bool access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsigned width,
