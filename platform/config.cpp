@@ -22,6 +22,7 @@
 #include "platform/paths.h"
 #include "platform/yaml_file.h"
 #include "sw/apps/kernel_apps.h"
+#include "sw/mm/mm.h"
 #include "util/log.h"
 #include "util/suggest.h"
 #include "util/units.h"
@@ -268,6 +269,42 @@ const std::vector<Key>& schema() {
                        "when a surprise-removed device gets IRP_MN_REMOVE_DEVICE: after_close = "
                        "once its last handle is closed (Windows); immediate = right after "
                        "IRP_MN_SURPRISE_REMOVAL (ReactOS)"));
+    k.push_back(
+        boolean("mm.paging", ACC(mm.paging),
+                "the CPUs translate every memory access through page tables (x86 "
+                "two-level paging) and the memory manager pages: paged pool, demand-zero "
+                "and hard faults, a pagefile (docs/memory.md); false = physical addresses"));
+    k.push_back(size("mm.nonpaged_pool", ACC(mm.nonpaged_pool),
+                     "with mm.paging: the RAM above the low 1 MiB given to the nonpaged pool; the "
+                     "rest is page frames for page tables, the paged pool and processes"));
+    k.push_back(size("mm.paged_pool", ACC(mm.paged_pool),
+                     "with mm.paging: the paged pool's virtual size, at 0xE0000000"));
+    k.push_back(Key{"mm.pagefile.disk",
+                    "with mm.paging: the block device instance the pagefile is on; \"\" = none "
+                    "(dirty pages then stay in RAM)",
+                    [](Config& c, const std::string& text) -> std::string {
+                      c.mm.pagefile_disk = text;
+                      return {};
+                    },
+                    [](const Config& c) { return c.mm.pagefile_disk; }});
+    k.push_back(integer<std::uint64_t>("mm.pagefile.offset", ACC(mm.pagefile_offset), 0,
+                                       0xffffffffull,
+                                       "the byte of its disk where the pagefile starts (a "
+                                       "multiple of 4 KiB)",
+                                       true));
+    k.push_back(size("mm.pagefile.size", ACC(mm.pagefile_size),
+                     "the pagefile's size (a multiple of 4 KiB, within the disk)"));
+    k.push_back(integer<unsigned>("mm.low_pages", ACC(mm.low_pages), 1, 1u << 20,
+                                  "free + zeroed + standby pages below which the balance set "
+                                  "manager trims working sets"));
+    k.push_back(integer<unsigned>("mm.modified_threshold", ACC(mm.modified_threshold), 1, 1u << 20,
+                                  "modified pages above which the modified page writer runs"));
+    k.push_back(integer<unsigned>("mm.write_cluster", ACC(mm.write_cluster), 1, 64,
+                                  "pages the modified page writer writes per round"));
+    k.push_back(duration("mm.balance_period", ACC(mm.balance_period_ps),
+                         "how often the balance set manager wakes to age working sets"));
+    k.push_back(boolean("mm.zero_thread", ACC(mm.zero_thread),
+                        "a priority-1 thread zeroes free pages while nothing else runs"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));
@@ -1164,6 +1201,53 @@ void validate(const Config& c) {
         fail("memory.ram.size",
              fmt::format("the RAM overlaps the {} page at {:#x} (hal: apic)", what, base));
     }
+  }
+  // The memory manager's layout (sw/mm/mm.h): RAM in the identity window below user space, the
+  // nonpaged pool leaving frames to page with, the paged pool below the device memory above it.
+  if (c.mm.paging) {
+    if (c.ram_base + c.ram_size > mm::kUserBase)
+      fail("memory.ram.size",
+           fmt::format("with mm.paging the RAM must end by {:#x}, where user space begins",
+                       mm::kUserBase));
+    constexpr std::uint64_t kLow = 1 << 20, kMinFrames = 64 * mm::kPageSize;
+    if (c.ram_size < kLow + c.mm.nonpaged_pool + kMinFrames)
+      fail("mm.nonpaged_pool",
+           fmt::format("{} of nonpaged pool leaves fewer than 64 page frames in {} of RAM (the "
+                       "low 1 MiB is not the pool's)",
+                       util::format_size(c.mm.nonpaged_pool), util::format_size(c.ram_size)));
+    if (c.mm.nonpaged_pool % mm::kPageSize != 0)
+      fail("mm.nonpaged_pool", "not a multiple of 4 KiB");
+    const std::uint64_t pool_end = mm::kPagedPoolBase + c.mm.paged_pool;
+    std::uint64_t limit = hw::apic::kIoApicBase;
+    if (c.pci_memory_base >= mm::kPagedPoolBase) limit = std::min(limit, c.pci_memory_base);
+    if (c.mm.paged_pool == 0 || c.mm.paged_pool % mm::kPageSize != 0 || pool_end > limit)
+      fail("mm.paged_pool",
+           fmt::format("must be a multiple of 4 KiB from {:#x} up to {:#x} (the device memory "
+                       "above it)",
+                       mm::kPagedPoolBase, limit));
+  }
+  if (!c.mm.pagefile_disk.empty()) {
+    if (!c.mm.paging) fail("mm.pagefile.disk", "a pagefile needs mm.paging: true");
+    const DeviceInstance* d = c.device(c.mm.pagefile_disk);
+    if (d == nullptr || d->type != "block") {
+      std::vector<std::string> disks;
+      for (const auto& i : c.devices)
+        if (i.type == "block") disks.push_back(i.name);
+      fail("mm.pagefile.disk",
+           fmt::format("'{}' is not a block device instance (the config has: {})",
+                       c.mm.pagefile_disk,
+                       disks.empty() ? "none" : fmt::format("{}", fmt::join(disks, ", "))));
+    }
+    if (c.mm.pagefile_size < mm::kPageSize || c.mm.pagefile_size % mm::kPageSize != 0)
+      fail("mm.pagefile.size", "must be a multiple of 4 KiB, at least one page");
+    if (c.mm.pagefile_offset % mm::kPageSize != 0)
+      fail("mm.pagefile.offset", "not a multiple of 4 KiB");
+    const std::uint64_t disk_size = d->settings.has("size") ? d->settings.number("size") : 0;
+    if (c.mm.pagefile_offset + c.mm.pagefile_size > disk_size)
+      fail("mm.pagefile.size",
+           fmt::format("the pagefile [{:#x}, {:#x}) does not fit {}'s {} ", c.mm.pagefile_offset,
+                       c.mm.pagefile_offset + c.mm.pagefile_size, d->name,
+                       util::format_size(disk_size)));
   }
   for (unsigned irq : c.pci_irqs) {
     if (irq == c.pic_cascade_irq || irq == c.timer_irq)

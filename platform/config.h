@@ -78,6 +78,21 @@ struct Config {
   // After IRP_MN_SURPRISE_REMOVAL: "after_close" sends IRP_MN_REMOVE_DEVICE once the last
   // handle to the device is closed (Windows); "immediate" at once (ReactOS's order).
   std::string pnp_remove = "after_close";
+
+  // The memory manager (`mm:`, docs/memory.md). Without paging, software addresses are
+  // physical as they always were; with it the CPUs translate through page tables the memory
+  // manager keeps, the paged pool pages, and a pagefile on a disk instance takes what RAM cannot
+  // hold.
+  struct Mm {
+    bool paging = false;
+    std::uint64_t nonpaged_pool = 2ull << 20;  // RAM above the low 1 MiB; the rest is page frames
+    std::uint64_t paged_pool = 16ull << 20;    // virtual: at 0xE0000000
+    std::string pagefile_disk;                 // a block instance; "" = no pagefile
+    std::uint64_t pagefile_offset = 0, pagefile_size = 8ull << 20;
+    unsigned low_pages = 32, modified_threshold = 64, write_cluster = 8;
+    std::uint64_t balance_period_ps = 1'000'000'000'000ull;
+    bool zero_thread = true;
+  } mm;
   unsigned kernel_quantum_ticks = 2;
   ke::KernelCosts kernel_costs;
 

@@ -75,15 +75,64 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
           platform_.cpu_at(n).boot([this, n] { kernel_->start_processor(n); }, 1 << 20);
         }
         if (with_io) {
-          // The pool is the RAM above 1 MiB (below: vectors and the workloads' fixed buffers).
-          pool_ = std::make_unique<io::Pool>(config_.ram_base + (1 << 20),
-                                             config_.ram_size - (1 << 20));
+          start_mm();
           io_ = std::make_unique<io::IoManager>(*kernel_, *pool_);
           start_pnp(raw);
         }
-        kernel_->run("main", 8, main);
+        // The memory manager's threads start from the system thread (MmInitSystem phase 1), so
+        // the boot context, still the idle thread's, never yields to them first.
+        kernel_->run("main", 8, [this, with_io, main] {
+          if (with_io) start_pagefile();
+          main();
+        });
       },
       1 << 20);
+}
+
+void KernelHost::start_mm() {
+  const Config& c = config_;
+  constexpr std::uint64_t kLow = 1 << 20;  // vectors and the workloads' fixed buffers
+  // Without paging the nonpaged pool is all the RAM above 1 MiB, as it always was.
+  const std::uint64_t nonpaged = c.mm.paging ? c.mm.nonpaged_pool : c.ram_size - kLow;
+  pool_ = std::make_unique<io::Pool>(c.ram_base + kLow, nonpaged);
+  mm::MmConfig mc;
+  mc.ram_base = c.ram_base;
+  mc.ram_size = c.ram_size;
+  mc.frames_base = c.ram_base + kLow + nonpaged;
+  mc.frames_size = c.ram_size - kLow - nonpaged;
+  mc.paged_pool_size = c.mm.paged_pool;
+  mc.low_pages = c.mm.low_pages;
+  mc.modified_threshold = c.mm.modified_threshold;
+  mc.write_cluster = c.mm.write_cluster;
+  mc.balance_period_ps = c.mm.balance_period_ps;
+  mc.zero_thread = c.mm.zero_thread;
+  // The identity window: everything in memory space the bus decodes (RAM, the I/O APIC, memory
+  // BARs' aperture), and each CPU's local APIC page, which the CPU itself decodes.
+  for (const auto& m : platform_.bus.mappings())
+    if (m.space == hw::Space::memory) mc.identity.emplace_back(m.base, m.size);
+  mc.identity.emplace_back(c.pci_memory_base, c.pci_memory_size);
+  if (c.hal == "apic") mc.identity.emplace_back(hal::kLocalApic, mm::kPageSize);
+  mm_ = std::make_unique<mm::MemoryManager>(*kernel_, mc);
+  if (c.mm.paging) mm_->initialize(*pool_);
+}
+
+void KernelHost::start_pagefile() {
+  const Config& c = config_;
+  if (!c.mm.paging) return;
+  io::DeviceObject* disk = nullptr;
+  if (!c.mm.pagefile_disk.empty()) {
+    disk = io_->find_device(device_path(c.mm.pagefile_disk));
+    if (disk == nullptr)
+      util::Logger("platform.host")
+          .error(
+              "mm.pagefile.disk: {} has no device to page to (its driver did not start): "
+              "no pagefile",
+              c.mm.pagefile_disk);
+  }
+  if (disk != nullptr)
+    pagefile_ = std::make_unique<io::PagingFile>(*io_, c.mm.pagefile_disk, *disk,
+                                                 c.mm.pagefile_offset, c.mm.pagefile_size);
+  mm_->start(pagefile_.get());
 }
 
 Driver* KernelHost::driver(const std::string& type) {
@@ -446,6 +495,7 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
     }
     j.end_array().end_object();
   }
+  if (mm_ && config_.mm.paging) write_mm_stats(j);
   j.begin_object("drivers");
   for (const auto& [name, d] : drivers_) {
     j.begin_object(name);
@@ -453,6 +503,71 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
     j.end_object();
   }
   j.end_object();
+}
+
+void KernelHost::write_mm_stats(util::JsonWriter& j) const {
+  const mm::MmStats& m = mm_->stats();
+  j.begin_object("mm").field("frames", mm_->frames()).field("available", mm_->available_pages());
+  j.begin_object("lists");
+  for (unsigned l = 0; l < mm::kPageStates; ++l) {
+    const auto state = static_cast<mm::PageState>(l);
+    j.field(mm::to_string(state), mm_->list_count(state));
+  }
+  j.end_object();
+  j.field("faults", m.faults)
+      .field("demand_zero", m.demand_zero)
+      .field("soft", m.soft)
+      .field("hard", m.hard)
+      .field("collided", m.collided)
+      .field("protection", m.protection)
+      .field("access_violations", m.access_violations)
+      .field("paging_reads", m.paging_reads)
+      .field("paging_writes", m.paging_writes)
+      .field("paging_read_errors", m.paging_read_errors)
+      .field("hard_fault_us_mean",
+             m.hard > 0 ? static_cast<double>(m.hard_fault_ps) / 1e6 / static_cast<double>(m.hard)
+                        : 0.0)
+      .field("writer_runs", m.writer_runs)
+      .field("trims", m.trims)
+      .field("pages_trimmed", m.pages_trimmed)
+      .field("pages_zeroed", m.pages_zeroed)
+      .field("repurposed", m.repurposed)
+      .field("waits_for_pages", m.waits_for_pages)
+      .field("tb_flushes", m.tb_flushes);
+  j.begin_object("pagefile")
+      .field("disk", mm_->pagefile() ? mm_->pagefile()->name() : std::string())
+      .field("slots", mm_->pagefile() ? mm_->pagefile()->slots() : 0)
+      .field("used", mm_->pagefile_slots_used())
+      .end_object();
+  j.begin_array("working_sets");
+  for (const auto& p : mm_->processes())
+    j.begin_object()
+        .field("process", p->name)
+        .field("pages", static_cast<std::uint64_t>(p->working_set.size()))
+        .field("peak", p->peak_working_set)
+        .end_object();
+  j.end_array();
+  // Like the debugger's !poolused: allocations, frees and bytes in use by tag and pool.
+  j.begin_array("pool");
+  for (const auto& [tag, by_type] : mm_->pool_tags()) {
+    std::string name;
+    for (int b = 0; b < 4; ++b) {
+      const char ch = static_cast<char>(tag >> (8 * b) & 0xff);
+      name += ch >= 0x20 && ch < 0x7f ? ch : '.';
+    }
+    for (const auto& [type, t] :
+         {std::pair{"nonpaged", &by_type.first}, std::pair{"paged", &by_type.second}}) {
+      if (t->allocs == 0) continue;
+      j.begin_object()
+          .field("tag", name)
+          .field("type", type)
+          .field("allocs", t->allocs)
+          .field("frees", t->frees)
+          .field("bytes", t->bytes)
+          .end_object();
+    }
+  }
+  j.end_array().end_object();
 }
 
 void KernelHost::print_summary(std::FILE* out) const {
@@ -519,6 +634,24 @@ void KernelHost::print_summary(std::FILE* out) const {
                    static_cast<unsigned long long>(ps.started),
                    static_cast<unsigned long long>(ps.not_started),
                    static_cast<unsigned long long>(ps.removed), failed.c_str());
+    }
+    if (mm_ && config_.mm.paging) {
+      const mm::MmStats& m = mm_->stats();
+      std::uint64_t ws = 0;
+      for (const auto& p : mm_->processes()) ws += p->working_set.size();
+      std::fprintf(
+          out,
+          "  mm         %llu page faults (%llu demand-zero, %llu soft, %llu hard), %llu "
+          "paging reads, %llu paging writes, %llu trims (%llu pages); %llu pages in "
+          "working sets, %llu available of %llu\n",
+          static_cast<unsigned long long>(m.faults), static_cast<unsigned long long>(m.demand_zero),
+          static_cast<unsigned long long>(m.soft), static_cast<unsigned long long>(m.hard),
+          static_cast<unsigned long long>(m.paging_reads),
+          static_cast<unsigned long long>(m.paging_writes),
+          static_cast<unsigned long long>(m.trims),
+          static_cast<unsigned long long>(m.pages_trimmed), static_cast<unsigned long long>(ws),
+          static_cast<unsigned long long>(mm_->available_pages()),
+          static_cast<unsigned long long>(mm_->frames()));
     }
     for (const auto& [name, d] : drivers_) {
       const std::string line = d->summary();

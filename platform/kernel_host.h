@@ -25,6 +25,7 @@
 #include "sw/io/pnp.h"
 #include "sw/io/pool.h"
 #include "sw/ke/kernel.h"
+#include "sw/mm/mm.h"
 
 namespace platform {
 
@@ -48,6 +49,9 @@ class KernelHost {
   ke::Kernel& kernel() { return *kernel_; }
   io::IoManager& io() { return *io_; }
   io::Pool& pool() { return *pool_; }
+  // The memory manager (with I/O booted): pools by tag; with mm.paging, virtual memory.
+  mm::MemoryManager& mm() { return *mm_; }
+  bool has_mm() const { return mm_ != nullptr; }
   io::PnpManager& pnp() { return *pnp_; }
   bool has_pnp() const { return pnp_ != nullptr; }
   bool booted() const { return kernel_ != nullptr; }
@@ -70,6 +74,11 @@ class KernelHost {
 
  private:
   void start_pnp(const std::vector<std::string>& raw);
+  // MmInitSystem phase 0: the nonpaged pool, then (mm.paging) page tables and paging on.
+  void start_mm();
+  void start_pagefile();
+  void write_mm_stats(util::JsonWriter& j)
+      const;  // phase 1: the pagefile on its disk, the memory manager's threads
   io::DriverBinding bind(const io::DevNode& node, const std::vector<std::string>& raw);
   Driver* driver(const std::string& type);
   std::uint64_t pic_accesses() const;
@@ -82,6 +91,8 @@ class KernelHost {
   std::unique_ptr<hal::Hal> hal_;
   std::unique_ptr<ke::Kernel> kernel_;
   std::unique_ptr<io::Pool> pool_;
+  std::unique_ptr<mm::MemoryManager> mm_;
+  std::unique_ptr<io::PagingFile> pagefile_;
   std::unique_ptr<io::IoManager> io_;
   std::unique_ptr<io::PnpManager> pnp_;
   std::unique_ptr<drivers::PciDriver> pci_;

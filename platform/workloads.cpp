@@ -8,6 +8,7 @@
 #include "sw/apps/idle.h"
 #include "sw/apps/io_apps.h"
 #include "sw/apps/kernel_apps.h"
+#include "sw/apps/paging_app.h"
 #include "sw/drivers/timer/timer.h"
 #include "util/units.h"
 
@@ -362,6 +363,21 @@ class DeviceLoopWorkload : public HostedWorkload {
 class BugcheckWorkload : public HostedWorkload {
  public:
   BugcheckWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    const Settings& k = c.workload_keys("bugcheck");
+    if (k.text("rule") == "paged-pool-in-dpc") {
+      // The memory manager's rule: the kernel host with I/O and paging; the one-shot is the
+      // misbehaving driver's own.
+      host().boot(
+          [this] {
+            const Config& c = host().config();
+            auto device = oneshot(c, c.workload_keys("bugcheck").text("device"));
+            device.driver = "\\Driver\\PagedBug";
+            paged_ = std::make_unique<apps::PagedPoolInDpc>(host().kernel(), host().mm(), device);
+            paged_->main();
+          },
+          true, {k.text("device")});
+      return;
+    }
     host().boot(
         [this] {
           const Config& c = host().config();
@@ -373,8 +389,69 @@ class BugcheckWorkload : public HostedWorkload {
         false);
   }
 
+ protected:
+  void workload_stats(util::JsonWriter& j) const override {
+    j.field("rule", host().config().workload_keys("bugcheck").text("rule"));
+    if (paged_) j.field("paged_buffer", paged_->buffer()).field("dpc_reads", paged_->dpc_reads());
+  }
+
  private:
   std::unique_ptr<apps::Misbehave> app_;
+  std::unique_ptr<apps::PagedPoolInDpc> paged_;
+};
+
+// Threads of an application touching a working set bigger than RAM through the memory manager.
+class PagingWorkload : public HostedWorkload {
+ public:
+  PagingWorkload(Platform& p, const Config& c) : HostedWorkload(p, c) {
+    host().boot(
+        [this] {
+          const Settings& k = host().config().workload_keys("paging");
+          apps::PagingApp::Params ap;
+          ap.working_set = k.number("working_set");
+          ap.threads = k.u32("threads");
+          ap.passes = k.number("passes");
+          ap.compute_threads = k.u32("compute_threads");
+          app_ = std::make_unique<apps::PagingApp>(host().kernel(), host().mm(), ap);
+          app_->main();
+          host().kernel().cpu().power_off(healthy() ? 0 : 1);
+        },
+        true);
+  }
+  bool healthy() const override {
+    return !app_ || (app_->counts().mismatches == 0 && app_->counts().access_violations == 0);
+  }
+
+ protected:
+  void workload_stats(util::JsonWriter& j) const override {
+    if (!app_) return;
+    const auto& n = app_->counts();
+    j.field("working_set", host().config().workload_keys("paging").number("working_set"))
+        .field("passes", n.passes)
+        .field("pages_written", n.pages_written)
+        .field("pages_checked", n.pages_checked)
+        .field("words_checked", n.words_checked)
+        .field("mismatches", n.mismatches)
+        .field("access_violations", n.access_violations)
+        .field("compute_chunks", n.compute_chunks);
+  }
+  void workload_summary(std::FILE* out) const override {
+    if (!app_) return;
+    const auto& n = app_->counts();
+    std::fprintf(out,
+                 "  workload   paging: %llu passes, %llu pages written, %llu pages checked "
+                 "(%llu words), %llu mismatches, %llu access violations; %llu compute chunks\n",
+                 static_cast<unsigned long long>(n.passes),
+                 static_cast<unsigned long long>(n.pages_written),
+                 static_cast<unsigned long long>(n.pages_checked),
+                 static_cast<unsigned long long>(n.words_checked),
+                 static_cast<unsigned long long>(n.mismatches),
+                 static_cast<unsigned long long>(n.access_violations),
+                 static_cast<unsigned long long>(n.compute_chunks));
+  }
+
+ private:
+  std::unique_ptr<apps::PagingApp> app_;
 };
 
 // One DMA block transfer while the CPU computes; statistics of the transfer's own window.
@@ -685,14 +762,53 @@ void register_workloads(Registry<WorkloadType>& r) {
            return e.empty() ? period_check(c, "device_loop") : e;
          },
          make<DeviceLoopWorkload>()});
-  KeySpec rule =
-      choice_key("rule", apps::Misbehave::kinds(), "which IRQL rule the misbehaving driver breaks");
+  std::vector<std::string> rules = apps::Misbehave::kinds();
+  rules.push_back("paged-pool-in-dpc");
+  KeySpec rule = choice_key("rule", rules,
+                            "which IRQL rule the misbehaving driver breaks (paged-pool-in-dpc: "
+                            "its DPC reads paged pool; needs mm.paging)");
   r.add({"bugcheck",
          "a driver that breaks an IRQL rule; the kernel stops with a bug check",
          "bugcheck",
          {rule, name_key("device", "oneshot0", "the one-shot instance the driver uses")},
-         [](const Config& c) { return require_instance(c, "bugcheck", "device", "oneshot"); },
+         [](const Config& c) -> std::string {
+           if (std::string e = require_instance(c, "bugcheck", "device", "oneshot"); !e.empty())
+             return e;
+           if (c.workload_keys("bugcheck").text("rule") == "paged-pool-in-dpc" && !c.mm.paging)
+             return "workload.bugcheck.rule: paged-pool-in-dpc needs mm.paging: true";
+           return {};
+         },
          make<BugcheckWorkload>()});
+  r.add({"paging",
+         "threads of an application writing a working set of user memory and checking every "
+         "word, pass after pass; with the working set above RAM, the pagefile takes the rest "
+         "(needs mm.paging and mm.pagefile.disk)",
+         "paging",
+         {size_key("working_set", "6MiB", "the application's memory, split between its threads"),
+          integer_key("threads", 2, 1, 16, "threads touching the working set"),
+          integer_key("passes", 0, 0, 1'000'000'000, "passes over it; 0 = until sim.until"),
+          integer_key("compute_threads", 1, 0, 16, "threads computing alongside")},
+         [](const Config& c) -> std::string {
+           if (!c.mm.paging) return "workload.kind: paging needs mm.paging: true";
+           const std::uint64_t ws = c.workload_keys("paging").number("working_set");
+           if (ws == 0 || ws > mm::kUserEnd - mm::kUserBase)
+             return fmt::format("workload.paging.working_set: must be 1 byte to {} (user space)",
+                                util::format_size(mm::kUserEnd - mm::kUserBase));
+           // What can hold it: the page frames (less the page tables'), and the pagefile.
+           const std::uint64_t frames = c.ram_size - (1 << 20) - c.mm.nonpaged_pool;
+           const std::uint64_t room =
+               frames + (c.mm.pagefile_disk.empty() ? 0 : c.mm.pagefile_size);
+           if (ws + ws / 256 + (256 << 10) > room)
+             return fmt::format(
+                 "workload.paging.working_set: {} does not fit the {} of page frames{} (with "
+                 "its page tables); raise memory.ram.size or mm.pagefile.size",
+                 util::format_size(ws), util::format_size(frames),
+                 c.mm.pagefile_disk.empty()
+                     ? " and there is no pagefile (mm.pagefile.disk)"
+                     : fmt::format(" plus the {} pagefile", util::format_size(c.mm.pagefile_size)));
+           return {};
+         },
+         make<PagingWorkload>()});
   r.add({"dma-transfer",
          "one DMA block transfer while the CPU computes, no kernel (what `iocosim compare-dma` "
          "runs)",

@@ -147,4 +147,11 @@ std::string format_hz(std::uint64_t hz) {
   return fmt::format("{}Hz", hz);
 }
 
+std::string format_size(std::uint64_t bytes) {
+  for (auto [unit, scale] : {std::pair{"GiB", 30}, std::pair{"MiB", 20}, std::pair{"KiB", 10}})
+    if (bytes != 0 && bytes % (std::uint64_t{1} << scale) == 0)
+      return std::to_string(bytes >> scale) + unit;
+  return std::to_string(bytes) + "B";
+}
+
 }  // namespace util

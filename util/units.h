@@ -18,6 +18,8 @@ bool parse_size(std::string_view text, std::uint64_t& out);
 bool parse_bool(std::string_view text, bool& out);
 
 std::string format_hz(std::uint64_t hz);
+// A size in bytes as a config would write it: "16MiB", "4KiB", "1000B".
+std::string format_size(std::uint64_t bytes);
 std::string trim(std::string_view s);
 
 }  // namespace util

@@ -261,13 +261,16 @@ bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
   // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
   // between, so yielding would change nothing but the host time spent.
   const sc_core::sc_time until = local_ + t;
-  if (past_run_limit(t)) return false;
+  if (pausing_ || past_run_limit(t)) return false;
   return until < kMaxRunAhead && until < time_to_pending_activity();
 }
 
 void Cpu::advance(sc_core::sc_time t, bool interruptible) {
   flush_demand();
   if (can_run_ahead(t)) {
+    // A request already pending (raised during non-interruptible work, a page fault's entry)
+    // is taken before this work, as the exact path below does; then one raised by its end.
+    if (interruptible) poll_interrupt();
     local_ += t;
     if (interruptible) poll_interrupt();
     return;
@@ -315,6 +318,12 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     intr_settled_ = true;  // woken by time, or by INTR itself rising
     t -= sc_core::sc_time_stamp() - start;
   }
+}
+
+void Cpu::pause(Cycles n) {
+  pausing_ = true;
+  consume(n);
+  pausing_ = false;
 }
 
 void Cpu::consume(Cycles n, double bus_share) {

@@ -122,6 +122,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   void fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
                   unsigned width) override;
   void consume(Cycles cycles, double bus_share = 0.0) override;
+  void pause(Cycles cycles) override;
   void enable_interrupts() override;
   bool disable_interrupts() override;
   bool interrupts_enabled() const override { return if_; }
@@ -159,18 +160,24 @@ class Cpu : public sc_core::sc_module, public Processor {
   Context& context(ContextId id) const { return *(*contexts_)[static_cast<std::size_t>(id)]; }
   // An interrupt or exception being taken on the current context, for its lifetime: counted on
   // the CPU (a stop request waits for none in progress) and on the context, which cannot then
-  // move to another CPU (the handler's return is this CPU's).
+  // move to another CPU (the handler's return is this CPU's). The handler runs in kernel mode;
+  // its return restores the interrupted privilege (IRET pops CS).
   struct HandlerFrame {
     Cpu& cpu;
     Context* context;
+    bool user;
     explicit HandlerFrame(Cpu& c)
-        : cpu(c), context(c.current_ == kNoContext ? nullptr : &c.context(c.current_)) {
+        : cpu(c),
+          context(c.current_ == kNoContext ? nullptr : &c.context(c.current_)),
+          user(c.user_) {
       ++cpu.interrupt_depth_;
       if (context != nullptr) ++context->depth;
+      cpu.user_ = false;
     }
     ~HandlerFrame() {
       --cpu.interrupt_depth_;
       if (context != nullptr) --context->depth;
+      cpu.user_ = user;
     }
     HandlerFrame(const HandlerFrame&) = delete;
     HandlerFrame& operator=(const HandlerFrame&) = delete;
@@ -315,6 +322,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::vector<TlbEntry> tlb_;
   std::size_t tlb_next_ = 0;
   bool paging_ = false, user_ = false, in_walk_ = false;
+  bool pausing_ = false;  // inside pause(): no running ahead
   std::uint64_t cr3_ = 0, cr2_ = 0;
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }

@@ -110,6 +110,12 @@ class Processor {
   // --- work: `cycles` of computation, of which the fraction `bus_share` needs the bus
   // (instruction fetch, cache misses) and so competes with DMA.
   virtual void consume(Cycles cycles, double bus_share = 0.0) = 0;
+  // One round of a spin-wait loop (the PAUSE instruction and the test around it): `cycles` of
+  // work after which the caller looks at memory another processor writes. Unlike consume() the
+  // processor does not run ahead of the machine's time here, so what the loop sees (a lock
+  // released, an answer counted) is what the other processors did by then, whatever else is
+  // observed or traced.
+  virtual void pause(Cycles cycles) { consume(cycles); }
 
   // --- interrupt flag (STI / CLI) and HLT
   virtual void enable_interrupts() = 0;

@@ -47,6 +47,7 @@ class CurrentProcessor : public hw::Processor {
     get().fill_block(address, value, bytes, width);
   }
   void consume(Cycles cycles, double bus_share = 0.0) override { get().consume(cycles, bus_share); }
+  void pause(Cycles cycles) override { get().pause(cycles); }
   void enable_interrupts() override { get().enable_interrupts(); }
   bool disable_interrupts() override { return get().disable_interrupts(); }
   bool interrupts_enabled() const override { return get().interrupts_enabled(); }

@@ -24,6 +24,7 @@
 #include "sw/io/irp.h"
 #include "sw/io/pool.h"
 #include "sw/ke/kernel.h"
+#include "sw/mm/mm.h"
 
 namespace io {
 
@@ -241,6 +242,13 @@ class IoManager {
   // it can be, bytes for the rest): RtlCopyMemory on physical addresses.
   void copy_memory(std::uint64_t dst, std::uint64_t src, std::uint64_t n);
 
+  // IoPageRead / IoSynchronousPageWrite: one page between `frame` (physical) and byte `offset`
+  // of the device, by a paging IRP (IRP_PAGING_IO, an MDL for the frame) sent to the top of
+  // the device's stack, waited for on an event of the caller's. PASSIVE_LEVEL. The final status
+  // block in `iosb`.
+  Status page_io(DeviceObject& device, bool write, std::uint64_t frame, std::uint64_t offset,
+                 IoStatusBlock& iosb);
+
   // Open handles to any device of the stack whose bottom (PDO) is `pdo`.
   std::size_t open_handles(const DeviceObject& pdo) const;
   // Called (at PASSIVE_LEVEL, on the closing thread) when the last handle to a stack closes,
@@ -279,6 +287,27 @@ class IoManager {
   std::vector<std::unique_ptr<FileObject>> files_;
   std::vector<std::unique_ptr<Irp>> irp_store_;  // allocated IRPs, recycled through free_list_
   std::vector<Irp*> free_list_;
+};
+
+// The pagefile: `size` bytes of a disk device from byte `offset`, one page a slot, read and
+// written by paging IRPs down the disk's stack (the same driver, DMA and interrupt path as any
+// read). What the memory manager pages to.
+class PagingFile : public mm::PagingDevice {
+ public:
+  PagingFile(IoManager& io, std::string disk, DeviceObject& device, std::uint64_t offset,
+             std::uint64_t size)
+      : io_(io), disk_(std::move(disk)), device_(device), offset_(offset), size_(size) {}
+  std::uint64_t slots() const override { return size_ / mm::kPageSize; }
+  bool read(std::uint64_t slot, std::uint64_t frame, std::uint64_t va) override;
+  bool write(std::uint64_t slot, std::uint64_t frame, std::uint64_t va) override;
+  std::string name() const override { return disk_; }
+
+ private:
+  bool transfer(bool write, std::uint64_t slot, std::uint64_t frame, std::uint64_t va);
+  IoManager& io_;
+  std::string disk_;
+  DeviceObject& device_;
+  std::uint64_t offset_, size_;
 };
 
 }  // namespace io

@@ -167,6 +167,7 @@ struct Irp {
   // Buffers, as physical addresses in the simulated RAM.
   std::uint64_t system_buffer = 0;  // buffered I/O: the I/O manager's copy
   std::uint64_t mdl_address = 0;    // direct I/O: the caller's buffer itself (one run of RAM)
+  bool paging_io = false;           // IRP_PAGING_IO: the memory manager's read or write of a page
   std::uint64_t user_buffer = 0;
   // What the I/O manager does when the request is done.
   ke::Event* user_event = nullptr;

@@ -36,6 +36,12 @@ const char* bug_check_name(std::uint32_t code) {
       return "DRIVER_IRQL_NOT_LESS_OR_EQUAL";
     case kKmodeExceptionNotHandled:
       return "KMODE_EXCEPTION_NOT_HANDLED";
+    case kPageFaultInNonpagedArea:
+      return "PAGE_FAULT_IN_NONPAGED_AREA";
+    case kKernelDataInpageError:
+      return "KERNEL_DATA_INPAGE_ERROR";
+    case kAttemptedWriteToReadonlyMemory:
+      return "ATTEMPTED_WRITE_TO_READONLY_MEMORY";
     case kHardwareInterruptStorm:
       return "HARDWARE_INTERRUPT_STORM";
   }

@@ -224,4 +224,25 @@ void Kernel::bus_error(const hw::BusFault& fault) {
             fault.space == hw::Space::io ? 1 : 0);
 }
 
+void Kernel::page_fault(const hw::PageFault& fault) {
+  if (page_fault_handler_) {
+    page_fault_handler_(fault);
+    return;
+  }
+  // No memory manager: nothing is pageable, so any fault is an address never valid.
+  bug_check(kPageFaultInNonpagedArea, fault.address, fault.write ? 1 : 0, running_routine().id, 0);
+}
+
+Kernel::RunningRoutine Kernel::running_routine() {
+  const Thread& t = *prcb().current;
+  if (t.frames.empty()) return {0, t.name, {}};
+  const Thread::Frame& f = t.frames.back();
+  if (f.interrupt != nullptr)
+    return {routine_number(f.interrupt->routine_id, "ISR", f.interrupt->name), f.interrupt->name,
+            f.interrupt->owner};
+  if (f.dpc != nullptr)
+    return {routine_number(f.dpc->routine_id, "DPC", f.dpc->name), f.dpc->name, f.dpc->owner};
+  return {0, t.name, {}};
+}
+
 }  // namespace ke

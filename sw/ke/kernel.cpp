@@ -69,6 +69,8 @@ void Kernel::start_processor(unsigned n) {
   cpu_.set_probe(hw::Probe::irql, p.irql);
   cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(p.idle->id));
   if (util::events().enabled()) util::events().emit("ke", "processor_start", {{"cpu", n}});
+  for (auto& work : p.ipi_work) work();  // generic calls made before it started
+  p.ipi_work.clear();
   cpu_.enable_interrupts();
   idle_loop();
 }
@@ -291,7 +293,48 @@ void Kernel::dispatch_ipi() {
   p.dispatch_requested = false;
   hal_.local_eoi();
   if (util::events().enabled()) util::events().emit("ke", "ipi_received", {{"cpu", p.number}});
+  // KeIpiGenericCall's routines first (IPI_LEVEL work on Windows, so a held-off DISPATCH_LEVEL
+  // does not delay them past this point).
+  while (!p.ipi_work.empty()) {
+    auto work = std::move(p.ipi_work.front());
+    p.ipi_work.erase(p.ipi_work.begin());
+    work();
+  }
   dispatch_software_interrupt(p.irql);
+}
+
+void Kernel::ipi_generic_call(const std::function<void()>& routine) {
+  routine();
+  if (prcbs_.size() == 1) return;
+  // Each other processor runs the routine and counts itself off; this one spins until all have.
+  auto pending = std::make_shared<unsigned>(0);
+  const unsigned self = prcb().number;
+  for (auto& p : prcbs_) {
+    if (p->number == self) continue;
+    if (p->idle->context == hw::kNoContext) {
+      // Not started yet: it runs the routine as it starts (start_processor), unwaited for.
+      p->ipi_work.push_back(routine);
+      continue;
+    }
+    ++*pending;
+    p->ipi_work.push_back([routine, pending] {
+      routine();
+      --*pending;
+    });
+    p->dispatch_requested = false;  // a new IPI even if a dispatch request is on its way
+    request_dispatch(*p);
+  }
+  const bool was_enabled = cpu_.interrupts_enabled();
+  cpu_.enable_interrupts();
+  while (*pending > 0) cpu_.pause(config_.spin_cycles);
+  if (!was_enabled) cpu_.disable_interrupts();
+}
+
+void Kernel::flush_tb(const std::vector<std::uint64_t>& pages) {
+  if (pages.empty()) return;
+  ipi_generic_call([this, &pages] {
+    for (std::uint64_t va : pages) cpu_.invalidate_page(va);
+  });
 }
 
 }  // namespace ke

@@ -123,6 +123,8 @@ struct Prcb {
   // processors' search skip empty processors without looking at 32 queues each.
   unsigned queued = 0;
   unsigned threads = 0;  // threads created on this processor (for placement)
+  // KeIpiGenericCall's work for this processor, run by its IPI handler.
+  std::vector<std::function<void()>> ipi_work;
   ProcessorStats stats;
 };
 
@@ -229,6 +231,34 @@ class Kernel : public hw::TrapHandler {
   std::uint64_t tick_count() const { return tick_count_; }  // KeQueryTickCount
   std::uint64_t tick_ps() const { return tick_ps_; }
 
+  // KeIpiGenericCall: runs `routine` on every started processor — this one now, the others from
+  // an IPI — and returns once all have run it. Called below DISPATCH_LEVEL (it spins, with
+  // interrupts on, until the others answer: two processors calling it at once answer each
+  // other). What the memory manager uses to turn paging on everywhere and to flush a mapping
+  // from the other processors' TLBs (KeFlushMultipleTb's shootdown).
+  void ipi_generic_call(const std::function<void()>& routine);
+  // KeFlushSingleTb / KeFlushMultipleTb: the pages' translations leave every processor's TLB.
+  void flush_tb(const std::vector<std::uint64_t>& pages);
+
+  // --- page faults: the memory manager's MmAccessFault, called by the trap handler. Without
+  // one a page fault is a bug check (PAGE_FAULT_IN_NONPAGED_AREA).
+  void set_page_fault_handler(std::function<void(const hw::PageFault&)> handler) {
+    page_fault_handler_ = std::move(handler);
+  }
+  // The routine running on this processor, for a bug check's parameters and report: its number
+  // in the routine trace (0 when a thread runs no ISR or DPC), its name, and the driver it
+  // belongs to ("" for the kernel's own).
+  struct RunningRoutine {
+    std::uint32_t id = 0;
+    std::string name;
+    std::string owner;
+  };
+  RunningRoutine running_routine();
+  // KeStackAttachProcess's effect for a thread not yet running: the page directory it runs in.
+  void set_thread_directory(Thread& thread, std::uint64_t directory) {
+    thread.directory = directory;
+  }
+
   // KeBugCheckEx: report and stop the machine (exit status 3). Never returns.
   [[noreturn]] void bug_check(std::uint32_t code, std::uint64_t p1 = 0, std::uint64_t p2 = 0,
                               std::uint64_t p3 = 0, std::uint64_t p4 = 0);
@@ -249,6 +279,7 @@ class Kernel : public hw::TrapHandler {
   // --- hw::TrapHandler
   void interrupt(std::uint8_t vector) override;
   void bus_error(const hw::BusFault& fault) override;
+  void page_fault(const hw::PageFault& fault) override;
 
  private:
   // The running processor's PRCB.
@@ -340,6 +371,7 @@ class Kernel : public hw::TrapHandler {
   std::vector<const Interrupt*> interrupts_seen_;
   std::vector<std::string> routine_names_{"-"};
   std::vector<const Dpc*> dpcs_seen_;
+  std::function<void(const hw::PageFault&)> page_fault_handler_;
   KernelStats stats_;
   Timeline timeline_;
 };

@@ -127,6 +127,21 @@ struct Thread {
   };
   std::vector<Frame> frames;
   std::uint32_t routine_id = 0;  // its number in the waveform's routine trace
+  // The page directory of its process (KPROCESS DirectoryTableBase), loaded into CR3 when it is
+  // switched to; 0: a system thread, which runs in whatever address space is loaded (the kernel's
+  // half is the same in every one).
+  std::uint64_t directory = 0;
+};
+
+// An access violation in kernel mode that the memory manager raises as an exception (the
+// STATUS_ACCESS_VIOLATION of an SEH __except): the access to a user address nobody committed,
+// a failed paging read of user data. It unwinds out of the faulting access to the nearest
+// handler (the system service or workload that probed the buffer); one that leaves a thread's
+// routine bug-checks KMODE_EXCEPTION_NOT_HANDLED.
+struct AccessViolation {
+  std::uint32_t status = 0xC0000005;  // STATUS_ACCESS_VIOLATION, or STATUS_IN_PAGE_ERROR
+  std::uint64_t address = 0;
+  bool write = false;
 };
 
 enum class EventType { notification, synchronization };  // NotificationEvent / SynchronizationEvent

@@ -44,7 +44,13 @@ void Kernel::thread_startup(Thread& thread) {
   // KiThreadStartup: a new thread starts inside the dispatcher, at DISPATCH_LEVEL.
   lower_irql(kPassiveLevel);
   cpu_.enable_interrupts();
-  thread.entry();
+  try {
+    thread.entry();
+  } catch (const AccessViolation& av) {
+    // No handler of its own took the exception (KiDispatchException finds none in kernel mode).
+    bug_check(kKmodeExceptionNotHandled, av.status, running_routine().id, av.write ? 1 : 0,
+              av.address);
+  }
   terminate_current();
 }
 
@@ -225,6 +231,8 @@ void Kernel::swap_to(Thread& next) {
          {{"cpu", p.number}});
   cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(next.id));
   show_kind();
+  // KiSwapContext's address-space switch: another process's thread gets its page directory.
+  if (next.directory != 0 && next.directory != cpu_.cr3()) cpu_.load_cr3(next.directory);
   cpu_.switch_to(next.context);
   // Running again as `prev`: whoever switched back set current_ to us.
   cpu_.set_probe(hw::Probe::thread_id, static_cast<std::uint32_t>(prev.id));
@@ -385,12 +393,15 @@ void Kernel::spin_acquire(SpinLock& lock) {
   const int me = static_cast<int>(p.number);
   // Held by this processor: spinning would never end.
   if (lock.held && lock.owner == me) bug_check(kSpinLockAlreadyOwned, lock_id(lock), 0, 0, 0);
+  // The lock's word is looked at when the machine's time has caught up with this processor's
+  // (the holder's release is then visible, or not, by simulated time alone).
+  if (prcbs_.size() > 1) cpu_.pause(0);
   if (lock.held) {
     const std::uint64_t t0 = cpu_.now_ps();
     if (util::events().enabled())
       util::events().emit("ke", "spin_wait",
                           {{"lock", lock_id(lock)}, {"cpu", me}, {"owner", lock.owner}});
-    while (lock.held) cpu_.consume(config_.spin_cycles);
+    while (lock.held) cpu_.pause(config_.spin_cycles);
     const std::uint64_t waited = cpu_.now_ps() - t0;
     ++p.stats.spin_waits;
     p.stats.spin_wait_ps += waited;
@@ -402,6 +413,7 @@ void Kernel::spin_acquire(SpinLock& lock) {
 void Kernel::spin_release(SpinLock& lock) {
   if (!lock.held || lock.owner != static_cast<int>(prcb().number))
     bug_check(kSpinLockNotOwned, lock_id(lock), 0, 0, 0);
+  if (prcbs_.size() > 1) cpu_.pause(0);  // released at the machine's time, as it is taken
   lock.held = false;
   lock.owner = -1;
 }

@@ -650,12 +650,22 @@ TEST(Cpu, AUserModeAccessToASupervisorPageFaultsWithTheUserBit) {
   Platform p("p", c, true);
   FaultLog log;
   std::uint32_t user_read = 0;
-  log.resolve = [&](const hw::PageFault&) { p.cpu.set_user_mode(false); };  // back to kernel
+  bool kernel_mode_in_handler = false;
+  log.resolve = [&](const hw::PageFault&) {
+    // The handler runs in kernel mode (a supervisor read of the user page's table works), and
+    // resolves the fault by opening the page to user mode; the return restores user mode.
+    kernel_mode_in_handler = p.cpu.read32(0x403000) == 9;  // supervisor: faults in user mode
+    p.cpu.set_paging(false);
+    map(p, 0x402000, 0x202000, P | W | U);
+    p.cpu.set_paging(true);
+  };
   p.cpu.boot([&] {
     p.cpu.set_trap_handler(&log);
     map(p, 0x400000, 0x200000, P | W | U);
     map(p, 0x402000, 0x202000, P | W);
+    map(p, 0x403000, 0x203000, P | W);
     p.cpu.write32(0x200000, 5);
+    p.cpu.write32(0x203000, 9);
     p.cpu.load_cr3(kDir);
     p.cpu.set_paging(true);
     p.cpu.set_user_mode(true);
@@ -667,6 +677,7 @@ TEST(Cpu, AUserModeAccessToASupervisorPageFaultsWithTheUserBit) {
   ASSERT_EQ(log.faults.size(), 1u);
   EXPECT_EQ(log.faults[0].error_code(), 5u) << "present, read, user";
   EXPECT_EQ(p.cpu.stats().faults_user, 1u);
+  EXPECT_TRUE(kernel_mode_in_handler);
 }
 
 // Block accesses under paging equal the word loop across a page boundary, and an access that

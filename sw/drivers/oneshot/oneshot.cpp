@@ -11,6 +11,7 @@ OneShotDriver::OneShotDriver(ke::Kernel& kernel, Params params, std::function<vo
   kernel_.initialize_interrupt(interrupt_, params_.name, &OneShotDriver::isr, this, params_.irq,
                                ke::InterruptMode::latched, false);
   kernel_.initialize_dpc(dpc_, params_.name, &OneShotDriver::dpc, this);
+  interrupt_.owner = dpc_.owner = params_.driver;
 }
 
 bool OneShotDriver::start() {

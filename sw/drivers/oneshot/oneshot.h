@@ -18,6 +18,9 @@ class OneShotDriver {
     unsigned irq = 5;
     unsigned isr_cycles = 300;  // the ISR's own work beyond its port I/O
     unsigned dpc_cycles = 500;
+    // The driver its ISR and DPC belong to in reports and bug checks ("" = unnamed, the kernel
+    // scenarios' own).
+    std::string driver;
   };
 
   OneShotDriver(ke::Kernel& kernel, Params params, std::function<void()> on_dpc = {});

@@ -1,8 +1,8 @@
-#include "sw/io/pool.h"
+#include "sw/mm/pool.h"
 
-namespace io {
+namespace mm {
 
-Pool::Pool(std::uint64_t base, std::uint64_t size) {
+Pool::Pool(std::uint64_t base, std::uint64_t size) : base_(base), size_(size) {
   if (size > 0) free_[base] = size;
 }
 
@@ -23,10 +23,11 @@ std::uint64_t Pool::allocate(std::uint64_t bytes) {
   return 0;
 }
 
-void Pool::free(std::uint64_t address) {
+std::uint64_t Pool::free(std::uint64_t address) {
   auto it = used_.find(address);
-  if (it == used_.end()) return;
+  if (it == used_.end()) return 0;
   std::uint64_t size = it->second;
+  const std::uint64_t freed = size;
   in_use_ -= size;
   used_.erase(it);
   auto next = free_.lower_bound(address);
@@ -38,10 +39,11 @@ void Pool::free(std::uint64_t address) {
     auto prev = std::prev(next);
     if (prev->first + prev->second == address) {
       prev->second += size;
-      return;
+      return freed;
     }
   }
   free_[address] = size;
+  return freed;
 }
 
-}  // namespace io
+}  // namespace mm

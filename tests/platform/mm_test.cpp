@@ -1,0 +1,304 @@
+// Virtual memory on the assembled platform: the IRQL rule for page faults (a DPC touching a
+// page that is not resident stops the machine with 0xD1; the same touch at PASSIVE_LEVEL is a
+// hard fault served by a paging read IRP down the pagefile disk's stack while other threads
+// run), the modified page writer and hard faults under pressure returning every word written,
+// pageable driver code and Driver Verifier's IRQL checking, and the TLB shootdown on several
+// processors.
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include "platform/config.h"
+#include "platform/platform.h"
+#include "platform/simulation.h"
+#include "platform/workloads.h"
+#include "sw/ke/kernel.h"
+#include "sw/mm/mm.h"
+#include "tests/support/sc_test.h"
+#include "util/event_log.h"
+#include "util/log.h"
+
+namespace {
+
+using platform::Config;
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::string field(const std::string& line, const std::string& key) {
+  auto k = line.find("\"" + key + "\":");
+  if (k == std::string::npos) return {};
+  auto v = k + key.size() + 3;
+  if (line[v] == '"') return line.substr(v + 1, line.find('"', v + 1) - v - 1);
+  return line.substr(v, line.find_first_of(",}", v) - v);
+}
+
+// The paging machine (platform/configs/paging.yaml) with `setup` applied.
+Config paging_config(const std::function<void(Config&)>& setup = {}) {
+  Config c = platform::load_config(IOCOSIM_SOURCE_DIR "/platform/configs/paging.yaml");
+  c.out_vcd.clear();
+  if (setup) setup(c);
+  platform::validate(c);
+  return c;
+}
+
+// A scenario of the test's own on the kernel host, with I/O and the memory manager booted.
+class Scenario : public platform::HostedWorkload {
+ public:
+  Scenario(platform::Platform& p, const Config& c, std::function<void(platform::KernelHost&)> main,
+           std::vector<std::string> raw = {})
+      : HostedWorkload(p, c), main_(std::move(main)) {
+    host().boot([this] { main_(host()); }, true, std::move(raw));
+  }
+
+ private:
+  std::function<void(platform::KernelHost&)> main_;
+};
+
+// Runs `main` on the machine of `c`; returns the event log's lines (and the bug check, if any).
+std::vector<std::string> run(const Config& config, std::function<void(platform::KernelHost&)> main,
+                             const std::string& name, ke::BugCheckRecord* stop = nullptr,
+                             std::vector<std::string> raw = {}) {
+  Config c = config;
+  c.out_events = testing::TempDir() + name + ".jsonl";
+  util::set_log_level(util::Level::error);
+  platform::Platform p("platform", c);
+  Scenario s(p, c, std::move(main), std::move(raw));
+  {
+    platform::Session session(p, c);
+    session.run(c.sim_until_ps, false);
+  }
+  if (stop != nullptr && s.bug_check() != nullptr) *stop = *s.bug_check();
+  return read_lines(c.out_events);
+}
+
+// A page of paged pool holding `value`, then pushed out of memory the way RAMMap does it:
+// working sets emptied, the modified list written to the pagefile, the standby list purged.
+std::uint64_t paged_out_word(platform::KernelHost& h, std::uint32_t value) {
+  mm::MemoryManager& m = h.mm();
+  const std::uint64_t a = m.allocate_pool(mm::PoolType::paged, 64, 0x74736554);  // 'Test'
+  h.kernel().cpu().write32(a, value);
+  m.empty_working_sets();
+  m.flush_modified_list();
+  m.purge_standby_list();
+  return a;
+}
+
+TEST(PageFaults, ADpcReadingANonResidentPagedPoolPageStopsTheMachineWith0xD1) {
+  std::uint64_t address = 0, reads_while_resident = 0;
+  ke::Dpc dpc;
+  ke::BugCheckRecord stop;
+  struct Ctx {
+    platform::KernelHost* host;
+    std::uint64_t* address;
+    std::uint64_t* reads;
+  } ctx{nullptr, &address, &reads_while_resident};
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 50'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        ctx.host = &h;
+        ke::Kernel& k = h.kernel();
+        address = h.mm().allocate_pool(mm::PoolType::paged, 64, 0x74736554);
+        k.cpu().write32(address, 0x600d);
+        k.initialize_dpc(
+            dpc, "test_dpc",
+            [](ke::Dpc*, void* context, void*, void*) {
+              auto* x = static_cast<Ctx*>(context);
+              x->host->kernel().cpu().read32(*x->address);
+              ++*x->reads;
+            },
+            &ctx);
+        dpc.owner = "\\Driver\\Test";
+        // Resident: the DPC reads it at DISPATCH_LEVEL without a fault.
+        k.insert_queue_dpc(dpc, nullptr, nullptr);
+        k.delay_execution(1'000'000'000);
+        EXPECT_EQ(reads_while_resident, 1u);
+        // Trimmed (on the modified list: still in RAM, but not valid): the same read stops it.
+        h.mm().empty_working_sets();
+        k.insert_queue_dpc(dpc, nullptr, nullptr);
+        k.delay_execution(1'000'000'000);
+        ADD_FAILURE() << "the DPC's read of a trimmed page did not stop the machine";
+      },
+      "dpc_paged", &stop);
+  EXPECT_EQ(reads_while_resident, 1u);
+  EXPECT_EQ(stop.code, ke::kDriverIrqlNotLessOrEqual);
+  EXPECT_EQ(stop.p1, address);
+  EXPECT_NE(address, 0u);
+  EXPECT_EQ(stop.p2, ke::kDispatchLevel);
+  EXPECT_EQ(stop.p3, 0u);  // a read
+}
+
+TEST(PageFaults, APassiveReadOfAPagedOutPageIsAHardFaultByAPagingIrpWhileAnotherThreadRuns) {
+  std::uint32_t got = 0;
+  std::uint64_t address = 0, other_rounds_during = 0;
+  std::uint64_t other_rounds = 0;
+  auto lines = run(
+      paging_config([](Config& c) { c.sim_until_ps = 200'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        ke::Kernel& k = h.kernel();
+        address = paged_out_word(h, 0xc0ffee42);
+        EXPECT_FALSE(h.mm().is_address_valid(address));
+        k.create_thread("other", 8, [&] {
+          for (;;) {
+            k.cpu().consume(1000);
+            ++other_rounds;
+          }
+        });
+        k.create_thread("reader", 8, [&] {
+          const std::uint64_t before = other_rounds;
+          got = k.cpu().read32(address);
+          other_rounds_during = other_rounds - before;
+          k.cpu().power_off(0);
+        });
+        k.delay_execution(1'000'000'000'000);
+      },
+      "passive_hard");
+  EXPECT_EQ(got, 0xc0ffee42u);
+  // The fault's story: the reader's paging read, a paging IRP on the pagefile's disk, the other
+  // thread running before the read is done, then the fault resolved as a hard one.
+  std::size_t start = lines.size(), irp = lines.size(), switched = lines.size(),
+              done = lines.size(), hard = lines.size();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string ev = field(lines[i], "ev");
+    if (ev == "paging_read" && field(lines[i], "thread") == "reader" && start == lines.size())
+      start = i;
+    if (start == lines.size() || i < start) continue;
+    if (ev == "request" && field(lines[i], "paging") == "true" && irp == lines.size()) {
+      irp = i;
+      EXPECT_EQ(field(lines[i], "major"), "IRP_MJ_READ");
+      EXPECT_NE(field(lines[i], "device").find("Harddisk1"), std::string::npos) << lines[i];
+    }
+    if (ev == "thread_switch" && field(lines[i], "to") == "other" && switched == lines.size())
+      switched = i;
+    if (ev == "paging_read_done" && done == lines.size()) done = i;
+    if (ev == "fault" && field(lines[i], "kind") == "hard" && hard == lines.size()) hard = i;
+  }
+  ASSERT_LT(start, lines.size()) << "no paging read by the reader";
+  ASSERT_LT(irp, lines.size()) << "no paging IRP";
+  ASSERT_LT(switched, lines.size()) << "the other thread never ran during the fault";
+  ASSERT_LT(done, lines.size());
+  ASSERT_LT(hard, lines.size());
+  EXPECT_LT(start, irp);
+  EXPECT_LT(irp, switched);
+  EXPECT_LT(switched, done);
+  EXPECT_LT(done, hard);
+  EXPECT_EQ(field(lines[hard], "address"), std::to_string(address));
+  EXPECT_GT(other_rounds_during, 0u);
+}
+
+TEST(PageFaults, AnInvalidKernelAddressIsPageFaultInNonpagedArea) {
+  ke::BugCheckRecord stop;
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 20'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        h.kernel().cpu().read32(mm::kPagedPoolBase + (8ull << 20));  // never allocated
+      },
+      "nonpaged_area", &stop);
+  EXPECT_EQ(stop.code, ke::kPageFaultInNonpagedArea);
+  EXPECT_EQ(stop.p1, mm::kPagedPoolBase + (8ull << 20));
+}
+
+TEST(PageFaults, AUserAccessViolationFailsTheRequestNotTheMachine) {
+  bool caught = false;
+  std::uint64_t after = 0;
+  ke::BugCheckRecord stop;
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 20'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        mm::Process& p = h.mm().create_process("app.exe");
+        h.kernel().set_thread_directory(*h.kernel().current_thread(), p.directory);
+        h.kernel().cpu().load_cr3(p.directory);
+        try {
+          h.kernel().cpu().read32(mm::kUserBase + 0x1000);  // nothing committed there
+        } catch (const ke::AccessViolation& av) {
+          caught = av.address == mm::kUserBase + 0x1000;
+        }
+        const std::uint64_t a = h.mm().allocate_virtual_memory(p, 4096);
+        h.kernel().cpu().write32(a, 7);
+        after = h.kernel().cpu().read32(a);
+        h.kernel().cpu().power_off(0);
+      },
+      "user_av", &stop);
+  EXPECT_TRUE(caught);
+  EXPECT_EQ(after, 7u);
+  EXPECT_EQ(stop.code, 0u);
+}
+
+TEST(PageFaults, TwoProcessesSeeTheirOwnPageAtTheSameAddress) {
+  std::uint32_t a_reads = 0, b_reads = 0;
+  std::uint64_t va_a = 0, va_b = 0;
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 20'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        ke::Kernel& k = h.kernel();
+        mm::Process& a = h.mm().create_process("a.exe");
+        mm::Process& b = h.mm().create_process("b.exe");
+        va_a = h.mm().allocate_virtual_memory(a, 4096);
+        va_b = h.mm().allocate_virtual_memory(b, 4096);
+        k.set_thread_directory(*k.current_thread(), a.directory);
+        k.cpu().load_cr3(a.directory);
+        k.cpu().write32(va_a, 0xaaaa);
+        k.set_thread_directory(*k.current_thread(), b.directory);
+        k.cpu().load_cr3(b.directory);
+        k.cpu().write32(va_b, 0xbbbb);
+        b_reads = k.cpu().read32(va_b);
+        k.set_thread_directory(*k.current_thread(), a.directory);
+        k.cpu().load_cr3(a.directory);
+        a_reads = k.cpu().read32(va_a);
+        k.cpu().power_off(0);
+      },
+      "two_processes");
+  EXPECT_EQ(va_a, va_b);  // the same virtual address in both
+  EXPECT_EQ(a_reads, 0xaaaau);
+  EXPECT_EQ(b_reads, 0xbbbbu);
+}
+
+// Statistics of a whole run of `c`, parsed.
+YAML::Node run_stats(Config c, const std::string& name) {
+  c.out_stats = testing::TempDir() + name + ".json";
+  c.out_events.clear();
+  util::set_log_level(util::Level::error);
+  platform::Platform p("platform", c);
+  auto w = platform::Workload::create(p, c);
+  {
+    platform::Session s(p, c);
+    auto r = s.run(c.sim_until_ps, false);
+    s.write_stats(r, [&](util::JsonWriter& j) { w->write_stats(j); });
+  }
+  return YAML::LoadFile(c.out_stats);
+}
+
+TEST(Paging, UnderPressureTheModifiedWriterWritesOutAndHardFaultsReadBackEveryWord) {
+  // 6 MiB of user memory over 5 MiB of page frames, two passes: the second pass's pages come
+  // back from the pagefile, and every word is compared with what its pass wrote.
+  const Config c = paging_config([](Config& c) {
+    platform::apply_override(c, "workload.paging.working_set=6MiB");
+    platform::apply_override(c, "workload.paging.passes=2");
+  });
+  YAML::Node s = run_stats(c, "pressure");
+  const YAML::Node w = s["workload"], m = s["mm"];
+  ASSERT_TRUE(w && m);
+  EXPECT_EQ(w["passes"].as<std::uint64_t>(), 2u);
+  EXPECT_EQ(w["words_checked"].as<std::uint64_t>(), 2u * (6u << 20) / 4);
+  EXPECT_EQ(w["mismatches"].as<std::uint64_t>(), 0u);
+  EXPECT_EQ(w["access_violations"].as<std::uint64_t>(), 0u);
+  EXPECT_GT(m["paging_writes"].as<std::uint64_t>(), 0u);
+  EXPECT_GT(m["hard"].as<std::uint64_t>(), 0u);
+  EXPECT_GT(m["writer_runs"].as<std::uint64_t>(), 0u);
+  EXPECT_GT(m["trims"].as<std::uint64_t>(), 0u);
+  EXPECT_EQ(m["paging_reads"].as<std::uint64_t>(), m["hard"].as<std::uint64_t>());
+  // Every paging IRP went to the pagefile's disk: its sectors read are the hard faults' pages.
+  EXPECT_EQ(s["devices"]["disk1"]["sectors_read"].as<std::uint64_t>(),
+            m["paging_reads"].as<std::uint64_t>() * 8);
+}
+
+}  // namespace
