@@ -305,6 +305,20 @@ const std::vector<Key>& schema() {
                          "how often the balance set manager wakes to age working sets"));
     k.push_back(boolean("mm.zero_thread", ACC(mm.zero_thread),
                         "a priority-1 thread zeroes free pages while nothing else runs"));
+    Key verified{
+        "verifier.drivers",
+        "drivers Driver Verifier watches, by name (Disk, disk.sys or \\Driver\\Disk)",
+        [](Config& c, const std::string& text) -> std::string {
+          c.verifier.drivers = split_list(text);
+          return {};
+        },
+        [](const Config& c) { return fmt::format("{}", fmt::join(c.verifier.drivers, ",")); },
+        true};
+    k.push_back(verified);
+    k.push_back(boolean("verifier.irql_checking", ACC(verifier.irql_checking),
+                        "Force IRQL Checking: each time a verified driver raises IRQL to "
+                        "DISPATCH_LEVEL or above, all pageable memory is trimmed, so a touch of "
+                        "paged memory there bug-checks at once (needs mm.paging)"));
     k.push_back(choice("kernel.irql_mode", ACC(kernel_irql_mode), {"eager", "lazy"},
                        "eager = every IRQL change reprograms the PIC masks; lazy = only when an "
                        "interrupt arrives at or below the current IRQL"));
@@ -1226,6 +1240,8 @@ void validate(const Config& c) {
                        "above it)",
                        mm::kPagedPoolBase, limit));
   }
+  if (c.verifier.irql_checking && !c.mm.paging)
+    fail("verifier.irql_checking", "trims pageable memory: needs mm.paging: true");
   if (!c.mm.pagefile_disk.empty()) {
     if (!c.mm.paging) fail("mm.pagefile.disk", "a pagefile needs mm.paging: true");
     const DeviceInstance* d = c.device(c.mm.pagefile_disk);

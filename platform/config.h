@@ -93,6 +93,12 @@ struct Config {
     std::uint64_t balance_period_ps = 1'000'000'000'000ull;
     bool zero_thread = true;
   } mm;
+  // Driver Verifier (`verifier:`): the drivers verified, by name (Disk, disk.sys or
+  // \Driver\Disk), and its checks.
+  struct Verifier {
+    std::vector<std::string> drivers;
+    bool irql_checking = false;  // Force IRQL Checking: pageable memory trimmed on every raise
+  } verifier;
   unsigned kernel_quantum_ticks = 2;
   ke::KernelCosts kernel_costs;
 

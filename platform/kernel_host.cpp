@@ -114,6 +114,29 @@ void KernelHost::start_mm() {
   if (c.hal == "apic") mc.identity.emplace_back(hal::kLocalApic, mm::kPageSize);
   mm_ = std::make_unique<mm::MemoryManager>(*kernel_, mc);
   if (c.mm.paging) mm_->initialize(*pool_);
+  if (c.verifier.irql_checking && !c.verifier.drivers.empty()) {
+    // Driver Verifier's Force IRQL Checking: a verified driver raising to DISPATCH_LEVEL finds
+    // every pageable page gone, so a touch of one there stops the machine the first time.
+    kernel_->set_raise_hook([this](ke::Irql) {
+      if (!verified(kernel_->running_driver())) return;
+      ++verifier_trims_;
+      mm_->trim_system();
+    });
+  }
+}
+
+bool KernelHost::verified(const std::string& driver) const {
+  auto base = [](std::string n) {
+    for (auto& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (n.rfind("\\driver\\", 0) == 0) n = n.substr(8);
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, ".sys") == 0) n.resize(n.size() - 4);
+    return n;
+  };
+  if (driver.empty()) return false;
+  const std::string name = base(driver);
+  for (const auto& d : config_.verifier.drivers)
+    if (base(d) == name) return true;
+  return false;
 }
 
 void KernelHost::start_pagefile() {
@@ -533,7 +556,8 @@ void KernelHost::write_mm_stats(util::JsonWriter& j) const {
       .field("pages_zeroed", m.pages_zeroed)
       .field("repurposed", m.repurposed)
       .field("waits_for_pages", m.waits_for_pages)
-      .field("tb_flushes", m.tb_flushes);
+      .field("tb_flushes", m.tb_flushes)
+      .field("verifier_trims", verifier_trims_);
   j.begin_object("pagefile")
       .field("disk", mm_->pagefile() ? mm_->pagefile()->name() : std::string())
       .field("slots", mm_->pagefile() ? mm_->pagefile()->slots() : 0)

@@ -76,9 +76,10 @@ class KernelHost {
   void start_pnp(const std::vector<std::string>& raw);
   // MmInitSystem phase 0: the nonpaged pool, then (mm.paging) page tables and paging on.
   void start_mm();
-  void start_pagefile();
-  void write_mm_stats(util::JsonWriter& j)
-      const;  // phase 1: the pagefile on its disk, the memory manager's threads
+  void start_pagefile();  // phase 1: the pagefile on its disk, the memory manager's threads
+  void write_mm_stats(util::JsonWriter& j) const;
+  // Whether Driver Verifier watches `driver` (verifier.drivers).
+  bool verified(const std::string& driver) const;
   io::DriverBinding bind(const io::DevNode& node, const std::vector<std::string>& raw);
   Driver* driver(const std::string& type);
   std::uint64_t pic_accesses() const;
@@ -100,6 +101,7 @@ class KernelHost {
   std::map<std::string, unsigned> ordinals_;  // per driver type: device objects added
   std::vector<std::pair<std::string, std::unique_ptr<Driver>>> drivers_;  // by type, load order
   bool drivers_ready_ = true;
+  std::uint64_t verifier_trims_ = 0;  // Force IRQL Checking's trims
 };
 
 // A ke::Histogram as the statistics write it.

@@ -140,7 +140,12 @@ Status IoManager::call_driver(DeviceObject& device, Irp& irp) {
   }
   DispatchRoutine routine = device.driver->major_function[static_cast<unsigned>(sl.major)];
   if (routine == nullptr) routine = &IoManager::invalid_device_request;
-  return routine(&device, &irp);
+  // The dispatch routine is the driver's code: what it does (raising IRQL, touching pageable
+  // memory) is charged to it by Driver Verifier and the bug checks.
+  kernel_.enter_driver(device.driver->name);
+  const Status s = routine(&device, &irp);
+  kernel_.leave_driver();
+  return s;
 }
 
 void IoManager::mark_irp_pending(Irp& irp) {

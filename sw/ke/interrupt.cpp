@@ -233,6 +233,17 @@ void Kernel::page_fault(const hw::PageFault& fault) {
   bug_check(kPageFaultInNonpagedArea, fault.address, fault.write ? 1 : 0, running_routine().id, 0);
 }
 
+const std::string& Kernel::running_driver() {
+  static const std::string none;
+  const Thread& t = *prcb().current;
+  if (!t.frames.empty()) {
+    const Thread::Frame& f = t.frames.back();
+    if (f.interrupt != nullptr) return f.interrupt->owner;
+    if (f.dpc != nullptr) return f.dpc->owner;
+  }
+  return t.driver_code.empty() ? none : *t.driver_code.back();
+}
+
 Kernel::RunningRoutine Kernel::running_routine() {
   const Thread& t = *prcb().current;
   if (t.frames.empty()) return {0, t.name, {}};

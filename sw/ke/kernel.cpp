@@ -216,6 +216,11 @@ void Kernel::set_irql(Irql irql) {
 Irql Kernel::raise_irql(Irql new_irql) {
   const Irql old = prcb().irql;
   if (new_irql < old) bug_check(kIrqlNotGreaterOrEqual, old, new_irql, 0, 0);
+  if (raise_hook_ && new_irql >= kDispatchLevel && old < kDispatchLevel && !in_raise_hook_) {
+    in_raise_hook_ = true;
+    raise_hook_(new_irql);
+    in_raise_hook_ = false;
+  }
   set_irql(new_irql);
   return old;
 }

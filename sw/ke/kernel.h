@@ -254,6 +254,19 @@ class Kernel : public hw::TrapHandler {
     std::string owner;
   };
   RunningRoutine running_routine();
+  // The driver whose code runs now on this processor: the innermost ISR's or DPC's owner, else
+  // the driver the thread entered (enter_driver), else "" (the kernel's own code).
+  const std::string& running_driver();
+  // Marks the current thread as running `driver`'s code until leave_driver (the I/O manager
+  // around a dispatch routine). `driver` must outlive the call.
+  void enter_driver(const std::string& driver) { prcb().current->driver_code.push_back(&driver); }
+  void leave_driver() {
+    auto& d = prcb().current->driver_code;
+    if (!d.empty()) d.pop_back();
+  }
+  // Driver Verifier's hook on raising IRQL: called (below DISPATCH_LEVEL, once per raise from
+  // below it to DISPATCH_LEVEL or above, never from inside itself) before the raise.
+  void set_raise_hook(std::function<void(Irql new_irql)> hook) { raise_hook_ = std::move(hook); }
   // KeStackAttachProcess's effect for a thread not yet running: the page directory it runs in.
   void set_thread_directory(Thread& thread, std::uint64_t directory) {
     thread.directory = directory;
@@ -372,6 +385,8 @@ class Kernel : public hw::TrapHandler {
   std::vector<std::string> routine_names_{"-"};
   std::vector<const Dpc*> dpcs_seen_;
   std::function<void(const hw::PageFault&)> page_fault_handler_;
+  std::function<void(Irql)> raise_hook_;
+  bool in_raise_hook_ = false;
   KernelStats stats_;
   Timeline timeline_;
 };

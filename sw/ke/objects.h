@@ -131,6 +131,9 @@ struct Thread {
   // switched to; 0: a system thread, which runs in whatever address space is loaded (the kernel's
   // half is the same in every one).
   std::uint64_t directory = 0;
+  // The drivers whose code the thread is running (a dispatch routine, a pageable routine),
+  // innermost last: who raised IRQL or touched memory, for Driver Verifier and bug checks.
+  std::vector<const std::string*> driver_code;
 };
 
 // An access violation in kernel mode that the memory manager raises as an exception (the

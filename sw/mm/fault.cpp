@@ -18,10 +18,12 @@ constexpr std::uint32_t kPteFrameMask = ~std::uint32_t{0xfff};
 
 void MemoryManager::irql_fault(const hw::PageFault& fault, ke::Irql irql) {
   const ke::Kernel::RunningRoutine r = kernel_.running_routine();
-  const PageableRoutine* code = pageable_running_.empty() ? nullptr : pageable_running_.back();
+  // A fault inside a pageable routine is charged to it only when no ISR or DPC interrupted it.
+  const PageableRoutine* code = r.id == 0 ? running_pageable() : nullptr;
   const bool fetch = code != nullptr && (fault.address & ~(kPageSize - 1)) == code->code;
   // A driver's access: inside a routine a driver owns (its ISR, DPC or pageable routine).
-  const bool driver = code != nullptr || (!r.owner.empty() && r.owner != "ntoskrnl");
+  const std::string& owner = kernel_.running_driver();
+  const bool driver = code != nullptr || (!owner.empty() && owner != "ntoskrnl");
   const std::string where =
       code != nullptr ? fmt::format("pageable routine '{}' of {}", code->name, code->driver)
                       : fmt::format("'{}' ({})", r.name, r.owner);

@@ -388,12 +388,32 @@ MemoryManager::PageableRoutine& MemoryManager::declare_pageable_routine(const st
 }
 
 void MemoryManager::call_pageable(PageableRoutine& routine, const std::function<void()>& body) {
-  pageable_running_.push_back(&routine);
+  auto& running = pageable_running_[kernel_.current_thread()];
+  // Left as it was however the routine ends (an access violation unwinds through it).
+  struct Entered {
+    ke::Kernel& kernel;
+    std::vector<PageableRoutine*>& running;
+    Entered(ke::Kernel& k, std::vector<PageableRoutine*>& r, PageableRoutine& routine)
+        : kernel(k), running(r) {
+      running.push_back(&routine);
+      kernel.enter_driver(routine.driver);
+    }
+    ~Entered() {
+      kernel.leave_driver();
+      running.pop_back();
+    }
+    Entered(const Entered&) = delete;
+    Entered& operator=(const Entered&) = delete;
+  } entered(kernel_, running, routine);
   // The call's first instruction fetch: through the MMU, so a routine whose page was trimmed
   // faults here (and, at DISPATCH_LEVEL, stops the machine naming the routine).
   cpu().read32(routine.code);
   body();
-  pageable_running_.pop_back();
+}
+
+MemoryManager::PageableRoutine* MemoryManager::running_pageable() {
+  auto it = pageable_running_.find(kernel_.current_thread());
+  return it == pageable_running_.end() || it->second.empty() ? nullptr : it->second.back();
 }
 
 void MemoryManager::paged_code(const char* routine) {

@@ -314,8 +314,10 @@ class MemoryManager {
   std::map<std::uint64_t, std::uint32_t> pool_tag_of_;  // address -> tag
   std::map<std::uint32_t, std::pair<PoolTagStats, PoolTagStats>> tags_;
   std::vector<std::unique_ptr<PageableRoutine>> pageable_;
-  std::vector<PageableRoutine*> pageable_running_;  // the routines entered, innermost last
-  std::vector<bool> system_ptes_;                   // in use, by page of the system PTE range
+  // The pageable routines each thread has entered, innermost last.
+  std::map<const ke::Thread*, std::vector<PageableRoutine*>> pageable_running_;
+  PageableRoutine* running_pageable();
+  std::vector<bool> system_ptes_;  // in use, by page of the system PTE range
   ke::SpinLock pfn_lock_;
   PagingDevice* pagefile_ = nullptr;
   std::vector<bool> slots_;

@@ -602,6 +602,44 @@ TEST(Cpu, PagingTranslatesThroughTheTablesAndTheTlb) {
   EXPECT_GE(after_first.walk_accesses, 4u) << "PDE and PTE reads, A and D writes, on the bus";
 }
 
+// The cost of a TLB miss on the bus: after INVLPG one read is the walk's two reads (PDE, PTE)
+// and the data read, three bus cycles, and sets A the first time; a write after another INVLPG
+// adds the PTE's D write. Each walk access is a real bus cycle the CPU is charged.
+TEST(Cpu, AfterInvalidatePageOneAccessCostsTheTwoLevelWalkOnTheBus) {
+  using namespace paging;
+  Config c = quiet_config();
+  Platform p("p", c, true);
+  std::uint64_t first_cycles = 0, read_cycles = 0, write_cycles = 0;
+  std::uint64_t first_walk = 0, read_walk = 0, write_walk = 0;
+  std::uint32_t entry_after_first = 0, entry_after_write = 0;
+  p.cpu.boot([&] {
+    map(p, 0x400000, 0x200000, P | W);
+    p.cpu.load_cr3(kDir);
+    p.cpu.set_paging(true);
+    auto measure = [&](auto access, std::uint64_t& cycles, std::uint64_t& walk) {
+      const std::uint64_t c0 = p.bus.master_cycles(0), w0 = p.cpu.stats().walk_accesses;
+      access();
+      cycles = p.bus.master_cycles(0) - c0;
+      walk = p.cpu.stats().walk_accesses - w0;
+    };
+    measure([&] { (void)p.cpu.read32(0x400100); }, first_cycles, first_walk);
+    entry_after_first = pte(p, 0x400000);
+    p.cpu.invalidate_page(0x400000);
+    measure([&] { (void)p.cpu.read32(0x400104); }, read_cycles, read_walk);
+    p.cpu.invalidate_page(0x400000);
+    measure([&] { p.cpu.write32(0x400108, 1); }, write_cycles, write_walk);
+    entry_after_write = pte(p, 0x400000);
+  });
+  tests::run_for(sc_core::sc_time(1, sc_core::SC_MS));
+  EXPECT_EQ(entry_after_first & (A | D), A) << "the first walk sets A";
+  EXPECT_EQ(first_walk, 4u) << "PDE and PTE read, then both written with A";
+  EXPECT_EQ(read_walk, 2u) << "A already set: the two reads only";
+  EXPECT_EQ(read_cycles, 3u) << "two walk reads and the data read, a bus cycle each";
+  EXPECT_EQ(write_walk, 3u) << "two reads and the PTE written with D";
+  EXPECT_EQ(write_cycles, 4u);
+  EXPECT_EQ(entry_after_write & (A | D), A | D) << "a write sets D";
+}
+
 // A page fault is delivered before the access completes, with CR2 and the error code; when the
 // handler maps the page the access is retried and completes. Protection and user faults carry
 // their bits; a fault no handler resolves stops the machine with an error, not a hang.

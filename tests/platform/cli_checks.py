@@ -333,6 +333,28 @@ with tempfile.TemporaryDirectory() as tmp:
             doc = json.loads(runs[0])
             expect(doc["bugcheck"]["name"] == name and doc["sim"]["t_ps"] == doc["bugcheck"]["t_ps"] > 0,
                    f"{kind}: the run does not end at the stop: sim {doc['sim']}, bugcheck {doc['bugcheck']}")
+        # The memory manager's rule: a driver's DPC reading paged pool works while the page is
+        # resident and stops the machine with 0xD1 once memory pressure trims it; P1 is the
+        # buffer the driver allocated (its event), P2 DISPATCH_LEVEL, the context the DPC.
+        paging = os.path.join(SRC, "platform", "configs", "paging.yaml")
+        rc, out, err = run("run", paging, "--set", "workload.kind=bugcheck",
+                           "--set", "workload.bugcheck.rule=paged-pool-in-dpc", "--until", "2s",
+                           "--events", events, "--vcd", vcd, "--stats", stats)
+        expect(rc == 3, f"paged-pool-in-dpc: exit {rc}, expected 3\n{err}")
+        m = re.search(r"\*\*\* STOP: 0x000000d1 \((0x[0-9a-f]+), (0x[0-9a-f]+),", err)
+        expect(m is not None and "DRIVER_IRQL_NOT_LESS_OR_EQUAL" in err, f"paged-pool-in-dpc: no 0xD1 report:\n{err}")
+        expect("> DPC 'oneshot0'" in err, f"paged-pool-in-dpc: the report does not name the DPC:\n{err}")
+        with open(events) as f:
+            evs = [json.loads(l) for l in f]
+        buf = [e for e in evs if e["ev"] == "paged_buffer"]
+        expect(len(buf) == 1, "no paged_buffer event")
+        if m and buf:
+            expect(int(m.group(1), 16) == buf[0]["address"] and int(m.group(2), 16) == 2,
+                   f"P1/P2 {m.group(1)}/{m.group(2)}, buffer {buf[0]['address']:#x}")
+        with open(stats) as f:
+            doc = json.load(f)
+        expect(doc["workload"]["dpc_reads"] > 0, "the DPC never read the buffer while it was resident")
+        expect(any(e["ev"] == "trim" for e in evs), "no trim before the stop")
     elif CHECK == "vcd_matches_events":
         # The VCD's IRQL trace tells the same story as the event log, at the same picoseconds.
         nested = os.path.join(SRC, "platform", "configs", "nested-interrupts.yaml")

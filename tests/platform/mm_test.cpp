@@ -302,3 +302,138 @@ TEST(Paging, UnderPressureTheModifiedWriterWritesOutAndHardFaultsReadBackEveryWo
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Shootdown, ChangingAMappingAnotherProcessorHasCachedInvalidatesItThere) {
+  std::uint32_t cached = 0, stale = 0, after_shootdown = 0;
+  std::uint64_t va = 0, va_again = 0, flushes = 0;
+  const Config c = paging_config([](Config& c) {
+    c.hal = "apic";
+    c.cpu_count = 2;
+    c.sim_until_ps = 100'000'000'000;
+  });
+  run(
+      c,
+      [&](platform::KernelHost& h) {
+        ke::Kernel& k = h.kernel();
+        mm::MemoryManager& m = h.mm();
+        hw::Processor& cpu = k.cpu();
+        const std::uint64_t p1 = h.pool().allocate(4096), p2 = h.pool().allocate(4096);
+        cpu.write32(p1, 0x1111);
+        cpu.write32(p2, 0x2222);
+        va = m.map_io_space(p1, 4096);
+        ke::Event step, ack;
+        k.initialize_event(step, "step", ke::EventType::synchronization, false);
+        k.initialize_event(ack, "ack", ke::EventType::synchronization, false);
+        // The probe runs on CPU 1 only: its TLB holds the translation between its reads.
+        k.create_thread(
+            "probe", 8,
+            [&] {
+              cached = cpu.read32(va);
+              k.set_event(ack);
+              k.wait_for_single_object(step, std::nullopt);
+              stale = cpu.read32(va);
+              k.set_event(ack);
+              k.wait_for_single_object(step, std::nullopt);
+              after_shootdown = cpu.read32(va);
+              k.set_event(ack);
+            },
+            0b10);
+        k.wait_for_single_object(ack, std::nullopt);
+        // Control: the PTE rewritten behind the memory manager's back, with no flush: CPU 1
+        // still reads the old frame through its TLB (so the probe can see a stale entry).
+        const std::uint32_t pde = cpu.read32(cpu.cr3() + (va >> 22) * 4);
+        const std::uint64_t pte_at = (pde & ~0xfffu) + ((va >> 12) & 0x3ff) * 4;
+        cpu.write32(pte_at, static_cast<std::uint32_t>(p2) | mm::pte::kValid | mm::pte::kWrite);
+        cpu.invalidate_page(va);
+        k.set_event(step);
+        k.wait_for_single_object(ack, std::nullopt);
+        // The memory manager's way: unmapping shoots the entry down on every processor.
+        cpu.write32(pte_at, static_cast<std::uint32_t>(p1) | mm::pte::kValid | mm::pte::kWrite);
+        m.unmap_io_space(va, 4096);
+        va_again = m.map_io_space(p2, 4096);
+        k.set_event(step);
+        k.wait_for_single_object(ack, std::nullopt);
+        flushes = m.stats().tb_flushes;
+        cpu.power_off(0);
+      },
+      "shootdown");
+  EXPECT_EQ(cached, 0x1111u);
+  EXPECT_EQ(stale, 0x1111u) << "without a shootdown CPU 1 keeps its stale translation";
+  EXPECT_EQ(va_again, va) << "the same system PTE, now naming the other frame";
+  EXPECT_EQ(after_shootdown, 0x2222u) << "the shootdown removed CPU 1's entry";
+  EXPECT_GE(flushes, 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// A driver's pageable routine (#pragma alloc_text(PAGE, ...)) called at DISPATCH_LEVEL from its
+// dispatch path: `calls_before_stop` counts the calls that ran.
+void pageable_at_dispatch(platform::KernelHost& h, int& calls, bool trim_between) {
+  static const std::string driver = "\\Driver\\Test";
+  ke::Kernel& k = h.kernel();
+  mm::MemoryManager& m = h.mm();
+  auto& routine = m.declare_pageable_routine("TestReadConfig", driver);
+  k.enter_driver(driver);
+  m.call_pageable(routine, [&] {
+    m.paged_code("TestReadConfig");  // at PASSIVE_LEVEL: fine, and the page comes in
+    ++calls;
+  });
+  ke::SpinLock lock;
+  ke::Irql old = k.acquire_spin_lock(lock);  // DISPATCH_LEVEL: resident, so it runs
+  m.call_pageable(routine, [&] { ++calls; });
+  k.release_spin_lock(lock, old);
+  if (trim_between) m.empty_working_sets();
+  old = k.acquire_spin_lock(lock);
+  m.call_pageable(routine, [&] { ++calls; });  // trimmed: the fetch faults at DISPATCH_LEVEL
+  k.release_spin_lock(lock, old);
+  k.leave_driver();
+}
+
+TEST(PageableCode, RunsAtDispatchWhileResidentAndBugChecksOnceTrimmed) {
+  int calls = 0;
+  ke::BugCheckRecord stop;
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 50'000'000'000; }),
+      [&](platform::KernelHost& h) { pageable_at_dispatch(h, calls, true); }, "pageable", &stop);
+  EXPECT_EQ(calls, 2) << "at PASSIVE_LEVEL and at DISPATCH_LEVEL while resident";
+  EXPECT_EQ(stop.code, ke::kDriverIrqlNotLessOrEqual);
+  EXPECT_EQ(stop.p2, ke::kDispatchLevel);
+  EXPECT_EQ(stop.p3, 8u) << "an instruction fetch";
+  EXPECT_EQ(stop.p1, stop.p4) << "the routine's own code page";
+  EXPECT_GE(stop.p1, mm::kPagedPoolBase);
+}
+
+TEST(PageableCode, DriverVerifierIrqlCheckingBugChecksOnTheFirstCallAtDispatch) {
+  int calls = 0;
+  ke::BugCheckRecord stop;
+  run(
+      paging_config([](Config& c) {
+        c.sim_until_ps = 50'000'000'000;
+        c.verifier.drivers = {"test.sys"};
+        c.verifier.irql_checking = true;
+      }),
+      [&](platform::KernelHost& h) { pageable_at_dispatch(h, calls, false); }, "verifier", &stop);
+  // The raise to DISPATCH_LEVEL trimmed the routine's page: its first call there stops.
+  EXPECT_EQ(calls, 1) << "only the call at PASSIVE_LEVEL";
+  EXPECT_EQ(stop.code, ke::kDriverIrqlNotLessOrEqual);
+  EXPECT_EQ(stop.p3, 8u);
+}
+
+TEST(PageableCode, PagedCodeAtDispatchLevelStopsTheMachine) {
+  ke::BugCheckRecord stop;
+  run(
+      paging_config([](Config& c) { c.sim_until_ps = 20'000'000'000; }),
+      [&](platform::KernelHost& h) {
+        h.kernel().raise_irql(ke::kDispatchLevel);
+        h.mm().paged_code("TestRoutine");
+      },
+      "paged_code", &stop);
+  EXPECT_EQ(stop.code, ke::kIrqlNotLessOrEqual);
+  EXPECT_EQ(stop.p2, ke::kDispatchLevel);
+}
+
+}  // namespace
