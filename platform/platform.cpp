@@ -280,7 +280,7 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
     return std::find(groups.begin(), groups.end(), g) != groups.end();
   };
   if (want("cpu")) {
-    for (unsigned i = 0; i < cpu_count(); ++i) cpu_at(i).trace(tf);
+    for (unsigned i = 0; i < cpu_count(); ++i) cpu_at(i).trace(tf, config_.mm.paging);
     for (auto& l : lapics) l->trace(tf);
   }
   if (want("pic")) intc->trace(tf);

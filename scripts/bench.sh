@@ -13,6 +13,8 @@
 # default    the default platform (platform/configs/default.yaml, no VCD): per simulated ms,
 #            and host seconds for its 100 ms
 # vcd        the same with its VCD written: per simulated ms and the ratio to no VCD
+# paging     the default platform with mm.paging on (every access through the MMU): per
+#            simulated ms and the ratio to paging off
 # quantum    the default platform at cpu.quantum 0, 1us, 10us, 100us: per simulated ms
 # dma        a memory-to-memory DMA transfer with the CPU computing alongside (`bench dma`), per
 #            MiB in each mode, and host seconds for 64 MiB
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 exe=build/bin/iocosim
 if [[ $# -gt 0 && -x $1 && ! -d $1 ]]; then exe=$1; shift; fi
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(interrupt default vcd quantum dma)
+[[ ${#sections[@]} -gt 0 ]] || sections=(interrupt default vcd paging quantum dma)
 command -v valgrind >/dev/null || { echo "bench: valgrind is needed (scripts/setup.sh bench)" >&2; exit 2; }
 [[ -x $exe ]] || { echo "bench: $exe not built (scripts/build.sh)" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -92,6 +94,13 @@ for section in "${sections[@]}"; do
       printf '%-26s %18s %14s\n' "on" "$on" "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')"
       printf '%-26s %18s %14s\n' "host s/100ms, VCD on" "" "$(run_host_seconds "$config" --set "output.vcd=$tmp/run.vcd")"
       ;;
+    paging)
+      off=$(per_ms_default)
+      on=$(per_ms --set mm.paging=true)
+      printf '\n%-26s %18s %14s\n' "mm.paging" "instr/sim ms" "on/off"
+      printf '%-26s %18s %14s\n' "off" "$off" ""
+      printf '%-26s %18s %14s\n' "on" "$on" "$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.2f", a / b}')"
+      ;;
     quantum)
       printf '\n%-26s %18s %14s\n' "cpu.quantum" "instr/sim ms" "host s/100ms"
       printf '%-26s %18s %14s\n' 0 "$(per_ms_default)" "$(host_seconds_default)"
@@ -110,7 +119,7 @@ for section in "${sections[@]}"; do
       done
       ;;
     *)
-      echo "bench: unknown section '$section' (interrupt default vcd quantum dma)" >&2
+      echo "bench: unknown section '$section' (interrupt default vcd paging quantum dma)" >&2
       exit 2
       ;;
   esac

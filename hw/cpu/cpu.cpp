@@ -137,7 +137,8 @@ void Cpu::switch_to(ContextId next) {
   sync();  // the handover happens at one global instant
   ++stats_.context_switches;
   current_ = next;
-  self.released.notify();  // saved: another CPU waiting to resume it may go on
+  fault_depth_ = to.faults;  // the marker shows the running context's faults (synced above)
+  self.released.notify();    // saved: another CPU waiting to resume it may go on
   // The processor `next` ran on may still be switching away from it (it was readied here while
   // it ran there): its state is saved first, as KiSwapContext waits on the new thread's
   // SwapBusy only after saving the old one, so two processors swapping threads never wait on
@@ -586,6 +587,7 @@ constexpr unsigned kFaultRetries = 16;
 }  // namespace
 
 void Cpu::load_cr3(std::uint64_t pd) {
+  if ((pd & ~kPageMask) != cr3_) before_traced_change();
   cr3_ = pd & ~kPageMask;
   for (auto& e : tlb_) e.valid = false;  // MOV CR3 flushes the (non-global) TLB
 }
@@ -615,6 +617,8 @@ void Cpu::walk_write(std::uint64_t pa, std::uint32_t v) {
 
 bool Cpu::walk(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault) {
   ++stats_.page_walks;
+  before_traced_change();
+  walking_ = true;
   // The walker's accesses are part of one instruction: no interrupt is taken between them.
   in_walk_ = true;
   const std::uint64_t pde_at = cr3_ + ((va >> 22) & 0x3ff) * 4;
@@ -644,6 +648,8 @@ bool Cpu::walk(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault
     }
   }
   in_walk_ = false;
+  before_traced_change();
+  walking_ = false;
   return ok;
 }
 
@@ -667,6 +673,16 @@ bool Cpu::translate(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& 
   return walk(va, write, pa, fault);
 }
 
+bool Cpu::tlb_peek(std::uint64_t va, bool write, std::uint64_t& pa) const {
+  for (const auto& e : tlb_) {
+    if (!e.valid || e.vpn != va >> 12) continue;
+    if ((write && (!e.writable || !e.dirty)) || (user_ && !e.user)) return false;
+    pa = (e.pfn << 12) | (va & kPageMask);
+    return true;
+  }
+  return false;
+}
+
 void Cpu::take_page_fault(const PageFault& fault) {
   ++(!fault.present ? stats_.faults_not_present
                     : (fault.user ? stats_.faults_user : stats_.faults_protection));
@@ -678,9 +694,23 @@ void Cpu::take_page_fault(const PageFault& fault) {
                          {"present", fault.present},
                          {"write", fault.write},
                          {"user", fault.user}});
+  before_traced_change();
+  Context* faulting = current_ == kNoContext ? nullptr : &context(current_);
+  if (faulting != nullptr) ++faulting->faults;
+  ++fault_depth_;
   advance(cycles(timing_.page_fault_entry + timing_.context_save), false);
   // Like an interrupt, the handler runs on the faulting context's stack: a context suspended in
-  // it (waiting for a paging read) returns from it on this CPU.
+  // it (waiting for a paging read) returns from it on this CPU. The marker drops however the
+  // handler ends (an access violation unwinds through here).
+  struct Marker {
+    Cpu& cpu;
+    Context* context;
+    ~Marker() {
+      cpu.before_traced_change();
+      if (context != nullptr) --context->faults;
+      cpu.fault_depth_ = context != nullptr ? context->faults : 0;
+    }
+  } marker{*this, faulting};
   {
     const HandlerFrame frame(*this);
     if (trap_ != nullptr) trap_->page_fault(fault);
@@ -941,11 +971,49 @@ void Cpu::block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned wi
   close_window(w);
 }
 
+template <typename Run, typename Word>
+void Cpu::paged_block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned width,
+                      bool a_write, unsigned reads, unsigned writes, Run run_op, Word word_op) {
+  constexpr std::uint64_t kPage = kPageMask + 1;
+  Window w;
+  for (std::size_t i = 0; i < bytes;) {
+    const std::uint64_t va = a + i, vb = b + i;
+    std::size_t words = (bytes - i) / width;
+    words = std::min<std::size_t>(words, (kPage - (va & kPageMask)) / width);
+    words = std::min<std::size_t>(words, (kPage - (vb & kPageMask)) / width);
+    std::uint64_t pa = 0, pb = 0;
+    if (words > 0 && timing_.fast_blocks && tlb_peek(va, a_write, pa) && tlb_peek(vb, false, pb)) {
+      const std::size_t run = fast_run(w, pa, pb, words, width, reads, writes);
+      if (run != 0) {
+        run_op(i, run * width, pa, pb, w);
+        account_run(w, run, reads, writes);
+        stats_.tlb_hits += run * (reads + writes);  // each word's lookups, all hits
+        i += run * width;
+        continue;
+      }
+    }
+    close_window(w);
+    const unsigned n = detail::block_step(i, bytes, width);
+    word_op(i, n);
+    i += n;
+  }
+  close_window(w);
+}
+
 void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsigned width) {
-  // With paging each word is translated: the word loop (runs within a page are issue 26's).
-  if (!detail::is_access_width(width) || paging_)
-    return Processor::read_block(address, data, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::read_block(address, data, bytes, width);
   auto* out = static_cast<std::uint8_t*>(data);
+  if (paging_) {
+    paged_block(
+        address, address, bytes, width, false, 1, 0,
+        [&](std::size_t i, std::size_t len, std::uint64_t pa, std::uint64_t, Window& w) {
+          std::memcpy(out + i, w.base + (pa - w.lo), len);
+        },
+        [&](std::size_t i, unsigned n) {
+          detail::store_word(out + i, n, read(Space::memory, address + i, n));
+        });
+    return;
+  }
   block(
       address, address, bytes, width, 1, 0,
       [&](std::size_t i, std::size_t len, Window& w) {
@@ -957,10 +1025,19 @@ void Cpu::read_block(std::uint64_t address, void* data, std::size_t bytes, unsig
 }
 
 void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes, unsigned width) {
-  // With paging each word is translated: the word loop (runs within a page are issue 26's).
-  if (!detail::is_access_width(width) || paging_)
-    return Processor::write_block(address, data, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::write_block(address, data, bytes, width);
   const auto* in = static_cast<const std::uint8_t*>(data);
+  if (paging_) {
+    paged_block(
+        address, address, bytes, width, true, 0, 1,
+        [&](std::size_t i, std::size_t len, std::uint64_t pa, std::uint64_t, Window& w) {
+          std::memcpy(w.base + (pa - w.lo), in + i, len);
+        },
+        [&](std::size_t i, unsigned n) {
+          write(Space::memory, address + i, n, detail::load_word(in + i, n));
+        });
+    return;
+  }
   block(
       address, address, bytes, width, 0, 1,
       [&](std::size_t i, std::size_t len, Window& w) {
@@ -971,22 +1048,33 @@ void Cpu::write_block(std::uint64_t address, const void* data, std::size_t bytes
       });
 }
 
+// The DMI part of a copy: forward, word by word where the destination overlaps the source's
+// later words (each word then reads what the earlier ones wrote, as the loop does).
+static void copy_run(std::uint8_t* d, const std::uint8_t* s, std::size_t len, unsigned width) {
+  if (d + len <= s || s + len <= d || d <= s) {
+    std::memmove(d, s, len);  // a forward word-by-word copy gives the same bytes
+  } else {
+    for (std::size_t k = 0; k < len; k += width) std::memmove(d + k, s + k, width);
+  }
+}
+
 void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, unsigned width) {
-  // With paging each word is translated: the word loop (runs within a page are issue 26's).
-  if (!detail::is_access_width(width) || paging_)
-    return Processor::copy_block(dst, src, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::copy_block(dst, src, bytes, width);
+  if (paging_) {
+    paged_block(
+        dst, src, bytes, width, true, 1, 1,
+        [&](std::size_t, std::size_t len, std::uint64_t pd, std::uint64_t ps, Window& w) {
+          copy_run(w.base + (pd - w.lo), w.base + (ps - w.lo), len, width);
+        },
+        [&](std::size_t i, unsigned n) {
+          write(Space::memory, dst + i, n, read(Space::memory, src + i, n));
+        });
+    return;
+  }
   block(
       dst, src, bytes, width, 1, 1,
       [&](std::size_t i, std::size_t len, Window& w) {
-        std::uint8_t* d = w.base + (dst + i - w.lo);
-        const std::uint8_t* s = w.base + (src + i - w.lo);
-        if (d + len <= s || s + len <= d || d <= s) {
-          std::memmove(d, s, len);  // a forward word-by-word copy gives the same bytes
-        } else {
-          // The destination overlaps the source's later words: each word reads what the
-          // earlier ones wrote, as the loop does.
-          for (std::size_t k = 0; k < len; k += width) std::memmove(d + k, s + k, width);
-        }
+        copy_run(w.base + (dst + i - w.lo), w.base + (src + i - w.lo), len, width);
       },
       [&](std::size_t i, unsigned n, Window& w) {
         block_write(dst + i, n, block_read(src + i, n, w), w);
@@ -995,13 +1083,27 @@ void Cpu::copy_block(std::uint64_t dst, std::uint64_t src, std::size_t bytes, un
 
 void Cpu::fill_block(std::uint64_t address, std::uint32_t value, std::size_t bytes,
                      unsigned width) {
-  // With paging each word is translated: the word loop (runs within a page are issue 26's).
-  if (!detail::is_access_width(width) || paging_)
-    return Processor::fill_block(address, value, bytes, width);
+  if (!detail::is_access_width(width)) return Processor::fill_block(address, value, bytes, width);
   const auto byte = static_cast<std::uint8_t>(value);
   // A value of one repeated byte (a zero fill, typically) is a memset.
   const bool one_byte =
       detail::low_bytes(value, width) == detail::low_bytes(0x01010101u * byte, width);
+  if (paging_) {
+    paged_block(
+        address, address, bytes, width, true, 0, 1,
+        [&](std::size_t, std::size_t len, std::uint64_t pa, std::uint64_t, Window& w) {
+          std::uint8_t* d = w.base + (pa - w.lo);
+          if (one_byte) {
+            std::memset(d, byte, len);
+          } else {
+            for (std::size_t k = 0; k < len; k += width) detail::store_word(d + k, width, value);
+          }
+        },
+        [&](std::size_t i, unsigned n) {
+          write(Space::memory, address + i, n, detail::low_bytes(value, n));
+        });
+    return;
+  }
   block(
       address, address, bytes, width, 0, 1,
       [&](std::size_t i, std::size_t len, Window& w) {
@@ -1021,7 +1123,7 @@ void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {
   dmi_valid_ = false;
 }
 
-void Cpu::trace(sc_core::sc_trace_file* tf) {
+void Cpu::trace(sc_core::sc_trace_file* tf, bool paging) {
   traced_ = true;
   std::string n = name();
   sc_core::sc_trace(tf, intr, n + ".intr");
@@ -1032,6 +1134,10 @@ void Cpu::trace(sc_core::sc_trace_file* tf) {
   sc_core::sc_trace(tf, thread_id_, n + ".thread_id");
   sc_core::sc_trace(tf, devices_started_, n + ".devices_started");
   sc_core::sc_trace(tf, routine_, n + ".routine");
+  if (!paging) return;
+  sc_core::sc_trace(tf, cr3_, n + ".cr3");
+  sc_core::sc_trace(tf, fault_depth_, n + ".page_fault");
+  sc_core::sc_trace(tf, walking_, n + ".tlb_miss");
 }
 
 }  // namespace hw::cpu

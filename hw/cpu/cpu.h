@@ -107,7 +107,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   // A VCD is open (any group): accesses then catch up with the kernel first, so traced model
   // variables change at their exact time.
   void set_traced() { traced_ = true; }
-  void trace(sc_core::sc_trace_file* tf);
+  // `paging`: with the MMU's markers (CR3, a page fault in progress, a TLB miss's walk), for a
+  // machine whose software turns paging on.
+  void trace(sc_core::sc_trace_file* tf, bool paging = false);
 
   // --- Processor
   unsigned cpu_id() const override { return id_; }
@@ -155,6 +157,7 @@ class Cpu : public sc_core::sc_module, public Processor {
     // Interrupts being taken on its stack. A context suspended inside one resumes only on the
     // CPU that took it: the handler's return (IRET) is that CPU's.
     unsigned depth = 0;
+    std::uint8_t faults = 0;  // page faults being handled on its stack (the VCD's marker)
     bool finished = false;
   };
   Context& context(ContextId id) const { return *(*contexts_)[static_cast<std::size_t>(id)]; }
@@ -230,6 +233,13 @@ class Cpu : public sc_core::sc_module, public Processor {
   template <typename Run, typename Word>
   void block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned width, unsigned reads,
              unsigned writes, Run run_op, Word word_op);
+  // The same under paging: whole-word runs within one translated page of `a` (written when
+  // `a_write`) and `b` (read) whose TLB entries allow the access go by DMI at their physical
+  // addresses, counted as the word loop's TLB hits; any other word is the word loop's own
+  // access (a walk, a fault, an interrupt), after which the next run translates afresh.
+  template <typename Run, typename Word>
+  void paged_block(std::uint64_t a, std::uint64_t b, std::size_t bytes, unsigned width,
+                   bool a_write, unsigned reads, unsigned writes, Run run_op, Word word_op);
   std::uint32_t block_read(std::uint64_t address, unsigned width, Window& w);
   void block_write(std::uint64_t address, unsigned width, std::uint32_t value, Window& w);
   // Fills tx_ for one access of `width` bytes at `address`, data in `data`.
@@ -311,6 +321,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool paged_access(tlm::tlm_command cmd, std::uint64_t va, unsigned width, std::uint32_t& data);
   // The physical address of `va` for this access, or the fault it takes.
   bool translate(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault);
+  // The TLB's translation of `va` if an entry allows the access as it stands (no walk, no
+  // statistics): what the word loop would get as a hit.
+  bool tlb_peek(std::uint64_t va, bool write, std::uint64_t& pa) const;
   bool walk(std::uint64_t va, bool write, std::uint64_t& pa, PageFault& fault);
   std::uint32_t walk_read(std::uint64_t pa);
   void walk_write(std::uint64_t pa, std::uint32_t v);
@@ -323,6 +336,10 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::size_t tlb_next_ = 0;
   bool paging_ = false, user_ = false, in_walk_ = false;
   bool pausing_ = false;  // inside pause(): no running ahead
+  // Traced paging markers: a page fault's handler in progress (its nesting depth), a TLB miss's
+  // walk in progress.
+  std::uint8_t fault_depth_ = 0;
+  bool walking_ = false;
   std::uint64_t cr3_ = 0, cr2_ = 0;
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }

@@ -1006,9 +1006,14 @@ with tempfile.TemporaryDirectory() as tmp:
                  ("default-quantum", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "cpu.quantum=10us"]),
                  ("two-disks", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "devices.disk1.image="]),
                  ("pnp", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "devices.disk1.image="]),
-                 ("smp", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "devices.disk1.image="])]
+                 ("smp", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "devices.disk1.image="]),
+                 # Under paging: runs within translated pages, walks, faults and paging I/O.
+                 ("paging", ["--until", "300ms"]),
+                 ("default-paging", ["--until", "30ms", "--set", "devices.disk0.image=", "--set", "mm.paging=true"]),
+                 ("paging-smp", ["--until", "200ms", "--set", "hal=apic", "--set", "cpu.count=2"])]
         for name, extra in cases:
-            config = os.path.join(shipped, name.replace("-vcd", "").replace("-quantum", "") + ".yaml")
+            base = name.replace("-vcd", "").replace("-quantum", "").replace("-paging", "").replace("-smp", "")
+            config = os.path.join(shipped, base + ".yaml")
             runs = []
             for fast in ("true", "false"):
                 d = os.path.join(tmp, f"{name}-{fast}")
