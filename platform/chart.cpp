@@ -174,7 +174,8 @@ DisplayUnit display_unit(const std::string& column, double max) {
       break;
     }
   }
-  if (stem.empty()) return u;
+  // "faults_per_s" is a rate, not a time.
+  if (stem.empty() || (stem.size() > 4 && stem.compare(stem.size() - 4, 4, "_per") == 0)) return u;
   const double seconds = max * std::pow(10.0, base);
   static const std::pair<const char*, int> kUnits[] = {
       {"s", 0}, {"ms", -3}, {"µs", -6}, {"ns", -9}, {"ps", -12}};

@@ -379,6 +379,9 @@ std::uint64_t KernelHost::pic_accesses() const {
 }
 
 void KernelHost::write_stats(util::JsonWriter& j) const {
+  // Written from the start with paging configured (zeros until boot), so a sweep's probe of a
+  // run cut short finds every mm key.
+  if (config_.mm.paging) write_mm_stats(j);
   if (!kernel_) return;
   const auto& s = kernel_->stats();
   const auto& h = hal_->stats();
@@ -518,7 +521,6 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
     }
     j.end_array().end_object();
   }
-  if (mm_ && config_.mm.paging) write_mm_stats(j);
   j.begin_object("drivers");
   for (const auto& [name, d] : drivers_) {
     j.begin_object(name);
@@ -529,12 +531,15 @@ void KernelHost::write_stats(util::JsonWriter& j) const {
 }
 
 void KernelHost::write_mm_stats(util::JsonWriter& j) const {
-  const mm::MmStats& m = mm_->stats();
-  j.begin_object("mm").field("frames", mm_->frames()).field("available", mm_->available_pages());
+  static const mm::MmStats kNone;
+  const mm::MmStats& m = mm_ ? mm_->stats() : kNone;
+  j.begin_object("mm")
+      .field("frames", mm_ ? mm_->frames() : 0)
+      .field("available", mm_ ? mm_->available_pages() : 0);
   j.begin_object("lists");
   for (unsigned l = 0; l < mm::kPageStates; ++l) {
     const auto state = static_cast<mm::PageState>(l);
-    j.field(mm::to_string(state), mm_->list_count(state));
+    j.field(mm::to_string(state), mm_ ? mm_->list_count(state) : 0);
   }
   j.end_object();
   j.field("faults", m.faults)
@@ -558,22 +563,25 @@ void KernelHost::write_mm_stats(util::JsonWriter& j) const {
       .field("waits_for_pages", m.waits_for_pages)
       .field("tb_flushes", m.tb_flushes)
       .field("verifier_trims", verifier_trims_);
+  const mm::PagingDevice* pf = mm_ ? mm_->pagefile() : nullptr;
   j.begin_object("pagefile")
-      .field("disk", mm_->pagefile() ? mm_->pagefile()->name() : std::string())
-      .field("slots", mm_->pagefile() ? mm_->pagefile()->slots() : 0)
-      .field("used", mm_->pagefile_slots_used())
+      .field("disk", pf ? pf->name() : std::string())
+      .field("slots", pf ? pf->slots() : 0)
+      .field("used", mm_ ? mm_->pagefile_slots_used() : 0)
       .end_object();
   j.begin_array("working_sets");
-  for (const auto& p : mm_->processes())
-    j.begin_object()
-        .field("process", p->name)
-        .field("pages", static_cast<std::uint64_t>(p->working_set.size()))
-        .field("peak", p->peak_working_set)
-        .end_object();
+  if (mm_)
+    for (const auto& p : mm_->processes())
+      j.begin_object()
+          .field("process", p->name)
+          .field("pages", static_cast<std::uint64_t>(p->working_set.size()))
+          .field("peak", p->peak_working_set)
+          .end_object();
   j.end_array();
   // Like the debugger's !poolused: allocations, frees and bytes in use by tag and pool.
   j.begin_array("pool");
-  for (const auto& [tag, by_type] : mm_->pool_tags()) {
+  static const std::map<std::uint32_t, std::pair<mm::PoolTagStats, mm::PoolTagStats>> kNoTags;
+  for (const auto& [tag, by_type] : mm_ ? mm_->pool_tags() : kNoTags) {
     std::string name;
     for (int b = 0; b < 4; ++b) {
       const char ch = static_cast<char>(tag >> (8 * b) & 0xff);

@@ -424,8 +424,8 @@ class PagingWorkload : public HostedWorkload {
 
  protected:
   void workload_stats(util::JsonWriter& j) const override {
-    if (!app_) return;
-    const auto& n = app_->counts();
+    static const apps::PagingApp::Counts kNone;  // before boot: zeros, every key present
+    const auto& n = app_ ? app_->counts() : kNone;
     j.field("working_set", host().config().workload_keys("paging").number("working_set"))
         .field("passes", n.passes)
         .field("pages_written", n.pages_written)
@@ -434,6 +434,16 @@ class PagingWorkload : public HostedWorkload {
         .field("mismatches", n.mismatches)
         .field("access_violations", n.access_violations)
         .field("compute_chunks", n.compute_chunks);
+    // Rates over the workers' run (to the end of the simulation if they did not finish): the
+    // sweep's throughput and fault rate.
+    auto& h = const_cast<KernelHost&>(host());  // reading the clock and counts changes nothing
+    const std::uint64_t end = n.end_ps != 0 ? n.end_ps : h.booted() ? h.kernel().cpu().now_ps() : 0;
+    const double seconds = end > n.start_ps ? static_cast<double>(end - n.start_ps) / 1e12 : 0.0;
+    const std::uint64_t hard = h.has_mm() ? h.mm().stats().hard : 0;
+    j.field("elapsed_s", seconds)
+        .field("pages_per_s",
+               seconds > 0 ? static_cast<double>(n.pages_written + n.pages_checked) / seconds : 0.0)
+        .field("hard_faults_per_s", seconds > 0 ? static_cast<double>(hard) / seconds : 0.0);
   }
   void workload_summary(std::FILE* out) const override {
     if (!app_) return;

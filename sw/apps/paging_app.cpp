@@ -25,6 +25,7 @@ void PagingApp::main() {
       }
     });
   running_ = n;
+  counts_.start_ps = kernel_.cpu().now_ps();
   for (unsigned i = 0; i < n; ++i) {
     const std::uint64_t base = mm_.allocate_virtual_memory(*process_, slice);
     kernel_.create_thread(fmt::format("pager{}", i), 8,
@@ -66,7 +67,10 @@ void PagingApp::worker(unsigned index, std::uint64_t base, std::uint64_t bytes) 
     }
     if (index == 0) ++counts_.passes;
   }
-  if (--running_ == 0) kernel_.set_event(done_);
+  if (--running_ == 0) {
+    counts_.end_ps = cpu.now_ps();
+    kernel_.set_event(done_);
+  }
 }
 
 }  // namespace apps

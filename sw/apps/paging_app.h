@@ -24,6 +24,7 @@ class PagingApp {
   struct Counts {
     std::uint64_t passes = 0, pages_written = 0, pages_checked = 0, words_checked = 0;
     std::uint64_t mismatches = 0, access_violations = 0, compute_chunks = 0;
+    std::uint64_t start_ps = 0, end_ps = 0;  // the workers' first touch, the last one's end
   };
   PagingApp(ke::Kernel& kernel, mm::MemoryManager& mm, Params params);
   // The system thread: makes the process and its threads, waits for them (passes > 0).
