@@ -77,6 +77,7 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
         if (with_io) {
           start_mm();
           io_ = std::make_unique<io::IoManager>(*kernel_, *pool_);
+          if (config_.mm.paging) io_->set_memory_manager(mm_.get());
           start_pnp(raw);
         }
         // The memory manager's threads start from the system thread (MmInitSystem phase 1), so

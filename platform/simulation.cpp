@@ -137,6 +137,7 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
   // Log and event times include the CPU's run-ahead offset (hw/core/sim_time.h): software
   // events, and model events during its accesses, carry the time they happen at.
   util::set_time_source([] { return hw::now_ps(); });
+  util::events().set_order_key([] { return hw::cpu::Cpu::emitting_cpu(); });
   auto output = [&](const char* key, const std::string& path, const char* what) {
     if (path.empty()) return;
     if (std::string why = prepare_output(path); !why.empty())

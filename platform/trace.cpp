@@ -125,7 +125,7 @@ std::string us(std::uint64_t ps) {
 class TraceWriter {
  public:
   // Process ids: CPUs, devices, I/O (each a group of tracks in the viewer).
-  static constexpr int kCpus = 1, kDevices = 2, kIo = 3;
+  static constexpr int kCpus = 1, kDevices = 2, kIo = 3, kMemory = 4;
 
   explicit TraceWriter(std::FILE* out) : out_(out) {
     std::fputs(
@@ -257,6 +257,7 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
   w.process(TraceWriter::kCpus, "CPUs");
   w.process(TraceWriter::kDevices, "devices");
   w.process(TraceWriter::kIo, "I/O requests");
+  w.process(TraceWriter::kMemory, "memory manager");
   // Per CPU, the open slices bottom first: the thread, then ISRs and DPCs over it.
   struct Open {
     std::string name, kind;
@@ -419,6 +420,34 @@ int cmd_trace(const std::string& events_path, const std::string& out_path) {
         if (flowing.count(irp)) w.flow("f", TraceWriter::kIo, tid, t, irp);
         flowing.erase(irp);
         irp_devices.erase(irp);
+      }
+    } else if (src == "mm") {
+      // A hard fault is a slice on its thread's I/O track, around the paging IRP it sends (whose
+      // flow starts there); the other faults, trims and paging writes are marks of their own.
+      auto hex = [&](const char* key) {
+        return fmt::format("{:#x}", std::strtoull(e.get(key).c_str(), nullptr, 10));
+      };
+      if (ev == "paging_read") {
+        const int tid = io_track("thread " + e.get("thread"));
+        w.begin(TraceWriter::kIo, tid, t, "hard fault " + hex("address"), "fault",
+                fmt::format(R"("slot":{})", e.get("slot")));
+      } else if (ev == "paging_read_done") {
+        w.end(TraceWriter::kIo, io_track("thread " + e.get("thread")), t,
+              "hard fault " + hex("address"));
+      } else if (ev == "fault") {
+        w.mark(TraceWriter::kMemory, w.track(TraceWriter::kMemory, "page faults"), t,
+               fmt::format("{} fault {}", e.get("kind"), hex("address")), "");
+      } else if (ev == "fault_at_raised_irql") {
+        w.mark(TraceWriter::kMemory, w.track(TraceWriter::kMemory, "page faults"), t,
+               fmt::format("fault at IRQL {} in {}: {}", e.get("irql"), e.get("routine"),
+                           hex("address")),
+               "");
+      } else if (ev == "trim") {
+        w.mark(TraceWriter::kMemory, w.track(TraceWriter::kMemory, "working-set trimming"), t,
+               fmt::format("trim {} pages ({} available)", e.get("pages"), e.get("available")), "");
+      } else if (ev == "paging_write") {
+        w.mark(TraceWriter::kMemory, w.track(TraceWriter::kMemory, "modified page writer"), t,
+               fmt::format("write {} to slot {}", hex("address"), e.get("slot")), "");
       }
     } else if (src.compare(0, 9, "platform.") == 0) {
       const std::string model = src.substr(9);

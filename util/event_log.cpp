@@ -1,5 +1,6 @@
 #include "util/event_log.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +24,7 @@ bool EventLog::open(const std::string& path) {
 
 std::string EventLog::close() {
   if (!file_) return {};
+  write_held();
   if (std::fflush(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
   if (std::fclose(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
   file_ = nullptr;
@@ -30,6 +32,7 @@ std::string EventLog::close() {
 }
 
 void EventLog::flush() {
+  if (file_) write_held();
   if (file_ && std::fflush(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
 }
 
@@ -62,8 +65,29 @@ void EventLog::emit(std::string_view src, std::string_view ev,
     }
   }
   line += "}\n";
-  if (std::fputs(line.c_str(), file_) == EOF && write_errno_ == 0) write_errno_ = errno;
   ++count_;
+  const int key = order_key_ ? order_key_() : -1;
+  const std::uint64_t t = now_ps();
+  if (key < 0) {
+    write_held();
+    write(line);
+    return;
+  }
+  if (!held_.empty() && t != held_t_) write_held();
+  held_t_ = t;
+  held_.push_back({key, std::move(line)});
+}
+
+void EventLog::write(const std::string& line) {
+  if (std::fputs(line.c_str(), file_) == EOF && write_errno_ == 0) write_errno_ = errno;
+}
+
+void EventLog::write_held() {
+  if (held_.empty()) return;
+  std::stable_sort(held_.begin(), held_.end(),
+                   [](const Held& a, const Held& b) { return a.key < b.key; });
+  for (const auto& h : held_) write(h.line);
+  held_.clear();
 }
 
 EventLog& events() {

@@ -4,10 +4,12 @@
 // behind `events().enabled()`. Schema: docs/event-log.md.
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace util {
 
@@ -43,8 +45,23 @@ class EventLog {
   void emit(std::string_view src, std::string_view ev, std::initializer_list<EventField> fields,
             std::initializer_list<EventField> more);
 
+  // Who emits the next event: a processor's number, or -1 for a model's own process. Events of
+  // several processors at one instant are written in processor order (each processor's in the
+  // order it emitted them), not in the order the simulator happened to run the processors,
+  // which whatever is traced can change. Unset: the order of emission.
+  void set_order_key(std::function<int()> key) { order_key_ = std::move(key); }
+
  private:
+  void write(const std::string& line);
+  void write_held();  // the held events of one instant, in processor order
   std::FILE* file_ = nullptr;
+  std::function<int()> order_key_;
+  struct Held {
+    int key;
+    std::string line;
+  };
+  std::vector<Held> held_;  // processors' events of the instant held_t_, not yet written
+  std::uint64_t held_t_ = 0;
   std::uint64_t count_ = 0;
   int write_errno_ = 0;  // the first failed write's errno (0: none)
 };

@@ -93,6 +93,7 @@ bool Cpu::context_portable(ContextId id) const {
 void Cpu::run_context(ContextId id) {
   Context& c = context(id);
   hw::running_processor_slot() = this;
+  in_context_ = true;
   activity_changed();  // a context starts: others ran before it
   // Started by whichever CPU first switches to it (its creator, or another it moved to).
   while (c.holder->current_ != id) wait_resume(c.wake);
@@ -172,6 +173,7 @@ void Cpu::power_off(int exit_status) {
   auto self = sc_core::sc_get_current_process_handle();
   if (self.valid() && self.proc_kind() == sc_core::SC_THREAD_PROC_) {
     local_ = sc_core::SC_ZERO_TIME;  // frozen: it must not offset anyone else's time
+    in_context_ = false;
     for (;;) sc_core::wait(never_);
   }
 }
@@ -249,6 +251,7 @@ void Cpu::sync() {
   if (interrupt_depth_ == 0 && hw::stop_requested() &&
       sc_core::sc_get_status() == sc_core::SC_RUNNING) {
     sc_core::sc_stop();
+    in_context_ = false;
     for (;;) sc_core::wait(never_);
   }
 }

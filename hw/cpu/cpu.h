@@ -107,6 +107,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   // A VCD is open (any group): accesses then catch up with the kernel first, so traced model
   // variables change at their exact time.
   void set_traced() { traced_ = true; }
+  // The processor whose software (or model code called from it) is running now, -1 when a
+  // model's own process runs: the event log's order key for simultaneous events.
+  static int emitting_cpu() {
+    const Processor* p = hw::running_processor();
+    return in_context_ && p != nullptr ? static_cast<int>(p->cpu_id()) : -1;
+  }
   // `paging`: with the MMU's markers (CR3, a page fault in progress, a TLB miss's walk), for a
   // machine whose software turns paging on.
   void trace(sc_core::sc_trace_file* tf, bool paging = false);
@@ -312,7 +318,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   template <typename... Args>
   void wait_resume(Args&&... args) {
     flush_demand();
+    in_context_ = false;
     sc_core::wait(std::forward<Args>(args)...);
+    in_context_ = true;
     activity_changed();  // other processes ran
     hw::running_processor_slot() = this;
   }
@@ -335,7 +343,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   std::vector<TlbEntry> tlb_;
   std::size_t tlb_next_ = 0;
   bool paging_ = false, user_ = false, in_walk_ = false;
-  bool pausing_ = false;  // inside pause(): no running ahead
+  bool pausing_ = false;                   // inside pause(): no running ahead
+  static inline bool in_context_ = false;  // a context of some CPU is what runs now
   // Traced paging markers: a page fault's handler in progress (its nesting depth), a TLB miss's
   // walk in progress.
   std::uint8_t fault_depth_ = 0;

@@ -73,6 +73,14 @@ class IoManager {
 
   ke::Kernel& kernel() { return kernel_; }
   Pool& pool() { return pool_; }
+  // The memory manager drivers reach through the I/O manager (null: no paging, addresses are
+  // physical).
+  void set_memory_manager(mm::MemoryManager* m) { mm_ = m; }
+  // MmGetPhysicalAddress for a driver programming DMA: the physical address of a nonpaged
+  // buffer (the page tables walked with paging on, the address itself without).
+  std::uint64_t physical_address(std::uint64_t va) {
+    return mm_ != nullptr ? mm_->get_physical_address(va) : va;
+  }
   const IoStats& stats() const { return stats_; }
 
   // --- drivers and devices (driver.cpp)
@@ -276,6 +284,7 @@ class IoManager {
 
   ke::Kernel& kernel_;
   Pool& pool_;
+  mm::MemoryManager* mm_ = nullptr;
   IoCosts costs_;
   IoStats stats_;
   std::uint64_t next_irp_id_ = 1;

@@ -157,7 +157,10 @@ void MemoryManager::hard_fault(const hw::PageFault& fault, std::uint64_t at, std
   ++stats_.paging_reads;
   const bool ok = pagefile_ != nullptr && pagefile_->read(static_cast<std::uint64_t>(slot),
                                                           frame_address(f), va & ~(kPageSize - 1));
-  emit("paging_read_done", {{"address", va}, {"slot", slot}, {"ok", ok}});
+  emit("paging_read_done", {{"address", va},
+                            {"slot", slot},
+                            {"ok", ok},
+                            {"thread", t != nullptr ? t->name : std::string()}});
   old = lock();
   if (!ok) {
     ++stats_.paging_read_errors;

@@ -119,8 +119,10 @@ void DiskDriver::program(io::Irp& irp, bool interrupts) {
   if (params_.dma) {
     namespace dma = hal::dma;
     dma_regs_.write32(dma::kStatus, dma::kTc | dma::kError);  // clear the last transfer's status
-    dma_regs_.write32(dma::kSrc, static_cast<std::uint32_t>(irp.mdl_address));
-    dma_regs_.write32(dma::kDst, static_cast<std::uint32_t>(irp.mdl_address));
+    // The DMA engine sees bus addresses: the buffer's, from the memory manager.
+    const auto bus = static_cast<std::uint32_t>(io_.physical_address(irp.mdl_address));
+    dma_regs_.write32(dma::kSrc, bus);
+    dma_regs_.write32(dma::kDst, bus);
     dma_regs_.write32(dma::kCount, sl.rw.length);
     const std::uint32_t dir = write ? dma::kDirMemToDev : dma::kDirDevToMem;
     dma_regs_.write32(dma::kControl, dma::kEnable | (dir << dma::kDirShift) |
