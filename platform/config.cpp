@@ -195,6 +195,12 @@ const std::vector<Key>& schema() {
                                   "cycles of a load/store beyond its bus cycles"));
     k.push_back(integer<unsigned>("cpu.cost.apic_access", ACC(cpu.apic_access), 0, 1000000,
                                   "cycles of a local APIC register access (inside the CPU)"));
+    k.push_back(integer<unsigned>("cpu.cost.page_fault_entry", ACC(cpu.page_fault_entry), 0,
+                                  1000000,
+                                  "cycles from a page fault to its handler's first instruction "
+                                  "(with mm.paging; the context save is extra)"));
+    k.push_back(integer<unsigned>("cpu.tlb_entries", ACC(cpu.tlb_entries), 1, 4096,
+                                  "entries of each CPU's TLB, replaced in turn (with mm.paging)"));
     k.push_back(
         frequency("bus.clock", ACC(bus_clock_hz), "system bus clock; one access = one bus cycle"));
     k.push_back(integer<unsigned>("bus.io_wait_states", ACC(bus_io_wait_states), 0, 1000,

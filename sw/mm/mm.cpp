@@ -93,18 +93,22 @@ std::uint32_t MemoryManager::take_frame(bool& needs_zero) {
     // Repurpose the oldest standby page: its owner's PTE now says the pagefile has it.
     f = list_pop(PageState::standby);
     if (f != kNone) {
-      Pfn& p = pfn_[f];
-      const std::uint32_t old = read_pte(p.pte);
-      write_pte(p.pte, static_cast<std::uint32_t>(p.slot) << kPageShift | pte::kCommitted |
-                           pte::kPagefile | (old & pte::kProtection));
-      p.slot = -1;
-      p.process = nullptr;
+      release_standby(f);
       needs_zero = true;
       ++stats_.repurposed;
     }
   }
   if (available_pages() < config_.low_pages) wake_helpers();
   return f;
+}
+
+void MemoryManager::release_standby(std::uint32_t f) {
+  Pfn& p = pfn_[f];
+  const std::uint32_t v = read_pte(p.pte);
+  write_pte(p.pte, static_cast<std::uint32_t>(p.slot) << kPageShift | pte::kCommitted |
+                       pte::kPagefile | (v & pte::kProtection));
+  p.slot = -1;
+  p.process = nullptr;
 }
 
 void MemoryManager::wake_helpers() {

@@ -264,6 +264,9 @@ class MemoryManager {
   void list_insert(std::uint32_t f, PageState to);  // at the tail (MiInsertPageInList)
   void list_remove(std::uint32_t f);                // MiUnlinkPageFromList
   std::uint32_t list_pop(PageState from);           // from the head, kNone if empty
+  // A standby page given up: its owner's PTE now says the pagefile has it (the frame is the
+  // caller's to reuse).
+  void release_standby(std::uint32_t f);
 
   // Under the PFN lock: a frame for a page (MiRemoveAnyPage), zeroed if `zeroed`, which may
   // need zeroing outside the lock (`needs_zero`). kNone if none is available now.

@@ -132,12 +132,7 @@ std::size_t MemoryManager::purge_standby_list() {
   const ke::Irql old = lock();
   for (std::uint32_t f = list_pop(PageState::standby); f != kNone;
        f = list_pop(PageState::standby)) {
-    Pfn& p = pfn_[f];
-    const std::uint32_t v = read_pte(p.pte);
-    write_pte(p.pte, static_cast<std::uint32_t>(p.slot) << kPageShift | pte::kCommitted |
-                         pte::kPagefile | (v & pte::kProtection));
-    p.slot = -1;
-    p.process = nullptr;
+    release_standby(f);
     list_insert(f, PageState::free);
     ++purged;
   }

@@ -1,6 +1,5 @@
 // The kernel on the assembled platform: the textbook nested-interrupt order from the event log,
 // and the timing-level rules (preemption, timeouts, quanta, bug checks) on the real CPU.
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -11,6 +10,7 @@
 #include "platform/workloads.h"
 #include "sw/drivers/oneshot/oneshot.h"
 #include "sw/ke/kernel.h"
+#include "tests/support/event_lines.h"
 #include "tests/support/sc_test.h"
 #include "util/event_log.h"
 #include "util/log.h"
@@ -19,20 +19,8 @@ namespace {
 
 using platform::Config;
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::string field(const std::string& line, const std::string& key) {
-  auto k = line.find("\"" + key + "\":");
-  if (k == std::string::npos) return {};
-  auto v = k + key.size() + 3;
-  if (line[v] == '"') return line.substr(v + 1, line.find('"', v + 1) - v - 1);
-  return line.substr(v, line.find_first_of(",}", v) - v);
-}
+using tests::field;
+using tests::read_lines;
 
 // The ISR, DPC, IRQL and thread events of a run, as "ev name/irql" strings, clock excluded.
 std::vector<std::string> story(const std::vector<std::string>& lines) {

@@ -4,7 +4,6 @@
 // run), the modified page writer and hard faults under pressure returning every word written,
 // pageable driver code and Driver Verifier's IRQL checking, and the TLB shootdown on several
 // processors.
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +18,7 @@
 #include "platform/workloads.h"
 #include "sw/ke/kernel.h"
 #include "sw/mm/mm.h"
+#include "tests/support/event_lines.h"
 #include "tests/support/sc_test.h"
 #include "util/event_log.h"
 #include "util/log.h"
@@ -27,20 +27,8 @@ namespace {
 
 using platform::Config;
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::string field(const std::string& line, const std::string& key) {
-  auto k = line.find("\"" + key + "\":");
-  if (k == std::string::npos) return {};
-  auto v = k + key.size() + 3;
-  if (line[v] == '"') return line.substr(v + 1, line.find('"', v + 1) - v - 1);
-  return line.substr(v, line.find_first_of(",}", v) - v);
-}
+using tests::field;
+using tests::read_lines;
 
 // The paging machine (platform/configs/paging.yaml) with `setup` applied.
 Config paging_config(const std::function<void(Config&)>& setup = {}) {
