@@ -676,7 +676,7 @@ void KernelHost::print_summary(std::FILE* out) const {
           out,
           "  mm         %llu page faults (%llu demand-zero, %llu soft, %llu hard), %llu "
           "paging reads, %llu paging writes, %llu trims (%llu pages); %llu pages in "
-          "working sets, %llu available of %llu\n",
+          "working sets, %llu available of %llu; paged pool %llu KiB in use\n",
           static_cast<unsigned long long>(m.faults), static_cast<unsigned long long>(m.demand_zero),
           static_cast<unsigned long long>(m.soft), static_cast<unsigned long long>(m.hard),
           static_cast<unsigned long long>(m.paging_reads),
@@ -684,7 +684,8 @@ void KernelHost::print_summary(std::FILE* out) const {
           static_cast<unsigned long long>(m.trims),
           static_cast<unsigned long long>(m.pages_trimmed), static_cast<unsigned long long>(ws),
           static_cast<unsigned long long>(mm_->available_pages()),
-          static_cast<unsigned long long>(mm_->frames()));
+          static_cast<unsigned long long>(mm_->frames()),
+          static_cast<unsigned long long>(mm_->paged_pool_in_use() / 1024));
     }
     for (const auto& [name, d] : drivers_) {
       const std::string line = d->summary();
