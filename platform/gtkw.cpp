@@ -296,6 +296,8 @@ std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
   auto emit_var = [&](const Var& v) {
     if (!shown.insert(v.full).second) return;
     unsigned flags = v.width == 1 ? kBinary : (v.width <= 8 ? kHex : kDecimal);
+    // An address register reads as an address.
+    if (v.path.size() > 4 && v.path.compare(v.path.size() - 4, 4, ".cr3") == 0) flags = kHex;
     const Filter* f = filter_of(v);
     if (f != nullptr) flags = kDecimal | kTranslated;
     s << "@" << std::hex << flags << std::dec << "\n";
