@@ -143,19 +143,18 @@ bool KernelHost::verified(const std::string& driver) const {
 void KernelHost::start_pagefile() {
   const Config& c = config_;
   if (!c.mm.paging) return;
-  io::DeviceObject* disk = nullptr;
   if (!c.mm.pagefile_disk.empty()) {
-    disk = io_->find_device(device_path(c.mm.pagefile_disk));
-    if (disk == nullptr)
+    // Opened like any file: the handle keeps the device's objects if it is surprise-removed,
+    // after which paging I/O fails (KERNEL_DATA_INPAGE_ERROR for kernel data), as on Windows.
+    io::Handle h = io::kInvalidHandle;
+    if (io_->open(device_path(c.mm.pagefile_disk), h) == io::Status::success)
+      pagefile_ = std::make_unique<io::PagingFile>(*io_, c.mm.pagefile_disk, h,
+                                                   c.mm.pagefile_offset, c.mm.pagefile_size);
+    else
       util::Logger("platform.host")
-          .error(
-              "mm.pagefile.disk: {} has no device to page to (its driver did not start): "
-              "no pagefile",
-              c.mm.pagefile_disk);
+          .error("mm.pagefile.disk: {} cannot be opened (its driver did not start): no pagefile",
+                 c.mm.pagefile_disk);
   }
-  if (disk != nullptr)
-    pagefile_ = std::make_unique<io::PagingFile>(*io_, c.mm.pagefile_disk, *disk,
-                                                 c.mm.pagefile_offset, c.mm.pagefile_size);
   mm_->start(pagefile_.get());
 }
 

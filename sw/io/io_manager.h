@@ -251,10 +251,11 @@ class IoManager {
   void copy_memory(std::uint64_t dst, std::uint64_t src, std::uint64_t n);
 
   // IoPageRead / IoSynchronousPageWrite: one page between `frame` (physical) and byte `offset`
-  // of the device, by a paging IRP (IRP_PAGING_IO, an MDL for the frame) sent to the top of
-  // the device's stack, waited for on an event of the caller's. PASSIVE_LEVEL. The final status
+  // of the file `handle` opens (the pagefile's disk), by a paging IRP (IRP_PAGING_IO, an MDL for
+  // the frame) sent to the top of its device's stack, waited for on an event of the caller's.
+  // PASSIVE_LEVEL. STATUS_NO_SUCH_DEVICE once the device has left the machine. The final status
   // block in `iosb`.
-  Status page_io(DeviceObject& device, bool write, std::uint64_t frame, std::uint64_t offset,
+  Status page_io(Handle handle, bool write, std::uint64_t frame, std::uint64_t offset,
                  IoStatusBlock& iosb);
 
   // Open handles to any device of the stack whose bottom (PDO) is `pdo`.
@@ -303,9 +304,11 @@ class IoManager {
 // read). What the memory manager pages to.
 class PagingFile : public mm::PagingDevice {
  public:
-  PagingFile(IoManager& io, std::string disk, DeviceObject& device, std::uint64_t offset,
+  // `handle`: the disk opened for paging (the open handle keeps a removed device's objects,
+  // and makes every later paging request fail instead of reaching them).
+  PagingFile(IoManager& io, std::string disk, Handle handle, std::uint64_t offset,
              std::uint64_t size)
-      : io_(io), disk_(std::move(disk)), device_(device), offset_(offset), size_(size) {}
+      : io_(io), disk_(std::move(disk)), handle_(handle), offset_(offset), size_(size) {}
   std::uint64_t slots() const override { return size_ / mm::kPageSize; }
   bool read(std::uint64_t slot, std::uint64_t frame, std::uint64_t va) override;
   bool write(std::uint64_t slot, std::uint64_t frame, std::uint64_t va) override;
@@ -315,7 +318,7 @@ class PagingFile : public mm::PagingDevice {
   bool transfer(bool write, std::uint64_t slot, std::uint64_t frame, std::uint64_t va);
   IoManager& io_;
   std::string disk_;
-  DeviceObject& device_;
+  Handle handle_;
   std::uint64_t offset_, size_;
 };
 

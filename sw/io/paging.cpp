@@ -6,9 +6,10 @@
 
 namespace io {
 
-Status IoManager::page_io(DeviceObject& device, bool write, std::uint64_t frame,
-                          std::uint64_t offset, IoStatusBlock& iosb) {
-  DeviceObject* top = get_attached_device(device);
+Status IoManager::page_io(Handle handle, bool write, std::uint64_t frame, std::uint64_t offset,
+                          IoStatusBlock& iosb) {
+  FileObject* f = file(handle);
+  DeviceObject* top = f != nullptr ? target_of(*f) : nullptr;
   if (top == nullptr) {
     iosb = {Status::no_such_device, 0};
     return iosb.status;
@@ -45,7 +46,7 @@ Status IoManager::page_io(DeviceObject& device, bool write, std::uint64_t frame,
 bool PagingFile::transfer(bool write, std::uint64_t slot, std::uint64_t frame, std::uint64_t) {
   if (slot >= slots()) return false;
   IoStatusBlock iosb;
-  const Status s = io_.page_io(device_, write, frame, offset_ + slot * mm::kPageSize, iosb);
+  const Status s = io_.page_io(handle_, write, frame, offset_ + slot * mm::kPageSize, iosb);
   return nt_success(s) && iosb.information == mm::kPageSize;
 }
 

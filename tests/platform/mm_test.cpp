@@ -4,6 +4,7 @@
 // run), the modified page writer and hard faults under pressure returning every word written,
 // pageable driver code and Driver Verifier's IRQL checking, and the TLB shootdown on several
 // processors.
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -422,6 +423,75 @@ TEST(PageableCode, PagedCodeAtDispatchLevelStopsTheMachine) {
       "paged_code", &stop);
   EXPECT_EQ(stop.code, ke::kIrqlNotLessOrEqual);
   EXPECT_EQ(stop.p2, ke::kDispatchLevel);
+}
+
+}  // namespace
+
+namespace {
+
+// The paging machine with its pagefile disk on PCI, surprise-removed at 30 ms (a pagefile on a
+// disk that goes away: every later paging read fails).
+Config removed_pagefile_config() {
+  const std::string path = testing::TempDir() + "removed_pagefile.yaml";
+  std::ofstream(path) << R"(
+devices:
+  - {type: block, name: disk0, port: 0x1f0, irq: 14, dma_channel: 1, image: "", size: 1MiB}
+  - {type: block, name: disk1, bus: pci, dma_channel: 2, image: "", size: 16MiB, remove_at: 30ms}
+memory: {ram: {size: 8MiB}}
+mm: {paging: true, pagefile: {disk: disk1, size: 8MiB}}
+workload: {kind: paging}
+sim: {until: 200ms}
+output: {vcd: ""}
+)";
+  Config c = platform::load_config(path);
+  platform::validate(c);
+  return c;
+}
+
+TEST(PageFaults, AFailedPagingReadOfKernelDataIsKernelDataInpageError) {
+  std::uint64_t address = 0;
+  ke::BugCheckRecord stop;
+  run(
+      removed_pagefile_config(),
+      [&](platform::KernelHost& h) {
+        address = paged_out_word(h, 0x5a5a5a5a);
+        h.kernel().delay_execution(40'000'000'000);  // the disk has gone
+        h.kernel().cpu().read32(address);
+        ADD_FAILURE() << "the read of a page whose pagefile is gone did not stop the machine";
+      },
+      "inpage_kernel", &stop);
+  EXPECT_EQ(stop.code, ke::kKernelDataInpageError);
+  EXPECT_EQ(stop.p2, 0xC000009Cu);  // STATUS_DEVICE_DATA_ERROR
+  EXPECT_EQ(stop.p4, address);
+  EXPECT_NE(address, 0u);
+}
+
+TEST(PageFaults, AFailedPagingReadOfUserDataFailsTheAccessWithAnInPageError) {
+  std::uint32_t status = 0;
+  ke::BugCheckRecord stop;
+  run(
+      removed_pagefile_config(),
+      [&](platform::KernelHost& h) {
+        ke::Kernel& k = h.kernel();
+        mm::Process& p = h.mm().create_process("app.exe");
+        k.set_thread_directory(*k.current_thread(), p.directory);
+        k.cpu().load_cr3(p.directory);
+        const std::uint64_t a = h.mm().allocate_virtual_memory(p, 4096);
+        k.cpu().write32(a, 1);
+        h.mm().empty_working_sets();
+        h.mm().flush_modified_list();
+        h.mm().purge_standby_list();
+        k.delay_execution(40'000'000'000);
+        try {
+          k.cpu().read32(a);
+        } catch (const ke::AccessViolation& av) {
+          status = av.status;
+        }
+        k.cpu().power_off(0);
+      },
+      "inpage_user", &stop);
+  EXPECT_EQ(status, 0xC0000006u);  // STATUS_IN_PAGE_ERROR
+  EXPECT_EQ(stop.code, 0u) << "a user page's failed read is the request's error, not a stop";
 }
 
 }  // namespace
