@@ -1229,8 +1229,8 @@ void validate(const Config& c) {
       fail("memory.ram.size",
            fmt::format("with mm.paging the RAM must end by {:#x}, where user space begins",
                        mm::kUserBase));
-    constexpr std::uint64_t kLow = 1 << 20, kMinFrames = 64 * mm::kPageSize;
-    if (c.ram_size < kLow + c.mm.nonpaged_pool + kMinFrames)
+    constexpr std::uint64_t kMinFrames = 64 * mm::kPageSize;
+    if (page_frame_bytes(c) < kMinFrames)
       fail("mm.nonpaged_pool",
            fmt::format("{} of nonpaged pool leaves fewer than 64 page frames in {} of RAM (the "
                        "low 1 MiB is not the pool's)",

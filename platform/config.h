@@ -133,6 +133,15 @@ struct Config {
   const Settings& driver_keys(const std::string& type) const;
 };
 
+// The RAM's first MiB holds the interrupt vectors and the workloads' fixed buffers: the
+// nonpaged pool starts above it, and with mm.paging the page frames above the pool.
+constexpr std::uint64_t kLowRam = 1 << 20;
+// The RAM the memory manager pages with (mm.paging): above the low MiB and the nonpaged pool.
+inline std::uint64_t page_frame_bytes(const Config& c) {
+  const std::uint64_t below = kLowRam + c.mm.nonpaged_pool;
+  return c.ram_size > below ? c.ram_size - below : 0;
+}
+
 // A key of the schema with its value in some config, for `iocosim keys` and the docs.
 struct KeyInfo {
   std::string path, value, help;

@@ -92,15 +92,14 @@ void KernelHost::boot(std::function<void()> main, bool with_io, std::vector<std:
 
 void KernelHost::start_mm() {
   const Config& c = config_;
-  constexpr std::uint64_t kLow = 1 << 20;  // vectors and the workloads' fixed buffers
   // Without paging the nonpaged pool is all the RAM above 1 MiB, as it always was.
-  const std::uint64_t nonpaged = c.mm.paging ? c.mm.nonpaged_pool : c.ram_size - kLow;
-  pool_ = std::make_unique<io::Pool>(c.ram_base + kLow, nonpaged);
+  const std::uint64_t nonpaged = c.mm.paging ? c.mm.nonpaged_pool : c.ram_size - kLowRam;
+  pool_ = std::make_unique<io::Pool>(c.ram_base + kLowRam, nonpaged);
   mm::MmConfig mc;
   mc.ram_base = c.ram_base;
   mc.ram_size = c.ram_size;
-  mc.frames_base = c.ram_base + kLow + nonpaged;
-  mc.frames_size = c.ram_size - kLow - nonpaged;
+  mc.frames_base = c.ram_base + kLowRam + nonpaged;
+  mc.frames_size = c.mm.paging ? page_frame_bytes(c) : 0;
   mc.paged_pool_size = c.mm.paged_pool;
   mc.low_pages = c.mm.low_pages;
   mc.modified_threshold = c.mm.modified_threshold;

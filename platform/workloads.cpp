@@ -805,7 +805,7 @@ void register_workloads(Registry<WorkloadType>& r) {
              return fmt::format("workload.paging.working_set: must be 1 byte to {} (user space)",
                                 util::format_size(mm::kUserEnd - mm::kUserBase));
            // What can hold it: the page frames (less the page tables'), and the pagefile.
-           const std::uint64_t frames = c.ram_size - (1 << 20) - c.mm.nonpaged_pool;
+           const std::uint64_t frames = page_frame_bytes(c);
            const std::uint64_t room =
                frames + (c.mm.pagefile_disk.empty() ? 0 : c.mm.pagefile_size);
            if (ws + ws / 256 + (256 << 10) > room)

@@ -45,8 +45,9 @@ void EventLog::emit(std::string_view src, std::string_view ev,
                     std::initializer_list<EventField> fields,
                     std::initializer_list<EventField> more) {
   if (!file_) return;
-  std::string line = fmt::format(R"({{"t_ps":{},"src":"{}","ev":"{}")", now_ps(), json_escape(src),
-                                 json_escape(ev));
+  const std::uint64_t t = now_ps();
+  std::string line =
+      fmt::format(R"({{"t_ps":{},"src":"{}","ev":"{}")", t, json_escape(src), json_escape(ev));
   for (const auto* list : {&fields, &more}) {
     for (const auto& f : *list) {
       line += fmt::format(R"(,"{}":)", json_escape(f.key));
@@ -67,7 +68,6 @@ void EventLog::emit(std::string_view src, std::string_view ev,
   line += "}\n";
   ++count_;
   const int key = order_key_ ? order_key_() : -1;
-  const std::uint64_t t = now_ps();
   if (key < 0) {
     write_held();
     write(line);

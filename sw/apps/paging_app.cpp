@@ -36,9 +36,8 @@ void PagingApp::main() {
 
 void PagingApp::worker(unsigned index, std::uint64_t base, std::uint64_t bytes) {
   // KeAttachProcess: this thread runs in the application's address space from now on.
-  kernel_.set_thread_directory(*kernel_.current_thread(), process_->directory);
+  kernel_.attach_process(process_->directory);
   hw::Processor& cpu = kernel_.cpu();
-  cpu.load_cr3(process_->directory);
   constexpr std::size_t kWords = mm::kPageSize / 4;
   std::vector<std::uint32_t> page(kWords);
   for (std::uint64_t pass = 0; params_.passes == 0 || pass < params_.passes; ++pass) {
@@ -97,8 +96,7 @@ void PagedPoolInDpc::main() {
   // Memory pressure: an application touching more memory than there are free pages. The
   // balance set manager trims working sets, the driver's page among them.
   mm::Process& p = mm_.create_process("pressure.exe");
-  kernel_.set_thread_directory(*kernel_.current_thread(), p.directory);
-  cpu.load_cr3(p.directory);
+  kernel_.attach_process(p.directory);
   const std::uint64_t bytes = (mm_.frames() + 64) * mm::kPageSize;
   const std::uint64_t base = mm_.allocate_virtual_memory(p, bytes);
   for (std::uint64_t va = base; va < base + bytes; va += mm::kPageSize) cpu.write32(va, 1);

@@ -142,10 +142,8 @@ Status IoManager::call_driver(DeviceObject& device, Irp& irp) {
   if (routine == nullptr) routine = &IoManager::invalid_device_request;
   // The dispatch routine is the driver's code: what it does (raising IRQL, touching pageable
   // memory) is charged to it by Driver Verifier and the bug checks.
-  kernel_.enter_driver(device.driver->name);
-  const Status s = routine(&device, &irp);
-  kernel_.leave_driver();
-  return s;
+  const ke::Kernel::DriverCode code(kernel_, device.driver->name);
+  return routine(&device, &irp);
 }
 
 void IoManager::mark_irp_pending(Irp& irp) {

@@ -257,19 +257,35 @@ class Kernel : public hw::TrapHandler {
   // The driver whose code runs now on this processor: the innermost ISR's or DPC's owner, else
   // the driver the thread entered (enter_driver), else "" (the kernel's own code).
   const std::string& running_driver();
-  // Marks the current thread as running `driver`'s code until leave_driver (the I/O manager
-  // around a dispatch routine). `driver` must outlive the call.
+  // Marks the current thread as running `driver`'s code until leave_driver (DriverCode does
+  // both around a scope). `driver` must outlive the mark.
   void enter_driver(const std::string& driver) { prcb().current->driver_code.push_back(&driver); }
   void leave_driver() {
     auto& d = prcb().current->driver_code;
     if (!d.empty()) d.pop_back();
   }
+  // The current thread runs `driver`'s code for this object's lifetime, however the scope ends
+  // (an access violation unwinding out of a dispatch or pageable routine leaves no stale mark).
+  class DriverCode {
+   public:
+    DriverCode(Kernel& kernel, const std::string& driver) : kernel_(kernel) {
+      kernel_.enter_driver(driver);
+    }
+    ~DriverCode() { kernel_.leave_driver(); }
+    DriverCode(const DriverCode&) = delete;
+    DriverCode& operator=(const DriverCode&) = delete;
+
+   private:
+    Kernel& kernel_;
+  };
   // Driver Verifier's hook on raising IRQL: called (below DISPATCH_LEVEL, once per raise from
   // below it to DISPATCH_LEVEL or above, never from inside itself) before the raise.
   void set_raise_hook(std::function<void(Irql new_irql)> hook) { raise_hook_ = std::move(hook); }
-  // KeStackAttachProcess's effect for a thread not yet running: the page directory it runs in.
-  void set_thread_directory(Thread& thread, std::uint64_t directory) {
-    thread.directory = directory;
+  // KeAttachProcess: the current thread runs in the address space of the page directory
+  // `directory` from now on (loaded into CR3 now, and whenever the thread is switched to).
+  void attach_process(std::uint64_t directory) {
+    prcb().current->directory = directory;
+    cpu_.load_cr3(directory);
   }
 
   // KeBugCheckEx: report and stop the machine (exit status 3). Never returns.

@@ -356,7 +356,7 @@ std::uint64_t MemoryManager::allocate_pool(PoolType type, std::uint64_t bytes, s
   if (a == 0) return 0;
   // The paged pool's pages are committed demand-zero: a frame only on the first touch.
   if (paged) commit(system_process().directory, a, bytes, false);
-  const std::uint64_t size = (std::max<std::uint64_t>(bytes, 1) + 15) & ~std::uint64_t{15};
+  const std::uint64_t size = Pool::rounded(bytes);
   auto& t = type == PoolType::paged ? tags_[tag].second : tags_[tag].first;
   ++t.allocs;
   t.bytes += size;
@@ -394,21 +394,12 @@ MemoryManager::PageableRoutine& MemoryManager::declare_pageable_routine(const st
 void MemoryManager::call_pageable(PageableRoutine& routine, const std::function<void()>& body) {
   auto& running = pageable_running_[kernel_.current_thread()];
   // Left as it was however the routine ends (an access violation unwinds through it).
+  running.push_back(&routine);
   struct Entered {
-    ke::Kernel& kernel;
     std::vector<PageableRoutine*>& running;
-    Entered(ke::Kernel& k, std::vector<PageableRoutine*>& r, PageableRoutine& routine)
-        : kernel(k), running(r) {
-      running.push_back(&routine);
-      kernel.enter_driver(routine.driver);
-    }
-    ~Entered() {
-      kernel.leave_driver();
-      running.pop_back();
-    }
-    Entered(const Entered&) = delete;
-    Entered& operator=(const Entered&) = delete;
-  } entered(kernel_, running, routine);
+    ~Entered() { running.pop_back(); }
+  } entered{running};
+  const ke::Kernel::DriverCode code(kernel_, routine.driver);
   // The call's first instruction fetch: through the MMU, so a routine whose page was trimmed
   // faults here (and, at DISPATCH_LEVEL, stops the machine naming the routine).
   cpu().read32(routine.code);

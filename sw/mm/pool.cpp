@@ -7,8 +7,7 @@ Pool::Pool(std::uint64_t base, std::uint64_t size) : base_(base), size_(size) {
 }
 
 std::uint64_t Pool::allocate(std::uint64_t bytes) {
-  bytes = (bytes + 15) & ~std::uint64_t{15};
-  if (bytes == 0) bytes = 16;
+  bytes = rounded(bytes);
   for (auto it = free_.begin(); it != free_.end(); ++it) {
     if (it->second < bytes) continue;
     const std::uint64_t address = it->first;

@@ -11,7 +11,11 @@ namespace mm {
 class Pool {
  public:
   Pool(std::uint64_t base, std::uint64_t size);
-  // Returns the address of `bytes` (rounded up to 16), or 0 if the pool is exhausted.
+  // What an allocation of `bytes` takes: rounded up to 16, at least 16.
+  static std::uint64_t rounded(std::uint64_t bytes) {
+    return bytes == 0 ? 16 : (bytes + 15) & ~std::uint64_t{15};
+  }
+  // Returns the address of `bytes` (rounded()), or 0 if the pool is exhausted.
   std::uint64_t allocate(std::uint64_t bytes);  // ExAllocatePool
   // Frees an allocation; returns its (rounded) size, 0 if `address` is none.
   std::uint64_t free(std::uint64_t address);  // ExFreePool

@@ -70,15 +70,19 @@ std::vector<std::string> run(const Config& config, std::function<void(platform::
   return read_lines(c.out_events);
 }
 
-// A page of paged pool holding `value`, then pushed out of memory the way RAMMap does it:
-// working sets emptied, the modified list written to the pagefile, the standby list purged.
-std::uint64_t paged_out_word(platform::KernelHost& h, std::uint32_t value) {
-  mm::MemoryManager& m = h.mm();
-  const std::uint64_t a = m.allocate_pool(mm::PoolType::paged, 64, 0x74736554);  // 'Test'
-  h.kernel().cpu().write32(a, value);
+// Every page pushed out of memory the way RAMMap does it: working sets emptied, the modified
+// list written to the pagefile, the standby list purged. Their next touch is a hard fault.
+void page_out_everything(mm::MemoryManager& m) {
   m.empty_working_sets();
   m.flush_modified_list();
   m.purge_standby_list();
+}
+
+// A page of paged pool holding `value`, then paged out.
+std::uint64_t paged_out_word(platform::KernelHost& h, std::uint32_t value) {
+  const std::uint64_t a = h.mm().allocate_pool(mm::PoolType::paged, 64, 0x74736554);  // 'Test'
+  h.kernel().cpu().write32(a, value);
+  page_out_everything(h.mm());
   return a;
 }
 
@@ -204,8 +208,7 @@ TEST(PageFaults, AUserAccessViolationFailsTheRequestNotTheMachine) {
       paging_config([](Config& c) { c.sim_until_ps = 20'000'000'000; }),
       [&](platform::KernelHost& h) {
         mm::Process& p = h.mm().create_process("app.exe");
-        h.kernel().set_thread_directory(*h.kernel().current_thread(), p.directory);
-        h.kernel().cpu().load_cr3(p.directory);
+        h.kernel().attach_process(p.directory);
         try {
           h.kernel().cpu().read32(mm::kUserBase + 0x1000);  // nothing committed there
         } catch (const ke::AccessViolation& av) {
@@ -233,15 +236,12 @@ TEST(PageFaults, TwoProcessesSeeTheirOwnPageAtTheSameAddress) {
         mm::Process& b = h.mm().create_process("b.exe");
         va_a = h.mm().allocate_virtual_memory(a, 4096);
         va_b = h.mm().allocate_virtual_memory(b, 4096);
-        k.set_thread_directory(*k.current_thread(), a.directory);
-        k.cpu().load_cr3(a.directory);
+        k.attach_process(a.directory);
         k.cpu().write32(va_a, 0xaaaa);
-        k.set_thread_directory(*k.current_thread(), b.directory);
-        k.cpu().load_cr3(b.directory);
+        k.attach_process(b.directory);
         k.cpu().write32(va_b, 0xbbbb);
         b_reads = k.cpu().read32(va_b);
-        k.set_thread_directory(*k.current_thread(), a.directory);
-        k.cpu().load_cr3(a.directory);
+        k.attach_process(a.directory);
         a_reads = k.cpu().read32(va_a);
         k.cpu().power_off(0);
       },
@@ -474,13 +474,10 @@ TEST(PageFaults, AFailedPagingReadOfUserDataFailsTheAccessWithAnInPageError) {
       [&](platform::KernelHost& h) {
         ke::Kernel& k = h.kernel();
         mm::Process& p = h.mm().create_process("app.exe");
-        k.set_thread_directory(*k.current_thread(), p.directory);
-        k.cpu().load_cr3(p.directory);
+        k.attach_process(p.directory);
         const std::uint64_t a = h.mm().allocate_virtual_memory(p, 4096);
         k.cpu().write32(a, 1);
-        h.mm().empty_working_sets();
-        h.mm().flush_modified_list();
-        h.mm().purge_standby_list();
+        page_out_everything(h.mm());
         k.delay_execution(40'000'000'000);
         try {
           k.cpu().read32(a);
