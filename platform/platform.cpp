@@ -24,6 +24,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       external_(external_irqs),
       dreq_("dreq", config.dma_channels),
       dack_("dack", config.dma_channels) {
+  for (unsigned n = 0; n < kIrqLines; ++n)
+    line_[n] = std::make_unique<hw::Pin>(fmt::format("{}.irq{}", this->name(), n));
   cpu.set_bus_master_id(bus.attach_master(cpu.out, cpu.name()));
   cpu.bus_master.bind(bus.masters);
   map_or_throw(hw::Space::memory, ram.in, config.ram_base, config.ram_size, "ram",
@@ -54,7 +56,6 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   dma.bus.bind(bus.dma);
   map_or_throw(hw::Space::io, dma.in, config.dma_port, hw::dma::window_size(config.dma_channels),
                "dma", "dma.port");
-  dma.irq.bind(dma_irq_);
   for (unsigned i = 0; i < config.dma_channels; ++i) {
     dma.dreq[i].bind(dreq_[i]);
     dma.dack[i].bind(dack_[i]);
@@ -69,9 +70,10 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
     cpu.intr.bind(intr_);
     cpu.inta.bind(intc->inta_export());
   }
-  timer.out.bind(timer_out_);
-  line_drivers_[config.timer_irq].push_back(&timer_out_);
-  line_drivers_[config.dma_irq].push_back(&dma_irq_);
+  timer.out.bind(*line_[config.timer_irq]);
+  ++device_drivers_[config.timer_irq];
+  dma.irq.bind(*line_[config.dma_irq]);
+  ++device_drivers_[config.dma_irq];
 
   // The instances, as the module's children: their names are the instances' names.
   for (const DeviceInstance& d : config.devices) {
@@ -101,7 +103,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   // The interrupt router drives the PIC inputs it can reach, when there is a PCI device to
   // route (a machine without one keeps its lines as they were).
   if (pci_used())
-    for (unsigned irq : config.pci_irqs) line_drivers_[irq].push_back(&pci.line(irq));
+    for (unsigned irq : config.pci_irqs)
+      if (irq < kIrqLines) pci.line(irq).bind(*line_[irq]);
   wire_irq_lines();
 }
 
@@ -120,8 +123,7 @@ void Platform::build_apics() {
     lapics.push_back(std::make_unique<hw::apic::LocalApic>(
         fmt::format("lapic{}", i).c_str(), static_cast<std::uint8_t>(i), *apic_bus));
     hw::apic::LocalApic& l = *lapics.back();
-    lapic_intr_.push_back(
-        std::make_unique<sc_core::sc_signal<bool>>(fmt::format("lapic{}_intr", i).c_str()));
+    lapic_intr_.push_back(std::make_unique<hw::Pin>(fmt::format("lapic{}_intr", i)));
     l.intr.bind(*lapic_intr_.back());
     c.intr.bind(*lapic_intr_.back());
     c.inta.bind(l.inta);
@@ -134,38 +136,15 @@ void Platform::build_apics() {
 }
 
 void Platform::wire_irq_lines() {
-  // Each IRQ line: its device drivers, plus an external driver when asked for.
-  auto& drivers = line_drivers_;
-  for (unsigned n = 0; n < kIrqLines; ++n) {
-    if (n == config_.pic_cascade_irq) continue;
-    if (external_ || drivers[n].empty()) {
-      external_line_[n] =
-          std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}_ext", n).c_str());
-      drivers[n].push_back(external_line_[n].get());
-    }
-  }
   for (unsigned n = 0; n < kIrqLines; ++n) {
     if (n == config_.pic_cascade_irq) continue;  // wired inside the pair
-    sc_core::sc_in<bool>& input = intc->irq_input(n);
+    // A line nothing drives (or every line, when asked for) is a script's to drive.
+    external_line_[n] = external_ || line_[n]->drivers() == 0;
+    intc->irq_input(n).bind(*line_[n]);
     // With an I/O APIC, ISA IRQ n is also its input n (identity: no interrupt source overrides).
-    if (drivers[n].size() == 1) {
-      input.bind(*drivers[n][0]);
-      if (ioapic) ioapic->irq[n].bind(*drivers[n][0]);
-      continue;
-    }
-    line_[n] = std::make_unique<sc_core::sc_signal<bool>>(fmt::format("irq{}", n).c_str());
-    auto gate = std::make_unique<hw::WiredOr>(fmt::format("irq{}_or", n).c_str(),
-                                              static_cast<unsigned>(drivers[n].size()));
-    for (std::size_t i = 0; i < drivers[n].size(); ++i) gate->in[i].bind(*drivers[n][i]);
-    gate->out.bind(*line_[n]);
-    input.bind(*line_[n]);
+    // Its cascade input and pins 16..23 stay unbound, low (PCI's PIRQ links go through the
+    // router to ISA lines).
     if (ioapic) ioapic->irq[n].bind(*line_[n]);
-    ors_.push_back(std::move(gate));
-  }
-  // The cascade input and pins 16..23 (PCI's PIRQ links go through the router to ISA lines).
-  if (ioapic) {
-    ioapic->irq[config_.pic_cascade_irq].bind(low_);
-    for (unsigned n = kIrqLines; n < hw::apic::kIoApicPins; ++n) ioapic->irq[n].bind(low_);
   }
 }
 
@@ -205,8 +184,7 @@ void Platform::map_io(tlm::tlm_base_target_socket<>& target, const DeviceInstanc
     throw ConfigError(fmt::format("{}: key '{}': {}", where(d, key), d.key(key), err));
 }
 
-void Platform::connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
-                           const std::string& key) {
+void Platform::connect_irq(hw::PinOut& irq, const DeviceInstance& d, const std::string& key) {
   if (d.bus == "pci") {
     irq.bind(pci.pin(pci_slot(d.name)));
     return;
@@ -215,9 +193,8 @@ void Platform::connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
   if (n >= kIrqLines || n == config_.pic_cascade_irq)
     throw ConfigError(
         fmt::format("{}: key '{}': IRQ{} cannot be used", where(d, key), d.key(key), n));
-  device_irq_.push_back(std::make_unique<sc_core::sc_signal<bool>>((d.name + "_irq").c_str()));
-  irq.bind(*device_irq_.back());
-  line_drivers_[n].push_back(device_irq_.back().get());
+  irq.bind(*line_[n]);
+  ++device_drivers_[n];
 }
 
 void Platform::connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
@@ -232,13 +209,8 @@ void Platform::connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* 
 
 std::vector<unsigned> Platform::used_irqs() const {
   std::vector<unsigned> out;
-  for (unsigned n = 0; n < kIrqLines; ++n) {
-    for (const auto* d : line_drivers_[n])
-      if ((!pci_used() || d != &pci.line(n)) && d != external_line_[n].get()) {
-        out.push_back(n);
-        break;
-      }
-  }
+  for (unsigned n = 0; n < kIrqLines; ++n)
+    if (device_drivers_[n] != 0) out.push_back(n);
   if (pci_used())
     for (unsigned n : pci.routed_irqs())
       if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
@@ -271,7 +243,7 @@ void Platform::map_or_throw(hw::Space space, tlm::tlm_base_target_socket<>& targ
 
 bool Platform::drive_irq(unsigned n, bool level) {
   if (n >= kIrqLines || !external_line_[n]) return false;
-  external_line_[n]->write(level);
+  line_[n]->write(level);
   return true;
 }
 
@@ -294,7 +266,7 @@ void Platform::trace(sc_core::sc_trace_file* tf, const std::vector<std::string>&
   if (want("irq") && pci_used()) pci.trace(tf);
   if (want("irq")) {
     for (unsigned n = 0; n < kIrqLines; ++n)
-      sc_core::sc_trace(tf, intc->irq_input(n), fmt::format("{}.irq.{}", name(), n));
+      intc->irq_input(n).trace(tf, fmt::format("{}.irq.{}", name(), n));
   }
 }
 

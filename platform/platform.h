@@ -3,8 +3,9 @@
 // members, and the config's device instances built through the device registry
 // (platform/registry.h) and bound by their resources: each type's builder maps its window with
 // map_io, wires its interrupt with connect_irq and its DMA request with connect_dma. IRQ n
-// (0..7 master, 8..15 slave) reaches the controller input through one signal per line; where a
-// line has more than one driver (a device and a script) a wired-OR joins them.
+// (0..7 master, 8..15 slave) is one hw::Pin per line, the wired-OR of its drivers (devices,
+// the timer, the DMA controller, the PCI interrupt router, a script), read by the controller's
+// input n and, with an I/O APIC, its input n.
 #include <array>
 #include <map>
 #include <memory>
@@ -16,7 +17,7 @@
 #include "hw/apic/apic.h"
 #include "hw/bus/bus.h"
 #include "hw/bus/pci.h"
-#include "hw/core/wired_or.h"
+#include "hw/core/pin.h"
 #include "hw/cpu/cpu.h"
 #include "hw/dma/dma.h"
 #include "hw/intc/controller.h"
@@ -49,8 +50,7 @@ class Platform : public sc_core::sc_module {
               const std::string& key = "port");
   // Binds the device's interrupt output to the IRQ line the instance's `key` names (on PCI:
   // to its INTA#, which the interrupt router takes to whatever IRQ software routes it).
-  void connect_irq(sc_core::sc_out<bool>& irq, const DeviceInstance& d,
-                   const std::string& key = "irq");
+  void connect_irq(hw::PinOut& irq, const DeviceInstance& d, const std::string& key = "irq");
   // Wires the device's DREQ to the DMA channel `key` names and gives the channel the device.
   void connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
                    const DeviceInstance& d, const std::string& key = "dma_channel");
@@ -116,17 +116,13 @@ class Platform : public sc_core::sc_module {
   bool external_;
   std::map<std::string, unsigned> pci_slots_;  // instance -> slot
   std::vector<std::string> pci_mapped_;        // instances whose BAR0 is bound
-  sc_core::sc_signal<bool> intr_{"intr"};
-  sc_core::sc_signal<bool> low_{"ioapic_unused"};  // I/O APIC inputs nothing drives
-  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> lapic_intr_;
-  sc_core::sc_signal<bool> timer_out_{"timer_out"};
-  sc_core::sc_signal<bool> dma_irq_{"dma_irq"};
-  std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> device_irq_;
+  hw::Pin intr_{"intr"};
+  std::vector<std::unique_ptr<hw::Pin>> lapic_intr_;
   sc_core::sc_vector<sc_core::sc_signal<bool>> dreq_, dack_;
-  std::array<std::vector<sc_core::sc_signal<bool>*>, kIrqLines> line_drivers_;
-  std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> line_;  // PIC inputs
-  std::array<std::unique_ptr<sc_core::sc_signal<bool>>, kIrqLines> external_line_;
-  std::vector<std::unique_ptr<hw::WiredOr>> ors_;
+  std::array<std::unique_ptr<hw::Pin>, kIrqLines> line_;  // IRQ n; the cascade's is unread
+  // Drivers of each line other than the PCI router and a script: what used_irqs() reports.
+  std::array<unsigned, kIrqLines> device_drivers_{};
+  std::array<bool, kIrqLines> external_line_{};  // scripts may drive it (drive_irq)
 };
 
 }  // namespace platform

@@ -145,9 +145,6 @@ LocalApic::LocalApic(const sc_core::sc_module_name& name, std::uint8_t id, ApicB
   SC_METHOD(arrive);
   sensitive << arrivals_;
   dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
-  dont_initialize();
 }
 
 void LocalApic::set(Bits& b, unsigned v, bool on) {
@@ -212,12 +209,8 @@ void LocalApic::update() {
       software_enabled() && irrv >= 0 && (static_cast<unsigned>(irrv) & 0xf0) > (ppr() & 0xf0u);
   if (want != int_) {
     int_ = want;
-    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+    intr.write(int_);
   }
-}
-
-void LocalApic::drive() {
-  intr.write(int_);
 }
 
 std::uint8_t LocalApic::acknowledge() {
@@ -294,7 +287,7 @@ void LocalApic::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
 
 void LocalApic::trace(sc_core::sc_trace_file* tf) {
   const std::string n = name();
-  sc_core::sc_trace(tf, intr, n + ".intr");
+  intr.trace(tf, n + ".intr");
   sc_core::sc_trace(tf, tpr_, n + ".tpr");
   sc_core::sc_trace(tf, isrv_, n + ".isrv");
 }
@@ -309,12 +302,7 @@ constexpr std::uint64_t kRedirWritable = 0xff000000'0001afffull;
 }  // namespace
 
 IoApic::IoApic(const sc_core::sc_module_name& name, ApicBus& bus)
-    : sc_module(name),
-      in("in"),
-      irq("irq", kIoApicPins),
-      log_(this->name()),
-      bus_(bus),
-      regs_(this->name()) {
+    : sc_module(name), in("in"), log_(this->name()), bus_(bus), regs_(this->name()) {
   in.register_b_transport(this, &IoApic::b_transport);
   redir_.fill(kMasked);  // reset: every input masked
   Register& sel = regs_.add("ioregsel", 0x00, 4, 0, Access::read_write);
@@ -325,10 +313,9 @@ IoApic::IoApic(const sc_core::sc_module_name& name, ApicBus& bus)
   win.on_write = [this](std::uint32_t v) { write_window(v); };
   bus_.attach(this);
 
-  SC_HAS_PROCESS(IoApic);
-  SC_METHOD(sample);
-  for (auto& p : irq) sensitive << p;
-  dont_initialize();
+  // The inputs call in as they change (hw/core/pin.h).
+  for (unsigned pin = 0; pin < kIoApicPins; ++pin)
+    irq[pin].on_change([this, pin](bool level) { sample(pin, level); });
 }
 
 std::uint32_t IoApic::read_window() const {
@@ -363,21 +350,18 @@ bool IoApic::asserted(unsigned pin) const {
   return level_[pin] != ((redir_[pin] & kPolarityLow) != 0);
 }
 
-void IoApic::sample() {
-  for (unsigned pin = 0; pin < kIoApicPins; ++pin) {
-    const bool now = irq[pin].read();
-    if (now == level_[pin]) continue;
-    const bool was = asserted(pin);
-    level_[pin] = now;
-    const std::uint64_t e = redir_[pin];
-    if (e & kLevel) {
-      try_level(pin);
-    } else if (!was && asserted(pin)) {
-      if (e & kMasked) {
-        ++stats_.lost_edges;
-      } else {
-        send(pin);
-      }
+void IoApic::sample(unsigned pin, bool now) {
+  if (now == level_[pin]) return;
+  const bool was = asserted(pin);
+  level_[pin] = now;
+  const std::uint64_t e = redir_[pin];
+  if (e & kLevel) {
+    try_level(pin);
+  } else if (!was && asserted(pin)) {
+    if (e & kMasked) {
+      ++stats_.lost_edges;
+    } else {
+      send(pin);
     }
   }
 }
@@ -429,7 +413,7 @@ void IoApic::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
 
 void IoApic::trace(sc_core::sc_trace_file* tf) {
   for (unsigned pin = 0; pin < kIoApicPins; ++pin)
-    sc_core::sc_trace(tf, irq[pin], fmt::format("{}.irq.{}", name(), pin));
+    irq[pin].trace(tf, fmt::format("{}.irq.{}", name(), pin));
 }
 
 }  // namespace hw::apic

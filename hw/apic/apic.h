@@ -32,6 +32,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
@@ -150,7 +151,7 @@ class LocalApic : public sc_core::sc_module, public intc::inta_if {
   };
 
   tlm_utils::simple_target_socket<LocalApic> in;  // the CPU's private window
-  sc_core::sc_out<bool> intr;
+  PinOut intr{"intr"};
   sc_core::sc_export<intc::inta_if> inta;
 
   LocalApic(const sc_core::sc_module_name& name, std::uint8_t id, ApicBus& bus);
@@ -184,7 +185,6 @@ class LocalApic : public sc_core::sc_module, public intc::inta_if {
   void eoi();
   void arrive();  // the oldest message in flight lands
   void update();  // recomputes INTR
-  void drive();
   void error(std::uint32_t bits);
 
   util::Logger log_;
@@ -203,7 +203,6 @@ class LocalApic : public sc_core::sc_module, public intc::inta_if {
   };
   std::deque<InFlight> in_flight_;
   sc_core::sc_event_queue arrivals_;
-  sc_core::sc_event drive_event_;
   bool int_ = false;
   // Traced: the highest in-service vector (0: none).
   std::uint8_t isrv_ = 0;
@@ -220,7 +219,7 @@ class IoApic : public sc_core::sc_module {
   };
 
   tlm_utils::simple_target_socket<IoApic> in;
-  sc_core::sc_vector<sc_core::sc_in<bool>> irq;
+  std::array<PinIn, kIoApicPins> irq;
 
   IoApic(const sc_core::sc_module_name& name, ApicBus& bus);
 
@@ -234,7 +233,7 @@ class IoApic : public sc_core::sc_module {
   void b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time& delay);
   std::uint32_t read_window() const;
   void write_window(std::uint32_t v);
-  void sample();  // an input changed
+  void sample(unsigned pin, bool now);  // an input changed
   bool asserted(unsigned pin) const;
   // Sends the pin's message if it is deliverable now (unmasked, and for a level input asserted
   // with Remote IRR clear).

@@ -71,11 +71,14 @@ std::string PciHost::add_function(unsigned slot, const PciFunctionInfo& info,
   return {};
 }
 
-sc_core::sc_signal<bool>& PciHost::pin(unsigned slot) {
+Pin& PciHost::pin(unsigned slot) {
   Slot& s = slots_[slot % kPciSlots];
-  if (!s.pin)
-    s.pin = std::make_unique<sc_core::sc_signal<bool>>(
-        sc_core::sc_gen_unique_name(fmt::format("inta{}", slot).c_str()));
+  if (!s.pin) {
+    s.pin = std::make_unique<Pin>(fmt::format("{}.inta{}", name(), slot));
+    s.sense = std::make_unique<PinIn>();
+    s.sense->on_change([this](bool) { route(); });  // the router follows INTA# at once
+    s.sense->bind(*s.pin);
+  }
   return *s.pin;
 }
 
@@ -85,12 +88,10 @@ void PciHost::eject_at(unsigned slot, const sc_core::sc_time& t) {
 }
 
 void PciHost::end_of_elaboration() {
-  // The router follows every INTA# and every write to a route or the bridge's registers.
+  // The router follows every write to a route or the bridge's registers (and INTA#, pin()).
   sc_core::sc_spawn_options o;
   o.spawn_method();
   o.set_sensitivity(&route_event_);
-  for (auto& s : slots_)
-    if (s.pin) o.set_sensitivity(&s.pin->value_changed_event());
   sc_core::sc_spawn([this] { route(); }, sc_core::sc_gen_unique_name("router"), &o);
   if (!ejects_.empty()) {
     sc_core::sc_spawn_options e;
@@ -144,7 +145,7 @@ void PciHost::route() {
     if (std::find(irqs_.begin(), irqs_.end(), irq) != irqs_.end()) level[irq] = true;
   }
   for (unsigned irq : irqs_) {
-    if (irq < 16 && line_[irq].read() != level[irq]) line_[irq].write(level[irq]);
+    if (irq < 16) line_[irq].write(level[irq]);
   }
 }
 
@@ -334,8 +335,7 @@ unsigned PciHost::memory_debug(tlm::tlm_generic_payload& tx) {
 
 void PciHost::trace(sc_core::sc_trace_file* tf) const {
   for (unsigned irq : irqs_)
-    if (irq < 16)
-      sc_core::sc_trace(tf, line_[irq], std::string(name()) + ".irq" + std::to_string(irq));
+    if (irq < 16) line_[irq].trace(tf, std::string(name()) + ".irq" + std::to_string(irq));
 }
 
 }  // namespace hw::bus

@@ -33,6 +33,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/cpu/processor.h"
 #include "util/log.h"
 
@@ -100,10 +101,10 @@ class PciHost : public sc_core::sc_module {
   std::string add_function(unsigned slot, const PciFunctionInfo& info,
                            tlm::tlm_base_target_socket<>& regs);
   // The function's INTA# input (bind its interrupt output here).
-  sc_core::sc_signal<bool>& pin(unsigned slot);
+  Pin& pin(unsigned slot);
   // The router's output to PIC input `irq` (only the IRQs the router can drive are wired).
-  sc_core::sc_signal<bool>& line(unsigned irq) { return line_[irq]; }
-  const sc_core::sc_signal<bool>& line(unsigned irq) const { return line_[irq]; }
+  PinOut& line(unsigned irq) { return line_[irq]; }
+  const PinOut& line(unsigned irq) const { return line_[irq]; }
   const std::vector<unsigned>& routable_irqs() const { return irqs_; }
   // The IRQs software has routed a link to (PIRQx route registers enabled).
   std::vector<unsigned> routed_irqs() const {
@@ -135,7 +136,8 @@ class PciHost : public sc_core::sc_module {
     std::uint16_t command = 0;
     std::uint32_t bar = 0;  // the address bits software wrote
     std::uint8_t line = 0xff;
-    std::unique_ptr<sc_core::sc_signal<bool>> pin;
+    std::unique_ptr<Pin> pin;
+    std::unique_ptr<PinIn> sense;  // the router's input on it
   };
 
   void end_of_elaboration() override;
@@ -164,7 +166,7 @@ class PciHost : public sc_core::sc_module {
   std::uint32_t address_ = 0;  // CONFIG_ADDRESS
   std::array<std::uint8_t, kPciLinks> route_{};
   std::uint32_t hotplug_status_ = 0;
-  std::array<sc_core::sc_signal<bool>, 16> line_;
+  std::array<PinOut, 16> line_;
   sc_core::sc_event route_event_, eject_event_;
   std::vector<std::pair<sc_core::sc_time, unsigned>> ejects_;  // sorted by time
   Stats stats_;

@@ -21,7 +21,6 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
     : sc_module(name),
       out("out"),
       apic_out("apic_out"),
-      intr("intr"),
       inta("inta"),
       bus_master("bus_master"),
       log_(this->name()),
@@ -30,6 +29,7 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
       period_(period_of(timing.clock_hz)),
       quantum_(from_ps(timing.quantum_ps)) {
   out.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
+  intr.on_change([this](bool level) { intr_changed(level); });
   // Targets serve this CPU's accesses at kernel time plus its run-ahead offset; with several
   // CPUs only the running one has an offset (hw/core/sim_time.h).
   hw::add_time_offset_source(&local_);
@@ -220,6 +220,20 @@ void Cpu::kernel_wait(const sc_core::sc_time& t) {
   if (t == sc_core::SC_ZERO_TIME) return;
   wait_resume(t);
   intr_settled_ = true;  // every delta of the earlier instant has run
+}
+
+void Cpu::intr_changed(bool level) {
+  // This CPU's own context changed the line (its INTA, its EOI, its write to a device): seen at
+  // once. Another process (a device's timer, another CPU): from the next delta cycle, as a
+  // signal would deliver it, so a CPU that resumed at the same instant before or after that
+  // process acts alike whichever SystemC ran first.
+  if (in_context_ && hw::running_processor() == this) {
+    intr_delta_ = kNoDelta;
+    return;
+  }
+  const sc_dt::uint64 now = sc_core::sc_delta_count();
+  if (intr_delta_ != now) intr_before_ = !level;
+  intr_delta_ = now;
 }
 
 void Cpu::settle_intr() {
@@ -458,7 +472,7 @@ bool Cpu::disable_interrupts() {
 void Cpu::halt() {
   sync();
   ++stats_.halts;
-  if (!intr.read()) {
+  if (!intr_line()) {
     std::uint8_t saved = kind_;
     kind_ = static_cast<std::uint8_t>(ContextKind::idle);
     halt_start_ = sc_core::sc_time_stamp();
@@ -867,7 +881,7 @@ void Cpu::open_window(Window& w) {
   w.open = true;
   w.limit_ps = 0;
   w.bus_cycles = 0;
-  if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr.read())) return;  // INTR: taken next
+  if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr_line())) return;  // INTR: taken next
   // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
   // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
   w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(time_to_pending_activity()));
@@ -1129,7 +1143,7 @@ void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {
 void Cpu::trace(sc_core::sc_trace_file* tf, bool paging) {
   traced_ = true;
   std::string n = name();
-  sc_core::sc_trace(tf, intr, n + ".intr");
+  intr.trace(tf, n + ".intr");
   sc_core::sc_trace(tf, inta_active_, n + ".inta");
   sc_core::sc_trace(tf, if_, n + ".if");
   sc_core::sc_trace(tf, kind_, n + ".context_kind");

@@ -19,6 +19,7 @@
 
 #include "hw/bus/bus_master_if.h"
 #include "hw/core/address_space.h"
+#include "hw/core/pin.h"
 #include "hw/cpu/processor.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
@@ -63,7 +64,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   // The local APIC's register page, decoded inside the CPU (each CPU sees its own APIC at the
   // same address, and the accesses never reach the system bus). Bound only on APIC machines.
   tlm_utils::simple_initiator_socket_optional<Cpu> apic_out;
-  sc_core::sc_in<bool> intr;
+  PinIn intr;  // INTR: read at instruction boundaries, a rising edge wakes a sleeping CPU
   sc_core::sc_port<intc::inta_if> inta;
   sc_core::sc_port<bus::bus_master_if, 1, sc_core::SC_ZERO_OR_MORE_BOUND> bus_master;
 
@@ -135,7 +136,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool disable_interrupts() override;
   bool interrupts_enabled() const override { return if_; }
   void halt() override;
-  bool interrupt_pending() const override { return intr.read(); }
+  bool interrupt_pending() const override { return intr_line(); }
   void set_trap_handler(TrapHandler* handler) override { trap_ = handler; }
   void load_cr3(std::uint64_t pd) override;
   std::uint64_t cr3() const override { return cr3_; }
@@ -299,13 +300,22 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Accepts while IF && INTR: after an IRET the next boundary comes at once, and a request that
   // rose while the handler ran with IF clear (no edge left to wait for) is taken there.
   void poll_interrupt() {
-    while (if_ && intr.read()) {
+    while (if_ && intr_line()) {
       if (!intr_settled_) settle_intr();
-      if (!if_ || !intr.read()) return;
+      if (!if_ || !intr_line()) return;
       take_interrupt();
     }
   }
   void settle_intr();
+  // INTR as this CPU sees it (intr_changed()).
+  bool intr_line() const {
+    return intr_delta_ == kNoDelta || sc_core::sc_delta_count() != intr_delta_ ? intr.read()
+                                                                               : intr_before_;
+  }
+  void intr_changed(bool level);
+  static constexpr sc_dt::uint64 kNoDelta = ~sc_dt::uint64{0};
+  sc_dt::uint64 intr_delta_ = kNoDelta;  // the delta cycle another process changed INTR in
+  bool intr_before_ = false;             // INTR before that delta
   // A VCD samples traced variables when the kernel runs: while running ahead the CPU catches up
   // before changing one (IF, INTA, context kind, the probes), or the change would show at a
   // time that depends on when the kernel next ran (the host's slicing of the run).

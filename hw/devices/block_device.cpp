@@ -26,7 +26,6 @@ const char* error_text(BlockError e) {
 BlockDevice::BlockDevice(const sc_core::sc_module_name& name, const BlockTiming& timing)
     : sc_module(name),
       in("in"),
-      irq("irq"),
       dreq("dreq"),
       log_(this->name()),
       regs_(this->name()),
@@ -48,7 +47,7 @@ BlockDevice::BlockDevice(const sc_core::sc_module_name& name, const BlockTiming&
     const std::uint8_t s = status();
     if (irq_pending_) {
       irq_pending_ = false;  // reading STATUS acknowledges, as on ATA
-      hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+      changed();
     }
     return std::uint32_t{s};
   };
@@ -66,7 +65,7 @@ BlockDevice::BlockDevice(const sc_core::sc_module_name& name, const BlockTiming&
       pos_ = 0;
       if (util::events().enabled()) util::events().emit(this->name(), "reset", {});
     }
-    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+    changed();
   };
   regs_.add("error", 0xb, 1, 0, Access::read_only).on_read = [this] {
     return static_cast<std::uint32_t>(error_);
@@ -120,7 +119,7 @@ void BlockDevice::command(std::uint8_t op) {
   if ((op == kCmdRead || op == kCmdWrite) && cur_lba_ != next_lba_) t += timing_.seek_ps;
   phase_ = Phase::setup;
   schedule(t);
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+  changed();
 }
 
 void BlockDevice::on_phase() {
@@ -176,7 +175,7 @@ void BlockDevice::offer_buffer() {
   pos_ = 0;
   status_ = kBlkDrq;
   if (!dma_mode()) interrupt();
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+  changed();
 }
 
 void BlockDevice::host_done() {
@@ -191,7 +190,7 @@ void BlockDevice::host_done() {
     phase_ = Phase::media;
     schedule(timing_.sector_ps);
   }
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+  changed();
 }
 
 void BlockDevice::complete() {
@@ -200,7 +199,7 @@ void BlockDevice::complete() {
   if (op_ == kCmdRead || op_ == kCmdWrite) next_lba_ = cur_lba_;
   if (util::events().enabled()) util::events().emit(name(), "complete", {{"command", op_}});
   interrupt();
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+  changed();
 }
 
 void BlockDevice::error(BlockError e) {
@@ -212,7 +211,7 @@ void BlockDevice::error(BlockError e) {
   if (util::events().enabled())
     util::events().emit(name(), "error", {{"command", op_}, {"error", error_text(e)}});
   interrupt();
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+  changed();
 }
 
 void BlockDevice::interrupt() {
@@ -269,7 +268,14 @@ void BlockDevice::dma_write(const std::uint8_t* src, std::uint64_t n) {
   if (pos_ == kSectorSize) host_done();
 }
 
-// IRQ and DREQ are written only from this process.
+void BlockDevice::changed() {
+  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+}
+
+// IRQ and DREQ follow the state one delta later, from this process: a transfer's end reaches
+// the device from the DMA engine as the engine ends its bus segment, and the arbiter announces
+// that segment's end a delta later; the interrupt must not overtake it (a CPU stalled by the
+// segment accounts its stall before it takes the interrupt). DREQ is a signal the engine waits on.
 void BlockDevice::drive() {
   irq.write(irq_pending_ && (control_ & kBlkIe));
   dreq.write(dma_ready(true) > 0 || dma_ready(false) > 0);

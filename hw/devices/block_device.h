@@ -27,6 +27,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "hw/devices/disk_image.h"
 #include "hw/dma/dma_peripheral.h"
@@ -75,7 +76,7 @@ class BlockDevice : public sc_core::sc_module, public dma::DmaPeripheral {
   };
 
   tlm_utils::simple_target_socket<BlockDevice> in;
-  sc_core::sc_out<bool> irq;
+  PinOut irq{"irq"};
   sc_core::sc_out<bool> dreq;
 
   BlockDevice(const sc_core::sc_module_name& name, const BlockTiming& timing);
@@ -105,6 +106,7 @@ class BlockDevice : public sc_core::sc_module, public dma::DmaPeripheral {
   void error(BlockError e);
   void interrupt();
   void schedule(std::uint64_t ps);
+  void changed();  // after any change of state: IRQ and DREQ from drive()
   void drive();
   std::uint32_t data_read();
   void data_write(std::uint32_t v);

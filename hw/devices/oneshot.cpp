@@ -6,7 +6,7 @@
 namespace hw::devices {
 
 OneShot::OneShot(const sc_core::sc_module_name& name)
-    : sc_module(name), in("in"), irq("irq"), log_(this->name()), regs_(this->name()) {
+    : sc_module(name), in("in"), log_(this->name()), regs_(this->name()) {
   in.register_b_transport(this, &OneShot::b_transport);
   Register& delay = regs_.add("delay", 0, 4, 0, Access::read_write);
   Register& status = regs_.add("status", 4, 1, 0, Access::read_only);
@@ -24,9 +24,6 @@ OneShot::OneShot(const sc_core::sc_module_name& name)
   SC_METHOD(fire);
   sensitive << fire_event_;
   dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
-  dont_initialize();
 }
 
 void OneShot::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
@@ -43,7 +40,7 @@ void OneShot::write_ack(std::uint32_t v) {
   if ((v & kAckPending) && pending_) {
     pending_ = false;
     ++stats_.acknowledged;
-    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+    irq.write(false);
   }
   if (v & kAckDisarm) {
     armed_ = false;
@@ -57,12 +54,7 @@ void OneShot::fire() {
   if (pending_) log_.warn("fired again before the previous interrupt was acknowledged");
   pending_ = true;
   if (util::events().enabled()) util::events().emit(name(), "fire", {});
-  drive_event_.notify(sc_core::SC_ZERO_TIME);
-}
-
-// IRQ is written only from this process (ACK arrives on the CPU's thread, firing on fire()).
-void OneShot::drive() {
-  irq.write(pending_);
+  irq.write(true);
 }
 
 void OneShot::trace(sc_core::sc_trace_file* tf) const {

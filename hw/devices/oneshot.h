@@ -14,6 +14,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "util/log.h"
 
@@ -29,7 +30,7 @@ class OneShot : public sc_core::sc_module {
   };
 
   tlm_utils::simple_target_socket<OneShot> in;
-  sc_core::sc_out<bool> irq;
+  PinOut irq{"irq"};
 
   explicit OneShot(const sc_core::sc_module_name& name);
 
@@ -43,11 +44,10 @@ class OneShot : public sc_core::sc_module {
   void write_delay(std::uint32_t ns);
   void write_ack(std::uint32_t v);
   void fire();
-  void drive();
 
   util::Logger log_;
   RegisterBank regs_;
-  sc_core::sc_event fire_event_, drive_event_;
+  sc_core::sc_event fire_event_;
   bool pending_ = false, armed_ = false;
   Stats stats_;
 };

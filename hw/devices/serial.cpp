@@ -18,7 +18,6 @@ namespace hw::devices {
 Serial::Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned fifo_depth)
     : sc_module(name),
       in("in"),
-      irq("irq"),
       log_(this->name()),
       regs_(this->name()),
       char_ps_(10 * 1'000'000'000'000ull / std::max<std::uint64_t>(baud, 1)),
@@ -69,9 +68,6 @@ Serial::Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned
   sensitive << rx_event_;
   SC_METHOD(tx_shift);
   sensitive << tx_event_;
-  dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
   dont_initialize();
 }
 
@@ -277,12 +273,7 @@ void Serial::update_irq() {
   const bool level = ((control_ & kSerRxIe) && !rx_.empty()) || ((control_ & kSerTxIe) && tx_irq_);
   if (level && !irq_level_) ++stats_.interrupts;
   irq_level_ = level;
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
-}
-
-// IRQ is written only from this process.
-void Serial::drive() {
-  irq.write(irq_level_);
+  irq.write(level);
 }
 
 void Serial::trace(sc_core::sc_trace_file* tf) const {

@@ -29,6 +29,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "util/log.h"
 
@@ -52,7 +53,7 @@ class Serial : public sc_core::sc_module {
   };
 
   tlm_utils::simple_target_socket<Serial> in;
-  sc_core::sc_out<bool> irq;
+  PinOut irq{"irq"};
 
   Serial(const sc_core::sc_module_name& name, std::uint64_t baud, unsigned fifo_depth);
   ~Serial() override;
@@ -78,7 +79,6 @@ class Serial : public sc_core::sc_module {
   void tx_shift();
   void start_tx();
   void update_irq();
-  void drive();
 
   util::Logger log_;
   RegisterBank regs_;
@@ -107,7 +107,7 @@ class Serial : public sc_core::sc_module {
   std::FILE* out_ = nullptr;
   std::string out_path_;
   int out_errno_ = 0;  // the first failed write's errno
-  sc_core::sc_event rx_event_, tx_event_, drive_event_;
+  sc_core::sc_event rx_event_, tx_event_;
   Stats stats_;
 };
 

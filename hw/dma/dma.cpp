@@ -50,7 +50,6 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
       in("in"),
       out("out"),
       bus("bus"),
-      irq("irq"),
       dreq("dreq", channels),
       dack("dack", channels),
       log_(this->name()),
@@ -107,6 +106,7 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
   SC_THREAD(engine);
   SC_METHOD(drive);
   sensitive << drive_event_;
+  dont_initialize();
 }
 
 void DmaController::attach(unsigned channel, DmaPeripheral* device) {
@@ -191,7 +191,7 @@ void DmaController::finish(unsigned i) {
     util::events().emit(name(), "terminal_count",
                         {{"channel", i}, {"ps", c.stats.last_end_ps - c.stats.last_start_ps}});
   if (c.device) c.device->dma_end(true);
-  drive_event_.notify(sc_core::SC_ZERO_TIME);
+  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
 }
 
 bool DmaController::ready(unsigned i) const {
@@ -334,7 +334,10 @@ void DmaController::step(unsigned i) {
   }
 }
 
-// IRQ and the traced DACK lines are written only from this process.
+// IRQ: high while an enabled channel has TC or an error to report. Written from this process a
+// delta after the change: the arbiter announces a segment's end a delta after the engine ends
+// it, and the terminal count's interrupt must not overtake that (a CPU stalled by the segment
+// accounts its stall first).
 void DmaController::drive() {
   bool level = false;
   for (const auto& c : ch_) level |= (c.ctrl & kCtrlIe) && (c.status & (kStatTc | kStatError));
@@ -350,7 +353,7 @@ void DmaController::trace(sc_core::sc_trace_file* tf) {
     sc_core::sc_trace(tf, dreq[i], p + "dreq");
     sc_core::sc_trace(tf, dack[i], p + "dack");
   }
-  sc_core::sc_trace(tf, irq, n + ".irq");
+  irq.trace(tf, n + ".irq");
 }
 
 }  // namespace hw::dma

@@ -37,6 +37,7 @@
 #include <tlm>
 
 #include "hw/bus/bus_master_if.h"
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "hw/dma/dma_peripheral.h"
 #include "util/log.h"
@@ -92,7 +93,7 @@ class DmaController : public sc_core::sc_module {
   tlm_utils::simple_target_socket<DmaController> in;      // registers
   tlm_utils::simple_initiator_socket<DmaController> out;  // data, as a bus master
   sc_core::sc_port<bus::dma_bus_if> bus;
-  sc_core::sc_out<bool> irq;
+  PinOut irq{"irq"};
   sc_core::sc_vector<sc_core::sc_in<bool>> dreq;
   sc_core::sc_vector<sc_core::sc_out<bool>> dack;
 

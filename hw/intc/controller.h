@@ -7,6 +7,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "hw/intc/inta_if.h"
 #include "hw/intc/pic8259.h"
@@ -24,8 +25,8 @@ class InterruptController {
   virtual tlm::tlm_base_target_socket<>& elcr_socket() = 0;
   virtual std::uint8_t elcr(bool slave) const = 0;
   // IRQ n's input (0..7 master, 8..15 slave); the cascade input is wired inside the pair.
-  virtual sc_core::sc_in<bool>& irq_input(unsigned n) = 0;
-  virtual sc_core::sc_out<bool>& intr_output() = 0;
+  virtual PinIn& irq_input(unsigned n) = 0;
+  virtual PinOut& intr_output() = 0;
   virtual sc_core::sc_export<inta_if>& inta_export() = 0;
   virtual std::uint8_t irr(bool slave) const = 0;
   virtual std::uint8_t isr(bool slave) const = 0;
@@ -70,10 +71,8 @@ class TlmPicPair : public sc_core::sc_module, public InterruptController {
   tlm::tlm_base_target_socket<>& socket(bool s) override { return s ? slave.in : master.in; }
   tlm::tlm_base_target_socket<>& elcr_socket() override { return elcr_in; }
   std::uint8_t elcr(bool s) const override { return (s ? slave : master).elcr(); }
-  sc_core::sc_in<bool>& irq_input(unsigned n) override {
-    return n < 8 ? master.ir[n] : slave.ir[n - 8];
-  }
-  sc_core::sc_out<bool>& intr_output() override { return master.intr; }
+  PinIn& irq_input(unsigned n) override { return n < 8 ? master.ir[n] : slave.ir[n - 8]; }
+  PinOut& intr_output() override { return master.intr; }
   sc_core::sc_export<inta_if>& inta_export() override { return master.inta; }
   std::uint8_t irr(bool s) const override { return (s ? slave : master).irr(); }
   std::uint8_t isr(bool s) const override { return (s ? slave : master).isr(); }
@@ -92,7 +91,7 @@ class TlmPicPair : public sc_core::sc_module, public InterruptController {
 
   unsigned cascade_;
   RegisterBank elcr_regs_;
-  sc_core::sc_signal<bool> slave_int_{"slave_int"};
+  Pin slave_int_{"slave_int"};
 };
 
 }  // namespace hw::intc

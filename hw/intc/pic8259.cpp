@@ -8,8 +8,6 @@ namespace hw::intc {
 Pic8259::Pic8259(const sc_core::sc_module_name& name, bool sp_en_master)
     : sc_module(name),
       in("in"),
-      ir("ir", 8),
-      intr("intr"),
       inta("inta"),
       cascade_target("cascade_target"),
       cascade("cascade"),
@@ -26,13 +24,8 @@ Pic8259::Pic8259(const sc_core::sc_module_name& name, bool sp_en_master)
   a0_0_.on_write = [this](std::uint32_t v) { write_a0_0(v); };
   a0_1_.on_write = [this](std::uint32_t v) { write_a0_1(v); };
 
-  SC_HAS_PROCESS(Pic8259);
-  SC_METHOD(on_ir_change);
-  for (auto& i : ir) sensitive << i;
-  dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
-  dont_initialize();
+  // The inputs call in as they change, in the writer's call (hw/core/pin.h).
+  for (unsigned i = 0; i < 8; ++i) ir[i].on_change([this, i](bool level) { on_ir(i, level); });
 }
 
 void Pic8259::reset() {
@@ -75,13 +68,14 @@ std::uint32_t Pic8259::read_a0_0() {
     // INT as the read leaves it, IRR still frozen: the answered level is in service now.
     irr_ = frozen_irr_;
     const bool during_read = winning_request() >= 0;
+    const bool was_high = intr.read();
     update();  // thaw
-    if (!during_read && int_) {
+    if (!during_read && int_ && was_high) {
       // A request of higher priority came inside the poll window (frozen out until now): INT
       // falls at the read and rises again as the freeze ends, as it does inside an INTA
       // sequence, so an edge-triggered master input sees a new edge (docs/models.md).
-      fell_ = true;
-      hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+      intr.write(false);
+      intr.write(true);
     }
     return 0x80 | static_cast<unsigned>(level);
   }
@@ -209,23 +203,22 @@ void Pic8259::write_ocw3(std::uint8_t v) {
 
 // ---- pins
 
-void Pic8259::on_ir_change() {
-  std::uint8_t now = 0;
-  for (unsigned i = 0; i < 8; ++i) now |= static_cast<std::uint8_t>(ir[i].read()) << i;
-  std::uint8_t rising = now & ~line_;
-  std::uint8_t changed = now ^ line_;
-  line_ = now;
+void Pic8259::on_ir(unsigned i, bool level) {
+  // Inside an acknowledge the slave's INT changes as the slave answers pulse 2, in the middle
+  // of this chip's own sequence: its input sees that once the sequence is done, in order (a
+  // fall and a rise are both edges), as the pin would have after the INTA pulses.
+  if (acknowledging_) {
+    deferred_.push_back({i, level});
+    return;
+  }
+  const auto bit = static_cast<std::uint8_t>(1u << i);
+  if (((line_ & bit) != 0) == level) return;
+  line_ = static_cast<std::uint8_t>(level ? line_ | bit : line_ & ~bit);
   // Edge mode: a rising edge sets the latch; a line that drops before INTA loses its request
   // (the datasheet's "default IR7" case), so the latch is cleared with the line.
-  edge_ = (edge_ | rising) & line_;
-  if (log_.enabled(util::Level::debug) || util::events().enabled()) {
-    for (unsigned i = 0; i < 8; ++i) {
-      if (changed >> i & 1) {
-        log_.debug("IR{} {}", i, (now >> i & 1) ? "raised" : "lowered");
-        util::events().emit(name(), "ir", {{"line", i}, {"level", (now >> i & 1) != 0}});
-      }
-    }
-  }
+  edge_ = static_cast<std::uint8_t>(level ? edge_ | bit : edge_ & ~bit);
+  log_.debug("IR{} {}", i, level ? "raised" : "lowered");
+  if (util::events().enabled()) util::events().emit(name(), "ir", {{"line", i}, {"level", level}});
   update();
 }
 
@@ -273,6 +266,18 @@ void Pic8259::end_of_interrupt(unsigned level, bool rotate) {
 }
 
 std::uint8_t Pic8259::acknowledge() {
+  acknowledging_ = true;
+  const std::uint8_t vector = acknowledge_sequence();
+  acknowledging_ = false;
+  // Swapped out first: an input change handled here may start nothing re-entrant, but the list
+  // is this call's.
+  std::vector<Deferred> changes;
+  changes.swap(deferred_);
+  for (const Deferred& d : changes) on_ir(d.line, d.level);
+  return vector;
+}
+
+std::uint8_t Pic8259::acknowledge_sequence() {
   // INTA pulse 1: freeze and resolve. The ISR bit is set here, so INT falls unless a request
   // of higher priority still beats it; with automatic EOI it rises again at the end of pulse 2
   // if another request is pending (docs/models.md, "INT inside INTA"). No request (it vanished, or
@@ -336,28 +341,14 @@ void Pic8259::update() {
   bool next = winning_request() >= 0;
   if (next != int_) {
     int_ = next;
-    if (!int_) fell_ = true;
     log_.debug("INT {}", int_ ? "asserted" : "deasserted");
     if (util::events().enabled()) util::events().emit(name(), "int", {{"level", int_}});
-    // Register writes arrive on the CPU's thread; the pin is written from this model's own
-    // process one delta later, so INT never has two driver processes.
-    hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
+    // Written at once: INT falling and rising again inside one INTA sequence (the ISR bit set
+    // at the first pulse, cleared by automatic EOI at the end of the second) is a low pulse an
+    // edge-triggered master input sees as a new edge for the slave's next request, as the
+    // master's IR2 sees the real chip's INT go low and high.
+    intr.write(int_);
   }
-}
-
-void Pic8259::drive() {
-  // INT fell and rose again before the pin was written (inside one INTA sequence: the ISR bit
-  // set at the first pulse, cleared by automatic EOI at the end of the second). The pin shows
-  // that low pulse for one delta cycle, so an edge-triggered master input sees a new edge for
-  // the slave's next request, as the master's IR2 sees the real chip's INT go low and high.
-  if (fell_ && int_ && intr.read()) {
-    fell_ = false;
-    intr.write(false);
-    drive_event_.notify(sc_core::SC_ZERO_TIME);
-    return;
-  }
-  fell_ = false;
-  intr.write(int_);
 }
 
 void Pic8259::trace(sc_core::sc_trace_file* tf) const {

@@ -11,11 +11,13 @@
 // ICW1 also clears IRR and ISR (as the PC BIOS and every OS assume after re-initialization).
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
@@ -65,8 +67,8 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   };
 
   tlm_utils::simple_target_socket<Pic8259> in;    // offsets 0 (A0=0) and 1 (A0=1)
-  sc_core::sc_vector<sc_core::sc_in<bool>> ir;    // IR0..IR7
-  sc_core::sc_out<bool> intr;                     // INT
+  std::array<PinIn, 8> ir;                        // IR0..IR7
+  PinOut intr{"int"};                             // INT
   sc_core::sc_export<inta_if> inta;               // from the CPU (master) — unused on a slave
   sc_core::sc_export<cascade_if> cascade_target;  // on a slave
   sc_core::sc_port<cascade_if, 0, sc_core::SC_ZERO_OR_MORE_BOUND> cascade;  // on a master
@@ -107,7 +109,8 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   void write_icw1(std::uint8_t v);
   void write_ocw2(std::uint8_t v);
   void write_ocw3(std::uint8_t v);
-  void on_ir_change();
+  void on_ir(unsigned line, bool level);
+  std::uint8_t acknowledge_sequence();
 
   unsigned priority(unsigned level) const { return (level - lowest_ - 1) & 7; }
   bool level_triggered() const { return (icw1_ & kIcw1Ltim) != 0; }
@@ -128,10 +131,8 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   void accept(unsigned level);
   void end_of_interrupt(unsigned level, bool rotate);
   void update();
-  void drive();  // the only writer of INT, so the pin has one driver process
 
   util::Logger log_;
-  sc_core::sc_event drive_event_;
   RegisterBank regs_;
   Register& a0_0_;
   Register& a0_1_;
@@ -140,6 +141,13 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   InitStep step_ = InitStep::ready;
   bool initialized_ = false;
   std::uint8_t icw1_ = 0, icw2_ = 0, icw3_ = 0, icw4_ = 0;
+  // Input changes that arrived inside an acknowledge (the slave's INT), handled after it.
+  struct Deferred {
+    unsigned line;
+    bool level;
+  };
+  bool acknowledging_ = false;
+  std::vector<Deferred> deferred_;
   std::uint8_t line_ = 0;  // IR input levels
   std::uint8_t edge_ = 0;  // edge-sense latches (edge mode)
   std::uint8_t irr_ = 0, isr_ = 0, imr_ = 0;
@@ -148,7 +156,6 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   unsigned lowest_ = 7;          // the lowest-priority level; rotation moves it
   bool read_isr_ = false, poll_ = false, special_mask_ = false, rotate_aeoi_ = false;
   bool int_ = false;
-  bool fell_ = false;  // INT went low since the pin was last written
   Stats stats_;
 };
 

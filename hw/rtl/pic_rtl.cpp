@@ -17,8 +17,6 @@ PicRtl::PicRtl(const sc_core::sc_module_name& name, unsigned cascade, const std:
       master_in("master_in"),
       slave_in("slave_in"),
       elcr_in("elcr_in"),
-      irq("irq", 16),
-      intr("intr"),
       inta("inta"),
       context_(std::make_unique<VerilatedContext>()),
       cascade_(cascade),
@@ -33,7 +31,6 @@ PicRtl::PicRtl(const sc_core::sc_module_name& name, unsigned cascade, const std:
     vcd_->open(vcd.c_str());
   }
   inta.bind(*this);
-  irq[cascade].bind(no_cascade_pin_);
   master_in.register_b_transport(this, &PicRtl::b_transport_master);
   slave_in.register_b_transport(this, &PicRtl::b_transport_slave);
   for (bool slave : {false, true}) {
@@ -63,13 +60,9 @@ PicRtl::PicRtl(const sc_core::sc_module_name& name, unsigned cascade, const std:
   model_->rst = 0;
   eval();
 
-  SC_HAS_PROCESS(PicRtl);
-  SC_METHOD(on_irq);
-  for (auto& i : irq) sensitive << i;
-  dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
-  dont_initialize();
+  // The inputs call in as they change (hw/core/pin.h); the cascade input is internal.
+  for (unsigned i = 0; i < 16; ++i)
+    if (i != cascade) irq[i].on_change([this](bool) { on_irq(); });
 }
 
 PicRtl::~PicRtl() {
@@ -130,10 +123,6 @@ void PicRtl::update_int() {
   if (now == int_) return;
   int_ = now;
   if (util::events().enabled()) util::events().emit(name(), "int", {{"level", int_}});
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);  // written from this model's process
-}
-
-void PicRtl::drive() {
   intr.write(int_);
 }
 

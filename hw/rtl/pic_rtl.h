@@ -29,8 +29,8 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   tlm_utils::simple_target_socket<PicRtl> master_in;  // offsets 0/1, as a Pic8259's `in`
   tlm_utils::simple_target_socket<PicRtl> slave_in;
   tlm_utils::simple_target_socket<PicRtl> elcr_in;  // offsets 0/1: ELCR1, ELCR2
-  sc_core::sc_vector<sc_core::sc_in<bool>> irq;     // IRQ0..15; the cascade input is unused
-  sc_core::sc_out<bool> intr;
+  std::array<PinIn, 16> irq;                        // IRQ0..15; the cascade input is unused
+  PinOut intr{"int"};
   sc_core::sc_export<intc::inta_if> inta;
 
   // `vcd`: Verilator's own trace of the RTL internals, or empty for none.
@@ -46,8 +46,8 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   }
   tlm::tlm_base_target_socket<>& elcr_socket() override { return elcr_in; }
   std::uint8_t elcr(bool slave) const override;
-  sc_core::sc_in<bool>& irq_input(unsigned n) override { return irq[n]; }
-  sc_core::sc_out<bool>& intr_output() override { return intr; }
+  PinIn& irq_input(unsigned n) override { return irq[n]; }
+  PinOut& intr_output() override { return intr; }
   sc_core::sc_export<intc::inta_if>& inta_export() override { return inta; }
   std::uint8_t irr(bool slave) const override;
   std::uint8_t isr(bool slave) const override;
@@ -73,7 +73,6 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   void settle();
   void eval();
   void update_int();
-  void drive();
 
   std::unique_ptr<VerilatedContext> context_;
   std::unique_ptr<Vpic_pair> model_;
@@ -81,12 +80,10 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   std::uint64_t vcd_time_ = 0;
   unsigned cascade_;
   RegisterBank master_regs_, slave_regs_, elcr_regs_;
-  sc_core::sc_event drive_event_;
   bool int_ = false;
   std::uint64_t cycles_ = 0;
   std::array<intc::Pic8259::Stats, 2> access_{};  // reads, writes and per-IR counts per chip
   std::array<std::uint8_t, 6> traced_{};          // master irr/isr/imr, slave irr/isr/imr
-  sc_core::sc_signal<bool> no_cascade_pin_{"no_cascade_pin"};  // the cascade input is internal
 };
 
 }  // namespace hw::rtl

@@ -10,12 +10,7 @@ __extension__ typedef unsigned __int128 u128;  // GCC/Clang; -Wpedantic needs th
 }  // namespace
 
 Pit8254::Pit8254(const sc_core::sc_module_name& name, std::uint64_t input_hz)
-    : sc_module(name),
-      in("in"),
-      out("out"),
-      log_(this->name()),
-      regs_(this->name()),
-      hz_(input_hz) {
+    : sc_module(name), in("in"), log_(this->name()), regs_(this->name()), hz_(input_hz) {
   in.register_b_transport(this, &Pit8254::b_transport);
   Register& counter = regs_.add("counter0", 0, 1, 0, Access::read_write);
   Register& control = regs_.add("control", 3, 1, 0, Access::write_only);
@@ -25,9 +20,6 @@ Pit8254::Pit8254(const sc_core::sc_module_name& name, std::uint64_t input_hz)
   SC_HAS_PROCESS(Pit8254);
   SC_METHOD(on_event);
   sensitive << next_;
-  dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
   dont_initialize();
 }
 
@@ -212,12 +204,7 @@ void Pit8254::set_out(bool level) {
   out_level_ = level;
   if (level) ++stats_.out_rising;
   if (util::events().enabled()) util::events().emit(name(), "out", {{"level", level}});
-  // Control-word writes arrive on the CPU's thread; OUT is written from this model's process.
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
-}
-
-void Pit8254::drive() {
-  out.write(out_level_);
+  out.write(level);
 }
 
 void Pit8254::trace(sc_core::sc_trace_file* tf) const {

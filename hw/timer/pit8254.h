@@ -11,6 +11,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 #include "util/log.h"
 
@@ -35,7 +36,7 @@ class Pit8254 : public sc_core::sc_module {
   };
 
   tlm_utils::simple_target_socket<Pit8254> in;
-  sc_core::sc_out<bool> out;  // OUT0
+  PinOut out{"out"};  // OUT0
 
   Pit8254(const sc_core::sc_module_name& name, std::uint64_t input_hz);
 
@@ -56,7 +57,6 @@ class Pit8254 : public sc_core::sc_module {
   void load(std::uint32_t count);
   void on_event();
   void set_out(bool level);
-  void drive();  // the only writer of OUT
   void schedule();
 
   std::uint64_t clocks_to_ps(std::uint64_t clocks) const;  // from the epoch
@@ -66,7 +66,6 @@ class Pit8254 : public sc_core::sc_module {
   RegisterBank regs_;
   std::uint64_t hz_;
   sc_core::sc_event next_;
-  sc_core::sc_event drive_event_;
 
   unsigned mode_ = 0, rw_ = 3;
   bool write_msb_next_ = false, read_msb_next_ = false;

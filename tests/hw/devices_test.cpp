@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "hw/core/pin.h"
 #include "hw/core/sim_time.h"
 #include "hw/devices/block_device.h"
 #include "hw/devices/serial.h"
@@ -543,6 +544,43 @@ TEST(Serial, ABadInputScriptNamesTheFileAndLine) {
     EXPECT_NE(std::string(e.what()).find(script + ":2:"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("devices.com1.input_script"), std::string::npos);
   }
+}
+
+// hw::Pin: a line is high while any of its drivers is; readers are called in the writer's call,
+// once per change of the line (not of a driver), in the order they were bound.
+TEST(Pin, ALineIsTheWiredOrOfItsDriversAndCallsItsReadersOnEachChange) {
+  hw::Pin line{"line"};
+  hw::PinOut a{"a"}, b{"b"};
+  hw::PinIn first, second, unbound;
+  std::vector<std::string> calls;
+  first.on_change([&](bool v) { calls.push_back(std::string("first:") + (v ? "1" : "0")); });
+  second.on_change([&](bool v) { calls.push_back(std::string("second:") + (v ? "1" : "0")); });
+  a.bind(line);
+  b.bind(line);
+  first.bind(line);
+  second.bind(line);
+  EXPECT_EQ(line.drivers(), 2u);
+  a.write(true);
+  EXPECT_TRUE(line.read());
+  EXPECT_TRUE(first.read());
+  b.write(true);  // the line is already high: nobody is called
+  a.write(false);
+  EXPECT_TRUE(line.read()) << "b still drives it";
+  b.write(false);
+  EXPECT_FALSE(second.read());
+  line.write(true);  // the line's own driver (a script's)
+  a.write(true);
+  line.write(false);
+  EXPECT_TRUE(line.read()) << "a still drives it";
+  EXPECT_EQ(calls, (std::vector<std::string>{"first:1", "second:1", "first:0", "second:0",
+                                             "first:1", "second:1"}));
+  EXPECT_FALSE(unbound.read()) << "an unbound input reads low";
+  hw::PinOut lone{"lone"};
+  lone.write(true);
+  EXPECT_TRUE(lone.read()) << "an unbound output keeps its level";
+  hw::Pin late{"late"};
+  lone.bind(late);
+  EXPECT_TRUE(late.read()) << "binding a high output drives the line";
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Model bench for the 8259A pair: every initialization and operation command word, driven
 // through the register socket and the IR pins, checked against the datasheet's behaviour.
+#include <array>
+
 #include "hw/intc/pic8259.h"
 
 #include <gtest/gtest.h>
@@ -18,8 +20,13 @@ struct Bench {
   Pic8259 master{"master", true};
   Pic8259 slave{"slave", false};
   tests::Initiator io_m{"io_m"}, io_s{"io_s"};
-  sc_core::sc_signal<bool> intr{"intr"}, slave_int{"slave_int"};
-  sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
+  hw::Pin intr{"intr"}, slave_int{"slave_int"};
+  // The master's IR2: the slave's INT through a relay, which a test may hold (the wire's
+  // propagation delay, which direct-call pins do not have).
+  hw::Pin master_ir2{"master_ir2"};
+  hw::PinIn relay;
+  bool hold_cascade = false;
+  std::array<hw::Pin, 16> irq;
 
   Bench() {
     io_m.out.bind(master.in);
@@ -28,9 +35,13 @@ struct Bench {
     slave.intr.bind(slave_int);
     master.cascade.bind(slave.cascade_target);
     for (unsigned i = 0; i < 8; ++i) {
-      master.ir[i].bind(i == 2 ? slave_int : irq[i]);
+      master.ir[i].bind(i == 2 ? master_ir2 : irq[i]);
       slave.ir[i].bind(irq[8 + i]);
     }
+    relay.bind(slave_int);
+    relay.on_change([this](bool level) {
+      if (!hold_cascade) master_ir2.write(level);
+    });
     tests::settle();
   }
 
@@ -379,11 +390,13 @@ TEST(Pic8259, SpuriousIrq15WhenTheSlaveRequestVanishesDuringPropagation) {
   b.raise(11);
   EXPECT_TRUE(b.int_line());
   // The device drops IRQ11; the slave sees it at once, but its INT output reaches the master's
-  // IR2 only deltas later. An INTA in that window finds the master's request still up and the
-  // slave's gone: the slave answers with its IR7 (IRQ15).
+  // IR2 only after the wire's delay (held here). An INTA in that window finds the master's
+  // request still up and the slave's gone: the slave answers with its IR7 (IRQ15).
+  b.hold_cascade = true;
   b.irq[11].write(false);
-  while (b.slave.irr() & 0x08) sc_core::sc_start(sc_core::SC_ZERO_TIME);  // until the slave sees it
-  ASSERT_TRUE(b.slave_int.read()) << "the slave's INT has not yet fallen at the master's IR2";
+  ASSERT_EQ(b.slave.irr() & 0x08, 0) << "the slave sees the line drop at once";
+  ASSERT_FALSE(b.slave_int.read()) << "the slave's INT fell";
+  ASSERT_TRUE(b.master_ir2.read()) << "the master's IR2 is still high";
   const std::uint8_t v = b.master.inta->acknowledge();
   tests::settle();
   EXPECT_EQ(v, kSlaveBase + 7);

@@ -18,8 +18,8 @@ struct Bench {
   std::unique_ptr<hw::intc::TlmPicPair> tlm;
   std::unique_ptr<hw::rtl::PicRtl> rtl;
   hw::intc::InterruptController* pic = nullptr;
-  sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
-  sc_core::sc_signal<bool> intr{"intr"};
+  std::array<hw::Pin, 16> irq;
+  hw::Pin intr{"intr"};
   tests::Initiator io_m{"io_m"}, io_s{"io_s"}, io_elcr{"io_elcr"};
 
   explicit Bench(const std::string& model) {

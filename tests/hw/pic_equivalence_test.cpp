@@ -25,8 +25,8 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 struct SideBySide {
   hw::intc::TlmPicPair tlm{"tlm", kCascade};
   hw::rtl::PicRtl rtl{"rtl", kCascade};
-  sc_core::sc_vector<sc_core::sc_signal<bool>> irq{"irq", 16};
-  sc_core::sc_signal<bool> tlm_int{"tlm_int"}, rtl_int{"rtl_int"};
+  std::array<hw::Pin, 16> irq;
+  hw::Pin tlm_int{"tlm_int"}, rtl_int{"rtl_int"};
   tests::Initiator tlm_m{"tlm_m"}, tlm_s{"tlm_s"}, rtl_m{"rtl_m"}, rtl_s{"rtl_s"};
   tests::Initiator tlm_e{"tlm_e"}, rtl_e{"rtl_e"};  // the ELCR pair
 

@@ -19,19 +19,17 @@ constexpr std::uint64_t kClockPs = 1'000'000;
 struct Bench : sc_core::sc_module {
   Pit8254 pit;
   tests::Initiator io{"io"};
-  sc_core::sc_signal<bool> out{"out"};
+  hw::Pin out{"out"};
+  hw::PinIn sense;
   std::vector<std::pair<std::uint64_t, bool>> edges;  // (time ps, level)
 
   explicit Bench(std::uint64_t hz = kHz, const sc_core::sc_module_name& name = "bench")
       : sc_module(name), pit("pit", hz) {
     io.out.bind(pit.in);
     pit.out.bind(out);
-    SC_HAS_PROCESS(Bench);
-    SC_METHOD(record);
-    sensitive << out;
-    dont_initialize();
+    sense.bind(out);
+    sense.on_change([this](bool level) { edges.emplace_back(hw::now_ps(), level); });
   }
-  void record() { edges.emplace_back(hw::now_ps(), out.read()); }
   // Each helper first ends elaboration if needed: a module must not start the simulation from
   // its own constructor.
   void control(std::uint8_t v) {

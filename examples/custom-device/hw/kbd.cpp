@@ -9,7 +9,6 @@ Keyboard::Keyboard(const sc_core::sc_module_name& name, std::string input, Timin
                    unsigned fifo)
     : sc_module(name),
       in("in"),
-      irq("irq"),
       input_(std::move(input)),
       timing_(timing),
       fifo_depth_(fifo),
@@ -35,9 +34,6 @@ Keyboard::Keyboard(const sc_core::sc_module_name& name, std::string input, Timin
   dont_initialize();
   SC_METHOD(present);
   sensitive << present_event_;
-  dont_initialize();
-  SC_METHOD(drive);
-  sensitive << drive_event_;
   dont_initialize();
   if (!input_.empty()) arrive_event_.notify(timing_.interval);
 }
@@ -93,12 +89,7 @@ void Keyboard::update() {
   if (level == line_) return;
   line_ = level;
   if (level) ++stats_.raised;
-  hw::notify_after(drive_event_, sc_core::SC_ZERO_TIME);
-}
-
-// The line is written only from this process (register accesses arrive on the CPU's thread).
-void Keyboard::drive() {
-  irq.write(line_);
+  irq.write(level);
 }
 
 void Keyboard::trace(sc_core::sc_trace_file* tf) const {

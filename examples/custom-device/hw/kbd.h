@@ -18,6 +18,7 @@
 #include <systemc>
 #include <tlm>
 
+#include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
 
 namespace kbd {
@@ -37,7 +38,7 @@ class Keyboard : public sc_core::sc_module {
   };
 
   tlm_utils::simple_target_socket<Keyboard> in;
-  sc_core::sc_out<bool> irq;
+  hw::PinOut irq{"irq"};  // written at once, from any process (hw/core/pin.h)
 
   Keyboard(const sc_core::sc_module_name& name, std::string input, Timing timing, unsigned fifo);
 
@@ -50,7 +51,6 @@ class Keyboard : public sc_core::sc_module {
   void arrive();   // the next input byte reaches the FIFO
   void present();  // the FIFO's head moves to DATA
   void update();   // recomputes the line
-  void drive();
 
   std::string input_;
   Timing timing_;
@@ -60,7 +60,7 @@ class Keyboard : public sc_core::sc_module {
   std::size_t next_ = 0;  // of input_
   std::uint8_t data_ = 0;
   bool obf_ = false, overrun_ = false, ie_ = false, presenting_ = false, line_ = false;
-  sc_core::sc_event arrive_event_, present_event_, drive_event_;
+  sc_core::sc_event arrive_event_, present_event_;
   Stats stats_;
 };
 
