@@ -90,9 +90,4 @@ void EventLog::write_held() {
   held_.clear();
 }
 
-EventLog& events() {
-  static EventLog log;
-  return log;
-}
-
 }  // namespace util

@@ -66,7 +66,11 @@ class EventLog {
   int write_errno_ = 0;  // the first failed write's errno (0: none)
 };
 
-// The process-wide event log (one simulation per process).
-EventLog& events();
+// The process-wide event log (one simulation per process). Inline: models ask
+// `events().enabled()` on hot paths.
+inline EventLog& events() {
+  static EventLog log;
+  return log;
+}
 
 }  // namespace util

@@ -54,14 +54,32 @@ std::string Bus::map(Space space, tlm::tlm_base_target_socket<>& target, std::ui
       return fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x}) in {} space", name, base,
                          base + size, m.name, m.base, m.base + m.size, space_name(space));
   }
+  if (map_.size() >= 0xffff) return fmt::format("{}: too many windows on the bus", name);
   out.bind(target);
   map_.push_back({space, base, size, name, static_cast<unsigned>(map_.size())});
+  if (space == Space::io) {
+    if (io_table_.empty()) io_table_.assign(kIoSpaceSize, 0);
+    std::fill(io_table_.begin() + static_cast<std::ptrdiff_t>(base),
+              io_table_.begin() + static_cast<std::ptrdiff_t>(base + size),
+              static_cast<std::uint16_t>(map_.size()));
+  }
   return {};
 }
 
 const Mapping* Bus::decode(Space space, std::uint64_t address, unsigned length) const {
-  for (const auto& m : map_) {
-    if (m.space == space && address >= m.base && address - m.base + length <= m.size) return &m;
+  auto fits = [&](const Mapping& m) {
+    return m.space == space && address >= m.base && address - m.base + length <= m.size;
+  };
+  if (space == Space::io) {
+    if (address >= io_table_.size() || io_table_[address] == 0) return nullptr;
+    const Mapping& m = map_[io_table_[address] - 1u];
+    return fits(m) ? &m : nullptr;  // an access running past its window's end is unmapped
+  }
+  if (last_memory_ < map_.size() && fits(map_[last_memory_])) return &map_[last_memory_];
+  for (std::size_t i = 0; i < map_.size(); ++i) {
+    if (!fits(map_[i])) continue;
+    last_memory_ = i;
+    return &map_[i];
   }
   return nullptr;
 }
@@ -73,8 +91,9 @@ void Bus::b_transport(int master, tlm::tlm_generic_payload& tx, sc_core::sc_time
   ++st.transactions;
   if (!dma_master_[static_cast<std::size_t>(master)]) {
     st.bus_cycles += cycles;
-    // The CPU's access waits while the DMA holds the bus.
-    delay += from_ps(arb_.cpu_access(to_ps(sc_core::sc_time_stamp() + delay), cycles));
+    // The CPU's access waits while the DMA holds the bus (no segment: nothing to ask).
+    if (arb_.dma_active())
+      delay += from_ps(arb_.cpu_access(to_ps(sc_core::sc_time_stamp() + delay), cycles));
     delay += cycles * cycle_;
   }
   const std::uint64_t address = tx.get_address();

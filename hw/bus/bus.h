@@ -95,6 +95,11 @@ class Bus : public sc_core::sc_module, public bus_master_if, public dma_bus_if {
   sc_core::sc_time cycle_;
   unsigned io_wait_states_;
   std::vector<Mapping> map_;
+  // I/O space decoded by a table: the mapping index + 1 of every port (0: none), 128 KiB, so
+  // an IN/OUT finds its target in one look-up instead of a walk over the mappings. Memory
+  // keeps the walk, trying the mapping it last found first.
+  std::vector<std::uint16_t> io_table_;
+  mutable std::size_t last_memory_ = 0;
   std::vector<MasterStats> stats_;
   std::vector<bool> dma_master_;
   std::uint64_t unmapped_ = 0;

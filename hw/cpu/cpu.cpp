@@ -254,11 +254,20 @@ void Cpu::settle_intr() {
 }
 
 void Cpu::sync() {
-  if (local_ != sc_core::SC_ZERO_TIME) {
-    sc_core::sc_time t = local_;
-    local_ = sc_core::SC_ZERO_TIME;
-    kernel_wait(t);
-  }
+  if (local_ != sc_core::SC_ZERO_TIME) kernel_wait(catch_up());
+  check_stop();
+}
+
+sc_core::sc_time Cpu::resume_ahead(const sc_core::sc_time& start) {
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  if (now >= start) return now - start;
+  // Woken before the time the CPU had reached (nothing should be scheduled there): it stays
+  // at its own time, ahead of the kernel again.
+  local_ = start - now;
+  return sc_core::SC_ZERO_TIME;
+}
+
+void Cpu::check_stop() {
   // A stop asked for from outside (Ctrl-C) ends the run here, outside interrupt handlers, and
   // this context goes no further: the statistics never show an interrupt accepted whose handler
   // has not run, whatever the host's timing.
@@ -313,9 +322,17 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     }
     return;
   }
-  sync();
+  // No work: a synchronization (pause(0): a spin-wait round is looked at at the machine's time).
+  if (t == sc_core::SC_ZERO_TIME) {
+    sync();
+    if (interruptible) poll_interrupt();
+    return;
+  }
+  // The catch-up (the run-ahead offset) and the wait are one wait: nothing is scheduled before
+  // the CPU's own time (that is what let it run ahead), so nothing can happen in between.
   if (!interruptible || !if_) {
-    kernel_wait(t);
+    kernel_wait(catch_up() + t);
+    check_stop();
     if (interruptible) poll_interrupt();
     return;
   }
@@ -323,18 +340,19 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
   for (;;) {
     poll_interrupt();
     if (t == sc_core::SC_ZERO_TIME) return;
-    sync();  // an interrupt just taken may have left the CPU ahead of the kernel
-    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    const sc_core::sc_time ahead = catch_up();  // a handler may have left the CPU ahead
+    const sc_core::sc_time start = sc_core::sc_time_stamp() + ahead;
     if (if_) {
       // Sleep in slices: SystemC leaves a timeout that an earlier INTR edge cut short in its
       // event queue until it expires, so one long sleep interrupted thousands of times fills
       // the queue and slows every event of the simulation. A slice bounds how many pile up.
-      wait_resume(std::min(t, kMaxSleep), intr.posedge_event());
+      wait_resume(ahead + std::min(t, kMaxSleep), intr.posedge_event());
     } else {
-      wait_resume(t);
+      wait_resume(ahead + t);
     }
     intr_settled_ = true;  // woken by time, or by INTR itself rising
-    t -= sc_core::sc_time_stamp() - start;
+    check_stop();
+    t -= std::min(t, resume_ahead(start));
   }
 }
 
@@ -342,6 +360,12 @@ void Cpu::pause(Cycles n) {
   pausing_ = true;
   consume(n);
   pausing_ = false;
+  // Processors that look at memory at one instant (two taking one spin lock) do so in processor
+  // order, not in the order SystemC resumed them, which how many waits led there (a VCD's
+  // catch-ups, the run-ahead's folded ones) can change: processor k lets the instant's other
+  // processes run first, up to k delta cycles.
+  for (unsigned i = 0; i < id_ && sc_core::sc_pending_activity_at_current_time(); ++i)
+    wait_resume(sc_core::SC_ZERO_TIME);
 }
 
 void Cpu::consume(Cycles n, double bus_share) {
@@ -433,20 +457,20 @@ sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
     advance(t, true);
     return sc_core::SC_ZERO_TIME;
   }
-  sync();
   const sc_core::sc_event& changed = bus_master->arbitration_event();
   for (;;) {
     poll_interrupt();
     if (t == sc_core::SC_ZERO_TIME) return t;
-    sync();  // an interrupt just taken may have left the CPU ahead of the kernel
-    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    const sc_core::sc_time ahead = catch_up();  // folded into the wait, as in advance()
+    const sc_core::sc_time start = sc_core::sc_time_stamp() + ahead;
     if (if_) {
-      wait_resume(std::min(t, kMaxSleep), intr_or_arbitration());
+      wait_resume(ahead + std::min(t, kMaxSleep), intr_or_arbitration());
     } else {
-      wait_resume(std::min(t, kMaxSleep), changed);
+      wait_resume(ahead + std::min(t, kMaxSleep), changed);
     }
     intr_settled_ = true;
-    t -= sc_core::sc_time_stamp() - start;
+    check_stop();
+    t -= std::min(t, resume_ahead(start));
     if (changed.triggered()) {
       poll_interrupt();
       return t;

@@ -285,6 +285,16 @@ class Cpu : public sc_core::sc_module, public Processor {
   void finish_piece(const sc_core::sc_time& done);
   void flush_piece();  // at interrupt entry: accounts the piece's progress so far
   void sync();         // brings the decoupled local offset into the kernel's time
+  // Drops the run-ahead offset and returns it, for a wait that covers it.
+  sc_core::sc_time catch_up() {
+    const sc_core::sc_time t = local_;
+    local_ = sc_core::SC_ZERO_TIME;
+    return t;
+  }
+  // After such a wait that was to end no earlier than `start` (the CPU's own time then): the
+  // time spent past `start`.
+  sc_core::sc_time resume_ahead(const sc_core::sc_time& start);
+  void check_stop();  // a stop asked for from outside ends the run here (sync())
   bool can_run_ahead(const sc_core::sc_time& t) const;
   // sc_time_to_pending_activity(), cached while the CPU runs ahead. Whatever may schedule
   // activity from a CPU's context (a transaction to a model, an INTA, a notification, a new

@@ -225,11 +225,12 @@ void Pic8259::on_ir(unsigned i, bool level) {
 // ---- priority logic
 
 int Pic8259::highest(std::uint8_t bits) const {
-  for (unsigned p = 0; p < 8; ++p) {
-    unsigned level = (lowest_ + 1 + p) & 7;
-    if (bits >> level & 1) return static_cast<int>(level);
-  }
-  return -1;
+  if (bits == 0) return -1;
+  // Rotated so that the highest-priority level (the one after the lowest) is bit 0: the first
+  // set bit is then the winner.
+  const unsigned first = (lowest_ + 1) & 7;
+  const unsigned rotated = ((bits >> first) | (bits << (8 - first))) & 0xffu;
+  return static_cast<int>((static_cast<unsigned>(__builtin_ctz(rotated)) + first) & 7);
 }
 
 int Pic8259::winning_request() const {
