@@ -10,6 +10,14 @@
 #include "util/log.h"
 
 namespace util {
+namespace {
+// Integers without a format string to parse (fmt::format_int).
+template <typename T>
+void append_number(std::string& out, T v) {
+  const fmt::format_int f(v);
+  out.append(f.data(), f.size());
+}
+}  // namespace
 
 EventLog::~EventLog() {
   close();
@@ -46,20 +54,32 @@ void EventLog::emit(std::string_view src, std::string_view ev,
                     std::initializer_list<EventField> more) {
   if (!file_) return;
   const std::uint64_t t = now_ps();
-  std::string line =
-      fmt::format(R"({{"t_ps":{},"src":"{}","ev":"{}")", t, json_escape(src), json_escape(ev));
+  // One buffer, reused: the line is appended in place (no string per field, no temporaries).
+  std::string& line = line_;
+  line.clear();
+  line += R"({"t_ps":)";
+  append_number(line, t);
+  line += R"(,"src":")";
+  append_json_escaped(line, src);
+  line += R"(","ev":")";
+  append_json_escaped(line, ev);
+  line += '"';
   for (const auto* list : {&fields, &more}) {
     for (const auto& f : *list) {
-      line += fmt::format(R"(,"{}":)", json_escape(f.key));
+      line += R"(,")";
+      append_json_escaped(line, f.key);
+      line += R"(":)";
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, bool>) {
               line += v ? "true" : "false";
             } else if constexpr (std::is_same_v<T, std::string_view>) {
-              line += '"' + json_escape(v) + '"';
+              line += '"';
+              append_json_escaped(line, v);
+              line += '"';
             } else {
-              line += fmt::format("{}", v);
+              append_number(line, v);
             }
           },
           f.value);
@@ -70,24 +90,26 @@ void EventLog::emit(std::string_view src, std::string_view ev,
   const int key = order_key_ ? order_key_() : -1;
   if (key < 0) {
     write_held();
-    write(line);
+    write(line.data(), line.size());
     return;
   }
   if (!held_.empty() && t != held_t_) write_held();
   held_t_ = t;
-  held_.push_back({key, std::move(line)});
+  held_.push_back({key, held_text_.size(), line.size()});
+  held_text_ += line;
 }
 
-void EventLog::write(const std::string& line) {
-  if (std::fputs(line.c_str(), file_) == EOF && write_errno_ == 0) write_errno_ = errno;
+void EventLog::write(const char* data, std::size_t size) {
+  if (std::fwrite(data, 1, size, file_) != size && write_errno_ == 0) write_errno_ = errno;
 }
 
 void EventLog::write_held() {
   if (held_.empty()) return;
   std::stable_sort(held_.begin(), held_.end(),
                    [](const Held& a, const Held& b) { return a.key < b.key; });
-  for (const auto& h : held_) write(h.line);
+  for (const auto& h : held_) write(held_text_.data() + h.offset, h.size);
   held_.clear();
+  held_text_.clear();
 }
 
 }  // namespace util

@@ -52,15 +52,17 @@ class EventLog {
   void set_order_key(std::function<int()> key) { order_key_ = std::move(key); }
 
  private:
-  void write(const std::string& line);
+  void write(const char* data, std::size_t size);
   void write_held();  // the held events of one instant, in processor order
   std::FILE* file_ = nullptr;
   std::function<int()> order_key_;
+  std::string line_;  // the line being composed, reused
   struct Held {
     int key;
-    std::string line;
+    std::size_t offset, size;  // in held_text_
   };
   std::vector<Held> held_;  // processors' events of the instant held_t_, not yet written
+  std::string held_text_;   // their lines, one after another
   std::uint64_t held_t_ = 0;
   std::uint64_t count_ = 0;
   int write_errno_ = 0;  // the first failed write's errno (0: none)

@@ -1,14 +1,26 @@
 #include "util/json.h"
 
+#include <array>
 #include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
 namespace util {
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+void append_json_escaped(std::string& out, std::string_view s) {
+  // Most text needs no escape: appended in runs between the characters that do.
+  static constexpr auto kEscaped = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 0x20; ++c) t[c] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+  }();
+  std::size_t run = 0;
+  while (run < s.size() && !kEscaped[static_cast<unsigned char>(s[run])]) ++run;
+  out.append(s.data(), run);
+  if (run == s.size()) return;
+  s.remove_prefix(run);
   for (char c : s) {
     switch (c) {
       case '"':
@@ -28,12 +40,18 @@ std::string json_escape(std::string_view s) {
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
         } else {
           out += c;
         }
     }
   }
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  append_json_escaped(out, s);
   return out;
 }
 

@@ -9,6 +9,8 @@
 namespace util {
 
 std::string json_escape(std::string_view s);
+// The same, appended to `out` (no string of its own: the event log's hot path).
+void append_json_escaped(std::string& out, std::string_view s);
 
 class JsonWriter {
  public:

@@ -184,7 +184,7 @@ bool LocalApic::matches(const Message& m) const {
 
 void LocalApic::deliver_later(std::uint8_t vector, bool level) {
   in_flight_.push_back({vector, level});
-  arrivals_.notify(hw::time_offset() + bus_.latency());
+  hw::notify_after(arrivals_, bus_.latency());
 }
 
 void LocalApic::arrive() {

@@ -9,7 +9,7 @@ void PinIn::notify(sc_core::sc_event& e) {
   // own time): the waiter runs after every process already due at that instant, as it would
   // behind a signal, so what those do at the instant (a DMA segment's end announced with its
   // terminal-count interrupt) is seen with the line, whatever order SystemC runs them in.
-  e.notify(hw::time_offset());
+  hw::notify_after(e, sc_core::SC_ZERO_TIME);
 }
 
 }  // namespace hw

@@ -32,9 +32,23 @@ sc_core::sc_time time_offset();
 inline std::uint64_t now_ps() {
   return sc_core::sc_time_stamp().value() + time_offset().value();
 }
+// Told the time (from the kernel's now) of every notification made through notify_after(): the
+// CPU keeps its cached time to the next scheduled activity current with it instead of asking
+// SystemC again after every access. One hook (the CPU's); null: none.
+using ScheduleHook = void (*)(const sc_core::sc_time& at);
+inline ScheduleHook& schedule_hook() {
+  static ScheduleHook hook = nullptr;
+  return hook;
+}
 // Notifies `e` `delay` after now_ps(): an SC_ZERO_TIME delta becomes the access's own instant.
-inline void notify_after(sc_core::sc_event& e, const sc_core::sc_time& delay) {
-  e.notify(time_offset() + delay);
+// A model schedules through this (not sc_event::notify) whatever may run from a CPU's access:
+// a CPU running ahead relies on it to know what is now scheduled before its own time.
+// (An sc_event, or an sc_event_queue for several notifications in flight.)
+template <typename Event>
+inline void notify_after(Event& e, const sc_core::sc_time& delay) {
+  const sc_core::sc_time at = time_offset() + delay;
+  e.notify(at);
+  if (ScheduleHook hook = schedule_hook()) hook(at);
 }
 
 // A stop asked for from outside the simulation (a signal handler: async-signal-safe). Long

@@ -33,6 +33,7 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
   // Targets serve this CPU's accesses at kernel time plus its run-ahead offset; with several
   // CPUs only the running one has an offset (hw/core/sim_time.h).
   hw::add_time_offset_source(&local_);
+  hw::schedule_hook() = &Cpu::scheduled;
 }
 
 Cpu::~Cpu() {
@@ -214,6 +215,11 @@ sc_core::sc_time Cpu::time_to_pending_activity() {
 
 void Cpu::activity_changed() {
   horizon().valid = false;
+}
+
+void Cpu::scheduled(const sc_core::sc_time& at) {
+  Horizon& h = horizon();
+  if (h.valid && at < h.value) h.value = at;
 }
 
 void Cpu::kernel_wait(const sc_core::sc_time& t) {
@@ -529,7 +535,6 @@ std::uint8_t Cpu::acknowledge_cycle() {
   // instant and the pulse is lost.
   before_traced_change();
   const std::uint8_t vector = inta->acknowledge();
-  activity_changed();
   intr_settled_ = false;
   // The second cycle reads the vector.
   advance(cycles(timing_.inta - first), false);
@@ -823,7 +828,6 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     delay += cycles(timing_.apic_access);
     prepare(cmd, address - apic_base_, width, data);
     apic_out->b_transport(tx_, delay);
-    activity_changed();
     intr_settled_ = false;
     status = tx_.get_response_status();
   } else if (!is_io && dmi_hit(address, width)) {
@@ -832,7 +836,6 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     prepare(cmd, address, width, data);
     if (is_io) tx_.set_extension(&io_ext_);
     out->b_transport(tx_, delay);
-    activity_changed();
     intr_settled_ = false;  // the target may have changed an interrupt output just now
     if (is_io) tx_.clear_extension(&io_ext_);
     status = tx_.get_response_status();

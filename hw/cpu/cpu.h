@@ -296,11 +296,16 @@ class Cpu : public sc_core::sc_module, public Processor {
   sc_core::sc_time resume_ahead(const sc_core::sc_time& start);
   void check_stop();  // a stop asked for from outside ends the run here (sync())
   bool can_run_ahead(const sc_core::sc_time& t) const;
-  // sc_time_to_pending_activity(), cached while the CPU runs ahead. Whatever may schedule
-  // activity from a CPU's context (a transaction to a model, an INTA, a notification, a new
-  // context, a suspension) calls activity_changed().
+  // sc_time_to_pending_activity(), cached while the CPU runs ahead. What models schedule from a
+  // CPU's access or INTA comes through scheduled() (hw::notify_after); whatever else may
+  // schedule activity from a CPU's context (a notification of its own, a new context, a
+  // suspension, a bus demand) calls activity_changed().
   static sc_core::sc_time time_to_pending_activity();
   static void activity_changed();
+  // A model scheduled activity `at` after the kernel's now (hw::notify_after): the cached time
+  // to the next activity stays valid, moved earlier if that is earlier. Accesses to models do
+  // not drop the cache: what they schedule comes through here.
+  static void scheduled(const sc_core::sc_time& at);
   // This CPU's time plus `t` reaches the end of the current sc_start() (run_limit_).
   bool past_run_limit(const sc_core::sc_time& t) const;
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU

@@ -130,7 +130,7 @@ void DmaController::write_control(unsigned i, std::uint32_t v) {
   if (c.active) {
     if (!(v & kCtrlEnable)) {
       c.abort = true;  // the engine stops the channel at its next segment boundary
-      kick_.notify(hw::time_offset());
+      hw::notify_after(kick_, sc_core::SC_ZERO_TIME);
     } else {
       ++c.stats.ignored_writes;
       log_.warn("channel {}: control write while active ignored (write 0 to abort)", i);
@@ -162,7 +162,7 @@ void DmaController::start(unsigned i) {
                          {"mode", bus::to_string(static_cast<bus::DmaMode>(mode_of(c.ctrl)))},
                          {"bytes", c.count},
                          {"sg", sg}});
-  kick_.notify(hw::time_offset());
+  hw::notify_after(kick_, sc_core::SC_ZERO_TIME);
 }
 
 void DmaController::fail(unsigned i, DmaError e) {

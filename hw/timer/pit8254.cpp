@@ -175,7 +175,7 @@ void Pit8254::schedule() {
     at = clocks_to_ps(cycle_start_ + reload_ - 1);  // OUT low for the clock in which count is 1
   }
   std::uint64_t now = hw::now_ps();
-  next_.notify(from_ps(at - std::min(at, now)) + hw::time_offset());
+  hw::notify_after(next_, from_ps(at - std::min(at, now)));
 }
 
 void Pit8254::on_event() {
