@@ -156,8 +156,8 @@ TEST(Cpu, QuantumBoundsTheLatencyInsideOneLongComputation) {
 // docs/models.md: with a quantum Q, an interrupt is accepted at most Q after the instant it
 // would be accepted with quantum 0. Many interrupts at every phase of the quantum, with
 // handlers that leave the CPU part-way into a quantum (their work and EOI run ahead), and work
-// in small and large steps: every latency error is in [0, Q]. Work reaching past the quantum is
-// one wait woken by INTR (exact); stretches of small steps between the large ones are long
+// in small and large steps: every latency error is in [0, Q]. Work of a quantum or more is one
+// wait woken by INTR (exact); stretches of small steps between the large ones are long
 // enough (18 us) for the offset to reach every quantum but the largest, so the worst error
 // comes near Q.
 class QuantumLatency : public ::testing::TestWithParam<std::uint64_t> {};
