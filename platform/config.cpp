@@ -389,6 +389,10 @@ const std::vector<Key>& schema() {
         },
         [](const Config& c) { return fmt::format("{}", fmt::join(c.out_vcd_groups, ",")); }, true};
     k.push_back(groups);
+    k.push_back(choice("output.vcd_writer", ACC(out_vcd_writer), {"iocosim", "systemc"},
+                       "the VCD's writer: iocosim = its own (faster); systemc = SystemC's "
+                       "sc_create_vcd_trace_file, the reference it is compared with (the same "
+                       "value changes)"));
 #undef ACC
     return k;
   }();

@@ -111,6 +111,7 @@ struct Config {
 
   std::string out_vcd;
   std::vector<std::string> out_vcd_groups = {"cpu", "pic", "timer", "irq", "devices", "bus", "dma"};
+  std::string out_vcd_writer = "iocosim";
   std::string out_events;
   std::string out_stats;
   bool out_host_times = true;  // host-dependent figures in the statistics, the date in the VCD

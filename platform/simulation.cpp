@@ -168,8 +168,15 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
                                         static_cast<long>(getpid())))
                          .string();
     }
-    const std::string base = vcd_base(vcd_written_);
-    vcd_ = sc_core::sc_create_vcd_trace_file(base.c_str());
+    if (config.out_vcd_writer == "systemc") {
+      vcd_ = sc_core::sc_create_vcd_trace_file(vcd_base(vcd_written_).c_str());
+    } else {
+      own_vcd_ = std::make_unique<hw::VcdWriter>(vcd_written_);
+      if (!own_vcd_->ok())
+        throw ConfigError(fmt::format("{}: key 'output.vcd': {}: cannot write the VCD",
+                                      config.where("output.vcd"), config.out_vcd));
+      vcd_ = own_vcd_.get();
+    }
     vcd_->set_time_unit(1, sc_core::SC_PS);
     platform.cpu.set_traced();
     platform.trace(vcd_, config.out_vcd_groups);
@@ -183,7 +190,14 @@ Session::~Session() {
 std::vector<std::string> Session::close() {
   std::vector<std::string> errors;
   if (vcd_ != nullptr) {
-    sc_core::sc_close_vcd_trace_file(vcd_);
+    if (own_vcd_) {
+      if (std::string why = own_vcd_->close(); !why.empty())
+        errors.push_back(
+            fmt::format("output.vcd: {}: writing the VCD failed: {}", config_.out_vcd, why));
+      own_vcd_.reset();
+    } else {
+      sc_core::sc_close_vcd_trace_file(vcd_);
+    }
     vcd_ = nullptr;
     if (!config_.out_host_times) blank_vcd_date(vcd_written_);
     if (vcd_written_ != config_.out_vcd) {

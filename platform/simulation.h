@@ -4,11 +4,13 @@
 // that Ctrl-C stops it cleanly and long runs report progress.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <systemc>
 
+#include "hw/core/vcd_writer.h"
 #include "platform/platform.h"
 #include "sw/ke/bugcheck.h"
 
@@ -66,6 +68,7 @@ class Session {
   Platform& platform_;
   Config config_;
   sc_core::sc_trace_file* vcd_ = nullptr;
+  std::unique_ptr<hw::VcdWriter> own_vcd_;  // output.vcd_writer: iocosim
   std::string vcd_written_;  // the file SystemC writes: output.vcd, or a temporary moved there
 };
 

@@ -1600,6 +1600,36 @@ collect:
                     r"^iocosim: error: --events \S+: key 'output\.events': .* is also output\.vcd \(--vcd ")
         expect_exit(["run", "--set", "hal=apic", "--set", "workload.kind=idle", "-q"], 2,
                     r"^iocosim: error: --set hal=apic: key 'hal'")
+    elif CHECK == "vcd_writer":
+        # iocosim's own VCD writer (hw/core/vcd_writer.h) writes the file SystemC's writer writes,
+        # byte for byte (the date left out: output.host_times=false), on every shipped config,
+        # on the RTL 8259A and on four CPUs under the APIC HAL, with every signal group. A value
+        # change written differently, a declaration, a time stamp or the final one would show.
+        shipped = os.path.join(SRC, "platform", "configs")
+        runs = [[os.path.join(shipped, f)] for f in sorted(os.listdir(shipped)) if f.endswith(".yaml")]
+        runs += [[os.path.join(shipped, "default.yaml"), "--set", "interrupt_controller.model=rtl"],
+                 [os.path.join(shipped, "smp.yaml"), "--set", "hal=apic", "--set", "cpu.count=4"]]
+        for i, args in enumerate(runs):
+            files = {}
+            for writer in ("systemc", "iocosim"):
+                d = os.path.join(tmp, f"w{i}-{writer}")
+                os.makedirs(d)
+                v = os.path.join(d, "run.vcd")
+                # The DMA comparison's run ends when its transfer does (its own sim.until).
+                until = [] if "compare-dma" in args[0] else ["--until", "5ms"]
+                p = subprocess.run([IOCOSIM, "run", *args, "-q", *until, "--vcd", v,
+                                    "--set", "output.host_times=false",
+                                    "--set", f"output.vcd_writer={writer}"],
+                                   capture_output=True, text=True, timeout=300, cwd=d)
+                expect(p.returncode == 0, f"{args} ({writer}): exit {p.returncode}: {p.stderr[-1500:]}")
+                with open(v, "rb") as f:
+                    files[writer] = f.read()
+            expect(len(files["systemc"]) > 2000, f"{args}: SystemC's VCD is hardly there")
+            if files["systemc"] != files["iocosim"]:
+                a, b = files["systemc"].decode().splitlines(), files["iocosim"].decode().splitlines()
+                first = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+                expect(False, f"{args}: the VCDs differ at line {first + 1}: "
+                              f"{a[first:first + 2]} vs {b[first:first + 2]}")
     elif CHECK == "inta_pulse":
         # INTA takes time: INTR (and the 8259A's INT) stay high from the request until the first
         # INTA bus cycle, so every interrupt the CPU takes is a pulse of non-zero width in the

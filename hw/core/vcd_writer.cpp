@@ -1,0 +1,349 @@
+#include "hw/core/vcd_writer.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+
+namespace hw {
+namespace {
+// Identifiers as SystemC gives them: five letters, "aaaaa", "aaaab", ... in registration order,
+// so a file is the same byte for byte whichever writer wrote it.
+std::string identifier(std::size_t index) {
+  std::string id(5, 'a');
+  for (int i = 4; i >= 0; --i) {
+    id[static_cast<std::size_t>(i)] = static_cast<char>('a' + index % 26);
+    index /= 26;
+  }
+  return id;
+}
+
+struct Scope {
+  std::map<std::string, Scope> children;                  // by name, as SystemC sorts them
+  std::vector<std::pair<std::string, std::size_t>> vars;  // leaf name, index; in order
+};
+
+constexpr std::size_t kBlock = 1 << 16;  // output written in blocks of about this size
+}  // namespace
+
+VcdWriter::VcdWriter(const std::string& path) : path_(path) {
+  file_ = std::fopen(path.c_str(), "w");
+  sc_core::sc_get_curr_simcontext()->add_trace_file(this);
+  line_.reserve(kBlock + 4096);
+}
+
+VcdWriter::~VcdWriter() {
+  close();
+  sc_core::sc_get_curr_simcontext()->remove_trace_file(this);
+}
+
+// ---- registration
+
+template <typename T>
+void VcdWriter::add(const T& object, const std::string& name, int width) {
+  if (initialized_) {
+    util::Logger("vcd").warn("{}: traced after the VCD's header was written; not traced", name);
+    return;
+  }
+  Var v;
+  v.name = name;
+  v.id = identifier(vars_.size());
+  v.object = &object;
+  v.bytes = std::is_same_v<T, bool> ? 0u : static_cast<unsigned>(sizeof(T));
+  v.is_signed = std::is_signed_v<T> && !std::is_same_v<T, bool>;
+  v.width = std::is_same_v<T, bool> ? 1 : width;
+  v.last = 0;
+  vars_.push_back(std::move(v));
+}
+
+void VcdWriter::unsupported(const std::string& name, const char* type) {
+  util::Logger("vcd").warn("{}: a {} is not traced by iocosim's VCD writer", name, type);
+}
+
+void VcdWriter::trace(const bool& o, const std::string& n) {
+  add(o, n, 1);
+}
+void VcdWriter::trace(const unsigned char& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const unsigned short& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const unsigned int& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const unsigned long& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const char& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const short& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const int& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const long& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const sc_dt::int64& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const sc_dt::uint64& o, const std::string& n, int w) {
+  add(o, n, w);
+}
+void VcdWriter::trace(const sc_core::sc_event&, const std::string& n) {
+  unsupported(n, "sc_event");
+}
+void VcdWriter::trace(const sc_core::sc_time&, const std::string& n) {
+  unsupported(n, "sc_time");
+}
+void VcdWriter::trace(const sc_dt::sc_bit&, const std::string& n) {
+  unsupported(n, "sc_bit");
+}
+void VcdWriter::trace(const sc_dt::sc_logic&, const std::string& n) {
+  unsupported(n, "sc_logic");
+}
+void VcdWriter::trace(const float&, const std::string& n) {
+  unsupported(n, "float");
+}
+void VcdWriter::trace(const double&, const std::string& n) {
+  unsupported(n, "double");
+}
+void VcdWriter::trace(const sc_dt::sc_int_base&, const std::string& n) {
+  unsupported(n, "sc_int");
+}
+void VcdWriter::trace(const sc_dt::sc_uint_base&, const std::string& n) {
+  unsupported(n, "sc_uint");
+}
+void VcdWriter::trace(const sc_dt::sc_signed&, const std::string& n) {
+  unsupported(n, "sc_signed");
+}
+void VcdWriter::trace(const sc_dt::sc_unsigned&, const std::string& n) {
+  unsupported(n, "sc_unsigned");
+}
+void VcdWriter::trace(const sc_dt::sc_fxval&, const std::string& n) {
+  unsupported(n, "sc_fxval");
+}
+void VcdWriter::trace(const sc_dt::sc_fxval_fast&, const std::string& n) {
+  unsupported(n, "sc_fxval_fast");
+}
+void VcdWriter::trace(const sc_dt::sc_fxnum&, const std::string& n) {
+  unsupported(n, "sc_fxnum");
+}
+void VcdWriter::trace(const sc_dt::sc_fxnum_fast&, const std::string& n) {
+  unsupported(n, "sc_fxnum_fast");
+}
+void VcdWriter::trace(const sc_dt::sc_bv_base&, const std::string& n) {
+  unsupported(n, "sc_bv");
+}
+void VcdWriter::trace(const sc_dt::sc_lv_base&, const std::string& n) {
+  unsupported(n, "sc_lv");
+}
+void VcdWriter::trace(const unsigned int&, const std::string& n, const char**) {
+  unsupported(n, "enumeration");
+}
+
+void VcdWriter::write_comment(const std::string& comment) {
+  line_ += "$comment\n";
+  line_ += comment;
+  line_ += "\n$end\n\n";
+}
+
+void VcdWriter::set_time_unit(double v, sc_core::sc_time_unit tu) {
+  const std::uint64_t ps = sc_core::sc_time(v, tu).value();
+  unit_ps_ = ps == 0 ? 1 : ps;
+}
+
+// ---- values
+
+std::uint64_t VcdWriter::read(const Var& v) const {
+  switch (v.bytes) {
+    case 0:
+      return *static_cast<const bool*>(v.object) ? 1 : 0;
+    case 1:
+      return *static_cast<const std::uint8_t*>(v.object);
+    case 2:
+      return *static_cast<const std::uint16_t*>(v.object);
+    case 4:
+      return *static_cast<const std::uint32_t*>(v.object);
+    default:
+      return *static_cast<const std::uint64_t*>(v.object);
+  }
+}
+
+void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
+  // As SystemC writes them: a single bit as its digit before the identifier; a vector as "b",
+  // its binary digits without leading zeros (at least one), a space and the identifier; a
+  // value that does not fit its declared width as all x.
+  const unsigned bits = v.bytes == 0 ? 1 : 8 * v.bytes;
+  bool fits = true;
+  std::uint64_t value = raw;
+  if (v.width <= 0) {
+    fits = false;
+  } else if (static_cast<unsigned>(v.width) < bits) {
+    const std::uint64_t mask = (std::uint64_t{1} << v.width) - 1;
+    if (v.is_signed) {
+      // Sign-extended from `bits`: fits when every bit above the width equals its sign bit.
+      const std::uint64_t sign_ext = bits == 64 ? raw
+                                                : (raw & (std::uint64_t{1} << (bits - 1))
+                                                       ? raw | ~((std::uint64_t{1} << bits) - 1)
+                                                       : raw);
+      const std::uint64_t high = sign_ext >> (v.width - 1);
+      fits = high == 0 || high == (~std::uint64_t{0} >> (v.width - 1));
+      value = sign_ext & mask;
+    } else {
+      fits = (raw & ~mask) == 0;
+    }
+  }
+  if (v.width == 1) {
+    line_ += fits ? static_cast<char>('0' + (value & 1)) : 'x';
+    line_ += v.id;
+    line_ += '\n';
+    return;
+  }
+  line_ += 'b';
+  if (!fits) {
+    line_ += 'x';
+  } else if (value == 0) {
+    line_ += '0';
+  } else {
+    for (int i = 63 - __builtin_clzll(value); i >= 0; --i)
+      line_ += static_cast<char>('0' + ((value >> i) & 1));
+  }
+  line_ += ' ';
+  line_ += v.id;
+  line_ += '\n';
+}
+
+// ---- output
+
+void VcdWriter::header() {
+  char date[64] = "";
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%b %d, %Y       %H:%M:%S", &tm);
+  std::string head =
+      fmt::format("$date\n     {}\n$end\n\n$version\n {}\n$end\n\n", date, sc_core::sc_version());
+  static constexpr std::pair<std::uint64_t, const char*> kScales[] = {{1, "1 ps"},
+                                                                      {10, "10 ps"},
+                                                                      {100, "100 ps"},
+                                                                      {1'000, "1 ns"},
+                                                                      {10'000, "10 ns"},
+                                                                      {100'000, "100 ns"},
+                                                                      {1'000'000, "1 us"},
+                                                                      {10'000'000, "10 us"},
+                                                                      {100'000'000, "100 us"},
+                                                                      {1'000'000'000, "1 ms"},
+                                                                      {10'000'000'000, "10 ms"},
+                                                                      {100'000'000'000, "100 ms"},
+                                                                      {1'000'000'000'000, "1 sec"}};
+  for (const auto& [ps, text] : kScales)
+    if (ps == unit_ps_) head += fmt::format("$timescale\n     {}\n$end\n\n", text);
+  Scope top;
+  for (std::size_t i = 0; i < vars_.size(); ++i) {
+    Scope* s = &top;
+    const std::string& name = vars_[i].name;
+    std::size_t from = 0;
+    for (std::size_t dot; (dot = name.find('.', from)) != std::string::npos; from = dot + 1)
+      s = &s->children[name.substr(from, dot - from)];
+    s->vars.emplace_back(name.substr(from), i);
+  }
+  head += "$scope module SystemC $end\n";
+  auto print = [&](const Scope& s, auto& self) -> void {
+    for (const auto& [leaf, i] : s.vars) {
+      const Var& v = vars_[i];
+      if (v.width == 1)
+        head += fmt::format("$var wire  {:>3}  {}  {}       $end\n", v.width, v.id, leaf);
+      else
+        head += fmt::format("$var wire  {:>3}  {}  {} [{}:0]  $end\n", v.width, v.id, leaf,
+                            v.width - 1);
+    }
+    for (const auto& [name, child] : s.children) {
+      head += fmt::format("$scope module {} $end\n", name);
+      self(child, self);
+      head += "$upscope $end\n";
+    }
+  };
+  print(top, print);
+  head += "$upscope $end\n$enddefinitions  $end\n\n";
+  const double seconds = sc_core::sc_time_stamp().to_seconds();
+  const std::uint64_t units = sc_core::sc_time_stamp().value() / unit_ps_;
+  char comment[200];
+  std::snprintf(comment, sizeof comment,
+                "All initial values are dumped below at time %g sec = %g timescale units.", seconds,
+                static_cast<double>(units));
+  line_.insert(0, head);
+  write_comment(comment);
+  previous_units_ = units;
+  line_ += "$dumpvars\n";
+  for (Var& v : vars_) {
+    v.last = read(v);
+    append_value(v, v.last);
+  }
+  line_ += "$end\n\n";
+}
+
+void VcdWriter::cycle(bool delta_cycle) {
+  if (delta_cycle || file_ == nullptr) return;
+  if (!initialized_) {
+    initialized_ = true;
+    header();
+    flush_line();
+    return;
+  }
+  const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
+  if (now < previous_units_) return;  // cannot happen with the kernel's time
+  bool stamped = false;
+  for (Var& v : vars_) {
+    const std::uint64_t raw = read(v);
+    if (raw == v.last) continue;
+    if (!stamped) {
+      line_ += '#';
+      const fmt::format_int t(now);
+      line_.append(t.data(), t.size());
+      line_ += '\n';
+      stamped = true;
+    }
+    v.last = raw;
+    append_value(v, raw);
+  }
+  if (!stamped) return;
+  line_ += '\n';
+  previous_units_ = now;
+  if (line_.size() >= kBlock) flush_line();
+}
+
+void VcdWriter::flush_line() {
+  if (file_ == nullptr || line_.empty()) return;
+  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size() && write_errno_ == 0)
+    write_errno_ = errno;
+  line_.clear();
+}
+
+std::string VcdWriter::close() {
+  if (file_ == nullptr) return write_errno_ != 0 ? std::strerror(write_errno_) : std::string();
+  if (initialized_) {
+    // The end of the run as a last time stamp, as SystemC's writer does, so a viewer shows the
+    // final values up to it.
+    const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
+    if (now > previous_units_) {
+      line_ += '#';
+      const fmt::format_int t(now);
+      line_.append(t.data(), t.size());
+      line_ += '\n';
+    }
+  }
+  flush_line();
+  if (std::fclose(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
+  file_ = nullptr;
+  return write_errno_ != 0 ? std::strerror(write_errno_) : std::string();
+}
+
+}  // namespace hw

@@ -1,0 +1,97 @@
+#pragma once
+// iocosim's own VCD writer, in place of SystemC's (sc_create_vcd_trace_file): the same file,
+// value change for value change (tests/platform/vcd_writer_test.cpp compares them on the same
+// run), for less host time. Models register their variables with sc_trace() as before (it is an
+// sc_trace_file); at the end of each timestep the kernel calls cycle(), which compares every
+// variable with its last written value in one loop over plain integers (SystemC's calls a
+// virtual function per variable) and writes only what changed, formatting numbers itself
+// (SystemC builds a std::stringstream, with its locale look-ups, for every time stamp).
+//
+// Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
+// point, enums, events) are not traced; each is named once in a warning.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+namespace hw {
+
+class VcdWriter : public sc_core::sc_trace_file {
+ public:
+  // Opens `path` for writing (ok() says whether it could) and registers with the kernel.
+  explicit VcdWriter(const std::string& path);
+  ~VcdWriter() override;
+  VcdWriter(const VcdWriter&) = delete;
+  VcdWriter& operator=(const VcdWriter&) = delete;
+
+  bool ok() const { return file_ != nullptr; }
+  // Writes the final time stamp and closes the file: "" or why a write failed.
+  std::string close();
+
+  // --- sc_trace_file
+  void trace(const bool& object, const std::string& name) override;
+  void trace(const unsigned char& object, const std::string& name, int width) override;
+  void trace(const unsigned short& object, const std::string& name, int width) override;
+  void trace(const unsigned int& object, const std::string& name, int width) override;
+  void trace(const unsigned long& object, const std::string& name, int width) override;
+  void trace(const char& object, const std::string& name, int width) override;
+  void trace(const short& object, const std::string& name, int width) override;
+  void trace(const int& object, const std::string& name, int width) override;
+  void trace(const long& object, const std::string& name, int width) override;
+  void trace(const sc_dt::int64& object, const std::string& name, int width) override;
+  void trace(const sc_dt::uint64& object, const std::string& name, int width) override;
+  void trace(const sc_core::sc_event& object, const std::string& name) override;
+  void trace(const sc_core::sc_time& object, const std::string& name) override;
+  void trace(const sc_dt::sc_bit& object, const std::string& name) override;
+  void trace(const sc_dt::sc_logic& object, const std::string& name) override;
+  void trace(const float& object, const std::string& name) override;
+  void trace(const double& object, const std::string& name) override;
+  void trace(const sc_dt::sc_int_base& object, const std::string& name) override;
+  void trace(const sc_dt::sc_uint_base& object, const std::string& name) override;
+  void trace(const sc_dt::sc_signed& object, const std::string& name) override;
+  void trace(const sc_dt::sc_unsigned& object, const std::string& name) override;
+  void trace(const sc_dt::sc_fxval& object, const std::string& name) override;
+  void trace(const sc_dt::sc_fxval_fast& object, const std::string& name) override;
+  void trace(const sc_dt::sc_fxnum& object, const std::string& name) override;
+  void trace(const sc_dt::sc_fxnum_fast& object, const std::string& name) override;
+  void trace(const sc_dt::sc_bv_base& object, const std::string& name) override;
+  void trace(const sc_dt::sc_lv_base& object, const std::string& name) override;
+  void trace(const unsigned int& object, const std::string& name,
+             const char** enum_literals) override;
+  void write_comment(const std::string& comment) override;
+  void set_time_unit(double v, sc_core::sc_time_unit tu) override;
+
+ protected:
+  void cycle(bool delta_cycle) override;
+
+ private:
+  struct Var {
+    std::string name;  // the full dotted name
+    std::string id;
+    const void* object;
+    unsigned bytes;  // 0: bool
+    bool is_signed;
+    int width;
+    std::uint64_t last;  // the value last written (raw bits of the object)
+  };
+  template <typename T>
+  void add(const T& object, const std::string& name, int width);
+  void unsupported(const std::string& name, const char* type);
+  std::uint64_t read(const Var& v) const;
+  void append_value(const Var& v, std::uint64_t raw);
+  void header();
+  void flush_line();
+
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  std::vector<Var> vars_;
+  std::string line_;  // output composed here, written in blocks
+  std::uint64_t unit_ps_ = 1;
+  std::uint64_t previous_units_ = 0;  // the time stamp last written
+  bool initialized_ = false;
+  int write_errno_ = 0;
+};
+
+}  // namespace hw
