@@ -46,7 +46,8 @@ void add_common(CLI::App* cmd, platform::CommonOptions& o, bool with_config_opti
   add_set(cmd, o.sets);
   cmd->add_option("--until", o.until, "simulated time to run (sim.until), e.g. 10ms")
       ->type_name("TIME");
-  cmd->add_option("--vcd", o.vcd, "write a VCD waveform (output.vcd)")->type_name("PATH");
+  cmd->add_option("--vcd", o.vcd, "write a VCD waveform, or FST if PATH ends in .fst (output.vcd)")
+      ->type_name("PATH");
   cmd->add_option("--events", o.events, "write the event log, JSON lines (output.events)")
       ->type_name("PATH");
   cmd->add_option("--stats", o.stats, "write statistics, JSON (output.stats)")->type_name("PATH");

@@ -367,7 +367,9 @@ const std::vector<Key>& schema() {
     k.push_back(choice("sim.log_level", ACC(sim_log_level),
                        {"trace", "debug", "info", "warn", "error", "off"},
                        "least severe log level printed on stderr"));
-    k.push_back(path_key("output.vcd", ACC(out_vcd), "VCD waveform file; empty = no tracing"));
+    k.push_back(path_key("output.vcd", ACC(out_vcd),
+                         "waveform file: VCD, or FST (GTKWave's compressed format) when it ends in "
+                         ".fst; empty = no tracing"));
     k.push_back(path_key("output.events", ACC(out_events), "event log, JSON lines; empty = none"));
     k.push_back(path_key("output.stats", ACC(out_stats), "statistics, JSON; empty = none"));
     k.push_back(boolean("output.host_times", ACC(out_host_times),

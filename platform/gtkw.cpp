@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "fstapi.h"
+
 #include "platform/child.h"
 
 namespace platform {
@@ -172,14 +174,68 @@ std::string filter_file(const std::string& base, const std::string& what,
 
 std::string vcd_base(const std::string& vcd_path) {
   std::string base = vcd_path;
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+  if (base.size() > 4 && (base.compare(base.size() - 4, 4, ".vcd") == 0 ||
+                          base.compare(base.size() - 4, 4, ".fst") == 0))
     base.resize(base.size() - 4);
   return base;
 }
 
+// An FST's declarations and its first `limit_ps` of value changes as VCD text (identifiers are
+// the FST's handles): what the view is made from, read with the same code as a VCD.
+bool fst_as_vcd(const std::string& path, std::uint64_t limit_ps, std::string& out) {
+  void* ctx = fstReaderOpen(path.c_str());
+  if (ctx == nullptr) return false;
+  out.clear();
+  std::map<fstHandle, std::uint32_t> widths;
+  while (fstHier* h = fstReaderIterateHier(ctx)) {
+    if (h->htyp == FST_HT_SCOPE) {
+      out += fmt::format("$scope module {} $end\n", h->u.scope.name);
+    } else if (h->htyp == FST_HT_UPSCOPE) {
+      out += "$upscope $end\n";
+    } else if (h->htyp == FST_HT_VAR) {
+      out +=
+          fmt::format("$var wire {} {} {} $end\n", h->u.var.length, h->u.var.handle, h->u.var.name);
+      widths[h->u.var.handle] = h->u.var.length;
+    }
+  }
+  out += "$enddefinitions $end\n";
+  struct Sink {
+    std::string* out;
+    std::map<fstHandle, std::uint32_t>* widths;
+    std::uint64_t t = ~std::uint64_t{0};
+  } sink{&out, &widths};
+  fstReaderSetFacProcessMaskAll(ctx);
+  fstReaderSetLimitTimeRange(ctx, 0, limit_ps);
+  fstReaderIterBlocks(
+      ctx,
+      [](void* user, std::uint64_t time, fstHandle handle, const unsigned char* value) {
+        auto& s = *static_cast<Sink*>(user);
+        if (time != s.t) {
+          *s.out += fmt::format("#{}\n", time);
+          s.t = time;
+        }
+        const char* v = reinterpret_cast<const char*>(value);
+        if ((*s.widths)[handle] == 1)
+          *s.out += fmt::format("{}{}\n", v, handle);
+        else
+          *s.out += fmt::format("b{} {}\n", v, handle);
+      },
+      &sink, nullptr);
+  fstReaderClose(ctx);
+  return true;
+}
+
 std::string write_gtkw(const std::string& vcd_path, const GtkwNames& names) {
-  std::ifstream in(vcd_path);
-  if (!in) return vcd_path + ": cannot read the VCD";
+  // An FST is read through fstapi, its first 100 ms (the view's interrupt is in them).
+  std::string fst_text;
+  const bool fst = vcd_path.size() > 4 && vcd_path.compare(vcd_path.size() - 4, 4, ".fst") == 0;
+  if (fst && !fst_as_vcd(vcd_path, 100'000'000'000ull, fst_text))
+    return vcd_path + ": cannot read the FST";
+  std::ifstream file;
+  std::istringstream text(fst_text);
+  if (!fst) file.open(vcd_path);
+  std::istream& in = fst ? static_cast<std::istream&>(text) : file;
+  if (!fst && !file) return vcd_path + ": cannot read the VCD";
   Vcd vcd;
   // SystemC writes nothing when a run is stopped before its first cycle (Ctrl-C in start-up):
   // no signals, no view.

@@ -157,7 +157,12 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
     std::error_code ec;
     const bool device = std::filesystem::exists(config.out_vcd, ec) &&
                         !std::filesystem::is_regular_file(config.out_vcd, ec);
-    const bool direct = !device && vcd_base(config.out_vcd) != config.out_vcd;
+    const bool fst = hw::VcdWriter::is_fst(config.out_vcd);
+    if (fst && config.out_vcd_writer == "systemc")
+      throw ConfigError(
+          fmt::format("{}: key 'output.vcd_writer': SystemC's writer writes VCD only, not {} (FST)",
+                      config.where("output.vcd_writer"), config.out_vcd));
+    const bool direct = !device && (vcd_base(config.out_vcd) != config.out_vcd || fst);
     if (direct) {
       vcd_written_ = config.out_vcd;
     } else {

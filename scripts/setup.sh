@@ -11,6 +11,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ninja-build   # the build
   libsystemc-dev verilator                       # SystemC/TLM models; the RTL interrupt controller
+  zlib1g-dev                                     # FST waveforms (Verilator's fstapi)
   libyaml-cpp-dev libcli11-dev libfmt-dev        # configs, the command line, formatting
   libgtest-dev libgmock-dev                      # tests (GTest's CMake package names GMock's files)
   python3 clang-format git                       # the command-line checks, the format test, versions

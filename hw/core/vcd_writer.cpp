@@ -1,5 +1,6 @@
 #include "hw/core/vcd_writer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -7,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "fstapi.h"
 #include "util/log.h"
 
 namespace hw {
@@ -30,8 +32,17 @@ struct Scope {
 constexpr std::size_t kBlock = 1 << 16;  // output written in blocks of about this size
 }  // namespace
 
+bool VcdWriter::is_fst(const std::string& path) {
+  return path.size() > 4 && path.compare(path.size() - 4, 4, ".fst") == 0;
+}
+
 VcdWriter::VcdWriter(const std::string& path) : path_(path) {
-  file_ = std::fopen(path.c_str(), "w");
+  if (is_fst(path)) {
+    fst_ = fstWriterCreate(path.c_str(), /*use_compressed_hier=*/1);
+    if (fst_ != nullptr) fstWriterSetPackType(fst_, FST_WR_PT_LZ4);
+  } else {
+    file_ = std::fopen(path.c_str(), "w");
+  }
   sc_core::sc_get_curr_simcontext()->add_trace_file(this);
   line_.reserve(kBlock + 4096);
 }
@@ -288,36 +299,153 @@ void VcdWriter::header() {
     append_value(v, v.last);
   }
   line_ += "$end\n\n";
+  build_slots();
+}
+
+void VcdWriter::build_slots() {
+  for (std::uint32_t i = 0; i < vars_.size(); ++i) {
+    const Var& v = vars_[i];
+    auto put = [&](auto& slots, auto* type) {
+      using T = std::remove_pointer_t<decltype(type)>;
+      slots.objects.push_back(static_cast<const T*>(v.object));
+      slots.last.push_back(static_cast<T>(v.last));
+      slots.var.push_back(i);
+    };
+    switch (v.bytes) {
+      case 0:  // bool: its byte (0 or 1)
+      case 1:
+        put(s1_, static_cast<std::uint8_t*>(nullptr));
+        break;
+      case 2:
+        put(s2_, static_cast<std::uint16_t*>(nullptr));
+        break;
+      case 4:
+        put(s4_, static_cast<std::uint32_t*>(nullptr));
+        break;
+      default:
+        put(s8_, static_cast<std::uint64_t*>(nullptr));
+        break;
+    }
+  }
 }
 
 void VcdWriter::cycle(bool delta_cycle) {
-  if (delta_cycle || file_ == nullptr) return;
+  if (delta_cycle || !ok()) return;
   if (!initialized_) {
     initialized_ = true;
-    header();
-    flush_line();
+    if (fst_ != nullptr) {
+      fst_header();
+    } else {
+      header();
+      flush_line();
+    }
     return;
   }
   const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
   if (now < previous_units_) return;  // cannot happen with the kernel's time
-  bool stamped = false;
-  for (Var& v : vars_) {
-    const std::uint64_t raw = read(v);
-    if (raw == v.last) continue;
-    if (!stamped) {
-      line_ += '#';
-      const fmt::format_int t(now);
-      line_.append(t.data(), t.size());
-      line_ += '\n';
-      stamped = true;
+  changed_.clear();
+  s1_.compare(changed_);
+  s2_.compare(changed_);
+  s4_.compare(changed_);
+  s8_.compare(changed_);
+  if (changed_.empty()) return;
+  std::sort(changed_.begin(), changed_.end());  // written in registration order, as SystemC does
+  previous_units_ = now;
+  if (fst_ != nullptr) {
+    fst_time(now);
+    for (const std::uint32_t i : changed_) {
+      Var& v = vars_[i];
+      v.last = read(v);
+      fst_value(i, v.last);
     }
-    v.last = raw;
-    append_value(v, raw);
+    return;
   }
-  if (!stamped) return;
+  line_ += '#';
+  const fmt::format_int t(now);
+  line_.append(t.data(), t.size());
+  line_ += '\n';
+  for (const std::uint32_t i : changed_) {
+    Var& v = vars_[i];
+    v.last = read(v);
+    append_value(v, v.last);
+  }
   line_ += '\n';
   previous_units_ = now;
   if (line_.size() >= kBlock) flush_line();
+}
+
+// ---- FST
+
+void VcdWriter::fst_header() {
+  char date[64] = "";
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%b %d, %Y       %H:%M:%S", &tm);
+  fstWriterSetDate(fst_, date);
+  fstWriterSetVersion(fst_, sc_core::sc_version());
+  int exponent = -12;  // the time unit as a power of ten seconds
+  for (std::uint64_t u = unit_ps_; u >= 10; u /= 10) ++exponent;
+  fstWriterSetTimescale(fst_, exponent);
+  // The same hierarchy as the VCD: SystemC, then the dotted names' scopes, sorted.
+  Scope top;
+  for (std::size_t i = 0; i < vars_.size(); ++i) {
+    Scope* s = &top;
+    const std::string& name = vars_[i].name;
+    std::size_t from = 0;
+    for (std::size_t dot; (dot = name.find('.', from)) != std::string::npos; from = dot + 1)
+      s = &s->children[name.substr(from, dot - from)];
+    s->vars.emplace_back(name.substr(from), i);
+  }
+  handles_.assign(vars_.size(), 0);
+  auto declare = [&](const Scope& s, auto& self) -> void {
+    for (const auto& [leaf, i] : s.vars) {
+      const Var& v = vars_[i];
+      const std::string shown = v.width == 1 ? leaf : fmt::format("{} [{}:0]", leaf, v.width - 1);
+      handles_[i] =
+          fstWriterCreateVar(fst_, FST_VT_VCD_WIRE, FST_VD_IMPLICIT,
+                             static_cast<std::uint32_t>(std::max(v.width, 1)), shown.c_str(), 0);
+    }
+    for (const auto& [name, child] : s.children) {
+      fstWriterSetScope(fst_, FST_ST_VCD_MODULE, name.c_str(), nullptr);
+      self(child, self);
+      fstWriterSetUpscope(fst_);
+    }
+  };
+  fstWriterSetScope(fst_, FST_ST_VCD_MODULE, "SystemC", nullptr);
+  declare(top, declare);
+  fstWriterSetUpscope(fst_);
+  previous_units_ = sc_core::sc_time_stamp().value() / unit_ps_;
+  fst_time(previous_units_);
+  for (std::uint32_t i = 0; i < vars_.size(); ++i) {
+    vars_[i].last = read(vars_[i]);
+    fst_value(i, vars_[i].last);
+  }
+  build_slots();
+}
+
+void VcdWriter::fst_time(std::uint64_t units) {
+  fstWriterEmitTimeChange(fst_, units);
+}
+
+void VcdWriter::fst_value(std::uint32_t var, std::uint64_t raw) {
+  // All the declared width's digits, most significant first (FST takes no short form); the
+  // same fit rule as the VCD's (append_value): a value that does not fit is all x.
+  const Var& v = vars_[var];
+  const int width = std::max(v.width, 1);
+  line_.clear();
+  append_value(v, raw);  // "b<digits> id" or "<digit>id": the digits, without leading zeros
+  std::string digits;
+  if (v.width == 1) {
+    digits = line_.substr(0, 1);
+  } else {
+    digits = line_.substr(1, line_.find(' ') - 1);
+  }
+  line_.clear();
+  const char pad = digits[0] == 'x' ? 'x' : '0';
+  bits_.assign(static_cast<std::size_t>(width) > digits.size() ? width - digits.size() : 0, pad);
+  bits_ += digits;
+  fstWriterEmitValueChange(fst_, handles_[var], bits_.c_str());
 }
 
 void VcdWriter::flush_line() {
@@ -328,6 +456,13 @@ void VcdWriter::flush_line() {
 }
 
 std::string VcdWriter::close() {
+  if (fst_ != nullptr) {
+    const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
+    if (initialized_ && now > previous_units_) fst_time(now);
+    fstWriterClose(fst_);
+    fst_ = nullptr;
+    return {};
+  }
   if (file_ == nullptr) return write_errno_ != 0 ? std::strerror(write_errno_) : std::string();
   if (initialized_) {
     // The end of the run as a last time stamp, as SystemC's writer does, so a viewer shows the

@@ -9,6 +9,9 @@
 //
 // Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
 // point, enums, events) are not traced; each is named once in a warning.
+//
+// A path ending in ".fst" is written as FST, GTKWave's compressed format, for long runs (the
+// same signals, scopes and value changes; written with the fstapi Verilator's package installs).
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -22,11 +25,12 @@ class VcdWriter : public sc_core::sc_trace_file {
  public:
   // Opens `path` for writing (ok() says whether it could) and registers with the kernel.
   explicit VcdWriter(const std::string& path);
+  static bool is_fst(const std::string& path);
   ~VcdWriter() override;
   VcdWriter(const VcdWriter&) = delete;
   VcdWriter& operator=(const VcdWriter&) = delete;
 
-  bool ok() const { return file_ != nullptr; }
+  bool ok() const { return file_ != nullptr || fst_ != nullptr; }
   // Writes the final time stamp and closes the file: "" or why a write failed.
   std::string close();
 
@@ -83,10 +87,38 @@ class VcdWriter : public sc_core::sc_trace_file {
   void append_value(const Var& v, std::uint64_t raw);
   void header();
   void flush_line();
+  void fst_header();
+  void fst_value(std::uint32_t var, std::uint64_t raw);
+  void fst_time(std::uint64_t units);
+
+  // The variables by size, for the per-timestep comparison: a tight loop over each class
+  // (1 byte, bool included; 2; 4; 8), the changed ones then written in registration order.
+  template <typename T>
+  struct Slots {
+    std::vector<const T*> objects;
+    std::vector<T> last;
+    std::vector<std::uint32_t> var;
+    void compare(std::vector<std::uint32_t>& changed) {
+      for (std::size_t i = 0; i < objects.size(); ++i)
+        if (*objects[i] != last[i]) {
+          last[i] = *objects[i];
+          changed.push_back(var[i]);
+        }
+    }
+  };
+  void build_slots();
 
   std::FILE* file_ = nullptr;
+  void* fst_ = nullptr;                 // the fstapi writer (FST output)
+  std::vector<std::uint32_t> handles_;  // its handle of each variable
+  std::string bits_;                    // an FST value's digits
   std::string path_;
   std::vector<Var> vars_;
+  Slots<std::uint8_t> s1_;
+  Slots<std::uint16_t> s2_;
+  Slots<std::uint32_t> s4_;
+  Slots<std::uint64_t> s8_;
+  std::vector<std::uint32_t> changed_;
   std::string line_;  // output composed here, written in blocks
   std::uint64_t unit_ps_ = 1;
   std::uint64_t previous_units_ = 0;  // the time stamp last written

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -1630,6 +1631,72 @@ collect:
                 first = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
                 expect(False, f"{args}: the VCDs differ at line {first + 1}: "
                               f"{a[first:first + 2]} vs {b[first:first + 2]}")
+    elif CHECK == "fst":
+        # --vcd run.fst writes FST (GTKWave's compressed format) with the VCD's signals and value
+        # changes: its GTKWave view (made by reading the FST back through fstapi) finds the same
+        # interrupt, landmarks and filters as the VCD's view of the same run, and, where GTKWave's
+        # fst2vcd is installed, the FST converted back has every value change of the VCD.
+        def norm_changes(path):
+            ids, names, changes, t, header = {}, [], {}, 0, True
+            scope = []
+            with open(path) as f:
+                for line in f:
+                    w = line.split()
+                    if not w:
+                        continue
+                    if header:
+                        if w[0] == "$scope":
+                            scope.append(w[2])
+                        elif w[0] == "$upscope":
+                            scope.pop()
+                        elif w[0] == "$var":
+                            ids.setdefault(w[3], []).append(".".join(scope + [w[4]]))
+                        elif w[0] == "$enddefinitions":
+                            header = False
+                        continue
+                    c = w[0]
+                    if c[0] == "#":
+                        t = int(c[1:])
+                        continue
+                    if c[0] == "b":
+                        val, ident = c[1:].lstrip("0") or "0", w[1]
+                    elif c[0] in "01xz":
+                        val, ident = c[0], c[1:]
+                    else:
+                        continue
+                    for n in ids.get(ident, []):
+                        changes.setdefault(n, []).append((t, val))
+            return changes
+
+        views = {}
+        for ext in ("vcd", "fst"):
+            d = os.path.join(tmp, ext)
+            os.makedirs(d)
+            rc, _, err = run("run", "-q", "--until", "10ms", "--vcd", os.path.join(d, f"run.{ext}"),
+                             "--set", "output.host_times=false")
+            expect(rc == 0, f"{ext}: exit {rc}: {err}")
+            with open(os.path.join(d, "run.gtkw")) as f:
+                views[ext] = [l.replace("run.fst", "run.vcd") for l in f]
+        with open(os.path.join(tmp, "fst", "run.fst"), "rb") as f:
+            fst_bytes = f.read()
+        vcd_size = os.path.getsize(os.path.join(tmp, "vcd", "run.vcd"))
+        expect(not fst_bytes.startswith(b"$date"), "run.fst is a VCD")
+        expect(len(fst_bytes) * 4 < vcd_size, f"the FST ({len(fst_bytes)} bytes) is not much smaller than the VCD ({vcd_size})")
+        expect(views["vcd"] == views["fst"], "the FST's GTKWave view differs from the VCD's:\n" +
+               "".join(a + b for a, b in zip(views["vcd"], views["fst"]) if a != b)[:2000])
+        expect(any(l.startswith("*") and " -1" not in l.split(" ", 2)[1] for l in views["fst"]),
+               "the FST's view has no markers")
+        converter = shutil.which("fst2vcd")
+        if converter:
+            back = os.path.join(tmp, "back.vcd")
+            with open(back, "w") as f:
+                subprocess.run([converter, os.path.join(tmp, "fst", "run.fst")], stdout=f, check=True)
+            a, b = norm_changes(os.path.join(tmp, "vcd", "run.vcd")), norm_changes(back)
+            expect(len(a) > 40, f"hardly any signals: {len(a)}")
+            bad = [n for n in a if a[n] != b.get(n)]
+            expect(not bad and set(a) == set(b), f"value changes differ in {bad[:5]} (signals {len(a)} vs {len(b)})")
+        else:
+            print("note: fst2vcd (GTKWave) not installed: value changes compared through the view only")
     elif CHECK == "inta_pulse":
         # INTA takes time: INTR (and the 8259A's INT) stay high from the request until the first
         # INTA bus cycle, so every interrupt the CPU takes is a pulse of non-zero width in the
