@@ -11,9 +11,6 @@
 namespace hw::cpu {
 namespace {
 const sc_core::sc_time kMaxSleep(250, sc_core::SC_US);
-// How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
-// long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
-const sc_core::sc_time kMaxRunAhead(250, sc_core::SC_US);
 constexpr unsigned kSettleDeltas = 32;
 }  // namespace
 
@@ -55,7 +52,7 @@ Cpu::Stats Cpu::stats() const {
 }
 
 std::uint64_t Cpu::now_ps() const {
-  return sc_core::sc_time_stamp().value() + to_ps(local_);
+  return kernel_time().value() + to_ps(local_);
 }
 
 // ---- contexts
@@ -95,6 +92,7 @@ void Cpu::run_context(ContextId id) {
   Context& c = context(id);
   hw::running_processor_slot() = this;
   in_context_ = true;
+  kernel_now_ = sc_core::sc_time_stamp();
   activity_changed();  // a context starts: others ran before it
   // Started by whichever CPU first switches to it (its creator, or another it moved to).
   while (c.holder->current_ != id) wait_resume(c.wake);
@@ -186,39 +184,18 @@ void Cpu::stop(int exit_status) {
 
 // ---- time
 
-namespace {
-// sc_time_to_pending_activity() as last asked (it walks the kernel's queues, ~100 instructions):
-// it holds while no process runs, kernel time stands still and nothing is scheduled, which is
-// what running ahead is. Shared by every CPU: one kernel.
-// The delta count keys it too: code that waits from a CPU's context without the CPU (a
-// register-level script settling signals) leaves it stale otherwise.
-struct Horizon {
-  bool valid = false;
-  sc_dt::uint64 delta = 0;
-  sc_core::sc_time value;
-};
-Horizon& horizon() {
-  static Horizon h;
-  return h;
-}
-}  // namespace
+Cpu::Horizon Cpu::horizon_;
 
-sc_core::sc_time Cpu::time_to_pending_activity() {
-  Horizon& h = horizon();
-  if (!h.valid || h.delta != sc_core::sc_delta_count()) {
-    h.value = sc_core::sc_time_to_pending_activity();
-    h.delta = sc_core::sc_delta_count();
-    h.valid = true;
-  }
+sc_core::sc_time Cpu::refresh_horizon() {
+  Horizon& h = horizon_;
+  h.value = sc_core::sc_time_to_pending_activity();
+  h.delta = sc_core::sc_delta_count();
+  h.valid = true;
   return h.value;
 }
 
-void Cpu::activity_changed() {
-  horizon().valid = false;
-}
-
 void Cpu::scheduled(const sc_core::sc_time& at) {
-  Horizon& h = horizon();
+  Horizon& h = horizon_;
   if (h.valid && at < h.value) h.value = at;
 }
 
@@ -285,19 +262,6 @@ void Cpu::check_stop() {
   }
 }
 
-bool Cpu::past_run_limit(const sc_core::sc_time& t) const {
-  return run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() + local_ + t >= run_limit_;
-}
-
-bool Cpu::can_run_ahead(const sc_core::sc_time& t) const {
-  // The CPU may skip the wait (in exact mode) or the quantum's synchronization when no process
-  // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
-  // between, so yielding would change nothing but the host time spent.
-  const sc_core::sc_time until = local_ + t;
-  if (pausing_ || past_run_limit(t)) return false;
-  return until < kMaxRunAhead && until < time_to_pending_activity();
-}
-
 void Cpu::advance(sc_core::sc_time t, bool interruptible) {
   flush_demand();
   if (can_run_ahead(t)) {
@@ -318,8 +282,8 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     while (t > sc_core::SC_ZERO_TIME) {
       if (local_ >= quantum_ || past_run_limit(sc_core::SC_ZERO_TIME)) sync();
       sc_core::sc_time step = std::min(t, quantum_ - local_);
-      if (run_limit_ != sc_core::SC_ZERO_TIME && sc_core::sc_time_stamp() < run_limit_)
-        step = std::min(step, run_limit_ - sc_core::sc_time_stamp() - local_);
+      if (run_limit_ != sc_core::SC_ZERO_TIME && kernel_time() < run_limit_)
+        step = std::min(step, run_limit_ - kernel_time() - local_);
       if (step == sc_core::SC_ZERO_TIME) step = std::min(t, quantum_);
       local_ += step;
       t -= step;
@@ -351,7 +315,7 @@ void Cpu::advance(sc_core::sc_time t, bool interruptible) {
     poll_interrupt();
     if (t == sc_core::SC_ZERO_TIME) return;
     const sc_core::sc_time ahead = catch_up();  // a handler may have left the CPU ahead
-    const sc_core::sc_time start = sc_core::sc_time_stamp() + ahead;
+    const sc_core::sc_time start = kernel_time() + ahead;
     if (if_) {
       // Sleep in slices: SystemC leaves a timeout that an earlier INTR edge cut short in its
       // event queue until it expires, so one long sleep interrupted thousands of times fills
@@ -402,7 +366,7 @@ void Cpu::consume(Cycles n, double bus_share) {
     }
     // The DMA holds the bus (burst) or steals cycles: the work advances at p.rate until the
     // segment's end; a segment that starts or ends meanwhile wakes the CPU to look again.
-    const std::uint64_t here = to_ps(sc_core::sc_time_stamp() + local_);
+    const std::uint64_t here = to_ps(kernel_time() + local_);
     const sc_core::sc_time window = from_ps(p.until - here);
     sc_core::sc_time wall = window;
     if (p.rate > 0.0) wall = std::min(window, t / p.rate);
@@ -472,7 +436,7 @@ sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
     poll_interrupt();
     if (t == sc_core::SC_ZERO_TIME) return t;
     const sc_core::sc_time ahead = catch_up();  // folded into the wait, as in advance()
-    const sc_core::sc_time start = sc_core::sc_time_stamp() + ahead;
+    const sc_core::sc_time start = kernel_time() + ahead;
     if (if_) {
       wait_resume(ahead + std::min(t, kMaxSleep), intr_or_arbitration());
     } else {

@@ -295,19 +295,47 @@ class Cpu : public sc_core::sc_module, public Processor {
   // time spent past `start`.
   sc_core::sc_time resume_ahead(const sc_core::sc_time& start);
   void check_stop();  // a stop asked for from outside ends the run here (sync())
-  bool can_run_ahead(const sc_core::sc_time& t) const;
+  // The CPU may skip the wait (in exact mode) or the quantum's synchronization when no process
+  // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
+  // between, so yielding would change nothing but the host time spent. (Inline: asked at every
+  // access and computation.)
+  bool can_run_ahead(const sc_core::sc_time& t) const {
+    const sc_core::sc_time until = local_ + t;
+    if (pausing_ || past_run_limit(t)) return false;
+    return until < kMaxRunAhead && until < time_to_pending_activity();
+  }
+  // How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
+  // long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
+  static inline const sc_core::sc_time kMaxRunAhead{250, sc_core::SC_US};
   // sc_time_to_pending_activity(), cached while the CPU runs ahead. What models schedule from a
   // CPU's access or INTA comes through scheduled() (hw::notify_after); whatever else may
   // schedule activity from a CPU's context (a notification of its own, a new context, a
   // suspension, a bus demand) calls activity_changed().
-  static sc_core::sc_time time_to_pending_activity();
-  static void activity_changed();
+  // sc_time_to_pending_activity() as last asked (it walks the kernel's queues, ~100
+  // instructions): it holds while no process runs, kernel time stands still and nothing is
+  // scheduled, which is what running ahead is. Shared by every CPU: one kernel. The delta count
+  // keys it too: code that waits from a CPU's context without the CPU (a register-level script
+  // settling signals) leaves it stale otherwise.
+  struct Horizon {
+    bool valid = false;
+    sc_dt::uint64 delta = 0;
+    sc_core::sc_time value;
+  };
+  static Horizon horizon_;  // (defined in cpu.cpp)
+  static sc_core::sc_time refresh_horizon();
+  static sc_core::sc_time time_to_pending_activity() {
+    const Horizon& h = horizon_;
+    return h.valid && h.delta == sc_core::sc_delta_count() ? h.value : refresh_horizon();
+  }
+  static void activity_changed() { horizon_.valid = false; }
   // A model scheduled activity `at` after the kernel's now (hw::notify_after): the cached time
   // to the next activity stays valid, moved earlier if that is earlier. Accesses to models do
   // not drop the cache: what they schedule comes through here.
   static void scheduled(const sc_core::sc_time& at);
   // This CPU's time plus `t` reaches the end of the current sc_start() (run_limit_).
-  bool past_run_limit(const sc_core::sc_time& t) const;
+  bool past_run_limit(const sc_core::sc_time& t) const {
+    return run_limit_ != sc_core::SC_ZERO_TIME && kernel_time() + local_ + t >= run_limit_;
+  }
   // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
   // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
   // after the delta cycles of this instant; a high INTR is trusted only once they have run,
@@ -346,6 +374,7 @@ class Cpu : public sc_core::sc_module, public Processor {
     in_context_ = false;
     sc_core::wait(std::forward<Args>(args)...);
     in_context_ = true;
+    kernel_now_ = sc_core::sc_time_stamp();
     activity_changed();  // other processes ran
     hw::running_processor_slot() = this;
   }
@@ -370,6 +399,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool paging_ = false, user_ = false, in_walk_ = false;
   bool pausing_ = false;                   // inside pause(): no running ahead
   static inline bool in_context_ = false;  // a context of some CPU is what runs now
+  // The kernel's time, read once per resumption of a context: it does not move while one runs
+  // (sc_time_stamp() is a library call, and the interrupt path asked it about 70 times).
+  static inline sc_core::sc_time kernel_now_;
+  static sc_core::sc_time kernel_time() {
+    return in_context_ ? kernel_now_ : sc_core::sc_time_stamp();
+  }
   // Traced paging markers: a page fault's handler in progress (its nesting depth), a TLB miss's
   // walk in progress.
   std::uint8_t fault_depth_ = 0;
