@@ -174,7 +174,11 @@ Arbiter::Progress Bus::cpu_progress(double share, const sc_core::sc_time& offset
 
 void Bus::cpu_demand(double share, const sc_core::sc_time& offset) {
   // A transparent segment's end moved: the engine projects it again at the CPU's instant.
-  if (arb_.cpu_demand(to_ps(sc_core::sc_time_stamp() + offset), share)) demand_.notify(offset);
+  // Told to the CPU's scheduling hook like hw::notify_after (the offset is the CPU's own).
+  if (arb_.cpu_demand(to_ps(sc_core::sc_time_stamp() + offset), share)) {
+    demand_.notify(offset);
+    if (ScheduleHook hook = schedule_hook()) hook(offset);
+  }
 }
 
 sc_core::sc_time Bus::begin_segment(DmaMode mode, std::uint64_t units, unsigned cycles_per_unit) {

@@ -421,8 +421,7 @@ void Cpu::set_demand(double share) {
   want_ = share;
   if (share == demand_) return;
   demand_ = share;
-  bus_master->cpu_demand(share, local_);
-  activity_changed();  // a transparent DMA may have been told to look again
+  bus_master->cpu_demand(share, local_);  // what it schedules comes through scheduled()
 }
 
 sc_core::sc_time Cpu::advance_watching(sc_core::sc_time t) {
