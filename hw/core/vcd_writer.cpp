@@ -30,7 +30,32 @@ struct Scope {
 };
 
 constexpr std::size_t kBlock = 1 << 16;  // output written in blocks of about this size
+
+// The date as SystemC's writer puts it in the header ("Dec 07, 2026       19:57:33").
+std::string local_date() {
+  char date[64] = "";
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%b %d, %Y       %H:%M:%S", &tm);
+  return date;
+}
 }  // namespace
+
+// The variables' dotted names as a tree of scopes (the VCD's and the FST's hierarchy).
+template <typename Vars>
+Scope scope_tree(const Vars& vars) {
+  Scope top;
+  for (std::size_t i = 0; i < vars.size(); ++i) {
+    Scope* s = &top;
+    const std::string& name = vars[i].name;
+    std::size_t from = 0;
+    for (std::size_t dot; (dot = name.find('.', from)) != std::string::npos; from = dot + 1)
+      s = &s->children[name.substr(from, dot - from)];
+    s->vars.emplace_back(name.substr(from), i);
+  }
+  return top;
+}
 
 bool VcdWriter::is_fst(const std::string& path) {
   return path.size() > 4 && path.compare(path.size() - 4, 4, ".fst") == 0;
@@ -235,11 +260,7 @@ void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
 // ---- output
 
 void VcdWriter::header() {
-  char date[64] = "";
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  std::strftime(date, sizeof date, "%b %d, %Y       %H:%M:%S", &tm);
+  const std::string date = local_date();
   std::string head =
       fmt::format("$date\n     {}\n$end\n\n$version\n {}\n$end\n\n", date, sc_core::sc_version());
   static constexpr std::pair<std::uint64_t, const char*> kScales[] = {{1, "1 ps"},
@@ -257,15 +278,7 @@ void VcdWriter::header() {
                                                                       {1'000'000'000'000, "1 sec"}};
   for (const auto& [ps, text] : kScales)
     if (ps == unit_ps_) head += fmt::format("$timescale\n     {}\n$end\n\n", text);
-  Scope top;
-  for (std::size_t i = 0; i < vars_.size(); ++i) {
-    Scope* s = &top;
-    const std::string& name = vars_[i].name;
-    std::size_t from = 0;
-    for (std::size_t dot; (dot = name.find('.', from)) != std::string::npos; from = dot + 1)
-      s = &s->children[name.substr(from, dot - from)];
-    s->vars.emplace_back(name.substr(from), i);
-  }
+  const Scope top = scope_tree(vars_);
   head += "$scope module SystemC $end\n";
   auto print = [&](const Scope& s, auto& self) -> void {
     for (const auto& [leaf, i] : s.vars) {
@@ -377,26 +390,14 @@ void VcdWriter::cycle(bool delta_cycle) {
 // ---- FST
 
 void VcdWriter::fst_header() {
-  char date[64] = "";
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  std::strftime(date, sizeof date, "%b %d, %Y       %H:%M:%S", &tm);
-  fstWriterSetDate(fst_, date);
+  const std::string date = local_date();
+  fstWriterSetDate(fst_, date.c_str());
   fstWriterSetVersion(fst_, sc_core::sc_version());
   int exponent = -12;  // the time unit as a power of ten seconds
   for (std::uint64_t u = unit_ps_; u >= 10; u /= 10) ++exponent;
   fstWriterSetTimescale(fst_, exponent);
   // The same hierarchy as the VCD: SystemC, then the dotted names' scopes, sorted.
-  Scope top;
-  for (std::size_t i = 0; i < vars_.size(); ++i) {
-    Scope* s = &top;
-    const std::string& name = vars_[i].name;
-    std::size_t from = 0;
-    for (std::size_t dot; (dot = name.find('.', from)) != std::string::npos; from = dot + 1)
-      s = &s->children[name.substr(from, dot - from)];
-    s->vars.emplace_back(name.substr(from), i);
-  }
+  const Scope top = scope_tree(vars_);
   handles_.assign(vars_.size(), 0);
   auto declare = [&](const Scope& s, auto& self) -> void {
     for (const auto& [leaf, i] : s.vars) {

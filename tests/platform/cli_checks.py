@@ -1637,22 +1637,16 @@ collect:
         # interrupt, landmarks and filters as the VCD's view of the same run, and, where GTKWave's
         # fst2vcd is installed, the FST converted back has every value change of the VCD.
         def norm_changes(path):
-            ids, names, changes, t, header = {}, [], {}, 0, True
-            scope = []
+            # Value changes by signal path, vectors without leading zeros (fst2vcd writes them whole).
+            ids = {}
+            for scope, name, ident, _ in vcd_vars(path):
+                ids.setdefault(ident, []).append(".".join(scope + [name]))
+            changes, t, header = {}, 0, True
             with open(path) as f:
                 for line in f:
                     w = line.split()
-                    if not w:
-                        continue
-                    if header:
-                        if w[0] == "$scope":
-                            scope.append(w[2])
-                        elif w[0] == "$upscope":
-                            scope.pop()
-                        elif w[0] == "$var":
-                            ids.setdefault(w[3], []).append(".".join(scope + [w[4]]))
-                        elif w[0] == "$enddefinitions":
-                            header = False
+                    if header or not w:
+                        header = header and not (w and w[0] == "$enddefinitions")
                         continue
                     c = w[0]
                     if c[0] == "#":
