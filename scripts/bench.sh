@@ -46,6 +46,8 @@ smp_config=platform/configs/smp.yaml
 
 exes=("$exe")
 labels=(after)
+before_exe=
+before_src=
 if [[ -n $before_rev ]]; then
   sha=$(git rev-parse --verify "$before_rev^{commit}") ||
     { echo "bench: '$before_rev' is not a revision of this repository" >&2; exit 2; }
@@ -58,8 +60,9 @@ if [[ -n $before_rev ]]; then
     cmake --build "$dir/build" -j "$(nproc)" --target iocosim >"$tmp/build.log" 2>&1 ||
       { tail -50 "$tmp/build.log" >&2; exit 1; }
   fi
-  # The shipped configs of that revision: a key this build added must not break its runs.
   exes=("$dir/build/bin/iocosim" "$exe")
+  before_exe=$dir/build/bin/iocosim
+  before_src=$dir/src
   labels=(before after)
 fi
 
@@ -88,15 +91,23 @@ memo() {  # prints a measurement once measured with the same arguments: name arg
   cat "$file"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-run_host_seconds() {  # host seconds of a run's simulation (its summary line), median of five: exe args...
-  local x=$1
-  shift
+# The shipped config as the build measured has it: the before build runs its own revision's
+# (a key added since would be unknown to it).
+config_of() {  # exe config
+  if [[ -n $before_exe && $1 == "$before_exe" ]]; then echo "$before_src/$2"; else echo "$2"; fi
+}
+run_host_seconds() {  # host seconds of a run's simulation (its summary line), median of five: exe config args...
+  local x=$1 cfg
+  cfg=$(config_of "$1" "$2")
+  shift 2
+  set -- "$cfg" "$@"
   for _ in 1 2 3 4 5; do
     "$x" run "$@" | awk '/simulated/ {for (i=1;i<=NF;i++) if ($i=="in") print $(i+1)}'
   done | median
 }
 per_ms() {  # instructions per simulated ms of a config (100 ms - 20 ms): exe config extra args...
-  local x=$1 cfg=$2 long short
+  local x=$1 cfg long short
+  cfg=$(config_of "$1" "$2")
   shift 2
   long=$(instructions "$x" run -q "$cfg" --set output.vcd= --until 100ms "$@")
   short=$(instructions "$x" run -q "$cfg" --set output.vcd= --until 20ms "$@")
@@ -116,10 +127,13 @@ header() {
   printf '   %s\n' "$2"
 }
 row() {  # label command-producing-a-figure (called with the exe first)...
-  local label=$1
+  local label=$1 figure
   shift
   printf '%-34s' "$label"
-  for x in "${exes[@]}"; do printf ' %14s' "$("$@" "$x")"; done
+  for x in "${exes[@]}"; do
+    figure=$("$@" "$x")  # a failed measurement stops the bench (set -e), not a figure of nothing
+    printf ' %14s' "$figure"
+  done
   printf '\n'
 }
 default_per_ms() { memo per_ms "$1" "$config"; }
