@@ -307,15 +307,14 @@ class Cpu : public sc_core::sc_module, public Processor {
   // How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
   // long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
   static inline const sc_core::sc_time kMaxRunAhead{250, sc_core::SC_US};
-  // sc_time_to_pending_activity(), cached while the CPU runs ahead. What models schedule from a
-  // CPU's access or INTA comes through scheduled() (hw::notify_after); whatever else may
-  // schedule activity from a CPU's context (a notification of its own, a new context, a
-  // suspension, a bus demand) calls activity_changed().
   // sc_time_to_pending_activity() as last asked (it walks the kernel's queues, ~100
   // instructions): it holds while no process runs, kernel time stands still and nothing is
-  // scheduled, which is what running ahead is. Shared by every CPU: one kernel. The delta count
-  // keys it too: code that waits from a CPU's context without the CPU (a register-level script
-  // settling signals) leaves it stale otherwise.
+  // scheduled, which is what running ahead is. What models schedule from a CPU's access or INTA
+  // comes through scheduled() (hw::notify_after); whatever else may schedule activity from a
+  // CPU's context (a notification of its own, a new context, a suspension) calls
+  // activity_changed(). Shared by every CPU: one kernel. The delta count keys it too: code that
+  // waits from a CPU's context without the CPU (a register-level script settling signals)
+  // leaves it stale otherwise.
   struct Horizon {
     bool valid = false;
     sc_dt::uint64 delta = 0;
@@ -336,10 +335,12 @@ class Cpu : public sc_core::sc_module, public Processor {
   bool past_run_limit(const sc_core::sc_time& t) const {
     return run_limit_ != sc_core::SC_ZERO_TIME && kernel_time() + local_ + t >= run_limit_;
   }
-  // The instruction boundary: accept INTR if IF is set. INTR is a signal, so a change the CPU
-  // itself caused in zero time (an INTA, a register write while decoupled) reaches it only
-  // after the delta cycles of this instant; a high INTR is trusted only once they have run,
-  // or the CPU would take a phantom interrupt the controller has already withdrawn.
+  // The instruction boundary: accept INTR if IF is set. INTR is a pin (hw/core/pin.h), so a
+  // change the CPU itself caused (an INTA, an EOI, a write that lowers a device's request) is
+  // seen at once; but a model that drives its line from its own process a delta later (the
+  // block device, the DMA controller) withdraws a request only after the delta cycles of this
+  // instant, so after an access a high INTR is trusted only once they have run, or the CPU
+  // would take a phantom interrupt.
   // Accepts while IF && INTR: after an IRET the next boundary comes at once, and a request that
   // rose while the handler ran with IF clear (no edge left to wait for) is taken there.
   void poll_interrupt() {
