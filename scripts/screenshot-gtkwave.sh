@@ -4,20 +4,23 @@
 # file from yet another folder (the view names its VCD and filters relative to itself); the
 # check fails if GTKWave cannot load it or draws next to nothing, and writes the whole 1600x900
 # screen to a PNG. CI runs it (.ci/run).
-#   scripts/screenshot-gtkwave.sh [CONFIG] [OUT.png]
-# Defaults: platform/configs/nested-interrupts.yaml, docs/images/gtkwave-<config>.png.
+#   scripts/screenshot-gtkwave.sh [CONFIG] [OUT.png] [vcd|fst]
+# Defaults: platform/configs/nested-interrupts.yaml, docs/images/gtkwave-<config>.png, vcd (fst:
+# the run writes FST, and the view opens that).
 # Needs a build (scripts/build.sh); installs GTKWave, Xvfb and ImageMagick if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=${1:-platform/configs/nested-interrupts.yaml}
 name=$(basename "$config" .yaml)
 out=${2:-docs/images/gtkwave-$name.png}
+format=${3:-vcd}
+case "$format" in vcd | fst) ;; *) echo "screenshot-gtkwave: format '$format' is vcd or fst" >&2; exit 2 ;; esac
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 bash scripts/setup.sh screenshots >/dev/null
 [ -x build/bin/iocosim ] || { echo "screenshot-gtkwave: build first (scripts/build.sh)" >&2; exit 1; }
 work=$(mktemp -d /tmp/iocosim-gtkwave.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-build/bin/iocosim run "$config" --vcd "$work/made/$name.vcd" --set output.events= \
+build/bin/iocosim run "$config" --vcd "$work/made/$name.$format" --set output.events= \
   --set output.stats= --quiet
 mv "$work/made" "$work/moved"
 mkdir -p "$(dirname "$out")" "$work/elsewhere"
