@@ -13,8 +13,8 @@
 //
 // A change made from a CPU running ahead of the kernel takes effect at that CPU's time
 // (hw/core/sim_time.h): readers compute from now_ps() and schedule with notify_after().
-// The VCD records a Pin's level (trace()) as a plain variable, sampled as SystemC's writer
-// samples every traced variable.
+// The VCD records a Pin's level (trace()) as a plain variable, sampled at the end of each
+// timestep like every traced variable (hw/core/vcd_writer.h).
 #include <functional>
 #include <memory>
 #include <string>
