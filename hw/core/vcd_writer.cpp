@@ -92,7 +92,6 @@ void VcdWriter::add(const T& object, const std::string& name, int width) {
   v.bytes = std::is_same_v<T, bool> ? 0u : static_cast<unsigned>(sizeof(T));
   v.is_signed = std::is_signed_v<T> && !std::is_same_v<T, bool>;
   v.width = std::is_same_v<T, bool> ? 1 : width;
-  v.last = 0;
   vars_.push_back(std::move(v));
 }
 
@@ -213,10 +212,9 @@ std::uint64_t VcdWriter::read(const Var& v) const {
   }
 }
 
-void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
-  // As SystemC writes them: a single bit as its digit before the identifier; a vector as "b",
-  // its binary digits without leading zeros (at least one), a space and the identifier; a
-  // value that does not fit its declared width as all x.
+void VcdWriter::append_digits(std::string& out, const Var& v, std::uint64_t raw) {
+  // Its binary digits without leading zeros (at least one), or a single x for a value that does
+  // not fit its declared width, as SystemC shortens them.
   const unsigned bits = v.bytes == 0 ? 1 : 8 * v.bytes;
   bool fits = true;
   std::uint64_t value = raw;
@@ -237,23 +235,30 @@ void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
       fits = (raw & ~mask) == 0;
     }
   }
-  if (v.width == 1) {
-    line_ += fits ? static_cast<char>('0' + (value & 1)) : 'x';
-    line_ += v.id;
-    line_ += '\n';
-    return;
-  }
-  line_ += 'b';
   if (!fits) {
-    line_ += 'x';
+    out += 'x';
   } else if (value == 0) {
-    line_ += '0';
+    out += '0';
   } else {
     for (int i = 63 - __builtin_clzll(value); i >= 0; --i)
-      line_ += static_cast<char>('0' + ((value >> i) & 1));
+      out += static_cast<char>('0' + ((value >> i) & 1));
   }
-  line_ += ' ';
+}
+
+void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
+  // As SystemC writes them: a single bit as its digit before the identifier; a vector as "b",
+  // its digits, a space and the identifier.
+  if (v.width != 1) line_ += 'b';
+  append_digits(line_, v, raw);
+  if (v.width != 1) line_ += ' ';
   line_ += v.id;
+  line_ += '\n';
+}
+
+void VcdWriter::append_time(std::uint64_t units) {
+  line_ += '#';
+  const fmt::format_int t(units);
+  line_.append(t.data(), t.size());
   line_ += '\n';
 }
 
@@ -307,10 +312,7 @@ void VcdWriter::header() {
   write_comment(comment);
   previous_units_ = units;
   line_ += "$dumpvars\n";
-  for (Var& v : vars_) {
-    v.last = read(v);
-    append_value(v, v.last);
-  }
+  for (const Var& v : vars_) append_value(v, read(v));
   line_ += "$end\n\n";
   build_slots();
 }
@@ -321,7 +323,7 @@ void VcdWriter::build_slots() {
     auto put = [&](auto& slots, auto* type) {
       using T = std::remove_pointer_t<decltype(type)>;
       slots.objects.push_back(static_cast<const T*>(v.object));
-      slots.last.push_back(static_cast<T>(v.last));
+      slots.last.push_back(static_cast<T>(read(v)));
       slots.var.push_back(i);
     };
     switch (v.bytes) {
@@ -366,24 +368,12 @@ void VcdWriter::cycle(bool delta_cycle) {
   previous_units_ = now;
   if (fst_ != nullptr) {
     fst_time(now);
-    for (const std::uint32_t i : changed_) {
-      Var& v = vars_[i];
-      v.last = read(v);
-      fst_value(i, v.last);
-    }
+    for (const std::uint32_t i : changed_) fst_value(i, read(vars_[i]));
     return;
   }
-  line_ += '#';
-  const fmt::format_int t(now);
-  line_.append(t.data(), t.size());
+  append_time(now);
+  for (const std::uint32_t i : changed_) append_value(vars_[i], read(vars_[i]));
   line_ += '\n';
-  for (const std::uint32_t i : changed_) {
-    Var& v = vars_[i];
-    v.last = read(v);
-    append_value(v, v.last);
-  }
-  line_ += '\n';
-  previous_units_ = now;
   if (line_.size() >= kBlock) flush_line();
 }
 
@@ -418,10 +408,7 @@ void VcdWriter::fst_header() {
   fstWriterSetUpscope(fst_);
   previous_units_ = sc_core::sc_time_stamp().value() / unit_ps_;
   fst_time(previous_units_);
-  for (std::uint32_t i = 0; i < vars_.size(); ++i) {
-    vars_[i].last = read(vars_[i]);
-    fst_value(i, vars_[i].last);
-  }
+  for (std::uint32_t i = 0; i < vars_.size(); ++i) fst_value(i, read(vars_[i]));
   build_slots();
 }
 
@@ -433,19 +420,11 @@ void VcdWriter::fst_value(std::uint32_t var, std::uint64_t raw) {
   // All the declared width's digits, most significant first (FST takes no short form); the
   // same fit rule as the VCD's (append_value): a value that does not fit is all x.
   const Var& v = vars_[var];
-  const int width = std::max(v.width, 1);
-  line_.clear();
-  append_value(v, raw);  // "b<digits> id" or "<digit>id": the digits, without leading zeros
-  std::string digits;
-  if (v.width == 1) {
-    digits = line_.substr(0, 1);
-  } else {
-    digits = line_.substr(1, line_.find(' ') - 1);
-  }
-  line_.clear();
-  const char pad = digits[0] == 'x' ? 'x' : '0';
-  bits_.assign(static_cast<std::size_t>(width) > digits.size() ? width - digits.size() : 0, pad);
-  bits_ += digits;
+  const auto width = static_cast<std::size_t>(std::max(v.width, 1));
+  digits_.clear();
+  append_digits(digits_, v, raw);
+  bits_.assign(width > digits_.size() ? width - digits_.size() : 0, digits_[0] == 'x' ? 'x' : '0');
+  bits_ += digits_;
   fstWriterEmitValueChange(fst_, handles_[var], bits_.c_str());
 }
 
@@ -469,12 +448,7 @@ std::string VcdWriter::close() {
     // The end of the run as a last time stamp, as SystemC's writer does, so a viewer shows the
     // final values up to it.
     const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
-    if (now > previous_units_) {
-      line_ += '#';
-      const fmt::format_int t(now);
-      line_.append(t.data(), t.size());
-      line_ += '\n';
-    }
+    if (now > previous_units_) append_time(now);
   }
   flush_line();
   if (std::fclose(file_) != 0 && write_errno_ == 0) write_errno_ = errno;

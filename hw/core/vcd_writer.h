@@ -78,13 +78,15 @@ class VcdWriter : public sc_core::sc_trace_file {
     unsigned bytes;  // 0: bool
     bool is_signed;
     int width;
-    std::uint64_t last;  // the value last written (raw bits of the object)
   };
   template <typename T>
   void add(const T& object, const std::string& name, int width);
   void unsupported(const std::string& name, const char* type);
   std::uint64_t read(const Var& v) const;
-  void append_value(const Var& v, std::uint64_t raw);
+  // The value's digits as SystemC shortens them (no leading zeros; x when it does not fit).
+  static void append_digits(std::string& out, const Var& v, std::uint64_t raw);
+  void append_value(const Var& v, std::uint64_t raw);  // a VCD value-change line
+  void append_time(std::uint64_t units);               // a VCD time stamp line
   void header();
   void flush_line();
   void fst_header();
@@ -111,7 +113,7 @@ class VcdWriter : public sc_core::sc_trace_file {
   std::FILE* file_ = nullptr;
   void* fst_ = nullptr;                 // the fstapi writer (FST output)
   std::vector<std::uint32_t> handles_;  // its handle of each variable
-  std::string bits_;                    // an FST value's digits
+  std::string digits_, bits_;           // an FST value's digits, short and full width
   std::string path_;
   std::vector<Var> vars_;
   Slots<std::uint8_t> s1_;
