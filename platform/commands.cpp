@@ -61,7 +61,7 @@ namespace {
 
 std::string outputs_line(const Config& c) {
   std::string s;
-  for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats}) {
+  for (const auto* p : {&c.out_vcd, &c.out_events, &c.out_stats, &c.out_trace}) {
     if (!p->empty()) s += (s.empty() ? "" : ", ") + *p;
     std::error_code ec;
     if (p == &c.out_vcd && !p->empty() && std::filesystem::is_regular_file(*p, ec))  // its view
@@ -205,35 +205,14 @@ int cmd_run(const CommonOptions& given) {
       throw ConfigError(
           fmt::format("--outdir {}: cannot write {}: {}", o.outdir, outdir_config, why));
   }
-  CommonOptions opts = o;
-  // --trace converts the run's event log: the configured one, or one in a temporary file.
-  std::filesystem::path temporary_events;
   if (!o.trace.empty()) {
     // The config first: it checks the trace against every input and output before the trace
-    // file is touched.
-    Config probe = build_config(o);
+    // file is touched. The run's session builds the trace from its events as they happen.
+    const Config probe = build_config(o);
     if (std::string why = prepare_output(o.trace); !why.empty())
       throw ConfigError(fmt::format("--trace {}: cannot write the trace: {}", o.trace, why));
-    if (o.events.empty()) {
-      if (probe.out_events.empty()) {
-        temporary_events = std::filesystem::temp_directory_path() /
-                           fmt::format("iocosim-trace-{}.jsonl", getpid());
-        opts.events = temporary_events.string();
-      }
-    }
   }
-  struct RemoveTemporary {
-    std::filesystem::path path;
-    ~RemoveTemporary() {
-      std::error_code ec;
-      if (!path.empty()) std::filesystem::remove(path, ec);
-    }
-  } remove_temporary{temporary_events};
-  const int status = run_platform(opts);
-  if (o.trace.empty() || status == kExitBadInput) return status;
-  // Interrupted too: the trace holds the run up to the stop, as every other output does.
-  const int traced = cmd_trace(build_config(opts).out_events, o.trace);
-  return status != kExitOk ? status : traced;
+  return run_platform(o);
 }
 
 int run_platform(const CommonOptions& o) {

@@ -1,5 +1,7 @@
 #include "platform/simulation.h"
 
+#include "platform/trace.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -137,7 +139,9 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
   // Log and event times include the CPU's run-ahead offset (hw/core/sim_time.h): software
   // events, and model events during its accesses, carry the time they happen at.
   util::set_time_source([] { return hw::now_ps(); });
-  util::events().set_order_key([] { return hw::cpu::Cpu::emitting_cpu(); });
+  // One processor's events need no ordering (and are not held and copied for it).
+  if (platform.cpu_count() > 1)
+    util::events().set_order_key([] { return hw::cpu::Cpu::emitting_cpu(); });
   auto output = [&](const char* key, const std::string& path, const char* what) {
     if (path.empty()) return;
     if (std::string why = prepare_output(path); !why.empty())
@@ -150,6 +154,11 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
   if (!config.out_events.empty() && !util::events().open(config.out_events))
     throw ConfigError(fmt::format("{}: key 'output.events': {}: cannot write the event log",
                                   config.where("output.events"), config.out_events));
+  if (!config.out_trace.empty()) {
+    // The Perfetto trace is built from the events as they happen (no log is written for it).
+    trace_ = std::make_unique<TraceOutput>(config.out_trace);
+    util::events().attach(trace_.get());
+  }
   if (!config.out_vcd.empty()) {
     // SystemC writes NAME.vcd for the NAME it is given. The path given is the path written: one
     // ending in .vcd directly; any other (no suffix, another one, a device) under a temporary
@@ -213,9 +222,17 @@ std::vector<std::string> Session::close() {
       errors.push_back(fmt::format("output.vcd: {}: {}", config_.out_vcd, why));
   }
   if (util::events().enabled()) {
+    util::events().flush();  // the held events reach the trace too
     if (std::string why = util::events().close(); !why.empty())
       errors.push_back(fmt::format("output.events: {}: writing the event log failed: {}",
                                    config_.out_events, why));
+  }
+  if (trace_) {
+    util::events().attach(nullptr);
+    if (std::string why = trace_->finish(); !why.empty())
+      errors.push_back(
+          fmt::format("--trace: {}: writing the trace failed: {}", config_.out_trace, why));
+    trace_.reset();
   }
   for (auto& e : platform_.close_outputs()) errors.push_back(std::move(e));
   return errors;

@@ -16,6 +16,8 @@
 
 namespace platform {
 
+class TraceOutput;
+
 // The build's version: the project version and `git describe` (cmake/version.cmake).
 const char* iocosim_version();
 
@@ -69,6 +71,7 @@ class Session {
   Config config_;
   sc_core::sc_trace_file* vcd_ = nullptr;
   std::unique_ptr<hw::VcdWriter> own_vcd_;  // output.vcd_writer: iocosim
+  std::unique_ptr<TraceOutput> trace_;      // --trace
   std::string vcd_written_;  // the file SystemC writes: output.vcd, or a temporary moved there
 };
 

@@ -6,8 +6,9 @@
 namespace util {
 namespace {
 
+TimeSource g_clock = nullptr;  // constant-initialized: no guard on the hot path
+
 struct State {
-  std::function<std::uint64_t()> clock;
   Level level = Level::info;
   std::array<std::uint64_t, 6> counts{};
 };
@@ -50,11 +51,11 @@ const char* level_name(Level level) {
   return "?";
 }
 
-void set_time_source(std::function<std::uint64_t()> now) {
-  state().clock = std::move(now);
+void set_time_source(TimeSource now) {
+  g_clock = now;
 }
 std::uint64_t now_ps() {
-  return state().clock ? state().clock() : 0;
+  return g_clock != nullptr ? g_clock() : 0;
 }
 
 void set_log_level(Level level) {

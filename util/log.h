@@ -18,7 +18,9 @@ bool parse_level(std::string_view name, Level& out);
 const char* level_name(Level level);
 
 // The simulated time source, in picoseconds. Defaults to 0 until the platform installs one.
-void set_time_source(std::function<std::uint64_t()> now_ps);
+// A plain function: it is read for every event-log line.
+using TimeSource = std::uint64_t (*)();
+void set_time_source(TimeSource now_ps);
 std::uint64_t now_ps();
 
 void set_log_level(Level level);

@@ -1142,6 +1142,27 @@ with tempfile.TemporaryDirectory() as tmp:
             expect(steps and steps[0][1].startswith("thread ") and steps[-1][1].startswith("thread "),
                    f"IRP {irp}: flow does not start and end on the thread: {steps[:1]} .. {steps[-1:]}")
         expect_exit(["trace", os.path.join(SRC, "README.md"), "-o", tr], 2, r"README.md:1: not an event-log line")
+        # run --trace builds the trace from the run's events as they happen; `iocosim trace`
+        # rebuilds it from the event log the same run wrote: the same events, the same bytes
+        # (default, 4 CPUs whose instants are reordered by processor, paging's hard faults).
+        # And run --trace alone writes no event log anywhere (not even a temporary one).
+        for cfg, until in (("default.yaml", "5ms"), ("smp.yaml", "2ms"), ("paging.yaml", "5ms")):
+            rc, _, err = run("run", os.path.join(SRC, "platform", "configs", cfg), "--until", until, "--set", "output.vcd=",
+                             "--events", ev, "--trace", tr, "-q")
+            expect(rc == 0, f"{cfg}: run --events --trace: exit {rc}: {err}")
+            again = os.path.join(tmp, "again.json")
+            rc, _, err = run("trace", ev, "-o", again, "-q")
+            expect(rc == 0, f"{cfg}: iocosim trace: exit {rc}: {err}")
+            with open(tr, "rb") as a, open(again, "rb") as b:
+                expect(a.read() == b.read(), f"{cfg}: the run's trace differs from the trace of its event log")
+        lonely = os.path.join(tmp, "alone")
+        os.makedirs(lonely, exist_ok=True)
+        before = set(os.listdir(tempfile.gettempdir()))
+        rc, _, err = run("run", os.path.join(SRC, "platform", "configs", "default.yaml"), "--until", "2ms",
+                         "--set", "output.vcd=", "--trace", os.path.join(lonely, "t.json"), "-q")
+        after = set(os.listdir(tempfile.gettempdir()))
+        expect(rc == 0 and os.listdir(lonely) == ["t.json"], f"run --trace alone: exit {rc}, {os.listdir(lonely)}: {err}")
+        expect(not [f for f in after - before if f.endswith(".jsonl")], f"run --trace wrote an event log: {after - before}")
     elif CHECK == "sweep":
         # A grid run locally: one row per point in CSV and JSON, a chart; re-running resumes;
         # a point that fails is reported and kept.
