@@ -55,6 +55,12 @@ class Arbiter {
   bool dma_active() const { return active_; }
   DmaMode dma_mode() const { return mode_; }
   bool holds_bus(std::uint64_t now) const;  // HLDA: burst, or a cycle-steal unit in progress
+  // From when the segment in progress no longer delays a CPU access (cpu_access() returns 0):
+  // its end for burst and cycle-stealing, kNever for transparent (the CPU's accesses move it),
+  // 0 with no segment.
+  std::uint64_t steals_until() const {
+    return !active_ ? 0 : mode_ == DmaMode::transparent ? kNever : end_;
+  }
 
   // --- the CPU
   // Progress of computation at `now` that needs a share `share` of the bus cycles.

@@ -76,6 +76,7 @@ class Bus : public sc_core::sc_module, public bus_master_if, public dma_bus_if {
   const sc_core::sc_event& arbitration_event() const override { return arbitration_; }
   std::uint64_t bus_clock_hz() const override { return hz_; }
   bool dma_idle() const override { return !arb_.dma_active(); }
+  std::uint64_t dma_steals_until() const override { return arb_.steals_until(); }
 
   // --- dma_bus_if (the DMA engine)
   sc_core::sc_time begin_segment(DmaMode mode, std::uint64_t units,
@@ -101,7 +102,7 @@ class Bus : public sc_core::sc_module, public bus_master_if, public dma_bus_if {
   std::vector<std::uint16_t> io_table_;
   mutable std::size_t last_memory_ = 0;
   std::vector<MasterStats> stats_;
-  std::vector<bool> dma_master_;
+  std::vector<std::uint8_t> dma_master_;  // bytes: read on every transaction
   std::uint64_t unmapped_ = 0;
   Arbiter arb_;
   sc_core::sc_event arbitration_, demand_;

@@ -29,6 +29,10 @@ class bus_master_if : public virtual sc_core::sc_interface {
   // No DMA segment is in progress: until one starts (from the DMA engine's process), an access
   // never waits for the bus, and use_bus() is just account().
   virtual bool dma_idle() const = 0;
+  // The time (ps) from which the segment in progress takes no more bus cycles from the CPU, as
+  // far as known now: its end for burst and cycle-stealing segments (fixed when they start),
+  // never for a transparent one (its end moves with the CPU's own accesses), 0 with none.
+  virtual std::uint64_t dma_steals_until() const = 0;
 };
 
 // The DMA engine's side: it runs in its own process at kernel time (no offset).

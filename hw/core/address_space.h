@@ -1,6 +1,7 @@
 #pragma once
-// The M/IO# pin of the system bus as a TLM extension: present and set to io on port accesses
-// (IN/OUT), absent on memory accesses. The bus decodes the two spaces separately.
+// The M/IO# pin of the system bus as a TLM extension: io on port accesses (IN/OUT); memory when
+// set so or absent (the CPU keeps it on its payload, other masters have none). The bus decodes
+// the two spaces separately.
 #include <tlm>
 
 #include "hw/cpu/processor.h"

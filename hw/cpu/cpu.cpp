@@ -31,9 +31,13 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
   // CPUs only the running one has an offset (hw/core/sim_time.h).
   hw::add_time_offset_source(&local_);
   hw::schedule_hook() = &Cpu::scheduled;
+  // The M/IO# extension stays on the CPU's payload, set per access (attaching and removing it
+  // each time cost two library calls per port access).
+  tx_.set_extension(&io_ext_);
 }
 
 Cpu::~Cpu() {
+  tx_.clear_extension(&io_ext_);  // a member: the payload must not free it
   hw::remove_time_offset_source(&local_);
 }
 
@@ -801,10 +805,9 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
     dmi_transfer(is_read, address, width, data, delay);
   } else {
     prepare(cmd, address, width, data);
-    if (is_io) tx_.set_extension(&io_ext_);
+    io_ext_.space = is_io ? Space::io : Space::memory;
     out->b_transport(tx_, delay);
     intr_settled_ = false;  // the target may have changed an interrupt output just now
-    if (is_io) tx_.clear_extension(&io_ext_);
     status = tx_.get_response_status();
     if (!is_io && status == tlm::TLM_OK_RESPONSE && tx_.is_dmi_allowed() && !dmi_valid_) {
       tlm::tlm_generic_payload q;
@@ -888,6 +891,7 @@ void Cpu::open_window(Window& w) {
   w.base = dmi_.get_dmi_ptr();
   const bool bus = bus_master.size() > 0;
   w.idle = !bus || bus_master->dma_idle();
+  w.busy_until_ps = w.idle ? 0 : bus_master->dma_steals_until();
   // With a quantum, access() also keeps an offset below the quantum without syncing.
   if (quantum_ != sc_core::SC_ZERO_TIME) w.limit_ps = std::max(w.limit_ps, to_ps(quantum_));
   const sc_core::sc_time cycle =
@@ -937,6 +941,7 @@ void Cpu::block_write(std::uint64_t address, unsigned width, std::uint32_t value
 std::size_t Cpu::fast_run(Window& w, std::uint64_t a, std::uint64_t b, std::size_t words,
                           unsigned width, unsigned reads, unsigned writes) {
   if (!w.open) open_window(w);
+  if (!w.idle && to_ps(kernel_time() + local_) >= w.busy_until_ps) w.idle = true;
   if (w.limit_ps == 0 || !w.idle || words == 0) return 0;
   // Every word inside the DMI region and outside the local APIC's page.
   for (std::uint64_t x : {a, b}) {

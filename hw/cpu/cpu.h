@@ -218,8 +218,11 @@ class Cpu : public sc_core::sc_module, public Processor {
     std::uint8_t* base = nullptr;
     // With no DMA segment in progress a DMI access's time is fixed (these steps) and its bus
     // cycle only counted (flushed to the bus when the window closes): whole runs go at once.
-    // Otherwise `idle` is false and each word asks the bus as access() does.
+    // Otherwise `idle` is false and each word asks the bus as access() does, until the CPU's
+    // time reaches `busy_until_ps`, the segment's end (from then on no access waits: a CPU
+    // running ahead with a quantum would otherwise ask the bus word by word for the rest).
     bool idle = false;
+    std::uint64_t busy_until_ps = 0;
     sc_core::sc_time read_step, write_step;
     std::uint64_t bus_cycles = 0;
   };

@@ -243,12 +243,14 @@ bool DmaController::memory(tlm::tlm_command cmd, std::uint64_t address, std::uin
   // Fixed addresses (a device's FIFO window in memory space) take one access per unit.
   const std::uint64_t step = increment ? n : width;
   for (std::uint64_t done = 0; done < n; done += step) {
-    tlm::tlm_generic_payload tx;
+    tlm::tlm_generic_payload& tx = tx_;
     tx.set_command(cmd);
     tx.set_address(address + (increment ? done : 0));
     tx.set_data_ptr(data + done);
     tx.set_data_length(static_cast<unsigned>(step));
     tx.set_streaming_width(static_cast<unsigned>(step));
+    tx.set_byte_enable_ptr(nullptr);
+    tx.set_dmi_allowed(false);
     tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_core::sc_time delay = sc_core::SC_ZERO_TIME;  // the arbiter has timed the segment
     out->b_transport(tx, delay);

@@ -138,6 +138,9 @@ class DmaController : public sc_core::sc_module {
   static constexpr std::uint64_t kStagingBytes = 1 << 20;
   sc_core::sc_event kick_, drive_event_;
   std::vector<std::uint8_t> buffer_;
+  // The engine's bus payload, reused (constructing and destroying one per access cost more
+  // than the access).
+  tlm::tlm_generic_payload tx_;
 };
 
 }  // namespace hw::dma

@@ -115,3 +115,26 @@ TEST(Arbiter, HoldsTheBusOnlyWhileGranted) {
 }
 
 }  // namespace
+
+namespace {
+
+// steals_until(): from then on no CPU access waits (the CPU's block copies go whole again).
+TEST(Arbiter, AFixedSegmentStealsUntilItsEndATransparentOneAsLongAsItLasts) {
+  Arbiter a(kCycle, 1);
+  EXPECT_EQ(a.steals_until(), 0u) << "no segment";
+  const std::uint64_t end = a.dma_begin(1'000'000, DmaMode::burst, 100, 1);
+  EXPECT_EQ(a.steals_until(), end);
+  EXPECT_GT(a.cpu_access(end - 1, 1), 0u) << "inside the burst an access waits";
+  EXPECT_EQ(a.cpu_access(end, 1), 0u) << "from steals_until() on it does not";
+  a.dma_end(end);
+  EXPECT_EQ(a.steals_until(), 0u);
+  const std::uint64_t steal_end = a.dma_begin(end, DmaMode::cycle_steal, 10, 1);
+  EXPECT_EQ(a.steals_until(), steal_end);
+  for (std::uint64_t t = steal_end; t < steal_end + 20 * kCycle; t += kCycle / 4)
+    EXPECT_EQ(a.cpu_access(t, 1), 0u) << t;
+  a.dma_end(steal_end);
+  a.dma_begin(steal_end, DmaMode::transparent, 10, 1);
+  EXPECT_EQ(a.steals_until(), Arbiter::kNever) << "the CPU's own accesses move its end";
+}
+
+}  // namespace
