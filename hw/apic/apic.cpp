@@ -163,13 +163,13 @@ int LocalApic::highest(const Bits& b) {
 std::uint8_t LocalApic::ppr() const {
   const int isrv = highest(isr_);
   const unsigned isr_class = isrv < 0 ? 0 : static_cast<unsigned>(isrv) & 0xf0;
-  return (tpr_ & 0xf0) >= isr_class ? tpr_ : static_cast<std::uint8_t>(isr_class);
+  return (tpr_ & 0xf0) >= isr_class ? tpr_.value() : static_cast<std::uint8_t>(isr_class);
 }
 
 std::uint8_t LocalApic::apr() const {
   const int isrv = highest(isr_), irrv = highest(irr_);
   const unsigned top = static_cast<unsigned>(std::max(std::max(isrv, irrv), 0)) & 0xf0;
-  return (tpr_ & 0xf0) >= top ? tpr_ : static_cast<std::uint8_t>(top);
+  return (tpr_ & 0xf0) >= top ? tpr_.value() : static_cast<std::uint8_t>(top);
 }
 
 bool LocalApic::matches(const Message& m) const {
@@ -288,8 +288,8 @@ void LocalApic::b_transport(tlm::tlm_generic_payload& tx, sc_core::sc_time&) {
 void LocalApic::trace(sc_core::sc_trace_file* tf) {
   const std::string n = name();
   intr.trace(tf, n + ".intr");
-  sc_core::sc_trace(tf, tpr_, n + ".tpr");
-  sc_core::sc_trace(tf, isrv_, n + ".isrv");
+  hw::trace(tf, tpr_, n + ".tpr");
+  hw::trace(tf, isrv_, n + ".isrv");
 }
 
 // ---- I/O APIC

@@ -34,6 +34,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
 
@@ -191,7 +192,7 @@ class LocalApic : public sc_core::sc_module, public intc::inta_if {
   ApicBus& bus_;
   RegisterBank regs_;
   std::uint32_t id_;
-  std::uint8_t tpr_ = 0;
+  Traced<std::uint8_t> tpr_ = 0;  // traced: reports its changes
   std::uint32_t ldr_ = 0, dfr_ = 0xffffffffu, svr_ = 0xff;
   std::uint32_t esr_ = 0, esr_pending_ = 0;
   std::uint32_t icr_low_ = 0, icr_high_ = 0;
@@ -205,7 +206,7 @@ class LocalApic : public sc_core::sc_module, public intc::inta_if {
   sc_core::sc_event_queue arrivals_;
   bool int_ = false;
   // Traced: the highest in-service vector (0: none).
-  std::uint8_t isrv_ = 0;
+  Traced<std::uint8_t> isrv_ = 0;
   Stats stats_;
 };
 

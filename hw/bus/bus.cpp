@@ -208,9 +208,9 @@ void Bus::end_segment() {
 
 void Bus::trace(sc_core::sc_trace_file* tf) {
   std::string n = name();
-  sc_core::sc_trace(tf, hold_, n + ".hold");
-  sc_core::sc_trace(tf, hlda_, n + ".hlda");
-  sc_core::sc_trace(tf, owner_mode_, n + ".dma_mode");
+  hw::trace(tf, hold_, n + ".hold");
+  hw::trace(tf, hlda_, n + ".hlda");
+  hw::trace(tf, owner_mode_, n + ".dma_mode");
 }
 
 }  // namespace hw::bus

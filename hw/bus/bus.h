@@ -14,6 +14,7 @@
 #include <tlm>
 
 #include "hw/bus/bus_master_if.h"
+#include "hw/core/traced.h"
 #include "hw/cpu/processor.h"
 #include "util/log.h"
 
@@ -108,8 +109,8 @@ class Bus : public sc_core::sc_module, public bus_master_if, public dma_bus_if {
   sc_core::sc_event arbitration_, demand_;
   // Traced: HOLD (a segment in progress), HLDA (granted: the CPU is off the bus for it; not in
   // transparent mode), and the segment's mode (0 none, 1 burst, 2 cycle-stealing, 3 transparent).
-  bool hold_ = false, hlda_ = false;
-  std::uint8_t owner_mode_ = 0;
+  Traced<bool> hold_ = false, hlda_ = false;  // traced (the VCD): they report their changes
+  Traced<std::uint8_t> owner_mode_ = 0;
 };
 
 }  // namespace hw::bus

@@ -13,8 +13,8 @@
 //
 // A change made from a CPU running ahead of the kernel takes effect at that CPU's time
 // (hw/core/sim_time.h): readers compute from now_ps() and schedule with notify_after().
-// The VCD records a Pin's level (trace()) as a plain variable, sampled at the end of each
-// timestep like every traced variable (hw/core/vcd_writer.h).
+// The VCD records a Pin's level (trace()) as a variable that reports its changes
+// (hw/core/traced.h).
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +22,8 @@
 #include <vector>
 
 #include <systemc>
+
+#include "hw/core/traced.h"
 
 namespace hw {
 
@@ -45,7 +47,7 @@ class Pin {
   // The number of outputs bound to it (its own write() not counted).
   unsigned drivers() const { return drivers_; }
   void trace(sc_core::sc_trace_file* tf, const std::string& name) const {
-    sc_core::sc_trace(tf, level_, name);
+    hw::trace(tf, level_, name);
   }
 
  private:
@@ -57,7 +59,7 @@ class Pin {
   std::string name_;
   unsigned high_ = 0;     // drivers high now
   unsigned drivers_ = 0;  // outputs bound
-  bool level_ = false;
+  Traced<bool> level_ = false;
   bool own_ = false;
   std::vector<PinIn*> sinks_;
 };
@@ -86,13 +88,13 @@ class PinOut {
   const std::string& name() const { return name_; }
   // The output's own level (what this driver puts on the line).
   void trace(sc_core::sc_trace_file* tf, const std::string& name) const {
-    sc_core::sc_trace(tf, level_, name);
+    hw::trace(tf, level_, name);
   }
 
  private:
   std::string name_;
   Pin* pin_ = nullptr;
-  bool level_ = false;
+  Traced<bool> level_ = false;
 };
 
 class PinIn {

@@ -1,5 +1,8 @@
 #include "hw/core/vcd_writer.h"
 
+#include "hw/core/traced.h"
+#include "util/out_buffer.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -95,6 +98,31 @@ void VcdWriter::add(const T& object, const std::string& name, int width) {
   vars_.push_back(std::move(v));
 }
 
+bool VcdWriter::add_watched(const void* object, unsigned bytes, bool is_signed, int width,
+                            const std::string& name, std::uint32_t& var) {
+  ChangeList& changes = ChangeList::instance();
+  if (initialized_ || (changes.owner != nullptr && changes.owner != this)) return false;
+  changes.owner = this;
+  Var v;
+  v.name = name;
+  v.id = identifier(vars_.size());
+  v.object = object;
+  v.bytes = bytes;
+  v.is_signed = is_signed;
+  v.width = width;
+  v.watched = true;
+  var = static_cast<std::uint32_t>(vars_.size());
+  vars_.push_back(std::move(v));
+  changes.pending.resize(vars_.size(), 0);
+  return true;
+}
+
+bool watch_variable(sc_core::sc_trace_file* tf, const void* object, unsigned bytes, bool is_signed,
+                    int width, const std::string& name, std::uint32_t& var) {
+  auto* writer = dynamic_cast<VcdWriter*>(tf);
+  return writer != nullptr && writer->add_watched(object, bytes, is_signed, width, name, var);
+}
+
 void VcdWriter::unsupported(const std::string& name, const char* type) {
   util::Logger("vcd").warn("{}: a {} is not traced by iocosim's VCD writer", name, type);
 }
@@ -185,6 +213,7 @@ void VcdWriter::trace(const unsigned int&, const std::string& n, const char**) {
 }
 
 void VcdWriter::write_comment(const std::string& comment) {
+  take_values();  // after what was written before it
   line_ += "$comment\n";
   line_ += comment;
   line_ += "\n$end\n\n";
@@ -212,9 +241,9 @@ std::uint64_t VcdWriter::read(const Var& v) const {
   }
 }
 
-void VcdWriter::append_digits(std::string& out, const Var& v, std::uint64_t raw) {
+char* VcdWriter::put_digits(char* p, const Var& v, std::uint64_t raw) {
   // Its binary digits without leading zeros (at least one), or a single x for a value that does
-  // not fit its declared width, as SystemC shortens them.
+  // not fit its declared width, as SystemC shortens them. At most 64 characters.
   const unsigned bits = v.bytes == 0 ? 1 : 8 * v.bytes;
   bool fits = true;
   std::uint64_t value = raw;
@@ -236,30 +265,40 @@ void VcdWriter::append_digits(std::string& out, const Var& v, std::uint64_t raw)
     }
   }
   if (!fits) {
-    out += 'x';
+    *p++ = 'x';
   } else if (value == 0) {
-    out += '0';
+    *p++ = '0';
   } else {
     for (int i = 63 - __builtin_clzll(value); i >= 0; --i)
-      out += static_cast<char>('0' + ((value >> i) & 1));
+      *p++ = static_cast<char>('0' + ((value >> i) & 1));
   }
+  return p;
+}
+
+void VcdWriter::append_digits(std::string& out, const Var& v, std::uint64_t raw) {
+  char digits[64];
+  out.append(digits, static_cast<std::size_t>(put_digits(digits, v, raw) - digits));
 }
 
 void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
   // As SystemC writes them: a single bit as its digit before the identifier; a vector as "b",
-  // its digits, a space and the identifier.
-  if (v.width != 1) line_ += 'b';
-  append_digits(line_, v, raw);
-  if (v.width != 1) line_ += ' ';
-  line_ += v.id;
-  line_ += '\n';
+  // its digits, a space and the identifier. Composed in place in the value buffer.
+  char* p = values_.room(64 + 4 + v.id.size());
+  if (v.width != 1) *p++ = 'b';
+  p = put_digits(p, v, raw);
+  if (v.width != 1) *p++ = ' ';
+  std::memcpy(p, v.id.data(), v.id.size());
+  p += v.id.size();
+  *p++ = '\n';
+  values_.commit(p);
 }
 
 void VcdWriter::append_time(std::uint64_t units) {
-  line_ += '#';
-  const fmt::format_int t(units);
-  line_.append(t.data(), t.size());
-  line_ += '\n';
+  char* p = values_.room(24);
+  *p++ = '#';
+  p = util::put_number(p, units);
+  *p++ = '\n';
+  values_.commit(p);
 }
 
 // ---- output
@@ -313,19 +352,32 @@ void VcdWriter::header() {
   previous_units_ = units;
   line_ += "$dumpvars\n";
   for (const Var& v : vars_) append_value(v, read(v));
+  take_values();
   line_ += "$end\n\n";
   build_slots();
 }
 
 void VcdWriter::build_slots() {
+  watched_last_.assign(vars_.size(), 0);
+  ChangeList& changes = ChangeList::instance();
+  if (changes.owner == this) {
+    // What changed before the header is in its values.
+    for (const std::uint32_t var : changes.list) changes.pending[var] = 0;
+    changes.list.clear();
+  }
   for (std::uint32_t i = 0; i < vars_.size(); ++i) {
     const Var& v = vars_[i];
+    if (v.watched) {
+      watched_last_[i] = read(v);
+      continue;
+    }
     auto put = [&](auto& slots, auto* type) {
       using T = std::remove_pointer_t<decltype(type)>;
       slots.objects.push_back(static_cast<const T*>(v.object));
       slots.last.push_back(static_cast<T>(read(v)));
       slots.var.push_back(i);
     };
+    util::Logger("vcd").debug("{}: sampled every timestep", v.name);
     switch (v.bytes) {
       case 0:  // bool: its byte (0 or 1)
       case 1:
@@ -363,6 +415,18 @@ void VcdWriter::cycle(bool delta_cycle) {
   s2_.compare(changed_);
   s4_.compare(changed_);
   s8_.compare(changed_);
+  ChangeList& changes = ChangeList::instance();
+  if (changes.owner == this) {
+    for (const std::uint32_t var : changes.list) {
+      changes.pending[var] = 0;
+      const std::uint64_t value = read(vars_[var]);
+      if (value != watched_last_[var]) {
+        watched_last_[var] = value;
+        changed_.push_back(var);
+      }
+    }
+    changes.list.clear();
+  }
   if (changed_.empty()) return;
   std::sort(changed_.begin(), changed_.end());  // written in registration order, as SystemC does
   previous_units_ = now;
@@ -373,8 +437,10 @@ void VcdWriter::cycle(bool delta_cycle) {
   }
   append_time(now);
   for (const std::uint32_t i : changed_) append_value(vars_[i], read(vars_[i]));
-  line_ += '\n';
-  if (line_.size() >= kBlock) flush_line();
+  char* p = values_.room(1);
+  *p++ = '\n';
+  values_.commit(p);
+  if (values_.size() >= kBlock) flush_line();
 }
 
 // ---- FST
@@ -428,14 +494,29 @@ void VcdWriter::fst_value(std::uint32_t var, std::uint64_t raw) {
   fstWriterEmitValueChange(fst_, handles_[var], bits_.c_str());
 }
 
+void VcdWriter::take_values() {
+  line_.append(values_.data(), values_.size());
+  values_.clear();
+}
+
 void VcdWriter::flush_line() {
-  if (file_ == nullptr || line_.empty()) return;
-  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size() && write_errno_ == 0)
-    write_errno_ = errno;
+  if (file_ == nullptr) return;
+  for (const auto& [data, size] : {std::pair<const char*, std::size_t>{line_.data(), line_.size()},
+                                   {values_.data(), values_.size()}}) {
+    if (size != 0 && std::fwrite(data, 1, size, file_) != size && write_errno_ == 0)
+      write_errno_ = errno;
+  }
   line_.clear();
+  values_.clear();
 }
 
 std::string VcdWriter::close() {
+  ChangeList& changes = ChangeList::instance();
+  if (changes.owner == this) {
+    changes.owner = nullptr;
+    changes.pending.clear();
+    changes.list.clear();
+  }
   if (fst_ != nullptr) {
     const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
     if (initialized_ && now > previous_units_) fst_time(now);

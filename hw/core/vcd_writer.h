@@ -6,6 +6,8 @@
 // variable with its last written value in one loop over plain integers (SystemC's calls a
 // virtual function per variable) and writes only what changed, formatting numbers itself
 // (SystemC builds a std::stringstream, with its locale look-ups, for every time stamp).
+// Variables that report their changes (hw::Traced, hw/core/traced.h) are not compared every
+// timestep: only those that changed in it.
 //
 // Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
 // point, enums, events) are not traced; each is named once in a warning.
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include <systemc>
+
+#include "util/out_buffer.h"
 
 namespace hw {
 
@@ -65,6 +69,10 @@ class VcdWriter : public sc_core::sc_trace_file {
   void trace(const unsigned int& object, const std::string& name,
              const char** enum_literals) override;
   void write_comment(const std::string& comment) override;
+  // A variable that reports its changes (hw::Traced, through hw::trace): compared only in the
+  // timesteps it changed in. False when the header is written or another writer watches.
+  bool add_watched(const void* object, unsigned bytes, bool is_signed, int width,
+                   const std::string& name, std::uint32_t& var);
   void set_time_unit(double v, sc_core::sc_time_unit tu) override;
 
  protected:
@@ -78,6 +86,7 @@ class VcdWriter : public sc_core::sc_trace_file {
     unsigned bytes;  // 0: bool
     bool is_signed;
     int width;
+    bool watched = false;  // reports its changes (hw::Traced): not compared every timestep
   };
   template <typename T>
   void add(const T& object, const std::string& name, int width);
@@ -85,10 +94,12 @@ class VcdWriter : public sc_core::sc_trace_file {
   std::uint64_t read(const Var& v) const;
   // The value's digits as SystemC shortens them (no leading zeros; x when it does not fit).
   static void append_digits(std::string& out, const Var& v, std::uint64_t raw);
-  void append_value(const Var& v, std::uint64_t raw);  // a VCD value-change line
-  void append_time(std::uint64_t units);               // a VCD time stamp line
+  static char* put_digits(char* p, const Var& v, std::uint64_t raw);  // the same, at p
+  void append_value(const Var& v, std::uint64_t raw);                 // a VCD value-change line
+  void append_time(std::uint64_t units);                              // a VCD time stamp line
   void header();
   void flush_line();
+  void take_values();  // values_ to the end of line_ (a comment comes after them)
   void fst_header();
   void fst_value(std::uint32_t var, std::uint64_t raw);
   void fst_time(std::uint64_t units);
@@ -121,7 +132,9 @@ class VcdWriter : public sc_core::sc_trace_file {
   Slots<std::uint32_t> s4_;
   Slots<std::uint64_t> s8_;
   std::vector<std::uint32_t> changed_;
-  std::string line_;  // output composed here, written in blocks
+  std::vector<std::uint64_t> watched_last_;  // by variable: a watched one's last written value
+  std::string line_;                         // the header and comments, written before values_
+  util::OutBuffer values_;                   // value changes composed in place, written in blocks
   std::uint64_t unit_ps_ = 1;
   std::uint64_t previous_units_ = 0;  // the time stamp last written
   bool initialized_ = false;

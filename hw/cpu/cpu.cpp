@@ -1143,17 +1143,17 @@ void Cpu::trace(sc_core::sc_trace_file* tf, bool paging) {
   traced_ = true;
   std::string n = name();
   intr.trace(tf, n + ".intr");
-  sc_core::sc_trace(tf, inta_active_, n + ".inta");
-  sc_core::sc_trace(tf, if_, n + ".if");
-  sc_core::sc_trace(tf, kind_, n + ".context_kind");
-  sc_core::sc_trace(tf, irql_, n + ".irql");
-  sc_core::sc_trace(tf, thread_id_, n + ".thread_id");
-  sc_core::sc_trace(tf, devices_started_, n + ".devices_started");
-  sc_core::sc_trace(tf, routine_, n + ".routine");
+  hw::trace(tf, inta_active_, n + ".inta");
+  hw::trace(tf, if_, n + ".if");
+  hw::trace(tf, kind_, n + ".context_kind");
+  hw::trace(tf, irql_, n + ".irql");
+  hw::trace(tf, thread_id_, n + ".thread_id");
+  hw::trace(tf, devices_started_, n + ".devices_started");
+  hw::trace(tf, routine_, n + ".routine");
   if (!paging) return;
-  sc_core::sc_trace(tf, cr3_, n + ".cr3");
-  sc_core::sc_trace(tf, fault_depth_, n + ".page_fault");
-  sc_core::sc_trace(tf, walking_, n + ".tlb_miss");
+  hw::trace(tf, cr3_, n + ".cr3");
+  hw::trace(tf, fault_depth_, n + ".page_fault");
+  hw::trace(tf, walking_, n + ".tlb_miss");
 }
 
 }  // namespace hw::cpu

@@ -20,6 +20,7 @@
 #include "hw/bus/bus_master_if.h"
 #include "hw/core/address_space.h"
 #include "hw/core/pin.h"
+#include "hw/core/traced.h"
 #include "hw/cpu/processor.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
@@ -411,9 +412,10 @@ class Cpu : public sc_core::sc_module, public Processor {
   }
   // Traced paging markers: a page fault's handler in progress (its nesting depth), a TLB miss's
   // walk in progress.
-  std::uint8_t fault_depth_ = 0;
-  bool walking_ = false;
-  std::uint64_t cr3_ = 0, cr2_ = 0;
+  Traced<std::uint8_t> fault_depth_ = 0;
+  Traced<bool> walking_ = false;
+  Traced<std::uint64_t> cr3_ = 0;
+  std::uint64_t cr2_ = 0;
   void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
   sc_core::sc_time cycles(std::uint64_t n) const { return static_cast<double>(n) * period_; }
 
@@ -432,7 +434,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   unsigned interrupt_depth_ = 0;  // interrupts being taken (nested)
 
   TrapHandler* trap_ = nullptr;
-  bool if_ = false;
+  Traced<bool> if_ = false;
   std::shared_ptr<std::vector<std::unique_ptr<Context>>> contexts_ =
       std::make_shared<std::vector<std::unique_ptr<Context>>>();
   ContextId current_ = kNoContext;
@@ -451,12 +453,13 @@ class Cpu : public sc_core::sc_module, public Processor {
   sc_core::sc_time run_limit_ = sc_core::SC_ZERO_TIME;  // zero: none
 
   // Traced state.
-  std::uint8_t kind_ = static_cast<std::uint8_t>(ContextKind::thread);
-  std::uint8_t irql_ = 0;
-  std::uint32_t thread_id_ = 0;
-  std::uint32_t devices_started_ = 0;
-  std::uint32_t routine_ = 0;
-  bool inta_active_ = false;
+  // The probes the VCD shows: each reports its changes (hw/core/traced.h).
+  Traced<std::uint8_t> kind_ = static_cast<std::uint8_t>(ContextKind::thread);
+  Traced<std::uint8_t> irql_ = 0;
+  Traced<std::uint32_t> thread_id_ = 0;
+  Traced<std::uint32_t> devices_started_ = 0;
+  Traced<std::uint32_t> routine_ = 0;
+  Traced<bool> inta_active_ = false;
   bool halted_ = false;
   sc_core::sc_time halt_start_;
   Stats stats_;

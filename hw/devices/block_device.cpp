@@ -287,9 +287,9 @@ std::uint8_t BlockDevice::status() const {
 
 void BlockDevice::trace(sc_core::sc_trace_file* tf) const {
   const std::string n = name();
-  sc_core::sc_trace(tf, status_, n + ".status");
-  sc_core::sc_trace(tf, irq_pending_, n + ".irq_pending");
-  sc_core::sc_trace(tf, pos_, n + ".buffer_pos");
+  hw::trace(tf, status_, n + ".status");
+  hw::trace(tf, irq_pending_, n + ".irq_pending");
+  hw::trace(tf, pos_, n + ".buffer_pos");
 }
 
 }  // namespace hw::devices

@@ -29,6 +29,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "hw/devices/disk_image.h"
 #include "hw/dma/dma_peripheral.h"
 #include "util/log.h"
@@ -121,15 +122,16 @@ class BlockDevice : public sc_core::sc_module, public dma::DmaPeripheral {
 
   std::uint16_t count_ = 0;
   std::uint32_t lba_ = 0;
-  std::uint8_t control_ = 0, status_ = kBlkDone;
+  std::uint8_t control_ = 0;
+  Traced<std::uint8_t> status_ = kBlkDone;  // traced, as are the two below: they report changes
   BlockError error_ = BlockError::none;
-  bool irq_pending_ = false;
+  Traced<bool> irq_pending_ = false;
 
   std::uint8_t op_ = 0;
   Phase phase_ = Phase::idle;
   std::uint64_t cur_lba_ = 0, left_ = 0, next_lba_ = 0;
   std::array<std::uint8_t, kSectorSize> buf_{};
-  std::uint64_t pos_ = 0;  // bytes of the buffer the host has taken or filled
+  Traced<std::uint64_t> pos_ = 0;  // bytes of the buffer the host has taken or filled
   Stats stats_;
 };
 

@@ -58,7 +58,7 @@ void OneShot::fire() {
 }
 
 void OneShot::trace(sc_core::sc_trace_file* tf) const {
-  sc_core::sc_trace(tf, pending_, std::string(name()) + ".pending");
+  hw::trace(tf, pending_, std::string(name()) + ".pending");
 }
 
 }  // namespace hw::devices

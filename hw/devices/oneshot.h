@@ -16,6 +16,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "util/log.h"
 
 namespace hw::devices {
@@ -48,7 +49,8 @@ class OneShot : public sc_core::sc_module {
   util::Logger log_;
   RegisterBank regs_;
   sc_core::sc_event fire_event_;
-  bool pending_ = false, armed_ = false;
+  Traced<bool> pending_ = false;  // traced: reports its changes
+  bool armed_ = false;
   Stats stats_;
 };
 

@@ -278,9 +278,9 @@ void Serial::update_irq() {
 
 void Serial::trace(sc_core::sc_trace_file* tf) const {
   const std::string n = name();
-  sc_core::sc_trace(tf, irq_level_, n + ".irq");
-  sc_core::sc_trace(tf, shifting_, n + ".tx_busy");
-  sc_core::sc_trace(tf, overrun_, n + ".overrun");
+  hw::trace(tf, irq_level_, n + ".irq");
+  hw::trace(tf, shifting_, n + ".tx_busy");
+  hw::trace(tf, overrun_, n + ".overrun");
 }
 
 }  // namespace hw::devices

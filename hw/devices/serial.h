@@ -31,6 +31,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "util/log.h"
 
 namespace hw::devices {
@@ -101,8 +102,10 @@ class Serial : public sc_core::sc_module {
   std::uint64_t next_ps_ = 0;
   std::uint8_t next_char_ = 0;
   std::deque<std::uint8_t> rx_, tx_;
-  std::uint8_t shifter_ = 0;  // the character on the line
-  bool shifting_ = false, overrun_ = false, tx_irq_ = false, irq_level_ = false;
+  std::uint8_t shifter_ = 0;                         // the character on the line
+  Traced<bool> shifting_ = false, overrun_ = false;  // traced, with irq_level_: report changes
+  bool tx_irq_ = false;
+  Traced<bool> irq_level_ = false;
   std::uint8_t control_ = 0;
   std::FILE* out_ = nullptr;
   std::string out_path_;

@@ -72,9 +72,9 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
   for (unsigned i = 0; i < channels; ++i) {
     const std::uint64_t b = channel_base(i);
     // Address and count registers: plain storage, frozen while the channel runs.
-    auto field = [this, i, b](const char* n, std::uint64_t off, std::uint32_t Channel::*m) {
+    auto field = [this, i, b](const char* n, std::uint64_t off, auto Channel::*m) {
       Register& r = regs_.add(fmt::format("ch{}.{}", i, n), b + off, 4, 0, Access::read_write);
-      r.on_read = [this, i, m] { return ch_[i].*m; };
+      r.on_read = [this, i, m] { return static_cast<std::uint32_t>(ch_[i].*m); };
       r.on_write = [this, i, m, n](std::uint32_t v) {
         if (ch_[i].active) {
           ++ch_[i].stats.ignored_writes;
@@ -350,8 +350,8 @@ void DmaController::trace(sc_core::sc_trace_file* tf) {
   const std::string n = name();
   for (unsigned i = 0; i < channels(); ++i) {
     const std::string p = fmt::format("{}.ch{}.", n, i);
-    sc_core::sc_trace(tf, ch_[i].active, p + "active");
-    sc_core::sc_trace(tf, ch_[i].count, p + "count");
+    hw::trace(tf, ch_[i].active, p + "active");
+    hw::trace(tf, ch_[i].count, p + "count");
     sc_core::sc_trace(tf, dreq[i], p + "dreq");
     sc_core::sc_trace(tf, dack[i], p + "dack");
   }

@@ -39,6 +39,7 @@
 #include "hw/bus/bus_master_if.h"
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "hw/dma/dma_peripheral.h"
 #include "util/log.h"
 
@@ -109,10 +110,12 @@ class DmaController : public sc_core::sc_module {
 
  private:
   struct Channel {
-    std::uint32_t src = 0, dst = 0, count = 0, ctrl = 0, status = 0, desc = 0;
+    std::uint32_t src = 0, dst = 0, ctrl = 0, status = 0, desc = 0;
+    Traced<std::uint32_t> count = 0;  // traced (the VCD), as is `active`: they report changes
     DmaError error = DmaError::none;
     DmaPeripheral* device = nullptr;
-    bool active = false, abort = false, need_descriptor = false;
+    Traced<bool> active = false;
+    bool abort = false, need_descriptor = false;
     ChannelStats stats;
   };
 

@@ -238,7 +238,7 @@ int Pic8259::winning_request() const {
   int req = highest(irr_ & ~imr_);
   if (req < 0) return -1;
   // Special mask mode: a masked in-service level no longer inhibits lower levels.
-  std::uint8_t blocking = special_mask_ ? (isr_ & ~imr_) : isr_;
+  std::uint8_t blocking = special_mask_ ? (isr_ & ~imr_) : isr_.value();
   int svc = highest(blocking);
   if (svc < 0) return req;
   unsigned rp = priority(static_cast<unsigned>(req)), sp = priority(static_cast<unsigned>(svc));
@@ -354,10 +354,10 @@ void Pic8259::update() {
 
 void Pic8259::trace(sc_core::sc_trace_file* tf) const {
   std::string n = name();
-  sc_core::sc_trace(tf, irr_, n + ".irr");
-  sc_core::sc_trace(tf, isr_, n + ".isr");
-  sc_core::sc_trace(tf, imr_, n + ".imr");
-  sc_core::sc_trace(tf, int_, n + ".int");
+  hw::trace(tf, irr_, n + ".irr");
+  hw::trace(tf, isr_, n + ".isr");
+  hw::trace(tf, imr_, n + ".imr");
+  hw::trace(tf, int_, n + ".int");
 }
 
 }  // namespace hw::intc

@@ -19,6 +19,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "hw/intc/inta_if.h"
 #include "util/log.h"
 
@@ -123,7 +124,7 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   // What a non-specific EOI may clear: in special mask mode a masked in-service level is not
   // cleared (datasheet, Special Mask Mode), so the highest unmasked in-service level is.
   std::uint8_t eoi_candidates() const {
-    return special_mask_ ? static_cast<std::uint8_t>(isr_ & ~imr_) : isr_;
+    return special_mask_ ? static_cast<std::uint8_t>(isr_ & ~imr_) : isr_.value();
   }
   // Highest-priority set bit of `bits`, or -1.
   int highest(std::uint8_t bits) const;
@@ -150,12 +151,13 @@ class Pic8259 : public sc_core::sc_module, public inta_if, public cascade_if {
   std::vector<Deferred> deferred_;
   std::uint8_t line_ = 0;  // IR input levels
   std::uint8_t edge_ = 0;  // edge-sense latches (edge mode)
-  std::uint8_t irr_ = 0, isr_ = 0, imr_ = 0;
+  // Traced (the VCD): each reports its changes (hw/core/traced.h).
+  Traced<std::uint8_t> irr_ = 0, isr_ = 0, imr_ = 0;
   std::uint8_t elcr_ = 0;        // power-on: every input edge-sensitive
   std::uint8_t frozen_irr_ = 0;  // IRR as the poll command found it
   unsigned lowest_ = 7;          // the lowest-priority level; rotation moves it
   bool read_isr_ = false, poll_ = false, special_mask_ = false, rotate_aeoi_ = false;
-  bool int_ = false;
+  Traced<bool> int_ = false;
   Stats stats_;
 };
 

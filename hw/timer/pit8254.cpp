@@ -208,7 +208,7 @@ void Pit8254::set_out(bool level) {
 }
 
 void Pit8254::trace(sc_core::sc_trace_file* tf) const {
-  sc_core::sc_trace(tf, out_level_, std::string(name()) + ".out");
+  hw::trace(tf, out_level_, std::string(name()) + ".out");
 }
 
 }  // namespace hw::timer

@@ -13,6 +13,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "util/log.h"
 
 namespace hw::timer {
@@ -75,10 +76,10 @@ class Pit8254 : public sc_core::sc_module {
   std::uint32_t reload_ = 0x10000;  // 0 written means 65536
   std::uint32_t next_reload_ = 0;   // mode 2: a count written while counting, loaded at period end
   bool counting_ = false;
-  std::uint64_t epoch_ps_ = 0;     // the first clock after the count was written
-  std::uint64_t cycle_start_ = 0;  // clocks from the epoch at which the current period began
-  bool out_level_ = false;
-  bool pending_high_ = false;  // mode 2: the next event ends the low pulse
+  std::uint64_t epoch_ps_ = 0;      // the first clock after the count was written
+  std::uint64_t cycle_start_ = 0;   // clocks from the epoch at which the current period began
+  Traced<bool> out_level_ = false;  // traced: reports its changes
+  bool pending_high_ = false;       // mode 2: the next event ends the low pulse
   Stats stats_;
 };
 

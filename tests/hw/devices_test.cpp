@@ -16,6 +16,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/sim_time.h"
+#include "hw/core/traced.h"
 #include "hw/devices/block_device.h"
 #include "hw/devices/serial.h"
 #include "hw/dma/dma.h"
@@ -581,6 +582,40 @@ TEST(Pin, ALineIsTheWiredOrOfItsDriversAndCallsItsReadersOnEachChange) {
   hw::Pin late{"late"};
   lone.bind(late);
   EXPECT_TRUE(late.read()) << "binding a high output drives the line";
+}
+
+// hw::Traced: a watched variable reports each real change once per look (the VCD writer's
+// change list), through every kind of assignment; a copy is the value, not the registration.
+TEST(Traced, AWatchedVariableReportsItsChangesOnceAndACopyIsOnlyItsValue) {
+  auto& changes = hw::ChangeList::instance();
+  changes.owner = &changes;  // stands in for a writer
+  changes.pending.assign(4, 0);
+  changes.list.clear();
+  hw::Traced<std::uint8_t> reg = 5;
+  hw::Traced<bool> flag;
+  reg.watch(2);
+  flag.watch(0);
+  reg = 5;  // the same value: no change
+  EXPECT_TRUE(changes.list.empty());
+  reg |= 0x10;
+  reg &= 0x1f;  // 0x15 still: no change, and already listed anyway
+  ++reg;
+  flag = true;
+  EXPECT_EQ(changes.list, (std::vector<std::uint32_t>{2, 0})) << "each variable listed once";
+  EXPECT_EQ(static_cast<unsigned>(reg), 0x16u);
+  hw::Traced<std::uint8_t> copy = reg;
+  EXPECT_FALSE(copy.watched());
+  changes.list.clear();
+  changes.pending.assign(4, 0);
+  copy = 1;
+  EXPECT_TRUE(changes.list.empty()) << "the copy is not watched";
+  reg -= 6;
+  EXPECT_EQ(changes.list, (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(reg.value(), 0x10);
+  changes.owner = nullptr;
+  changes.pending.clear();
+  changes.list.clear();
+  reg = 0;  // no writer: nothing to report to, nothing breaks
 }
 
 }  // namespace
