@@ -269,8 +269,18 @@ char* VcdWriter::put_digits(char* p, const Var& v, std::uint64_t raw) {
   } else if (value == 0) {
     *p++ = '0';
   } else {
-    for (int i = 63 - __builtin_clzll(value); i >= 0; --i)
-      *p++ = static_cast<char>('0' + ((value >> i) & 1));
+    // The top bits one at a time down to a multiple of four, then four digits at a time.
+    static constexpr char kNibbles[16][4] = {
+        {'0', '0', '0', '0'}, {'0', '0', '0', '1'}, {'0', '0', '1', '0'}, {'0', '0', '1', '1'},
+        {'0', '1', '0', '0'}, {'0', '1', '0', '1'}, {'0', '1', '1', '0'}, {'0', '1', '1', '1'},
+        {'1', '0', '0', '0'}, {'1', '0', '0', '1'}, {'1', '0', '1', '0'}, {'1', '0', '1', '1'},
+        {'1', '1', '0', '0'}, {'1', '1', '0', '1'}, {'1', '1', '1', '0'}, {'1', '1', '1', '1'}};
+    int i = 63 - __builtin_clzll(value);
+    for (; (i + 1) % 4 != 0; --i) *p++ = static_cast<char>('0' + ((value >> i) & 1));
+    for (; i >= 3; i -= 4) {
+      std::memcpy(p, kNibbles[(value >> (i - 3)) & 15], 4);
+      p += 4;
+    }
   }
   return p;
 }
