@@ -192,7 +192,6 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
       vcd_ = own_vcd_.get();
     }
     vcd_->set_time_unit(1, sc_core::SC_PS);
-    platform.cpu.set_traced();
     platform.trace(vcd_, config.out_vcd_groups);
   }
 }

@@ -12,25 +12,42 @@
 
 #include <systemc>
 
+#include "hw/core/sim_time.h"
+
 namespace hw {
 
-// The variables changed since the VCD writer last looked (one writer watches at a time: it is
-// process-wide, like the simulation, so a Traced never points at a writer that has gone).
+// The changes of watched variables since the VCD writer last looked, each with its own time:
+// kernel time plus the running CPU's run-ahead offset (hw/core/sim_time.h), so a CPU running
+// ahead of the kernel need not catch up before a traced change for the VCD to show it at its
+// time. One writer watches at a time (process-wide, like the simulation), so a Traced never
+// points at a writer that has gone; `generation` tells a new writer's variables from an old one's.
 struct ChangeList {
+  struct Change {
+    std::uint64_t t_ps;
+    std::uint64_t value, old;  // the raw values (as the writer reads them) after and before
+    std::uint32_t var;
+  };
   const void* owner = nullptr;  // the writer watching, or none
-  std::vector<std::uint8_t> pending;
-  std::vector<std::uint32_t> list;
-  void changed(std::uint32_t var) {
-    if (var < pending.size() && pending[var] == 0) {
-      pending[var] = 1;
-      list.push_back(var);
-    }
+  std::uint32_t generation = 0;
+  std::vector<Change> changes;
+  void changed(std::uint32_t gen, std::uint32_t var, std::uint64_t value, std::uint64_t old) {
+    if (owner != nullptr && gen == generation) changes.push_back({now_ps(), value, old, var});
   }
   static ChangeList& instance() {
     static ChangeList l;
     return l;
   }
 };
+
+// A traced value as the writer reads it: bool as 0/1, an integer's bits zero-extended.
+template <typename T>
+std::uint64_t raw_value(T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? 1 : 0;
+  } else {
+    return static_cast<std::uint64_t>(static_cast<std::make_unsigned_t<T>>(v));
+  }
+}
 
 template <typename T>
 class Traced {
@@ -48,8 +65,9 @@ class Traced {
 
   Traced& operator=(T v) {
     if (v != value_) {
+      const T old = value_;
       value_ = v;
-      if (watched_) ChangeList::instance().changed(var_);
+      if (watched_) ChangeList::instance().changed(generation_, var_, raw_value(v), raw_value(old));
     }
     return *this;
   }
@@ -72,34 +90,42 @@ class Traced {
   }
 
   bool watched() const { return watched_; }
+  std::uint32_t var() const { return var_; }
   // The VCD writer's variable `var` (hw::trace).
   void watch(std::uint32_t var) const {
     watched_ = true;
     var_ = var;
+    generation_ = ChangeList::instance().generation;
   }
 
  private:
   T value_{};
   // Set by tracing, which does not change the value (trace() functions are const).
   mutable bool watched_ = false;
-  mutable std::uint32_t var_ = 0;
+  mutable std::uint32_t var_ = 0, generation_ = 0;
 };
+
+// Whether `tf` is iocosim's writer, which takes watched variables' changes with their own
+// times (a CPU need not catch up with the kernel before a traced change for it).
+bool reports_changes(sc_core::sc_trace_file* tf);
 
 // iocosim's writer, if `tf` is one, registers the variable as one that reports its changes
 // (returns false otherwise, or when another writer already watches).
 bool watch_variable(sc_core::sc_trace_file* tf, const void* object, unsigned bytes, bool is_signed,
                     int width, const std::string& name, std::uint32_t& var);
+// The same variable traced again under another name: shown from the first one's changes.
+bool watch_alias(sc_core::sc_trace_file* tf, std::uint32_t first, const std::string& name);
 
 template <typename T>
 void trace(sc_core::sc_trace_file* tf, const Traced<T>& t, const std::string& name) {
   constexpr unsigned bytes = std::is_same_v<T, bool> ? 0u : static_cast<unsigned>(sizeof(T));
   constexpr int width = std::is_same_v<T, bool> ? 1 : static_cast<int>(8 * sizeof(T));
   std::uint32_t var = 0;
-  // One variable reports a Traced's changes; traced again (under a second name), it is sampled.
-  if (!t.watched() &&
-      watch_variable(tf, &t.value(), bytes, std::is_signed_v<T> && !std::is_same_v<T, bool>, width,
-                     name, var)) {
-    t.watch(var);
+  if (t.watched()
+          ? watch_alias(tf, t.var(), name)
+          : watch_variable(tf, &t.value(), bytes, std::is_signed_v<T> && !std::is_same_v<T, bool>,
+                           width, name, var)) {
+    if (!t.watched()) t.watch(var);
   } else {
     sc_core::sc_trace(tf, t.value(), name);
   }

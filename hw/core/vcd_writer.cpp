@@ -102,7 +102,11 @@ bool VcdWriter::add_watched(const void* object, unsigned bytes, bool is_signed, 
                             const std::string& name, std::uint32_t& var) {
   ChangeList& changes = ChangeList::instance();
   if (initialized_ || (changes.owner != nullptr && changes.owner != this)) return false;
-  changes.owner = this;
+  if (changes.owner == nullptr) {
+    changes.owner = this;
+    ++changes.generation;  // changes of an earlier writer's variables are not this one's
+    changes.changes.clear();
+  }
   Var v;
   v.name = name;
   v.id = identifier(vars_.size());
@@ -113,8 +117,29 @@ bool VcdWriter::add_watched(const void* object, unsigned bytes, bool is_signed, 
   v.watched = true;
   var = static_cast<std::uint32_t>(vars_.size());
   vars_.push_back(std::move(v));
-  changes.pending.resize(vars_.size(), 0);
   return true;
+}
+
+bool VcdWriter::add_alias(std::uint32_t first, const std::string& name) {
+  ChangeList& changes = ChangeList::instance();
+  if (initialized_ || changes.owner != this || first >= vars_.size()) return false;
+  Var v = vars_[first];
+  v.name = name;
+  v.id = identifier(vars_.size());
+  const auto var = static_cast<std::uint32_t>(vars_.size());
+  vars_.push_back(std::move(v));
+  if (aliases_.size() <= first) aliases_.resize(first + 1);
+  aliases_[first].push_back(var);
+  return true;
+}
+
+bool watch_alias(sc_core::sc_trace_file* tf, std::uint32_t first, const std::string& name) {
+  auto* writer = dynamic_cast<VcdWriter*>(tf);
+  return writer != nullptr && writer->add_alias(first, name);
+}
+
+bool reports_changes(sc_core::sc_trace_file* tf) {
+  return dynamic_cast<VcdWriter*>(tf) != nullptr;
 }
 
 bool watch_variable(sc_core::sc_trace_file* tf, const void* object, unsigned bytes, bool is_signed,
@@ -361,33 +386,24 @@ void VcdWriter::header() {
   write_comment(comment);
   previous_units_ = units;
   line_ += "$dumpvars\n";
-  for (const Var& v : vars_) append_value(v, read(v));
+  settle_initial();
+  for (std::uint32_t i = 0; i < vars_.size(); ++i) append_value(vars_[i], value_for(i));
   take_values();
   line_ += "$end\n\n";
   build_slots();
 }
 
 void VcdWriter::build_slots() {
-  watched_last_.assign(vars_.size(), 0);
-  ChangeList& changes = ChangeList::instance();
-  if (changes.owner == this) {
-    // What changed before the header is in its values.
-    for (const std::uint32_t var : changes.list) changes.pending[var] = 0;
-    changes.list.clear();
-  }
   for (std::uint32_t i = 0; i < vars_.size(); ++i) {
     const Var& v = vars_[i];
-    if (v.watched) {
-      watched_last_[i] = read(v);
-      continue;
-    }
+    if (v.watched) continue;  // watched_last_: settle_initial()
+    util::Logger("vcd").debug("{}: sampled every timestep", v.name);
     auto put = [&](auto& slots, auto* type) {
       using T = std::remove_pointer_t<decltype(type)>;
       slots.objects.push_back(static_cast<const T*>(v.object));
       slots.last.push_back(static_cast<T>(read(v)));
       slots.var.push_back(i);
     };
-    util::Logger("vcd").debug("{}: sampled every timestep", v.name);
     switch (v.bytes) {
       case 0:  // bool: its byte (0 or 1)
       case 1:
@@ -418,39 +434,112 @@ void VcdWriter::cycle(bool delta_cycle) {
     }
     return;
   }
-  const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;
+  const std::uint64_t now_ps = sc_core::sc_time_stamp().value();
+  const std::uint64_t now = now_ps / unit_ps_;
   if (now < previous_units_) return;  // cannot happen with the kernel's time
   changed_.clear();
   s1_.compare(changed_);
   s2_.compare(changed_);
   s4_.compare(changed_);
   s8_.compare(changed_);
+  // The watched variables' changes up to now, in time order: earlier ones under their own time
+  // stamps (a CPU running ahead made them; nothing ran at those instants since), this instant's
+  // with the sampled ones.
+  take_changes(now_ps, true, now);
+  emit(now, changed_);
+}
+
+void VcdWriter::take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64_t now) {
   ChangeList& changes = ChangeList::instance();
-  if (changes.owner == this) {
-    for (const std::uint32_t var : changes.list) {
-      changes.pending[var] = 0;
-      const std::uint64_t value = read(vars_[var]);
-      if (value != watched_last_[var]) {
-        watched_last_[var] = value;
-        changed_.push_back(var);
+  if (changes.owner != this || changes.changes.empty()) return;
+  auto& list = changes.changes;
+  const auto by_time = [](const ChangeList::Change& a, const ChangeList::Change& b) {
+    return a.t_ps < b.t_ps;
+  };
+  if (!std::is_sorted(list.begin(), list.end(), by_time))
+    std::stable_sort(list.begin(), list.end(), by_time);
+  auto end = list.begin();
+  while (end != list.end() && (inclusive ? end->t_ps <= limit_ps : end->t_ps < limit_ps)) ++end;
+  if (end == list.begin()) return;
+  if (group_value_.size() < vars_.size()) {
+    group_value_.resize(vars_.size());
+    in_group_.resize(vars_.size());
+  }
+  for (auto it = list.begin(); it != end;) {
+    const std::uint64_t units = it->t_ps / unit_ps_;
+    // The group's last value of each variable, then those that differ from what was written.
+    for (; it != end && it->t_ps / unit_ps_ == units; ++it) {
+      auto note = [&](std::uint32_t var) {
+        group_value_[var] = it->value;
+        if (!in_group_[var]) {
+          in_group_[var] = 1;
+          group_.push_back(var);
+        }
+      };
+      note(it->var);
+      if (it->var < aliases_.size())
+        for (const std::uint32_t alias : aliases_[it->var]) note(alias);
+    }
+    std::vector<std::uint32_t>& out = units == now ? changed_ : earlier_;
+    for (const std::uint32_t var : group_) {
+      in_group_[var] = 0;
+      if (group_value_[var] != watched_last_[var]) {
+        watched_last_[var] = group_value_[var];
+        out.push_back(var);
       }
     }
-    changes.list.clear();
+    group_.clear();
+    if (units != now) {
+      emit(units, earlier_);
+      earlier_.clear();
+    }
   }
-  if (changed_.empty()) return;
-  std::sort(changed_.begin(), changed_.end());  // written in registration order, as SystemC does
-  previous_units_ = now;
+  list.erase(list.begin(), end);
+}
+
+void VcdWriter::emit(std::uint64_t units, std::vector<std::uint32_t>& vars) {
+  if (vars.empty()) return;
+  std::sort(vars.begin(), vars.end());  // written in registration order, as SystemC does
+  previous_units_ = units;
   if (fst_ != nullptr) {
-    fst_time(now);
-    for (const std::uint32_t i : changed_) fst_value(i, read(vars_[i]));
+    fst_time(units);
+    for (const std::uint32_t i : vars) fst_value(i, value_for(i));
     return;
   }
-  append_time(now);
-  for (const std::uint32_t i : changed_) append_value(vars_[i], read(vars_[i]));
+  append_time(units);
+  for (const std::uint32_t i : vars) append_value(vars_[i], value_for(i));
   char* p = values_.room(1);
   *p++ = '\n';
   values_.commit(p);
   if (values_.size() >= kBlock) flush_line();
+}
+
+std::uint64_t VcdWriter::value_for(std::uint32_t var) const {
+  return vars_[var].watched ? watched_last_[var] : read(vars_[var]);
+}
+
+void VcdWriter::settle_initial() {
+  // A watched variable's value now: its current one, unless a CPU running ahead has changed it
+  // since (a change later than now), then the value before the first such change.
+  watched_last_.assign(vars_.size(), 0);
+  for (std::uint32_t i = 0; i < vars_.size(); ++i)
+    if (vars_[i].watched) watched_last_[i] = read(vars_[i]);
+  ChangeList& changes = ChangeList::instance();
+  if (changes.owner != this) return;
+  const std::uint64_t now_ps = sc_core::sc_time_stamp().value();
+  auto& list = changes.changes;
+  std::stable_sort(list.begin(), list.end(),
+                   [](const auto& a, const auto& b) { return a.t_ps < b.t_ps; });
+  std::vector<std::uint8_t> seen(vars_.size(), 0);
+  for (const auto& c : list) {
+    if (c.t_ps <= now_ps || seen[c.var]) continue;
+    seen[c.var] = 1;
+    watched_last_[c.var] = c.old;
+    if (c.var < aliases_.size())
+      for (const std::uint32_t alias : aliases_[c.var]) watched_last_[alias] = c.old;
+  }
+  list.erase(list.begin(), std::find_if(list.begin(), list.end(),
+                                        [&](const auto& c) { return c.t_ps > now_ps; }));
 }
 
 // ---- FST
@@ -484,7 +573,8 @@ void VcdWriter::fst_header() {
   fstWriterSetUpscope(fst_);
   previous_units_ = sc_core::sc_time_stamp().value() / unit_ps_;
   fst_time(previous_units_);
-  for (std::uint32_t i = 0; i < vars_.size(); ++i) fst_value(i, read(vars_[i]));
+  settle_initial();
+  for (std::uint32_t i = 0; i < vars_.size(); ++i) fst_value(i, value_for(i));
   build_slots();
 }
 
@@ -523,9 +613,12 @@ void VcdWriter::flush_line() {
 std::string VcdWriter::close() {
   ChangeList& changes = ChangeList::instance();
   if (changes.owner == this) {
+    // Changes before the end are written; later ones (a CPU that ran ahead of the last instant)
+    // never happened in the run as it stands.
+    if (initialized_ && ok())
+      take_changes(sc_core::sc_time_stamp().value(), false, ~std::uint64_t{0});
     changes.owner = nullptr;
-    changes.pending.clear();
-    changes.list.clear();
+    changes.changes.clear();
   }
   if (fst_ != nullptr) {
     const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;

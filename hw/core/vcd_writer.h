@@ -73,6 +73,8 @@ class VcdWriter : public sc_core::sc_trace_file {
   // timesteps it changed in. False when the header is written or another writer watches.
   bool add_watched(const void* object, unsigned bytes, bool is_signed, int width,
                    const std::string& name, std::uint32_t& var);
+  // Variable `first` (watched) traced again as `name`: shown from first's changes.
+  bool add_alias(std::uint32_t first, const std::string& name);
   void set_time_unit(double v, sc_core::sc_time_unit tu) override;
 
  protected:
@@ -120,6 +122,12 @@ class VcdWriter : public sc_core::sc_trace_file {
     }
   };
   void build_slots();
+  // The watched variables' changes before (or up to, `inclusive`) limit_ps: an instant other
+  // than `now` written under its own time stamp, `now`'s added to changed_.
+  void take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64_t now);
+  void emit(std::uint64_t units, std::vector<std::uint32_t>& vars);  // a time stamp's changes
+  std::uint64_t value_for(std::uint32_t var) const;  // the value to write for a variable
+  void settle_initial();  // the watched variables' values at the header's instant
 
   std::FILE* file_ = nullptr;
   void* fst_ = nullptr;                 // the fstapi writer (FST output)
@@ -133,8 +141,14 @@ class VcdWriter : public sc_core::sc_trace_file {
   Slots<std::uint64_t> s8_;
   std::vector<std::uint32_t> changed_;
   std::vector<std::uint64_t> watched_last_;  // by variable: a watched one's last written value
-  std::string line_;                         // the header and comments, written before values_
-  util::OutBuffer values_;                   // value changes composed in place, written in blocks
+  // One instant's watched changes being gathered (their last values), and an earlier instant's
+  // variables to write.
+  std::vector<std::uint64_t> group_value_;
+  std::vector<std::uint8_t> in_group_;
+  std::vector<std::uint32_t> group_, earlier_;
+  std::vector<std::vector<std::uint32_t>> aliases_;  // by watched variable: its other names
+  std::string line_;        // the header and comments, written before values_
+  util::OutBuffer values_;  // value changes composed in place, written in blocks
   std::uint64_t unit_ps_ = 1;
   std::uint64_t previous_units_ = 0;  // the time stamp last written
   bool initialized_ = false;

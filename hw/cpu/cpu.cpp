@@ -1140,7 +1140,9 @@ void Cpu::invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) {
 }
 
 void Cpu::trace(sc_core::sc_trace_file* tf, bool paging) {
-  traced_ = true;
+  // A sampling writer (SystemC's) reads variables at kernel time: the CPU catches up before a
+  // traced change and an access to a model. iocosim's takes each change with its own time.
+  if (!hw::reports_changes(tf)) traced_ = true;
   std::string n = name();
   intr.trace(tf, n + ".intr");
   hw::trace(tf, inta_active_, n + ".inta");

@@ -105,17 +105,17 @@ void PicRtl::cycle() {
   model_->clk = 0;
   eval();
   ++cycles_;
-  traced_ = {model_->m_irr, model_->m_isr, model_->m_imr,
-             model_->s_irr, model_->s_isr, model_->s_imr};
+  const std::uint8_t now[] = {model_->m_irr, model_->m_isr, model_->m_imr,
+                              model_->s_irr, model_->s_isr, model_->s_imr};
+  for (std::size_t i = 0; i < traced_.size(); ++i) traced_[i] = now[i];
 }
 
 void PicRtl::trace(sc_core::sc_trace_file* tf) {
   const std::string n = name();
   static constexpr const char* kNames[] = {"master.irr", "master.isr", "master.imr",
                                            "slave.irr",  "slave.isr",  "slave.imr"};
-  for (std::size_t i = 0; i < traced_.size(); ++i)
-    sc_core::sc_trace(tf, traced_[i], n + "." + kNames[i]);
-  sc_core::sc_trace(tf, int_, n + ".int");
+  for (std::size_t i = 0; i < traced_.size(); ++i) hw::trace(tf, traced_[i], n + "." + kNames[i]);
+  hw::trace(tf, int_, n + ".int");
 }
 
 void PicRtl::update_int() {

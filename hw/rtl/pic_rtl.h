@@ -14,6 +14,7 @@
 #include <tlm>
 
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 #include "hw/intc/controller.h"
 #include "hw/intc/inta_if.h"
 #include "hw/intc/pic8259.h"
@@ -80,10 +81,10 @@ class PicRtl : public sc_core::sc_module, public intc::inta_if, public intc::Int
   std::uint64_t vcd_time_ = 0;
   unsigned cascade_;
   RegisterBank master_regs_, slave_regs_, elcr_regs_;
-  bool int_ = false;
+  Traced<bool> int_ = false;  // traced, as are the registers below: they report changes
   std::uint64_t cycles_ = 0;
   std::array<intc::Pic8259::Stats, 2> access_{};  // reads, writes and per-IR counts per chip
-  std::array<std::uint8_t, 6> traced_{};          // master irr/isr/imr, slave irr/isr/imr
+  std::array<Traced<std::uint8_t>, 6> traced_{};  // master irr/isr/imr, slave irr/isr/imr
 };
 
 }  // namespace hw::rtl

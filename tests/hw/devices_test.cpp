@@ -584,37 +584,47 @@ TEST(Pin, ALineIsTheWiredOrOfItsDriversAndCallsItsReadersOnEachChange) {
   EXPECT_TRUE(late.read()) << "binding a high output drives the line";
 }
 
-// hw::Traced: a watched variable reports each real change once per look (the VCD writer's
-// change list), through every kind of assignment; a copy is the value, not the registration.
-TEST(Traced, AWatchedVariableReportsItsChangesOnceAndACopyIsOnlyItsValue) {
+// hw::Traced: a watched variable reports each real change, with its time and the values after
+// and before, through every kind of assignment; a copy is the value, not the registration; an
+// earlier writer's variables report nothing to a later one.
+TEST(Traced, AWatchedVariableReportsItsChangesWithTheirTimeAndACopyIsOnlyItsValue) {
   auto& changes = hw::ChangeList::instance();
   changes.owner = &changes;  // stands in for a writer
-  changes.pending.assign(4, 0);
-  changes.list.clear();
+  ++changes.generation;
+  changes.changes.clear();
   hw::Traced<std::uint8_t> reg = 5;
   hw::Traced<bool> flag;
   reg.watch(2);
   flag.watch(0);
   reg = 5;  // the same value: no change
-  EXPECT_TRUE(changes.list.empty());
+  EXPECT_TRUE(changes.changes.empty());
   reg |= 0x10;
-  reg &= 0x1f;  // 0x15 still: no change, and already listed anyway
+  reg &= 0x1f;  // 0x15 still: no change
   ++reg;
   flag = true;
-  EXPECT_EQ(changes.list, (std::vector<std::uint32_t>{2, 0})) << "each variable listed once";
-  EXPECT_EQ(static_cast<unsigned>(reg), 0x16u);
+  auto seen = [&] {
+    std::vector<std::string> out;
+    for (const auto& c : changes.changes)
+      out.push_back(std::to_string(c.var) + ":" + std::to_string(c.old) + "->" +
+                    std::to_string(c.value));
+    return out;
+  };
+  EXPECT_EQ(seen(), (std::vector<std::string>{"2:5->21", "2:21->22", "0:0->1"}));
   hw::Traced<std::uint8_t> copy = reg;
   EXPECT_FALSE(copy.watched());
-  changes.list.clear();
-  changes.pending.assign(4, 0);
+  changes.changes.clear();
   copy = 1;
-  EXPECT_TRUE(changes.list.empty()) << "the copy is not watched";
+  EXPECT_TRUE(changes.changes.empty()) << "the copy is not watched";
+  hw::Traced<std::int8_t> negative;
+  negative.watch(3);
+  negative = -1;
+  EXPECT_EQ(changes.changes.back().value, 0xffu) << "an integer's bits, as the writer reads them";
+  ++changes.generation;  // a new writer: the old registrations report nothing
   reg -= 6;
-  EXPECT_EQ(changes.list, (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(changes.changes.size(), 1u);
   EXPECT_EQ(reg.value(), 0x10);
   changes.owner = nullptr;
-  changes.pending.clear();
-  changes.list.clear();
+  changes.changes.clear();
   reg = 0;  // no writer: nothing to report to, nothing breaks
 }
 
