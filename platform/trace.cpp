@@ -266,15 +266,7 @@ class TraceWriter {
   }
   // ph: "s" start, "t" step, "f" finish (bound to the enclosing slice).
   void flow(const char* ph, int pid, int tid, std::uint64_t t, std::uint64_t id) {
-    char* p = room({}, 0);
-    p = put(p, R"({"ph":")");
-    *p++ = ph[0];
-    p = put(p, R"(","pid":)");
-    p = util::put_number(p, pid);
-    p = put(p, R"(,"tid":)");
-    p = util::put_number(p, tid);
-    p = put(p, R"(,"ts":)");
-    p = time(p, t);
+    char* p = start(ph[0], pid, tid, t, {}, 0);
     p = put(p, R"(,"id":)");
     p = util::put_number(p, id);
     p = put(p, R"(,"name":"IRP","cat":"irp")");
