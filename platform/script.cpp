@@ -200,7 +200,7 @@ void ScriptRunner::settle() {
   // at the CPU's own time: other processes may run only once it has caught up.
   cpu_->synchronize();
   do {
-    sc_core::wait(sc_core::SC_ZERO_TIME);
+    cpu_->wait_delta();
   } while (sc_core::sc_pending_activity_at_current_time());
 }
 

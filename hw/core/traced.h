@@ -63,11 +63,12 @@ class Traced {
   operator T() const { return value_; }  // NOLINT: reads as the value
   const T& value() const { return value_; }
 
+  // Small enough to inline everywhere (untraced, a compare and a store); the report is a call.
   Traced& operator=(T v) {
     if (v != value_) {
       const T old = value_;
       value_ = v;
-      if (watched_) ChangeList::instance().changed(generation_, var_, raw_value(v), raw_value(old));
+      if (watched_) report(old);
     }
     return *this;
   }
@@ -100,6 +101,9 @@ class Traced {
 
  private:
   T value_{};
+  [[gnu::noinline]] void report(T old) const {
+    ChangeList::instance().changed(generation_, var_, raw_value(value_), raw_value(old));
+  }
   // Set by tracing, which does not change the value (trace() functions are const).
   mutable bool watched_ = false;
   mutable std::uint32_t var_ = 0, generation_ = 0;

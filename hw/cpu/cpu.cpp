@@ -97,6 +97,7 @@ void Cpu::run_context(ContextId id) {
   hw::running_processor_slot() = this;
   in_context_ = true;
   kernel_now_ = sc_core::sc_time_stamp();
+  delta_now_ = sc_core::sc_delta_count();
   activity_changed();  // a context starts: others ran before it
   // Started by whichever CPU first switches to it (its creator, or another it moved to).
   while (c.holder->current_ != id) wait_resume(c.wake);

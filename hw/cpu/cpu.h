@@ -92,6 +92,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Catches up with the kernel (drops the run-ahead offset): before letting other processes
   // run from this CPU's thread, or acting on pins at the CPU's own time.
   void synchronize() { sync(); }
+  // One delta cycle from the running context (a script letting signals settle), through the
+  // CPU's own suspension: what it caches per resumption (kernel time, delta) is read anew.
+  void wait_delta() { wait_resume(sc_core::SC_ZERO_TIME); }
   void idle_for(const sc_core::sc_time& t);
   std::uint8_t acknowledge_cycle();
 
@@ -328,7 +331,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   static sc_core::sc_time refresh_horizon();
   static sc_core::sc_time time_to_pending_activity() {
     const Horizon& h = horizon_;
-    return h.valid && h.delta == sc_core::sc_delta_count() ? h.value : refresh_horizon();
+    return h.valid && h.delta == delta_count() ? h.value : refresh_horizon();
   }
   static void activity_changed() { horizon_.valid = false; }
   // A model scheduled activity `at` after the kernel's now (hw::notify_after): the cached time
@@ -347,7 +350,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   // would take a phantom interrupt.
   // Accepts while IF && INTR: after an IRET the next boundary comes at once, and a request that
   // rose while the handler ran with IF clear (no edge left to wait for) is taken there.
-  void poll_interrupt() {
+  // Inlined where it is called (it is, at every instruction boundary): the common case is
+  // two loads and a compare.
+  [[gnu::always_inline]] void poll_interrupt() {
     while (if_ && intr_line()) {
       if (!intr_settled_) settle_intr();
       if (!if_ || !intr_line()) return;
@@ -356,9 +361,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   }
   void settle_intr();
   // INTR as this CPU sees it (intr_changed()).
-  bool intr_line() const {
-    return intr_delta_ == kNoDelta || sc_core::sc_delta_count() != intr_delta_ ? intr.read()
-                                                                               : intr_before_;
+  [[gnu::always_inline]] bool intr_line() const {
+    return intr_delta_ == kNoDelta || delta_count() != intr_delta_ ? intr.read() : intr_before_;
   }
   void intr_changed(bool level);
   static constexpr sc_dt::uint64 kNoDelta = ~sc_dt::uint64{0};
@@ -380,6 +384,7 @@ class Cpu : public sc_core::sc_module, public Processor {
     sc_core::wait(std::forward<Args>(args)...);
     in_context_ = true;
     kernel_now_ = sc_core::sc_time_stamp();
+    delta_now_ = sc_core::sc_delta_count();
     activity_changed();  // other processes ran
     hw::running_processor_slot() = this;
   }
@@ -409,6 +414,11 @@ class Cpu : public sc_core::sc_module, public Processor {
   static inline sc_core::sc_time kernel_now_;
   static sc_core::sc_time kernel_time() {
     return in_context_ ? kernel_now_ : sc_core::sc_time_stamp();
+  }
+  // The delta cycle, likewise (asked at every instruction boundary and run-ahead test).
+  static inline sc_dt::uint64 delta_now_ = 0;
+  [[gnu::always_inline]] static sc_dt::uint64 delta_count() {
+    return in_context_ ? delta_now_ : sc_core::sc_delta_count();
   }
   // Traced paging markers: a page fault's handler in progress (its nesting depth), a TLB miss's
   // walk in progress.
