@@ -93,8 +93,8 @@ void Keyboard::update() {
 }
 
 void Keyboard::trace(sc_core::sc_trace_file* tf) const {
-  sc_core::sc_trace(tf, obf_, std::string(name()) + ".obf");
-  sc_core::sc_trace(tf, data_, std::string(name()) + ".data");
+  hw::trace(tf, obf_, std::string(name()) + ".obf");
+  hw::trace(tf, data_, std::string(name()) + ".data");
 }
 
 }  // namespace kbd

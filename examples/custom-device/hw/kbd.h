@@ -20,6 +20,7 @@
 
 #include "hw/core/pin.h"
 #include "hw/core/register_bank.h"
+#include "hw/core/traced.h"
 
 namespace kbd {
 
@@ -58,8 +59,11 @@ class Keyboard : public sc_core::sc_module {
   hw::RegisterBank regs_;
   std::deque<std::uint8_t> fifo_;
   std::size_t next_ = 0;  // of input_
-  std::uint8_t data_ = 0;
-  bool obf_ = false, overrun_ = false, ie_ = false, presenting_ = false, line_ = false;
+  // What the VCD shows is hw::Traced: each change reported with its time (a plain variable
+  // would be sampled at kernel time, and a change a CPU access makes would show too early).
+  hw::Traced<std::uint8_t> data_ = 0;
+  hw::Traced<bool> obf_ = false;
+  bool overrun_ = false, ie_ = false, presenting_ = false, line_ = false;
   sc_core::sc_event arrive_event_, present_event_;
   Stats stats_;
 };
