@@ -90,7 +90,8 @@ class Traced {
     return old;
   }
 
-  bool watched() const { return watched_; }
+  // Watched by the writer watching now (an earlier writer's registration does not count).
+  bool watched() const { return watched_ && generation_ == ChangeList::instance().generation; }
   std::uint32_t var() const { return var_; }
   // The VCD writer's variable `var` (hw::trace).
   void watch(std::uint32_t var) const {

@@ -618,6 +618,7 @@ std::string VcdWriter::close() {
     if (initialized_ && ok())
       take_changes(sc_core::sc_time_stamp().value(), false, ~std::uint64_t{0});
     changes.owner = nullptr;
+    ++changes.generation;  // its variables' registrations end with it
     changes.changes.clear();
   }
   if (fst_ != nullptr) {
