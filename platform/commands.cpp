@@ -208,7 +208,7 @@ int cmd_run(const CommonOptions& given) {
   if (!o.trace.empty()) {
     // The config first: it checks the trace against every input and output before the trace
     // file is touched. The run's session builds the trace from its events as they happen.
-    const Config probe = build_config(o);
+    build_config(o);
     if (std::string why = prepare_output(o.trace); !why.empty())
       throw ConfigError(fmt::format("--trace {}: cannot write the trace: {}", o.trace, why));
   }

@@ -105,21 +105,19 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Statistics, counting a halt still in progress up to now.
   Stats stats() const;
   const Timing& timing() const { return timing_; }
-  // Adds this CPU's signals to a VCD; from then on probe changes are placed at their exact time.
   // Where the current sc_start() ends: running ahead stops there, so nothing the CPU does is
   // placed beyond the end of a run (SystemC does not count the end as pending activity).
   void set_run_limit(const sc_core::sc_time& t) { run_limit_ = t; }
-  // A VCD is open (any group): accesses then catch up with the kernel first, so traced model
-  // variables change at their exact time.
-  void set_traced() { traced_ = true; }
   // The processor whose software (or model code called from it) is running now, -1 when a
   // model's own process runs: the event log's order key for simultaneous events.
   static int emitting_cpu() {
     const Processor* p = hw::running_processor();
     return in_context_ && p != nullptr ? static_cast<int>(p->cpu_id()) : -1;
   }
-  // `paging`: with the MMU's markers (CR3, a page fault in progress, a TLB miss's walk), for a
-  // machine whose software turns paging on.
+  // Adds this CPU's signals to a VCD. `paging`: with the MMU's markers (CR3, a page fault in
+  // progress, a TLB miss's walk), for a machine whose software turns paging on. With a sampling
+  // writer (SystemC's) the CPU then catches up with the kernel before traced changes and model
+  // accesses; iocosim's takes each change with its own time and needs none of that.
   void trace(sc_core::sc_trace_file* tf, bool paging = false);
 
   // --- Processor
@@ -368,9 +366,9 @@ class Cpu : public sc_core::sc_module, public Processor {
   static constexpr sc_dt::uint64 kNoDelta = ~sc_dt::uint64{0};
   sc_dt::uint64 intr_delta_ = kNoDelta;  // the delta cycle another process changed INTR in
   bool intr_before_ = false;             // INTR before that delta
-  // A VCD samples traced variables when the kernel runs: while running ahead the CPU catches up
-  // before changing one (IF, INTA, context kind, the probes), or the change would show at a
-  // time that depends on when the kernel next ran (the host's slicing of the run).
+  // A sampling VCD writer (SystemC's) reads traced variables when the kernel runs: while running
+  // ahead the CPU catches up before changing one (IF, INTA, context kind, the probes), or the
+  // change would show at a time that depends on when the kernel next ran.
   void before_traced_change() {
     if (traced_) sync();
   }
