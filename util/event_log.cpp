@@ -1,7 +1,6 @@
 #include "util/event_log.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -88,9 +87,7 @@ void EventLog::emit(std::string_view src, std::string_view ev,
   e.ev = ev;
   ++count_;
   const int key = order_key_ ? order_key_() : -1;
-  // Both lists as one array: on the stack when they are small, as they always are.
-  std::array<const EventField*, 2> lists{fields.begin(), more.begin()};
-  const std::size_t n = fields.size() + more.size();
+  // The two lists as one: a list alone as it is, both copied into a buffer kept for it.
   if (more.size() == 0) {
     e.fields = fields.begin();
     e.field_count = fields.size();
@@ -98,11 +95,10 @@ void EventLog::emit(std::string_view src, std::string_view ev,
     e.fields = more.begin();
     e.field_count = more.size();
   } else {
-    joined_.clear();
-    joined_.insert(joined_.end(), lists[0], lists[0] + fields.size());
-    joined_.insert(joined_.end(), lists[1], lists[1] + more.size());
+    joined_.assign(fields.begin(), fields.end());
+    joined_.insert(joined_.end(), more.begin(), more.end());
     e.fields = joined_.data();
-    e.field_count = n;
+    e.field_count = joined_.size();
   }
   if (key < 0) {
     if (!held_.empty()) deliver_held();
