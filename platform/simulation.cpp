@@ -154,11 +154,6 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
   if (!config.out_events.empty() && !util::events().open(config.out_events))
     throw ConfigError(fmt::format("{}: key 'output.events': {}: cannot write the event log",
                                   config.where("output.events"), config.out_events));
-  if (!config.out_trace.empty()) {
-    // The Perfetto trace is built from the events as they happen (no log is written for it).
-    trace_ = std::make_unique<TraceOutput>(config.out_trace);
-    util::events().attach(trace_.get());
-  }
   if (!config.out_vcd.empty()) {
     // SystemC writes NAME.vcd for the NAME it is given. The path given is the path written: one
     // ending in .vcd directly; any other (no suffix, another one, a device) under a temporary
@@ -193,6 +188,13 @@ Session::Session(Platform& platform, const Config& config) : platform_(platform)
     }
     vcd_->set_time_unit(1, sc_core::SC_PS);
     platform.trace(vcd_, config.out_vcd_groups);
+  }
+  if (!config.out_trace.empty()) {
+    // The Perfetto trace is built from the events as they happen (no log is written for it).
+    // Attached last: nothing after it can fail, so the event log never keeps a sink that an
+    // unfinished constructor destroyed.
+    trace_ = std::make_unique<TraceOutput>(config.out_trace);
+    util::events().attach(trace_.get());
   }
 }
 
