@@ -223,7 +223,6 @@ std::vector<std::string> Session::close() {
       errors.push_back(fmt::format("output.vcd: {}: {}", config_.out_vcd, why));
   }
   if (util::events().enabled()) {
-    util::events().flush();  // the held events reach the trace too
     if (std::string why = util::events().close(); !why.empty())
       errors.push_back(fmt::format("output.events: {}: writing the event log failed: {}",
                                    config_.out_events, why));

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +33,6 @@
 #include "platform/config.h"
 #include "platform/simulation.h"
 #include "platform/trace.h"
-#include "util/json.h"
 #include "util/out_buffer.h"
 
 namespace platform {

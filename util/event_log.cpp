@@ -49,8 +49,8 @@ bool EventLog::open(const std::string& path) {
 }
 
 std::string EventLog::close() {
+  deliver_held();  // to the sink as well, with or without a file
   if (!file_) return {};
-  deliver_held();
   drain();
   if (std::fflush(file_) != 0 && write_errno_ == 0) write_errno_ = errno;
   if (std::fclose(file_) != 0 && write_errno_ == 0) write_errno_ = errno;

@@ -62,7 +62,8 @@ class EventLog {
   ~EventLog();
   // Returns false (and leaves the log closed) if the file cannot be opened.
   bool open(const std::string& path);
-  // Closes the file. Returns "" if every line reached it, else why not (a full disk).
+  // Delivers the held events and closes the file. Returns "" if every line reached it, else why
+  // not (a full disk).
   std::string close();
   // Events also go to `sink` (nullptr: none) until it is detached; not owned.
   void attach(EventSink* sink);

@@ -1,13 +1,12 @@
 #pragma once
 // iocosim's own VCD writer, in place of SystemC's (sc_create_vcd_trace_file): the same file,
 // value change for value change (tests/platform/vcd_writer_test.cpp compares them on the same
-// run), for less host time. Models register their variables with sc_trace() as before (it is an
-// sc_trace_file); at the end of each timestep the kernel calls cycle(), which compares every
-// variable with its last written value in one loop over plain integers (SystemC's calls a
-// virtual function per variable) and writes only what changed, formatting numbers itself
-// (SystemC builds a std::stringstream, with its locale look-ups, for every time stamp).
-// Variables that report their changes (hw::Traced, hw/core/traced.h) are not compared every
-// timestep: only those that changed in it.
+// run), for less host time. It is an sc_trace_file; at the end of each timestep the kernel
+// calls cycle(). Variables that report their changes (hw::Traced, traced with hw::trace;
+// hw/core/traced.h) are written from those reports, each at its own time, so only what changed
+// is looked at and a CPU running ahead need not catch up for them. Plain variables registered
+// with sc_trace() are sampled: compared with their last written value at every timestep in one
+// loop over plain integers. Numbers are formatted without a std::stringstream.
 //
 // Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
 // point, enums, events) are not traced; each is named once in a warning.
