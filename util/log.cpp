@@ -9,7 +9,6 @@ namespace {
 TimeSource g_clock = nullptr;  // constant-initialized: no guard on the hot path
 
 struct State {
-  Level level = Level::info;
   std::array<std::uint64_t, 6> counts{};
 };
 
@@ -59,10 +58,7 @@ std::uint64_t now_ps() {
 }
 
 void set_log_level(Level level) {
-  state().level = level;
-}
-Level log_level() {
-  return state().level;
+  detail::g_log_level = level;
 }
 std::uint64_t log_count(Level level) {
   return state().counts[static_cast<std::size_t>(level)];
@@ -83,7 +79,7 @@ std::string format_time(std::uint64_t ps) {
 void log_line(Level level, std::string_view source, std::string_view message) {
   auto& s = state();
   s.counts[static_cast<std::size_t>(level)]++;
-  if (level < s.level) return;
+  if (level < detail::g_log_level) return;
   static constexpr char kTag[] = {'T', 'D', 'I', 'W', 'E', '-'};
   std::string line = fmt::format("[{} {}] {}: {}\n", kTag[static_cast<int>(level)],
                                  format_time(now_ps()), source, message);

@@ -23,8 +23,14 @@ using TimeSource = std::uint64_t (*)();
 void set_time_source(TimeSource now_ps);
 std::uint64_t now_ps();
 
+namespace detail {
+// The level, read on every debug line a model considers (a plain variable: inline, no call).
+inline Level g_log_level = Level::info;
+}  // namespace detail
 void set_log_level(Level level);
-Level log_level();
+inline Level log_level() {
+  return detail::g_log_level;
+}
 // Counts of warnings and errors logged so far; tests treat a nonzero count as failure.
 std::uint64_t log_count(Level level);
 void reset_log_counts();

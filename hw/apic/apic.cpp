@@ -12,47 +12,53 @@ namespace hw::apic {
 // ---- the APIC bus
 
 unsigned ApicBus::send(const Message& m, const LocalApic* sender) {
-  std::vector<LocalApic*> targets;
-  for (LocalApic* l : lapics_) {
-    bool hit = false;
+  // The targets as flags by APIC (every device interrupt comes here: no allocation per message).
+  const auto n = static_cast<unsigned>(lapics_.size());
+  std::array<bool, kMaxLocalApics> hit{};
+  unsigned count = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    const LocalApic* l = lapics_[i];
     switch (m.shorthand) {
       case Shorthand::none:
-        hit = l->matches(m);
+        hit[i] = l->matches(m);
         break;
       case Shorthand::self:
-        hit = l == sender;
+        hit[i] = l == sender;
         break;
       case Shorthand::all:
-        hit = true;
+        hit[i] = true;
         break;
       case Shorthand::others:
-        hit = l != sender;
+        hit[i] = l != sender;
         break;
     }
-    if (hit) targets.push_back(l);
+    count += hit[i] ? 1 : 0;
   }
-  if (targets.empty()) return 0;
-  if (m.mode == Delivery::lowest && targets.size() > 1) {
+  if (count == 0) return 0;
+  if (m.mode == Delivery::lowest && count > 1) {
     // The lowest arbitration priority wins; among equals, the first at or after the rotation
     // point (the APIC after the last winner), so equal CPUs take turns deterministically.
-    const auto n = static_cast<unsigned>(lapics_.size());
     LocalApic* best = nullptr;
-    unsigned best_index = 0;
+    unsigned best_index = 0, best_class = 0;
     for (unsigned k = 0; k < n; ++k) {
       const unsigned i = (rotation_ + k) % n;
-      LocalApic* l = lapics_[i];
-      if (std::find(targets.begin(), targets.end(), l) == targets.end()) continue;
-      if (best == nullptr || (l->apr() >> 4) < (best->apr() >> 4)) {
-        best = l;
+      if (!hit[i]) continue;
+      const unsigned cls = lapics_[i]->apr() >> 4;
+      if (best == nullptr || cls < best_class) {
+        best = lapics_[i];
         best_index = i;
+        best_class = cls;
       }
     }
     rotation_ = (best_index + 1) % n;
     best->note_lowest_priority_win();
-    targets.assign(1, best);
+    best->deliver_later(m.vector, m.level);
+    return 1;
   }
-  for (LocalApic* l : targets) l->deliver_later(m.vector, m.level);
-  return static_cast<unsigned>(targets.size());
+  for (unsigned i = 0; i < n; ++i) {
+    if (hit[i]) lapics_[i]->deliver_later(m.vector, m.level);
+  }
+  return count;
 }
 
 void ApicBus::eoi(std::uint8_t vector) {

@@ -26,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <stdexcept>
 #include <vector>
 
 #include <tlm_utils/simple_target_socket.h>
@@ -121,7 +122,13 @@ class IoApic;
 class ApicBus {
  public:
   explicit ApicBus(sc_core::sc_time latency) : latency_(latency) {}
-  void attach(LocalApic* lapic) { lapics_.push_back(lapic); }
+  // At most kMaxLocalApics (send() keeps its targets in an array that size); the platform's
+  // cpu.count is bounded by it, so more is a model bug.
+  void attach(LocalApic* lapic) {
+    if (lapics_.size() >= kMaxLocalApics)
+      throw std::logic_error("APIC bus: more than kMaxLocalApics local APICs");
+    lapics_.push_back(lapic);
+  }
   void attach(IoApic* ioapic) { ioapic_ = ioapic; }
   // Resolves `m` to its targets now and delivers it `latency` later. `sender`: the sending
   // local APIC (for the shorthands), or null for the I/O APIC. Returns the number of targets.

@@ -169,13 +169,17 @@ void Bus::account(unsigned master, std::uint64_t bus_cycles) {
 }
 
 Arbiter::Progress Bus::cpu_progress(double share, const sc_core::sc_time& offset) {
+  // No segment: full speed, and no need to ask the kernel's time (a library call).
+  if (!arb_.dma_active()) return {};
   return arb_.cpu_progress(to_ps(sc_core::sc_time_stamp() + offset), share);
 }
 
 void Bus::cpu_demand(double share, const sc_core::sc_time& offset) {
   // A transparent segment's end moved: the engine projects it again at the CPU's instant.
   // Told to the CPU's scheduling hook like hw::notify_after (the offset is the CPU's own).
-  if (arb_.cpu_demand(to_ps(sc_core::sc_time_stamp() + offset), share)) {
+  // The time matters only to a segment in progress (no library call for it otherwise).
+  const std::uint64_t now = arb_.dma_active() ? to_ps(sc_core::sc_time_stamp() + offset) : 0;
+  if (arb_.cpu_demand(now, share)) {
     demand_.notify(offset);
     if (ScheduleHook hook = schedule_hook()) hook(offset);
   }

@@ -24,7 +24,9 @@ Cpu::Cpu(const sc_core::sc_module_name& name, unsigned id, const Timing& timing)
       id_(id),
       timing_(timing),
       period_(period_of(timing.clock_hz)),
-      quantum_(from_ps(timing.quantum_ps)) {
+      quantum_(from_ps(timing.quantum_ps)),
+      io_cost_(cycles(timing.io_access)),
+      mem_cost_(cycles(timing.mem_access)) {
   out.register_invalidate_direct_mem_ptr(this, &Cpu::invalidate_direct_mem_ptr);
   intr.on_change([this](bool level) { intr_changed(level); });
   // Targets serve this CPU's accesses at kernel time plus its run-ahead offset; with several
@@ -196,12 +198,27 @@ sc_core::sc_time Cpu::refresh_horizon() {
   h.value = sc_core::sc_time_to_pending_activity();
   h.delta = sc_core::sc_delta_count();
   h.valid = true;
+  ++h.generation;
   return h.value;
+}
+
+const sc_core::sc_time& Cpu::refresh_limit() const {
+  sc_core::sc_time limit = std::min(kMaxRunAhead, time_to_pending_activity());
+  if (run_limit_ != sc_core::SC_ZERO_TIME) {
+    const sc_core::sc_time now = kernel_time();
+    limit = now >= run_limit_ ? sc_core::SC_ZERO_TIME : std::min(limit, run_limit_ - now);
+  }
+  limit_ = limit;
+  limit_gen_ = horizon_.generation;
+  return limit_;
 }
 
 void Cpu::scheduled(const sc_core::sc_time& at) {
   Horizon& h = horizon_;
-  if (h.valid && at < h.value) h.value = at;
+  if (h.valid && at < h.value) {
+    h.value = at;
+    ++h.generation;
+  }
 }
 
 void Cpu::kernel_wait(const sc_core::sc_time& t) {
@@ -267,11 +284,9 @@ void Cpu::check_stop() {
   }
 }
 
-void Cpu::advance(sc_core::sc_time t, bool interruptible) {
+void Cpu::advance_slow(sc_core::sc_time t, bool interruptible) {
   flush_demand();
   if (can_run_ahead(t)) {
-    // A request already pending (raised during non-interruptible work, a page fault's entry)
-    // is taken before this work, as the exact path below does; then one raised by its end.
     if (interruptible) poll_interrupt();
     local_ += t;
     if (interruptible) poll_interrupt();
@@ -349,11 +364,14 @@ void Cpu::pause(Cycles n) {
 
 void Cpu::consume(Cycles n, double bus_share) {
   stats_.work_cycles += n;
-  sc_core::sc_time t = cycles(n);
   if (bus_share <= 0.0 || bus_master.size() == 0) {
-    advance(t, true);
+    advance(cycles(n), true);
     return;
   }
+  consume_shared(cycles(n), bus_share);
+}
+
+void Cpu::consume_shared(sc_core::sc_time t, double bus_share) {
   const double share = std::min(bus_share, 1.0);
   // The share is the demand a transparent DMA sees. An interrupt taken inside sets its own and
   // restores this one; on return the work goes on with it.
@@ -791,7 +809,7 @@ bool Cpu::access(tlm::tlm_command cmd, Space space, std::uint64_t address, unsig
   // traces nothing, so those accesses run ahead as without a VCD.
   const bool is_apic = !is_io && address - apic_base_ < apic_size_;
   if (quantum_ == sc_core::SC_ZERO_TIME && traced_ && (is_io || !dmi_hit(address, width))) sync();
-  sc_core::sc_time delay = local_ + cycles(is_io ? timing_.io_access : timing_.mem_access);
+  sc_core::sc_time delay = local_ + (is_io ? io_cost_ : mem_cost_);
   if (!detail::is_access_width(width)) {
     status = tlm::TLM_BURST_ERROR_RESPONSE;
   } else if (is_apic) {
@@ -882,11 +900,7 @@ void Cpu::open_window(Window& w) {
   if (!timing_.fast_blocks || !dmi_valid_ || (if_ && intr_line())) return;  // INTR: taken next
   // can_run_ahead(): the access's time is before the next activity, the run-ahead bound and
   // the end of the run (all from kernel time, which does not move while the CPU runs ahead).
-  w.limit_ps = std::min(to_ps(kMaxRunAhead), to_ps(time_to_pending_activity()));
-  if (run_limit_ != sc_core::SC_ZERO_TIME) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
-    w.limit_ps = now >= run_limit_ ? 0 : std::min(w.limit_ps, to_ps(run_limit_ - now));
-  }
+  w.limit_ps = to_ps(run_ahead_limit());
   w.lo = dmi_.get_start_address();
   w.hi = dmi_.get_end_address();
   w.base = dmi_.get_dmi_ptr();
@@ -914,7 +928,7 @@ bool Cpu::fast_word(bool is_read, std::uint64_t address, unsigned width, std::ui
       address - apic_base_ < apic_size_)
     return false;
   ++(is_read ? stats_.mem_reads : stats_.mem_writes);
-  sc_core::sc_time delay = local_ + cycles(timing_.mem_access);
+  sc_core::sc_time delay = local_ + mem_cost_;
   dmi_transfer(is_read, address, width, data, delay);
   if (to_ps(delay) < w.limit_ps) {
     local_ = delay;  // apply_delay()'s run-ahead; no interrupt is pending (open_window)

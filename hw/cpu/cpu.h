@@ -107,7 +107,10 @@ class Cpu : public sc_core::sc_module, public Processor {
   const Timing& timing() const { return timing_; }
   // Where the current sc_start() ends: running ahead stops there, so nothing the CPU does is
   // placed beyond the end of a run (SystemC does not count the end as pending activity).
-  void set_run_limit(const sc_core::sc_time& t) { run_limit_ = t; }
+  void set_run_limit(const sc_core::sc_time& t) {
+    run_limit_ = t;
+    limit_gen_ = 0;  // run_ahead_limit() includes it
+  }
   // The processor whose software (or model code called from it) is running now, -1 when a
   // model's own process runs: the event log's order key for simultaneous events.
   static int emitting_cpu() {
@@ -257,7 +260,24 @@ class Cpu : public sc_core::sc_module, public Processor {
   // Fills tx_ for one access of `width` bytes at `address`, data in `data`.
   void prepare(tlm::tlm_command cmd, std::uint64_t address, unsigned width, std::uint32_t& data);
   // Advances this context's time by `t`. Interruptible waits accept interrupts on the way.
-  void advance(sc_core::sc_time t, bool interruptible);
+  // Inline for its common case, running ahead (every computation and handler step of the
+  // interrupt path takes it); anything else is advance_slow(), which starts by telling the
+  // bus a changed share (flush_demand()) and so tests running ahead itself.
+  [[gnu::always_inline]] void advance(sc_core::sc_time t, bool interruptible) {
+    if (want_ == demand_ && can_run_ahead(t)) {
+      // A request already pending (raised during non-interruptible work, a page fault's
+      // entry) is taken before this work, as the exact path does; then one raised by its end.
+      if (interruptible) poll_interrupt();
+      local_ += t;
+      if (interruptible) poll_interrupt();
+      return;
+    }
+    advance_slow(t, interruptible);
+  }
+  void advance_slow(sc_core::sc_time t, bool interruptible);
+  // consume() with a bus share (a DMA segment may slow the work): pieces between arbitration
+  // changes.
+  void consume_shared(sc_core::sc_time t, double bus_share);
   // Like advance(t, true), but returns early, with the time not spent, when the bus's
   // arbitration changes (a DMA segment starts or ends).
   sc_core::sc_time advance_watching(sc_core::sc_time t);
@@ -304,11 +324,22 @@ class Cpu : public sc_core::sc_module, public Processor {
   // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
   // between, so yielding would change nothing but the host time spent. (Inline: asked at every
   // access and computation.)
-  bool can_run_ahead(const sc_core::sc_time& t) const {
-    const sc_core::sc_time until = local_ + t;
-    if (pausing_ || past_run_limit(t)) return false;
-    return until < kMaxRunAhead && until < time_to_pending_activity();
+  // Asked about 13 times per interrupt: the three bounds are folded into one limit on the
+  // offset (run_ahead_limit()), recomputed only when the horizon or the kernel's time moves.
+  [[gnu::always_inline]] bool can_run_ahead(const sc_core::sc_time& t) const {
+    return !pausing_ && local_ + t < run_ahead_limit();
   }
+  // The offset the CPU's time must stay below to run ahead: the next activity, kMaxRunAhead and
+  // the end of the run, from kernel time. Keyed by the horizon's generation (every change of
+  // the horizon moves it) and the delta count (kernel time moves only with it).
+  [[gnu::always_inline]] const sc_core::sc_time& run_ahead_limit() const {
+    const Horizon& h = horizon_;
+    return limit_gen_ == h.generation && h.valid && h.delta == delta_count() ? limit_
+                                                                             : refresh_limit();
+  }
+  const sc_core::sc_time& refresh_limit() const;
+  mutable sc_core::sc_time limit_;
+  mutable std::uint64_t limit_gen_ = 0;  // the horizon's generation limit_ was computed in
   // How far the CPU may run ahead of the kernel in exact mode, even with nothing scheduled:
   // long computations still yield, so the simulation loop stays responsive (progress, Ctrl-C).
   static inline const sc_core::sc_time kMaxRunAhead{250, sc_core::SC_US};
@@ -324,6 +355,7 @@ class Cpu : public sc_core::sc_module, public Processor {
     bool valid = false;
     sc_dt::uint64 delta = 0;
     sc_core::sc_time value;
+    std::uint64_t generation = 1;  // moves at every change: each CPU's limit_ is keyed by it
   };
   static Horizon horizon_;  // (defined in cpu.cpp)
   static sc_core::sc_time refresh_horizon();
@@ -331,7 +363,10 @@ class Cpu : public sc_core::sc_module, public Processor {
     const Horizon& h = horizon_;
     return h.valid && h.delta == delta_count() ? h.value : refresh_horizon();
   }
-  static void activity_changed() { horizon_.valid = false; }
+  static void activity_changed() {
+    horizon_.valid = false;
+    ++horizon_.generation;
+  }
   // A model scheduled activity `at` after the kernel's now (hw::notify_after): the cached time
   // to the next activity stays valid, moved earlier if that is earlier. Accesses to models do
   // not drop the cache: what they schedule comes through here.
@@ -431,6 +466,7 @@ class Cpu : public sc_core::sc_module, public Processor {
   const unsigned id_;
   const Timing timing_;
   const sc_core::sc_time period_, quantum_;
+  const sc_core::sc_time io_cost_, mem_cost_;       // an access's own cycles, as times (per access)
   sc_core::sc_time local_ = sc_core::SC_ZERO_TIME;  // decoupled offset ahead of sc_time_stamp()
   std::uint64_t boot_at_ps_ = 0;  // booted by another CPU: the time its software did it
   unsigned master_id_ = 0;

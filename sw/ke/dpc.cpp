@@ -109,9 +109,10 @@ void Kernel::drain_dpc_queue() {
           (static_cast<std::uint64_t>(p.irql) << 16) | (kDispatchLevel << 8) | kUniqueDpcReturn, 0,
           dpc->id, 0);  // Windows: the routine's and the DPC's addresses (host pointers here)
     pop_frame();
-    stats_.dpc.add(cpu_.now_ps() - t0);
-    timeline_.add(p.number, false, t0, cpu_.now_ps());
-    dpc->time.add(cpu_.now_ps() - t0);
+    const std::uint64_t t1 = cpu_.now_ps();
+    stats_.dpc.add(t1 - t0);
+    timeline_.add(p.number, false, t0, t1);
+    dpc->time.add(t1 - t0);
     if (!dpc->seen) {
       dpc->seen = true;
       dpcs_seen_.push_back(dpc);

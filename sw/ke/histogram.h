@@ -13,8 +13,10 @@ class Histogram {
   static constexpr std::size_t kBuckets = kUpperUs.size() + 1;
 
   void add(std::uint64_t ps) {
-    std::size_t b = 0;
-    while (b < kUpperUs.size() && ps >= kUpperUs[b] * 1'000'000) ++b;
+    // The first five buckets are a microsecond each: where most ISRs and DPCs fall.
+    const std::uint64_t us = ps / 1'000'000;
+    std::size_t b = us < 5 ? static_cast<std::size_t>(us) : 5;
+    while (b < kUpperUs.size() && us >= kUpperUs[b]) ++b;
     ++buckets_[b];
     ++count_;
     sum_ps_ += ps;

@@ -172,9 +172,10 @@ void Kernel::service_interrupt(unsigned irq, std::uint64_t entry_ps, bool replay
     if (at > p.irql) set_irql(hal_.irql_of_irq(irq));
     if (mine) ++obj->claims;
     claimed = claimed || mine;
-    stats_.isr.add(cpu_.now_ps() - t0);
-    timeline_.add(p.number, true, t0, cpu_.now_ps());
-    obj->time.add(cpu_.now_ps() - t0);
+    const std::uint64_t t1 = cpu_.now_ps();
+    stats_.isr.add(t1 - t0);
+    timeline_.add(p.number, true, t0, t1);
+    obj->time.add(t1 - t0);
     if (util::events().enabled())
       emit("isr_exit", {{"name", obj->name}, {"claimed", mine}}, {{"cpu", p.number}});
     pop_frame();

@@ -77,6 +77,15 @@ void Kernel::start_processor(unsigned n) {
 
 void Timeline::add(unsigned cpu, bool isr, std::uint64_t from_ps, std::uint64_t to_ps) {
   if (to_ps <= from_ps) return;
+  // Most ISRs and DPCs fall inside one bucket that exists already (every interrupt comes here).
+  if (cpu < cpus.size()) {
+    auto& v = isr ? cpus[cpu].isr_ps : cpus[cpu].dpc_ps;
+    const std::uint64_t b = from_ps / bucket_ps;
+    if (b < v.size() && b + 1 < kMaxBuckets && (to_ps - 1) / bucket_ps == b) {
+      v[b] += to_ps - from_ps;
+      return;
+    }
+  }
   if (cpus.size() <= cpu) cpus.resize(cpu + 1);
   // Longer buckets until the end fits (every processor's, so all share one time axis).
   while (to_ps / bucket_ps >= kMaxBuckets) {
