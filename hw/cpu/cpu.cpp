@@ -53,7 +53,8 @@ void Cpu::boot(std::function<void()> entry, std::size_t stack_bytes) {
 
 Cpu::Stats Cpu::stats() const {
   Stats s = stats_;
-  if (halted_) s.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
+  if (halted_ && sc_core::sc_time_stamp() > halt_start_)
+    s.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
   return s;
 }
 
@@ -351,6 +352,12 @@ void Cpu::advance_slow(sc_core::sc_time t, bool interruptible) {
 }
 
 void Cpu::pause(Cycles n) {
+  // A spin lock's look at memory at the machine's time (pause(0), on every acquire and release
+  // with several CPUs, so twice per ISR): in exact mode, running ahead means nothing is scheduled
+  // at or before the CPU's own time, so no other processor can touch memory before it and
+  // catching up would only cost a suspension (nor would any same-instant process be left to
+  // order against below).
+  if (n == 0 && quantum_ == sc_core::SC_ZERO_TIME && can_run_ahead(sc_core::SC_ZERO_TIME)) return;
   pausing_ = true;
   consume(n);
   pausing_ = false;
@@ -490,17 +497,26 @@ bool Cpu::disable_interrupts() {
 }
 
 void Cpu::halt() {
-  sync();
+  // In exact mode the catch-up folds into the sleep: nothing is scheduled before the CPU's own
+  // time (that is what let it run ahead), so INTR cannot rise before it, and the idle CPU costs
+  // one suspension instead of two. A quantum's offset has no such bound, a sampling VCD writer
+  // reads the idle marker at kernel time, and a stop asked for ends the run at the CPU's time:
+  // those catch up first.
+  if (quantum_ != sc_core::SC_ZERO_TIME || traced_ || hw::stop_requested()) sync();
   ++stats_.halts;
   if (!intr_line()) {
     std::uint8_t saved = kind_;
     kind_ = static_cast<std::uint8_t>(ContextKind::idle);
-    halt_start_ = sc_core::sc_time_stamp();
+    const sc_core::sc_time ahead = catch_up();
+    halt_start_ = kernel_time() + ahead;
     halted_ = true;
     wait_resume(intr.posedge_event());
     intr_settled_ = true;
     halted_ = false;
-    stats_.halted_ps += to_ps(sc_core::sc_time_stamp() - halt_start_);
+    // (Woken before its own time, the CPU stays there: it took no time halted.)
+    const sc_core::sc_time now = kernel_time();
+    stats_.halted_ps += now > halt_start_ ? to_ps(now - halt_start_) : 0;
+    resume_ahead(halt_start_);
     kind_ = saved;
   }
   poll_interrupt();
