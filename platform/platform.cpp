@@ -21,9 +21,7 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
       ram("ram", config.ram_size, hw::from_ps(config.ram_latency_ps)),
       timer("timer", config.timer_clock_hz),
       dma("dma", config.dma_channels, config.dma_chunk),
-      external_(external_irqs),
-      dreq_("dreq", config.dma_channels),
-      dack_("dack", config.dma_channels) {
+      external_(external_irqs) {
   for (unsigned n = 0; n < kIrqLines; ++n)
     line_[n] = std::make_unique<hw::Pin>(fmt::format("{}.irq{}", this->name(), n));
   cpu.set_bus_master_id(bus.attach_master(cpu.out, cpu.name()));
@@ -57,6 +55,8 @@ Platform::Platform(const sc_core::sc_module_name& name, const Config& config, bo
   map_or_throw(hw::Space::io, dma.in, config.dma_port, hw::dma::window_size(config.dma_channels),
                "dma", "dma.port");
   for (unsigned i = 0; i < config.dma_channels; ++i) {
+    dreq_.emplace_back(fmt::format("{}.dreq{}", this->name(), i));
+    dack_.emplace_back(fmt::format("{}.dack{}", this->name(), i));
     dma.dreq[i].bind(dreq_[i]);
     dma.dack[i].bind(dack_[i]);
   }
@@ -197,7 +197,7 @@ void Platform::connect_irq(hw::PinOut& irq, const DeviceInstance& d, const std::
   ++device_drivers_[n];
 }
 
-void Platform::connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
+void Platform::connect_dma(hw::PinOut& dreq, hw::dma::DmaPeripheral* device,
                            const DeviceInstance& d, const std::string& key) {
   const unsigned ch = d.settings.u32(key);
   if (ch >= dma.channels())

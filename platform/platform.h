@@ -7,6 +7,7 @@
 // the timer, the DMA controller, the PCI interrupt router, a script), read by the controller's
 // input n and, with an I/O APIC, its input n.
 #include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,8 +53,8 @@ class Platform : public sc_core::sc_module {
   // to its INTA#, which the interrupt router takes to whatever IRQ software routes it).
   void connect_irq(hw::PinOut& irq, const DeviceInstance& d, const std::string& key = "irq");
   // Wires the device's DREQ to the DMA channel `key` names and gives the channel the device.
-  void connect_dma(sc_core::sc_out<bool>& dreq, hw::dma::DmaPeripheral* device,
-                   const DeviceInstance& d, const std::string& key = "dma_channel");
+  void connect_dma(hw::PinOut& dreq, hw::dma::DmaPeripheral* device, const DeviceInstance& d,
+                   const std::string& key = "dma_channel");
   // The config key's origin for messages ("file:line").
   std::string where(const DeviceInstance& d, const std::string& key) const;
 
@@ -118,7 +119,7 @@ class Platform : public sc_core::sc_module {
   std::vector<std::string> pci_mapped_;        // instances whose BAR0 is bound
   hw::Pin intr_{"intr"};
   std::vector<std::unique_ptr<hw::Pin>> lapic_intr_;
-  sc_core::sc_vector<sc_core::sc_signal<bool>> dreq_, dack_;
+  std::deque<hw::Pin> dreq_, dack_;                       // per DMA channel (pins do not move)
   std::array<std::unique_ptr<hw::Pin>, kIrqLines> line_;  // IRQ n; the cascade's is unread
   // Drivers of each line other than the PCI router and a script: what used_irqs() reports.
   std::array<unsigned, kIrqLines> device_drivers_{};

@@ -215,6 +215,16 @@ class TraceWriter {
 
   // A track's id, its metadata written the first time it is named.
   int track(int pid, std::string_view name) {
+    // Events come in runs on one track (a request's steps on its device's): the last one asked
+    // for is kept, no map search for it.
+    if (pid == last_track_pid_ && name == last_track_name_) return last_track_tid_;
+    const int tid = find_track(pid, name);
+    last_track_pid_ = pid;
+    last_track_name_.assign(name);
+    last_track_tid_ = tid;
+    return tid;
+  }
+  int find_track(int pid, std::string_view name) {
     auto& tracks = tids_[pid];
     const auto it = tracks.find(name);
     if (it != tracks.end()) return it->second;
@@ -245,9 +255,14 @@ class TraceWriter {
   void async(const char* ph, std::uint64_t id, std::uint64_t t, std::string_view name,
              std::string_view args = {}) {
     char* p = room(name, args.size());
-    p = fmt::format_to(p, FMT_COMPILE(R"({{"ph":"{}","pid":{},"tid":0,"ts":)"), ph, kIo);
+    p = put(p, R"({"ph":")");
+    p = put(p, std::string_view(ph));
+    p = put(p, R"(","pid":)");
+    p = util::put_number(p, kIo);
+    p = put(p, R"(,"tid":0,"ts":)");
     p = time(p, t);
-    p = fmt::format_to(p, FMT_COMPILE(R"(,"id":{})"), id);
+    p = put(p, R"(,"id":)");
+    p = util::put_number(p, id);
     p = named(p, name);
     p = put(p, R"(,"cat":"irp")");
     finish_event(arguments(p, args));
@@ -365,6 +380,8 @@ class TraceWriter {
   std::size_t time_size_ = 0;
   std::map<std::string, int, std::less<>> tids_[kMemory + 1];  // per process, by track name
   int next_tid_ = 1;
+  int last_track_pid_ = -1, last_track_tid_ = 0;  // track()'s last answer
+  std::string last_track_name_;
   std::FILE* out_;
   bool first_ = true;
 };
@@ -441,6 +458,14 @@ class TraceOutput::Builder {
     fmt::format_to(fmt::appender(b), std::forward<Args>(args)...);
     return {b.data(), b.size()};
   }
+  // "ISR name" or "DPC name" (on every ISR and DPC: plain appends, no formatting).
+  std::string_view routine_name(bool isr, std::string_view name) {
+    routine_name_.assign(isr ? "ISR " : "DPC ");
+    routine_name_.append(name);
+    return routine_name_;
+  }
+  std::string routine_name_;
+
   // Where a DPC was last queued from an ISR (its CPU and time).
   struct Queued {
     unsigned cpu = 0;
@@ -508,6 +533,13 @@ void TraceOutput::Builder::kernel(const util::Event& e) {
   const auto cpu = static_cast<unsigned>(e.number("cpu"));
   const std::string_view ev = e.ev;
   const std::uint64_t t = e.t_ps;
+  // IRQL changes first: a third of all events.
+  if (ev == "irql") {
+    if (cpu >= irql_names_.size()) irql_names_.resize(cpu + 1);
+    if (irql_names_[cpu].empty()) irql_names_[cpu] = fmt::format(FMT_COMPILE("cpu{} IRQL"), cpu);
+    w_.counter(TraceWriter::kCpus, irql_names_[cpu], t, value(e, "to").view());
+    return;
+  }
   auto& s = stacks_[cpu];
   if (ev == "thread_switch") {
     close_to(cpu, 0, t);
@@ -515,16 +547,14 @@ void TraceOutput::Builder::kernel(const util::Event& e) {
     w_.begin(TraceWriter::kCpus, cpu_tid(cpu), t, s.back().name, "thread");
   } else if (ev == "isr_enter" || ev == "dpc_enter") {
     const bool isr = ev == "isr_enter";
-    const std::string_view name =
-        text(name_, FMT_COMPILE("{}{}"), isr ? "ISR " : "DPC ", value(e, "name").view());
+    const std::string_view name = routine_name(isr, value(e, "name").view());
     w_.begin(TraceWriter::kCpus, cpu_tid(cpu), t, name, isr ? "isr" : "dpc",
              isr ? text(args_, FMT_COMPILE(R"("irq":{},"irql":{})"), value(e, "irq").view(),
                         value(e, "irql").view())
                  : "");
     s.push_back({std::string(name), isr ? "isr" : "dpc"});
   } else if (ev == "isr_exit" || ev == "dpc_exit") {
-    const std::string_view name = text(name_, FMT_COMPILE("{}{}"),
-                                       ev == "isr_exit" ? "ISR " : "DPC ", value(e, "name").view());
+    const std::string_view name = routine_name(ev == "isr_exit", value(e, "name").view());
     // Close down to the matching slice (anything above it was left open by a lost exit).
     for (std::size_t d = s.size(); d > 0; --d) {
       if (s[d - 1].name == name) {
@@ -535,10 +565,6 @@ void TraceOutput::Builder::kernel(const util::Event& e) {
   } else if (ev == "dpc_queue") {
     if (!s.empty() && std::strcmp(s.back().kind, "isr") == 0)
       queued_by_isr_[fmt::format(FMT_COMPILE("DPC {}"), value(e, "name").view())] = {cpu, t};
-  } else if (ev == "irql") {
-    if (cpu >= irql_names_.size()) irql_names_.resize(cpu + 1);
-    if (irql_names_[cpu].empty()) irql_names_[cpu] = fmt::format(FMT_COMPILE("cpu{} IRQL"), cpu);
-    w_.counter(TraceWriter::kCpus, irql_names_[cpu], t, value(e, "to").view());
   } else if (ev == "thread_exit") {
     if (!s.empty() && s.front().name == value(e, "thread").view()) close_to(cpu, 0, t);
   }
@@ -548,7 +574,10 @@ void TraceOutput::Builder::io(const util::Event& e) {
   const std::uint64_t irp = e.number("irp");
   const std::string_view ev = e.ev;
   const std::uint64_t t = e.t_ps;
-  const std::string_view args = text(args_, FMT_COMPILE(R"("irp":{})"), irp);
+  char args_text[32];  // "irp":N (on every I/O event: no formatting library)
+  const std::string_view args(
+      args_text,
+      static_cast<std::size_t>(util::put_number(put(args_text, R"("irp":)"), irp) - args_text));
   // The first event of an IRP starts its flow; later ones are its steps.
   auto step = [&](int tid) {
     const auto [it, first] = flowing_.try_emplace(irp, false);

@@ -26,11 +26,26 @@ inline sc_core::sc_time from_ps(std::uint64_t ps) {
 // non-zero at any moment: the sum is the running CPU's own.
 void add_time_offset_source(const sc_core::sc_time* offset);
 void remove_time_offset_source(const sc_core::sc_time* offset);
-sc_core::sc_time time_offset();
+namespace detail {
+// The registered offsets (inline: asked on every access and traced change).
+constexpr unsigned kMaxTimeOffsets = 16;
+inline const sc_core::sc_time* g_offsets[kMaxTimeOffsets] = {};
+inline unsigned g_offset_count = 0;
+}  // namespace detail
+inline sc_core::sc_time time_offset() {
+  if (detail::g_offset_count == 1) return *detail::g_offsets[0];  // one CPU: the common case
+  sc_core::sc_time sum = sc_core::SC_ZERO_TIME;
+  for (unsigned i = 0; i < detail::g_offset_count; ++i) sum += *detail::g_offsets[i];
+  return sum;
+}
+// The kernel's time without a library call (sc_time_stamp() is one).
+inline const sc_core::sc_time& kernel_now() {
+  return sc_core::sc_get_curr_simcontext()->time_stamp();
+}
 
 // The time of the access being served, or of the running process.
 inline std::uint64_t now_ps() {
-  return sc_core::sc_time_stamp().value() + time_offset().value();
+  return kernel_now().value() + time_offset().value();
 }
 // Told the time (from the kernel's now) of every notification made through notify_after(): the
 // CPU keeps its cached time to the next scheduled activity current with it instead of asking

@@ -30,14 +30,23 @@ struct ChangeList {
   const void* owner = nullptr;  // the writer watching, or none
   std::uint32_t generation = 0;
   std::vector<Change> changes;
+  // A writer that samples nothing is not called by the kernel at every timestep: it takes the
+  // changes when this many have gathered (and at its close).
+  void (*flush)(void* writer) = nullptr;
+  std::size_t flush_at = 0;
   void changed(std::uint32_t gen, std::uint32_t var, std::uint64_t value, std::uint64_t old) {
-    if (owner != nullptr && gen == generation) changes.push_back({now_ps(), value, old, var});
+    if (owner == nullptr || gen != generation) return;
+    changes.push_back({now_ps(), value, old, var});
+    if (flush != nullptr && changes.size() >= flush_at) flush(const_cast<void*>(owner));
   }
-  static ChangeList& instance() {
-    static ChangeList l;
-    return l;
-  }
+  static ChangeList& instance();
 };
+namespace detail {
+inline ChangeList g_changes;  // (a namespace-scope variable: no guard on every report)
+}  // namespace detail
+inline ChangeList& ChangeList::instance() {
+  return detail::g_changes;
+}
 
 // A traced value as the writer reads it: bool as 0/1, an integer's bits zero-extended.
 template <typename T>

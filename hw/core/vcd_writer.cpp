@@ -18,9 +18,11 @@ namespace hw {
 namespace {
 // Identifiers as SystemC gives them: five letters, "aaaaa", "aaaab", ... in registration order,
 // so a file is the same byte for byte whichever writer wrote it.
+constexpr std::size_t kIdLength = 5;
+
 std::string identifier(std::size_t index) {
-  std::string id(5, 'a');
-  for (int i = 4; i >= 0; --i) {
+  std::string id(kIdLength, 'a');
+  for (int i = static_cast<int>(kIdLength) - 1; i >= 0; --i) {
     id[static_cast<std::size_t>(i)] = static_cast<char>('a' + index % 26);
     index /= 26;
   }
@@ -77,7 +79,8 @@ VcdWriter::VcdWriter(const std::string& path) : path_(path) {
 
 VcdWriter::~VcdWriter() {
   close();
-  sc_core::sc_get_curr_simcontext()->remove_trace_file(this);
+  // (SystemC's removal assumes the file is in its list.)
+  if (registered_) sc_core::sc_get_curr_simcontext()->remove_trace_file(this);
 }
 
 // ---- registration
@@ -294,16 +297,40 @@ char* VcdWriter::put_digits(char* p, const Var& v, std::uint64_t raw) {
   } else if (value == 0) {
     *p++ = '0';
   } else {
-    // The top bits one at a time down to a multiple of four, then four digits at a time.
+    // The top nibble without its leading zeros, then four digits at a time. Each piece is
+    // written as four bytes (the caller's room allows it), the pointer moved by its length.
     static constexpr char kNibbles[16][4] = {
         {'0', '0', '0', '0'}, {'0', '0', '0', '1'}, {'0', '0', '1', '0'}, {'0', '0', '1', '1'},
         {'0', '1', '0', '0'}, {'0', '1', '0', '1'}, {'0', '1', '1', '0'}, {'0', '1', '1', '1'},
         {'1', '0', '0', '0'}, {'1', '0', '0', '1'}, {'1', '0', '1', '0'}, {'1', '0', '1', '1'},
         {'1', '1', '0', '0'}, {'1', '1', '0', '1'}, {'1', '1', '1', '0'}, {'1', '1', '1', '1'}};
-    int i = 63 - __builtin_clzll(value);
-    for (; (i + 1) % 4 != 0; --i) *p++ = static_cast<char>('0' + ((value >> i) & 1));
-    for (; i >= 3; i -= 4) {
-      std::memcpy(p, kNibbles[(value >> (i - 3)) & 15], 4);
+    struct Top {
+      char digits[4];
+      int length;
+    };
+    static constexpr Top kTop[16] = {{{'0'}, 1},
+                                     {{'1'}, 1},
+                                     {{'1', '0'}, 2},
+                                     {{'1', '1'}, 2},
+                                     {{'1', '0', '0'}, 3},
+                                     {{'1', '0', '1'}, 3},
+                                     {{'1', '1', '0'}, 3},
+                                     {{'1', '1', '1'}, 3},
+                                     {{'1', '0', '0', '0'}, 4},
+                                     {{'1', '0', '0', '1'}, 4},
+                                     {{'1', '0', '1', '0'}, 4},
+                                     {{'1', '0', '1', '1'}, 4},
+                                     {{'1', '1', '0', '0'}, 4},
+                                     {{'1', '1', '0', '1'}, 4},
+                                     {{'1', '1', '1', '0'}, 4},
+                                     {{'1', '1', '1', '1'}, 4}};
+    const int bits_used = 64 - __builtin_clzll(value);
+    int shift = (bits_used - 1) / 4 * 4;
+    const Top& top = kTop[(value >> shift) & 15];
+    std::memcpy(p, top.digits, 4);
+    p += top.length;
+    for (shift -= 4; shift >= 0; shift -= 4) {
+      std::memcpy(p, kNibbles[(value >> shift) & 15], 4);
       p += 4;
     }
   }
@@ -318,20 +345,44 @@ void VcdWriter::append_digits(std::string& out, const Var& v, std::uint64_t raw)
 void VcdWriter::append_value(const Var& v, std::uint64_t raw) {
   // As SystemC writes them: a single bit as its digit before the identifier; a vector as "b",
   // its digits, a space and the identifier. Composed in place in the value buffer.
-  char* p = values_.room(64 + 4 + v.id.size());
-  if (v.width != 1) *p++ = 'b';
-  p = put_digits(p, v, raw);
-  if (v.width != 1) *p++ = ' ';
-  std::memcpy(p, v.id.data(), v.id.size());
-  p += v.id.size();
+  char* p = values_.room(64 + 4 + kIdLength + 2);
+  if (v.bytes == 0) {
+    *p++ = raw != 0 ? '1' : '0';  // a bool (width 1): always fits
+  } else {
+    if (v.width != 1) *p++ = 'b';
+    p = put_digits(p, v, raw);
+    if (v.width != 1) *p++ = ' ';
+  }
+  std::memcpy(p, v.id.data(), kIdLength);  // every identifier has this length
+  p += kIdLength;
   *p++ = '\n';
   values_.commit(p);
 }
 
 void VcdWriter::append_time(std::uint64_t units) {
-  char* p = values_.room(24);
+  char* p = values_.room(40);
   *p++ = '#';
-  p = util::put_number(p, units);
+  constexpr std::uint64_t kLow = 100'000'000;
+  if (units < kLow) {
+    p = util::put_decimal(p, units);
+  } else {
+    // Consecutive stamps mostly share their digits above the last eight: those are formatted
+    // when they change, the last eight each time.
+    const std::uint64_t high = units / kLow;
+    if (high != stamp_high_) {
+      stamp_high_ = high;
+      stamp_high_size_ =
+          static_cast<unsigned>(util::put_decimal(stamp_high_text_, high) - stamp_high_text_);
+    }
+    std::memcpy(p, stamp_high_text_, sizeof stamp_high_text_);  // (room for all of it)
+    p += stamp_high_size_;
+    auto low = static_cast<std::uint32_t>(units % kLow);
+    for (int i = 3; i >= 0; --i) {
+      std::memcpy(p + 2 * i, util::kDecimalPairs + 2 * (low % 100), 2);
+      low /= 100;
+    }
+    p += 8;
+  }
   *p++ = '\n';
   values_.commit(p);
 }
@@ -423,7 +474,7 @@ void VcdWriter::build_slots() {
 }
 
 void VcdWriter::cycle(bool delta_cycle) {
-  if (delta_cycle || !ok()) return;
+  if (delta_cycle || detached_ || !ok()) return;
   if (!initialized_) {
     initialized_ = true;
     if (fst_ != nullptr) {
@@ -437,6 +488,8 @@ void VcdWriter::cycle(bool delta_cycle) {
   const std::uint64_t now_ps = sc_core::sc_time_stamp().value();
   const std::uint64_t now = now_ps / unit_ps_;
   if (now < previous_units_) return;  // cannot happen with the kernel's time
+  if (s1_.objects.empty() && s2_.objects.empty() && s4_.objects.empty() && s8_.objects.empty())
+    return detach();
   changed_.clear();
   s1_.compare(changed_);
   s2_.compare(changed_);
@@ -458,41 +511,54 @@ void VcdWriter::take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64
   };
   if (!std::is_sorted(list.begin(), list.end(), by_time))
     std::stable_sort(list.begin(), list.end(), by_time);
-  auto end = list.begin();
-  while (end != list.end() && (inclusive ? end->t_ps <= limit_ps : end->t_ps < limit_ps)) ++end;
+  const auto end =
+      inclusive ? std::upper_bound(list.begin(), list.end(), limit_ps,
+                                   [](std::uint64_t t, const auto& c) { return t < c.t_ps; })
+                : std::lower_bound(list.begin(), list.end(), limit_ps,
+                                   [](const auto& c, std::uint64_t t) { return c.t_ps < t; });
   if (end == list.begin()) return;
   if (group_value_.size() < vars_.size()) {
     group_value_.resize(vars_.size());
-    in_group_.resize(vars_.size());
+    marks_.assign((vars_.size() + 63) / 64, 0);
   }
   for (auto it = list.begin(); it != end;) {
     const std::uint64_t units = it->t_ps / unit_ps_;
-    // The group's last value of each variable, then those that differ from what was written.
-    for (; it != end && it->t_ps / unit_ps_ == units; ++it) {
-      auto note = [&](std::uint32_t var) {
-        group_value_[var] = it->value;
-        if (!in_group_[var]) {
-          in_group_[var] = 1;
-          group_.push_back(var);
-        }
-      };
-      note(it->var);
+    const std::uint64_t group_end = (units + 1) * unit_ps_;  // (no division per change)
+    // The group's last value of each variable, marked in a bitmap: read back in bit order, the
+    // variables come in registration order, as SystemC writes them, with no sort.
+    std::size_t lo = marks_.size(), hi = 0;
+    auto note = [&](std::uint32_t var, std::uint64_t value) {
+      group_value_[var] = value;
+      const std::size_t w = var >> 6;
+      marks_[w] |= std::uint64_t{1} << (var & 63);
+      lo = std::min(lo, w);
+      hi = std::max(hi, w);
+    };
+    for (; it != end && it->t_ps < group_end; ++it) {
+      note(it->var, it->value);
       if (it->var < aliases_.size())
-        for (const std::uint32_t alias : aliases_[it->var]) note(alias);
+        for (const std::uint32_t alias : aliases_[it->var]) note(alias, it->value);
     }
-    std::vector<std::uint32_t>& out = units == now ? changed_ : earlier_;
-    for (const std::uint32_t var : group_) {
-      in_group_[var] = 0;
-      if (group_value_[var] != watched_last_[var]) {
-        watched_last_[var] = group_value_[var];
-        out.push_back(var);
+    // Those whose last value differs from what was written: `now`'s join the sampled ones,
+    // an earlier instant's are written under its own time stamp.
+    bool stamped = false;
+    for (std::size_t w = lo; w <= hi && w < marks_.size(); ++w) {
+      for (std::uint64_t bits = marks_[w]; bits != 0; bits &= bits - 1) {
+        const auto var = static_cast<std::uint32_t>(w * 64 + __builtin_ctzll(bits));
+        const std::uint64_t value = group_value_[var];
+        if (value == watched_last_[var]) continue;
+        watched_last_[var] = value;
+        if (units == now) {
+          changed_.push_back(var);
+          continue;
+        }
+        if (!stamped) begin_stamp(units);
+        stamped = true;
+        put_value(var, value);
       }
+      marks_[w] = 0;
     }
-    group_.clear();
-    if (units != now) {
-      emit(units, earlier_);
-      earlier_.clear();
-    }
+    if (stamped) end_stamp();
   }
   list.erase(list.begin(), end);
 }
@@ -500,18 +566,60 @@ void VcdWriter::take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64
 void VcdWriter::emit(std::uint64_t units, std::vector<std::uint32_t>& vars) {
   if (vars.empty()) return;
   std::sort(vars.begin(), vars.end());  // written in registration order, as SystemC does
+  begin_stamp(units);
+  for (const std::uint32_t i : vars) put_value(i, value_for(i));
+  end_stamp();
+}
+
+void VcdWriter::begin_stamp(std::uint64_t units) {
   previous_units_ = units;
   if (fst_ != nullptr) {
     fst_time(units);
-    for (const std::uint32_t i : vars) fst_value(i, value_for(i));
-    return;
+  } else {
+    append_time(units);
   }
-  append_time(units);
-  for (const std::uint32_t i : vars) append_value(vars_[i], value_for(i));
+}
+
+void VcdWriter::put_value(std::uint32_t var, std::uint64_t raw) {
+  if (fst_ != nullptr) {
+    fst_value(var, raw);
+  } else {
+    append_value(vars_[var], raw);
+  }
+}
+
+void VcdWriter::end_stamp() {
+  if (fst_ != nullptr) return;
   char* p = values_.room(1);
   *p++ = '\n';
   values_.commit(p);
   if (values_.size() >= kBlock) flush_line();
+}
+
+void VcdWriter::detach() {
+  // Every variable reports its changes, each with its time: nothing needs the kernel's call at
+  // every delta cycle and timestep (a third of what a VCD cost). The changes are taken in
+  // batches; those before the kernel's current time unit are final (nothing can change a
+  // variable before the kernel's time), so each batch writes whole time stamps.
+  // The kernel calls this inside its loop over trace files: the writer leaves that list at its
+  // first batch, from a process.
+  ChangeList& changes = ChangeList::instance();
+  if (changes.owner != this) return;
+  detached_ = true;
+  changes.flush = [](void* writer) { static_cast<VcdWriter*>(writer)->take_batch(); };
+  changes.flush_at = kBatch;
+}
+
+void VcdWriter::take_batch() {
+  if (registered_) {
+    sc_core::sc_get_curr_simcontext()->remove_trace_file(this);
+    registered_ = false;
+  }
+  ChangeList& changes = ChangeList::instance();
+  const std::uint64_t unit_start = sc_core::sc_time_stamp().value() / unit_ps_ * unit_ps_;
+  take_changes(unit_start, false, ~std::uint64_t{0});
+  // What is left (a CPU running ahead of the kernel) waits for more.
+  changes.flush_at = std::max(kBatch, 2 * changes.changes.size());
 }
 
 std::uint64_t VcdWriter::value_for(std::uint32_t var) const {
@@ -620,6 +728,7 @@ std::string VcdWriter::close() {
     changes.owner = nullptr;
     ++changes.generation;  // its variables' registrations end with it
     changes.changes.clear();
+    changes.flush = nullptr;
   }
   if (fst_ != nullptr) {
     const std::uint64_t now = sc_core::sc_time_stamp().value() / unit_ps_;

@@ -121,10 +121,21 @@ class VcdWriter : public sc_core::sc_trace_file {
     }
   };
   void build_slots();
+  // With no variable sampled, leaves the kernel's per-timestep calls and takes the watched
+  // changes in batches of kBatch instead (take_batch()).
+  void detach();
+  void take_batch();
+  static constexpr std::size_t kBatch = 256;
+  bool detached_ = false;
+  bool registered_ = true;  // in the kernel's list of trace files
   // The watched variables' changes before (or up to, `inclusive`) limit_ps: an instant other
   // than `now` written under its own time stamp, `now`'s added to changed_.
   void take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64_t now);
   void emit(std::uint64_t units, std::vector<std::uint32_t>& vars);  // a time stamp's changes
+  // A time stamp's lines, VCD or FST: its stamp, each variable's value, its end.
+  void begin_stamp(std::uint64_t units);
+  void put_value(std::uint32_t var, std::uint64_t raw);
+  void end_stamp();
   std::uint64_t value_for(std::uint32_t var) const;  // the value to write for a variable
   void settle_initial();  // the watched variables' values at the header's instant
 
@@ -143,13 +154,16 @@ class VcdWriter : public sc_core::sc_trace_file {
   // One instant's watched changes being gathered (their last values), and an earlier instant's
   // variables to write.
   std::vector<std::uint64_t> group_value_;
-  std::vector<std::uint8_t> in_group_;
-  std::vector<std::uint32_t> group_, earlier_;
+  std::vector<std::uint64_t> marks_;                 // a bit per variable changed in the instant
   std::vector<std::vector<std::uint32_t>> aliases_;  // by watched variable: its other names
   std::string line_;        // the header and comments, written before values_
   util::OutBuffer values_;  // value changes composed in place, written in blocks
   std::uint64_t unit_ps_ = 1;
   std::uint64_t previous_units_ = 0;  // the time stamp last written
+  // A time stamp's digits above its last eight, as last formatted (append_time()).
+  std::uint64_t stamp_high_ = ~std::uint64_t{0};
+  char stamp_high_text_[20] = {};
+  unsigned stamp_high_size_ = 0;
   bool initialized_ = false;
   int write_errno_ = 0;
 };

@@ -24,12 +24,7 @@ const char* error_text(BlockError e) {
 }  // namespace
 
 BlockDevice::BlockDevice(const sc_core::sc_module_name& name, const BlockTiming& timing)
-    : sc_module(name),
-      in("in"),
-      dreq("dreq"),
-      log_(this->name()),
-      regs_(this->name()),
-      timing_(timing) {
+    : sc_module(name), in("in"), log_(this->name()), regs_(this->name()), timing_(timing) {
   in.register_b_transport(this, &BlockDevice::b_transport);
   Register& data = regs_.add("data", 0x0, 2, 0, Access::read_write);
   data.on_read = [this] { return data_read(); };

@@ -78,7 +78,7 @@ class BlockDevice : public sc_core::sc_module, public dma::DmaPeripheral {
 
   tlm_utils::simple_target_socket<BlockDevice> in;
   PinOut irq{"irq"};
-  sc_core::sc_out<bool> dreq;
+  PinOut dreq{"dreq"};
 
   BlockDevice(const sc_core::sc_module_name& name, const BlockTiming& timing);
   // Opens the image; returns "" or why not (the platform reports it as a config error).

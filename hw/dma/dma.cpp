@@ -50,12 +50,14 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
       in("in"),
       out("out"),
       bus("bus"),
-      dreq("dreq", channels),
-      dack("dack", channels),
       log_(this->name()),
       regs_(this->name()),
       ch_(channels),
       chunk_(std::max<std::uint64_t>(chunk_bytes, 4)) {
+  for (unsigned i = 0; i < channels; ++i) {
+    dreq.emplace_back();
+    dack.emplace_back(fmt::format("dack{}", i));
+  }
   // The platform's config checks the range; a model built outside it is a programming error.
   if (channels < kMinChannels || channels > kMaxChannels)
     throw std::logic_error(fmt::format("{}: {} channels (supported: {}..{})", this->name(),
@@ -352,8 +354,8 @@ void DmaController::trace(sc_core::sc_trace_file* tf) {
     const std::string p = fmt::format("{}.ch{}.", n, i);
     hw::trace(tf, ch_[i].active, p + "active");
     hw::trace(tf, ch_[i].count, p + "count");
-    sc_core::sc_trace(tf, dreq[i], p + "dreq");
-    sc_core::sc_trace(tf, dack[i], p + "dack");
+    dreq[i].trace(tf, p + "dreq");
+    dack[i].trace(tf, p + "dack");
   }
   irq.trace(tf, n + ".irq");
 }

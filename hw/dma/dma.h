@@ -28,6 +28,7 @@
 // the segment that reached it is not written, nothing outside the programmed range is touched.
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -95,8 +96,10 @@ class DmaController : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket<DmaController> out;  // data, as a bus master
   sc_core::sc_port<bus::dma_bus_if> bus;
   PinOut irq{"irq"};
-  sc_core::sc_vector<sc_core::sc_in<bool>> dreq;
-  sc_core::sc_vector<sc_core::sc_out<bool>> dack;
+  // DREQ in and DACK out per channel, as pins (hw/core/pin.h): the engine sees a request at
+  // once and waits on its change; a deque, as pins do not move.
+  std::deque<PinIn> dreq;
+  std::deque<PinOut> dack;
 
   DmaController(const sc_core::sc_module_name& name, unsigned channels, std::uint64_t chunk_bytes);
 

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -75,6 +77,33 @@ TEST(JsonEscape, FastPathWritesWhatThePlainEscaperDoes) {
     ASSERT_LE(static_cast<std::size_t>(end - out.data()), bound);
     for (std::size_t i = bound; i < out.size(); ++i)
       ASSERT_EQ(out[i], '#') << "wrote past the bound, length " << n;
+  }
+}
+
+TEST(PutNumber, WritesWhatStdToStringDoes) {
+  // Every digit count and its edges (9s, powers of ten, 32- and 64-bit limits), both signs,
+  // and random values of every bit length; nothing written past the number.
+  std::vector<std::uint64_t> values = {
+      0, 1, 9, 10, 99, 100, 4294967295ULL, 4294967296ULL, 18446744073709551615ULL};
+  for (std::uint64_t p = 1; p <= 1'000'000'000'000'000'000ULL; p *= 10) {
+    values.push_back(p - 1);
+    values.push_back(p);
+    values.push_back(p + 1);
+  }
+  std::mt19937_64 rng(7);
+  for (int bits = 1; bits <= 64; ++bits)
+    for (int k = 0; k < 50; ++k) values.push_back(rng() >> (64 - bits));
+  for (const std::uint64_t v : values) {
+    char out[32];
+    std::fill(std::begin(out), std::end(out), '#');
+    char* end = util::put_number(out, v);
+    ASSERT_EQ(std::string(out, end), std::to_string(v));
+    ASSERT_EQ(out[end - out], '#') << v;
+    const auto s = static_cast<std::int64_t>(v);
+    std::fill(std::begin(out), std::end(out), '#');
+    end = util::put_number(out, s);
+    ASSERT_EQ(std::string(out, end), std::to_string(s));
+    ASSERT_EQ(out[end - out], '#') << s;
   }
 }
 
