@@ -1,12 +1,14 @@
 #pragma once
 // iocosim's own VCD writer, in place of SystemC's (sc_create_vcd_trace_file): the same file,
-// value change for value change (tests/platform/vcd_writer_test.cpp compares them on the same
-// run), for less host time. It is an sc_trace_file; at the end of each timestep the kernel
+// value change for value change (cli.vcd_writer in tests/platform/cli_checks.py compares them on
+// the same run), for less host time. It is an sc_trace_file; at the end of each timestep the kernel
 // calls cycle(). Variables that report their changes (hw::Traced, traced with hw::trace;
 // hw/core/traced.h) are written from those reports, each at its own time, so only what changed
 // is looked at and a CPU running ahead need not catch up for them. Plain variables registered
 // with sc_trace() are sampled: compared with their last written value at every timestep in one
-// loop over plain integers. Numbers are formatted without a std::stringstream.
+// loop over plain integers. With none sampled (iocosim's models alone), the writer leaves the
+// kernel's per-timestep calls after the header and takes the reported changes in batches
+// (detach()). Numbers are formatted without a std::stringstream.
 //
 // Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
 // point, enums, events) are not traced; each is named once in a warning.
