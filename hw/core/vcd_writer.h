@@ -8,7 +8,10 @@
 // with sc_trace() are sampled: compared with their last written value at every timestep in one
 // loop over plain integers. With none sampled (iocosim's models alone), the writer leaves the
 // kernel's per-timestep calls after the header and takes the reported changes in batches
-// (detach()). Numbers are formatted without a std::stringstream.
+// (detach()). Numbers are formatted without a std::stringstream. One difference from SystemC's
+// file: with a time unit coarser than the instants things change at (set_time_unit(); the
+// platform uses 1 ps), an instant's changes share their unit's one time stamp, where SystemC's
+// writer repeats the stamp for each timestep inside the unit.
 //
 // Traced types: bool and the integral types (with their width). Others (sc_dt types, floating
 // point, enums, events) are not traced; each is named once in a warning.

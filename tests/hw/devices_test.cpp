@@ -17,6 +17,7 @@
 #include "hw/core/pin.h"
 #include "hw/core/sim_time.h"
 #include "hw/core/traced.h"
+#include "hw/core/vcd_writer.h"
 #include "hw/devices/block_device.h"
 #include "hw/devices/serial.h"
 #include "hw/dma/dma.h"
@@ -629,3 +630,55 @@ TEST(Traced, AWatchedVariableReportsItsChangesWithTheirTimeAndACopyIsOnlyItsValu
 }
 
 }  // namespace
+
+// A model whose traced state changes thousands of times, several times per instant (back and
+// forth within one too), in a time unit of 1 ns (not the default picosecond; every change on a
+// whole unit): iocosim's writer, which takes them in batches off the kernel's per-timestep calls
+// (nothing is sampled), writes what SystemC's sampling writer does on the same run (from the
+// timescale on: the date differs).
+struct Churn : sc_core::sc_module {
+  hw::Traced<bool> flag = false;
+  hw::Traced<std::uint8_t> small = 0;
+  hw::Traced<std::uint32_t> wide = 7;
+  SC_HAS_PROCESS(Churn);
+  explicit Churn(const sc_core::sc_module_name& n) : sc_module(n) { SC_THREAD(run); }
+  void run() {
+    for (unsigned i = 0; i < 3000; ++i) {
+      flag = !flag;
+      small = static_cast<std::uint8_t>(i * 37);
+      if (i % 5 == 0) {
+        wide = wide + 1;
+        wide = wide - 1;  // back within the instant: no change to write
+      }
+      if (i % 3 == 0) wide = i * 2654435761u;
+      if (i % 7 == 0) sc_core::wait(sc_core::SC_ZERO_TIME);  // another delta, same instant
+      sc_core::wait(i % 4 == 0 ? 40 : 3, sc_core::SC_NS);
+    }
+  }
+};
+
+TEST(VcdWriter, BatchedChangesWriteWhatSystemCsSamplingWriterDoes) {
+  const std::string ours_path = temp_path("ours.vcd"), theirs_base = temp_path("theirs");
+  Churn churn("churn");
+  hw::VcdWriter ours(ours_path);
+  ASSERT_TRUE(ours.ok());
+  sc_core::sc_trace_file* theirs = sc_core::sc_create_vcd_trace_file(theirs_base.c_str());
+  for (sc_core::sc_trace_file* tf : {static_cast<sc_core::sc_trace_file*>(&ours), theirs}) {
+    tf->set_time_unit(1, sc_core::SC_NS);
+    hw::trace(tf, churn.flag, "churn.flag");
+    hw::trace(tf, churn.small, "churn.small");
+    hw::trace(tf, churn.wide, "churn.wide");
+  }
+  EXPECT_TRUE(churn.flag.watched()) << "iocosim's writer watches (it was traced first)";
+  sc_core::sc_start(200, sc_core::SC_US);
+  EXPECT_EQ(ours.close(), "");
+  sc_core::sc_close_vcd_trace_file(theirs);
+  auto body = [](const std::string& path) {
+    const std::string text = file_bytes(path);
+    const auto at = text.find("$timescale");
+    return at == std::string::npos ? std::string() : text.substr(at);
+  };
+  const std::string a = body(ours_path), b = body(theirs_base + ".vcd");
+  EXPECT_GT(std::count(a.begin(), a.end(), '#'), 1000) << "thousands of time stamps";
+  EXPECT_EQ(a, b);
+}
