@@ -71,43 +71,46 @@ inline int decimal_digits(std::uint64_t v) {
   const int guess = (bits * 1233) >> 12;
   return guess + ((v | 1) >= kPowers[guess] ? 1 : 0);  // (v | 1: zero has one digit)
 }
-// v in decimal, as fmt writes it (at most 20 bytes). Written from its last digit back, eight
-// digits at a time in 32-bit arithmetic and two per table look-up: a VCD's picosecond time
-// stamps have 9 to 14 digits, and fmt's 64-bit steps cost twice this.
 // Two decimal digits of every number below 100.
 inline constexpr char kDecimalPairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
+// w (below 10^8) as exactly eight digits, zero-padded, at p: four table look-ups in 32-bit
+// arithmetic.
+inline void put_eight_digits(char* p, std::uint32_t w) {
+  for (int i = 3; i >= 0; --i) {
+    std::memcpy(p + 2 * i, kDecimalPairs + 2 * (w % 100), 2);
+    w /= 100;
+  }
+}
+// v in decimal, as fmt writes it (at most 20 bytes). Written from its last digit back, eight
+// digits at a time and two per table look-up: a VCD's picosecond time stamps have 9 to 14
+// digits, and fmt's 64-bit steps cost twice this.
 inline char* put_decimal(char* p, std::uint64_t v) {
-  constexpr const char* kPairs = kDecimalPairs;
   if (v < 100) {  // lines, IRQs, CPUs, process and track numbers
     if (v < 10) {
       *p = static_cast<char>('0' + v);
       return p + 1;
     }
-    std::memcpy(p, kPairs + 2 * v, 2);
+    std::memcpy(p, kDecimalPairs + 2 * v, 2);
     return p + 2;
   }
   char* const end = p + decimal_digits(v);
   char* b = end;
   while (v >= 100'000'000) {
-    auto w = static_cast<std::uint32_t>(v % 100'000'000);
+    b -= 8;
+    put_eight_digits(b, static_cast<std::uint32_t>(v % 100'000'000));
     v /= 100'000'000;
-    for (int i = 0; i < 4; ++i) {
-      b -= 2;
-      std::memcpy(b, kPairs + 2 * (w % 100), 2);
-      w /= 100;
-    }
   }
   auto w = static_cast<std::uint32_t>(v);
   while (w >= 100) {
     b -= 2;
-    std::memcpy(b, kPairs + 2 * (w % 100), 2);
+    std::memcpy(b, kDecimalPairs + 2 * (w % 100), 2);
     w /= 100;
   }
   if (w >= 10) {
-    std::memcpy(b - 2, kPairs + 2 * w, 2);
+    std::memcpy(b - 2, kDecimalPairs + 2 * w, 2);
   } else {
     b[-1] = static_cast<char>('0' + w);
   }

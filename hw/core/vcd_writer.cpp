@@ -20,6 +20,13 @@ namespace {
 // so a file is the same byte for byte whichever writer wrote it.
 constexpr std::size_t kIdLength = 5;
 
+// Changes in time order (the list is appended in report order; a CPU running ahead reports
+// some before earlier ones of the kernel's processes).
+// (A closure, not a function: the sorts and the sortedness test inline it.)
+constexpr auto earlier = [](const ChangeList::Change& a, const ChangeList::Change& b) {
+  return a.t_ps < b.t_ps;
+};
+
 std::string identifier(std::size_t index) {
   std::string id(kIdLength, 'a');
   for (int i = static_cast<int>(kIdLength) - 1; i >= 0; --i) {
@@ -376,11 +383,7 @@ void VcdWriter::append_time(std::uint64_t units) {
     }
     std::memcpy(p, stamp_high_text_, sizeof stamp_high_text_);  // (room for all of it)
     p += stamp_high_size_;
-    auto low = static_cast<std::uint32_t>(units % kLow);
-    for (int i = 3; i >= 0; --i) {
-      std::memcpy(p + 2 * i, util::kDecimalPairs + 2 * (low % 100), 2);
-      low /= 100;
-    }
+    util::put_eight_digits(p, static_cast<std::uint32_t>(units % kLow));
     p += 8;
   }
   *p++ = '\n';
@@ -506,11 +509,8 @@ void VcdWriter::take_changes(std::uint64_t limit_ps, bool inclusive, std::uint64
   ChangeList& changes = ChangeList::instance();
   if (changes.owner != this || changes.changes.empty()) return;
   auto& list = changes.changes;
-  const auto by_time = [](const ChangeList::Change& a, const ChangeList::Change& b) {
-    return a.t_ps < b.t_ps;
-  };
-  if (!std::is_sorted(list.begin(), list.end(), by_time))
-    std::stable_sort(list.begin(), list.end(), by_time);
+  if (!std::is_sorted(list.begin(), list.end(), earlier))
+    std::stable_sort(list.begin(), list.end(), earlier);
   const auto end =
       inclusive ? std::upper_bound(list.begin(), list.end(), limit_ps,
                                    [](std::uint64_t t, const auto& c) { return t < c.t_ps; })
@@ -636,8 +636,7 @@ void VcdWriter::settle_initial() {
   if (changes.owner != this) return;
   const std::uint64_t now_ps = sc_core::sc_time_stamp().value();
   auto& list = changes.changes;
-  std::stable_sort(list.begin(), list.end(),
-                   [](const auto& a, const auto& b) { return a.t_ps < b.t_ps; });
+  std::stable_sort(list.begin(), list.end(), earlier);
   std::vector<std::uint8_t> seen(vars_.size(), 0);
   for (const auto& c : list) {
     if (c.t_ps <= now_ps || seen[c.var]) continue;

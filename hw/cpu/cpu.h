@@ -322,9 +322,8 @@ class Cpu : public sc_core::sc_module, public Processor {
   void check_stop();  // a stop asked for from outside ends the run here (sync())
   // The CPU may skip the wait (in exact mode) or the quantum's synchronization when no process
   // is scheduled to run before its time plus `t`: nothing can change INTR or a device in
-  // between, so yielding would change nothing but the host time spent. (Inline: asked at every
-  // access and computation.)
-  // Asked about 13 times per interrupt: the three bounds are folded into one limit on the
+  // between, so yielding would change nothing but the host time spent. Inline and one compare
+  // (asked about 13 times per interrupt): the three bounds are folded into one limit on the
   // offset (run_ahead_limit()), recomputed only when the horizon or the kernel's time moves.
   [[gnu::always_inline]] bool can_run_ahead(const sc_core::sc_time& t) const {
     return !pausing_ && local_ + t < run_ahead_limit();
