@@ -54,14 +54,14 @@ DmaController::DmaController(const sc_core::sc_module_name& name, unsigned chann
       regs_(this->name()),
       ch_(channels),
       chunk_(std::max<std::uint64_t>(chunk_bytes, 4)) {
-  for (unsigned i = 0; i < channels; ++i) {
-    dreq.emplace_back();
-    dack.emplace_back(fmt::format("dack{}", i));
-  }
   // The platform's config checks the range; a model built outside it is a programming error.
   if (channels < kMinChannels || channels > kMaxChannels)
     throw std::logic_error(fmt::format("{}: {} channels (supported: {}..{})", this->name(),
                                        channels, kMinChannels, kMaxChannels));
+  for (unsigned i = 0; i < channels; ++i) {
+    dreq.emplace_back();
+    dack.emplace_back(fmt::format("dack{}", i));
+  }
   in.register_b_transport(this, &DmaController::b_transport);
   regs_.add("irq_status", 0x00, 4, 0, Access::read_only).on_read = [this] {
     std::uint32_t v = 0;
